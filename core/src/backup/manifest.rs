@@ -1,0 +1,269 @@
+//! `status.json` and `metadata.json` (SPEC §3), written in format version 1 and read also
+//! as Zeebe's S3 backup store writes them (`Status(statusCode, failureReason)` and
+//! `Metadata(checkpointId, partitionId, nodeId, checkpointPosition, snapshotId,
+//! numberOfPartitions, snapshotFileNames, segmentFileNames)`, Jackson camelCase).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::{BackupId, StatusCode};
+use crate::error::{Error, Result};
+
+/// The content of `status.json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusDoc {
+    /// IN_PROGRESS, COMPLETED, FAILED or DELETING.
+    pub status_code: StatusCode,
+    /// Why the backup failed, for FAILED.
+    #[serde(default)]
+    pub failure_reason: Option<String>,
+    /// When the save started (RFC 3339); absent in Zeebe's status objects.
+    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<OffsetDateTime>,
+    /// When the status last changed (RFC 3339); absent in Zeebe's status objects.
+    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<OffsetDateTime>,
+    /// `s3keep/x.y.z`; absent in Zeebe's status objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writer: Option<String>,
+}
+
+impl StatusDoc {
+    /// A fresh status written by this version of s3keep at `now`.
+    pub fn new(status_code: StatusCode, created_at: OffsetDateTime, now: OffsetDateTime) -> Self {
+        Self {
+            status_code,
+            failure_reason: None,
+            created_at: Some(created_at),
+            updated_at: Some(now),
+            writer: Some(crate::WRITER.to_string()),
+        }
+    }
+
+    /// The JSON bytes.
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a status document always serialises")
+    }
+
+    /// Parses a status object (ours or Zeebe's).
+    ///
+    /// # Errors
+    /// [`Error::Integrity`] when the object is not a status document.
+    pub fn from_json(key: &str, bytes: &[u8]) -> Result<Self> {
+        serde_json::from_slice(bytes)
+            .map_err(|e| Error::integrity(key, format!("status object {key} is not valid status JSON: {e}")))
+    }
+}
+
+/// One file of a file set, as recorded in `metadata.json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// Path relative to the set, `/`-separated.
+    pub name: String,
+    /// Size in bytes; `None` for Zeebe-written backups (taken from the listing instead).
+    #[serde(default)]
+    pub size: Option<u64>,
+    /// CRC32C as S3 writes it (base64 of 4 big-endian bytes); `None` for Zeebe backups.
+    #[serde(default)]
+    pub crc32c: Option<String>,
+}
+
+/// The content of `metadata.json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Metadata {
+    /// 1 for s3keep's format; `None` in Zeebe-written metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format_version: Option<u32>,
+    /// Zeebe's partitionId.
+    pub partition_id: u32,
+    /// Zeebe's checkpointId.
+    pub checkpoint_id: u64,
+    /// Zeebe's nodeId.
+    pub node_id: u32,
+    /// Every file of every set: set name → files.
+    #[serde(default)]
+    pub file_sets: BTreeMap<String, Vec<FileEntry>>,
+    /// The caller's key/value metadata.
+    #[serde(default)]
+    pub user_metadata: BTreeMap<String, String>,
+    /// When the save started.
+    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<OffsetDateTime>,
+    /// `s3keep/x.y.z`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writer: Option<String>,
+    /// Zeebe descriptor: the log position of the checkpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_position: Option<u64>,
+    /// Zeebe descriptor: partitions in the cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number_of_partitions: Option<u32>,
+    /// Zeebe descriptor: the snapshot's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_id: Option<String>,
+    /// Zeebe's list of the `snapshot` set's files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_file_names: Option<Vec<String>>,
+    /// Zeebe's list of the `segments` set's files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_file_names: Option<Vec<String>>,
+}
+
+/// Zeebe's descriptor fields, given by callers that write Zeebe-compatible backups.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ZeebeDescriptor {
+    /// The log position of the checkpoint.
+    pub checkpoint_position: Option<u64>,
+    /// Partitions in the cluster.
+    pub number_of_partitions: Option<u32>,
+    /// The snapshot's id.
+    pub snapshot_id: Option<String>,
+}
+
+/// The Zeebe set names and where Zeebe's own store puts them (SPEC §3).
+pub const ZEEBE_SNAPSHOT_SET: &str = "snapshot";
+/// Zeebe's segments set.
+pub const ZEEBE_SEGMENTS_SET: &str = "segments";
+
+impl Metadata {
+    /// Metadata of a new backup (format version 1), with the Zeebe file lists filled in
+    /// when the `snapshot` / `segments` sets exist.
+    pub fn new(
+        id: &BackupId,
+        file_sets: BTreeMap<String, Vec<FileEntry>>,
+        user_metadata: BTreeMap<String, String>,
+        descriptor: ZeebeDescriptor,
+        created_at: OffsetDateTime,
+    ) -> Self {
+        let names = |set: &str| file_sets.get(set).map(|files| files.iter().map(|f| f.name.clone()).collect());
+        Self {
+            format_version: Some(1),
+            partition_id: id.partition,
+            checkpoint_id: id.checkpoint,
+            node_id: id.node,
+            snapshot_file_names: names(ZEEBE_SNAPSHOT_SET),
+            segment_file_names: names(ZEEBE_SEGMENTS_SET),
+            file_sets,
+            user_metadata,
+            created_at: Some(created_at),
+            writer: Some(crate::WRITER.to_string()),
+            checkpoint_position: descriptor.checkpoint_position,
+            number_of_partitions: descriptor.number_of_partitions,
+            snapshot_id: descriptor.snapshot_id,
+        }
+    }
+
+    /// The JSON bytes.
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("metadata always serialises")
+    }
+
+    /// Parses a metadata object (ours or Zeebe's). For Zeebe's, the file sets are built from
+    /// `snapshotFileNames` and `segmentFileNames`, without sizes or checksums.
+    ///
+    /// # Errors
+    /// [`Error::Integrity`] when the object is not a metadata document.
+    pub fn from_json(key: &str, bytes: &[u8]) -> Result<Self> {
+        let mut metadata: Metadata = serde_json::from_slice(bytes)
+            .map_err(|e| Error::integrity(key, format!("metadata object {key} is not valid metadata JSON: {e}")))?;
+        if metadata.file_sets.is_empty() {
+            for (set, names) in [
+                (ZEEBE_SNAPSHOT_SET, &metadata.snapshot_file_names),
+                (ZEEBE_SEGMENTS_SET, &metadata.segment_file_names),
+            ] {
+                if let Some(names) = names {
+                    let entries = names
+                        .iter()
+                        .map(|n| FileEntry {
+                            name: n.clone(),
+                            size: None,
+                            crc32c: None,
+                        })
+                        .collect();
+                    metadata.file_sets.insert(set.to_string(), entries);
+                }
+            }
+        }
+        Ok(metadata)
+    }
+
+    /// Whether this metadata was written by Zeebe (no `formatVersion`).
+    pub fn is_zeebe(&self) -> bool {
+        self.format_version.is_none()
+    }
+
+    /// Total bytes of all files whose size is known.
+    pub fn total_size(&self) -> u64 {
+        self.file_sets.values().flatten().filter_map(|f| f.size).sum()
+    }
+
+    /// Number of files in all sets.
+    pub fn file_count(&self) -> u64 {
+        self.file_sets.values().map(|f| f.len() as u64).sum()
+    }
+}
+
+/// Formats a timestamp as RFC 3339 (for JSON output and reprs).
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn status_round_trips_in_spec_shape() {
+        let t = datetime!(2026-11-22 10:00:00 UTC);
+        let doc = StatusDoc::new(StatusCode::InProgress, t, t);
+        let json: serde_json::Value = serde_json::from_slice(&doc.to_json()).unwrap();
+        assert_eq!(json["statusCode"], "IN_PROGRESS");
+        assert_eq!(json["failureReason"], serde_json::Value::Null);
+        assert_eq!(json["createdAt"], "2026-11-22T10:00:00Z");
+        assert!(json["writer"].as_str().unwrap().starts_with("s3keep/"));
+        assert_eq!(StatusDoc::from_json("k", &doc.to_json()).unwrap(), doc);
+    }
+
+    #[test]
+    fn zeebe_status_and_metadata_are_read() {
+        let status = StatusDoc::from_json("k", br#"{"statusCode":"COMPLETED","failureReason":null}"#).unwrap();
+        assert_eq!(status.status_code, StatusCode::Completed);
+        assert_eq!(status.created_at, None);
+        let zeebe = br#"{"checkpointId":5,"partitionId":1,"nodeId":0,"checkpointPosition":99,
+            "snapshotId":"1-1-2-3","numberOfPartitions":3,
+            "snapshotFileNames":["a.sst","CURRENT"],"segmentFileNames":["raft-1.log"]}"#;
+        let m = Metadata::from_json("k", zeebe).unwrap();
+        assert!(m.is_zeebe());
+        assert_eq!(m.file_sets["snapshot"].len(), 2);
+        assert_eq!(m.file_sets["segments"][0].name, "raft-1.log");
+        assert_eq!(m.file_count(), 3);
+        assert_eq!(m.checkpoint_position, Some(99));
+    }
+
+    #[test]
+    fn new_metadata_lists_zeebe_sets_and_totals() {
+        let mut sets = BTreeMap::new();
+        let file = |name: &str, size| FileEntry {
+            name: name.into(),
+            size: Some(size),
+            crc32c: Some("AAAAAA==".into()),
+        };
+        sets.insert("snapshot".to_string(), vec![file("s1", 10), file("s2", 5)]);
+        sets.insert("files".to_string(), vec![file("f", 1)]);
+        let t = datetime!(2026-11-22 10:00:00 UTC);
+        let m = Metadata::new(&BackupId::new(1, 2, 3), sets, BTreeMap::new(), ZeebeDescriptor::default(), t);
+        assert_eq!(m.total_size(), 16);
+        assert_eq!(m.snapshot_file_names, Some(vec!["s1".to_string(), "s2".to_string()]));
+        assert_eq!(m.segment_file_names, None);
+        let json: serde_json::Value = serde_json::from_slice(&m.to_json()).unwrap();
+        assert_eq!(json["formatVersion"], 1);
+        assert_eq!(json["fileSets"]["files"][0]["crc32c"], "AAAAAA==");
+        assert_eq!(Metadata::from_json("k", &m.to_json()).unwrap(), m);
+    }
+}

@@ -1,0 +1,20 @@
+//! s3keep: a crash-safe backup store for S3-compatible object storage.
+//!
+//! Layers, top to bottom: [`BackupStore`] (layout and protocols of SPEC §3–§5) →
+//! [`s3::S3Client`] (requests, signing, XML, retries) → reqwest (tokio natively, fetch in
+//! wasm32). [`retention`] is the pure planner behind `prune`.
+#![deny(missing_docs)]
+
+pub mod backup;
+pub mod config;
+pub mod error;
+pub mod retention;
+pub mod runtime;
+pub mod s3;
+
+pub use backup::{BackupId, StatusCode};
+pub use config::{Addressing, ChecksumMode, ClientConfig, Credentials, RetryConfig, Secret, StoreConfig};
+pub use error::{Error, ErrorDetails, Result};
+
+/// The `writer` recorded in `status.json` and `metadata.json`: `s3keep/<version>`.
+pub const WRITER: &str = concat!("s3keep/", env!("CARGO_PKG_VERSION"));

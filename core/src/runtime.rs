@@ -1,0 +1,158 @@
+//! Time and sleep on every target: tokio and the system clock natively, JS timers and
+//! `Date.now()` in wasm32, where `SystemTime::now()` panics (TOOLCHAIN.md).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The wall clock.
+pub fn now() -> SystemTime {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        SystemTime::now()
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        UNIX_EPOCH + Duration::from_secs_f64(js_sys::Date::now() / 1000.0)
+    }
+}
+
+/// Milliseconds since the Unix epoch, by the wall clock.
+pub fn now_millis() -> i64 {
+    now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The wall clock as an `OffsetDateTime` in UTC.
+pub fn now_utc() -> time::OffsetDateTime {
+    time::OffsetDateTime::from(now())
+}
+
+/// Measures elapsed time with the best clock of the target.
+#[derive(Clone, Copy, Debug)]
+pub struct Stopwatch {
+    #[cfg(not(target_arch = "wasm32"))]
+    start: std::time::Instant,
+    #[cfg(target_arch = "wasm32")]
+    start_ms: f64,
+}
+
+impl Stopwatch {
+    /// Starts measuring.
+    pub fn start() -> Self {
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            Self {
+                start: std::time::Instant::now(),
+            }
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            Self {
+                start_ms: js_sys::Date::now(),
+            }
+        }
+    }
+
+    /// Time since [`Stopwatch::start`].
+    pub fn elapsed(&self) -> Duration {
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            self.start.elapsed()
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            Duration::from_secs_f64(((js_sys::Date::now() - self.start_ms) / 1000.0).max(0.0))
+        }
+    }
+}
+
+/// Sleeps without blocking the executor.
+pub async fn sleep(duration: Duration) {
+    #[cfg(not(target_arch = "wasm32"))]
+    tokio::time::sleep(duration).await;
+    #[cfg(target_arch = "wasm32")]
+    js_sleep(duration).await;
+}
+
+#[cfg(target_arch = "wasm32")]
+async fn js_sleep(duration: Duration) {
+    use wasm_bindgen::{JsCast, JsValue};
+    // setTimeout exists on the global object of Node, Deno, Bun, browsers and workerd.
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        let global = js_sys::global();
+        let set_timeout = js_sys::Reflect::get(&global, &JsValue::from_str("setTimeout"))
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        match set_timeout {
+            Some(f) => {
+                let ms = JsValue::from_f64(duration.as_millis() as f64);
+                let _ = f.call2(&global, &resolve, &ms);
+            }
+            None => {
+                let _ = resolve.call0(&JsValue::UNDEFINED);
+            }
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// `Send + Sync` natively, nothing in wasm32 (where JS values are neither).
+#[cfg(not(target_arch = "wasm32"))]
+pub trait MaybeSend: Send + Sync {}
+#[cfg(not(target_arch = "wasm32"))]
+impl<T: Send + Sync + ?Sized> MaybeSend for T {}
+/// `Send + Sync` natively, nothing in wasm32 (where JS values are neither).
+#[cfg(target_arch = "wasm32")]
+pub trait MaybeSend {}
+#[cfg(target_arch = "wasm32")]
+impl<T: ?Sized> MaybeSend for T {}
+
+/// A boxed future, `Send` natively.
+#[cfg(not(target_arch = "wasm32"))]
+pub type BoxFuture<'a, T> = futures::future::BoxFuture<'a, T>;
+/// A boxed future, `Send` natively.
+#[cfg(target_arch = "wasm32")]
+pub type BoxFuture<'a, T> = futures::future::LocalBoxFuture<'a, T>;
+
+/// A cancellation signal shared by a caller and a running operation (Ctrl-C in Python,
+/// `AbortSignal` in JS). Cancelling makes `save` stop, abort its uploads and mark FAILED.
+#[derive(Clone, Debug, Default)]
+pub struct CancelToken {
+    inner: std::sync::Arc<CancelInner>,
+}
+
+#[derive(Debug, Default)]
+struct CancelInner {
+    cancelled: std::sync::atomic::AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+impl CancelToken {
+    /// A token not yet cancelled.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Cancels every operation holding this token.
+    pub fn cancel(&self) {
+        self.inner.cancelled.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.inner.notify.notify_waiters();
+    }
+
+    /// Whether [`CancelToken::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.cancelled.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Resolves once cancelled.
+    pub async fn cancelled(&self) {
+        loop {
+            let notified = self.inner.notify.notified();
+            if self.is_cancelled() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}

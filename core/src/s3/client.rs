@@ -1,0 +1,299 @@
+//! The S3 client: builds, signs (aws-sigv4), sends (reqwest) and retries requests.
+//!
+//! One code path for native (tokio) and wasm32 (fetch). The operations themselves live in
+//! the sibling modules (`object.rs`, `list.rs`, `delete.rs`, `multipart.rs`).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use aws_sigv4::http_request::{
+    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest,
+    SigningSettings, UriPathNormalizationMode,
+};
+use aws_sigv4::sign::v4;
+use bytes::Bytes;
+use http::Method;
+
+use super::address::BucketAddress;
+use super::response::{error_from_response, transport_error};
+use super::retry::{backoff_delay, with_attempts};
+use crate::config::ClientConfig;
+use crate::error::{Error, ErrorDetails, Result};
+use crate::runtime::{self, Stopwatch};
+
+/// A client for one bucket of an S3-compatible store. Cheap to clone (shared state).
+#[derive(Clone)]
+pub struct S3Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: ClientConfig,
+    address: BucketAddress,
+    http: reqwest::Client,
+    identity: Option<aws_smithy_runtime_api::client::identity::Identity>,
+    /// Server time minus local time (ms), learnt from `RequestTimeTooSkewed` answers.
+    clock_offset_ms: AtomicI64,
+    /// Requests sent per S3 action, retries included.
+    counts: Mutex<HashMap<&'static str, u64>>,
+}
+
+impl std::fmt::Debug for S3Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Client")
+            .field("bucket", &self.inner.config.bucket)
+            .field("endpoint", &self.inner.address.endpoint)
+            .field("region", &self.inner.config.region)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One request, before signing. Keys and query values are given decoded.
+#[derive(Clone, Debug)]
+pub(crate) struct Request<'a> {
+    /// The S3 action name (`PutObject`, `ListObjectsV2`...), for counts, logs and errors.
+    pub operation: &'static str,
+    pub method: Method,
+    /// The object key, or `None` for a bucket-level request.
+    pub key: Option<&'a str>,
+    pub query: Vec<(&'static str, String)>,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Bytes,
+}
+
+impl<'a> Request<'a> {
+    /// A request without query, headers or body.
+    pub fn new(operation: &'static str, method: Method, key: Option<&'a str>) -> Self {
+        Self {
+            operation,
+            method,
+            key,
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: Bytes::new(),
+        }
+    }
+
+    /// Adds a query parameter.
+    pub fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.query.push((name, value.into()));
+        self
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// Sets the body.
+    pub fn body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = body.into();
+        self
+    }
+}
+
+impl S3Client {
+    /// A client for `config`'s bucket.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a bad bucket name or endpoint (nothing is sent).
+    pub fn new(config: ClientConfig) -> Result<Self> {
+        let address = BucketAddress::new(&config)?;
+        let identity = config.credentials.as_ref().map(|c| {
+            aws_credential_types::Credentials::new(
+                c.access_key_id.clone(),
+                c.secret_access_key.expose().to_string(),
+                c.session_token.as_ref().map(|t| t.expose().to_string()),
+                None,
+                "s3keep",
+            )
+            .into()
+        });
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http: build_http(&config)?,
+                address,
+                identity,
+                config,
+                clock_offset_ms: AtomicI64::new(0),
+                counts: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// The configuration this client was built from.
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
+    /// The endpoint requests go to, as errors name it.
+    pub fn endpoint(&self) -> &str {
+        &self.inner.address.endpoint
+    }
+
+    /// The signing clock's correction learnt from the server (server minus local), in ms.
+    pub fn clock_offset_ms(&self) -> i64 {
+        self.inner.clock_offset_ms.load(Ordering::Relaxed)
+    }
+
+    /// How many requests of an S3 action (`"DeleteObjects"`, ...) this client has sent,
+    /// retries included. Lets tests and benchmarks count round trips.
+    pub fn request_count(&self, operation: &str) -> u64 {
+        self.inner.counts.lock().expect("not poisoned").get(operation).copied().unwrap_or(0)
+    }
+
+    /// Sends `request` with retries (SPEC §6); a non-2xx answer becomes a typed error.
+    pub(crate) async fn send(&self, request: Request<'_>) -> Result<reqwest::Response> {
+        let retry = &self.inner.config.retry;
+        let stopwatch = Stopwatch::start();
+        let mut skew_retried = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let err = match self.attempt(&request).await {
+                Ok(response) => return Ok(response),
+                Err(err) => err,
+            };
+            if matches!(err, Error::ClockSkew(_)) && !skew_retried {
+                // The offset was corrected from the server's Date: one more try (SPEC §6).
+                skew_retried = true;
+                continue;
+            }
+            let delay = backoff_delay(attempt, retry.base_delay, retry.max_delay);
+            let out_of_time = stopwatch.elapsed() + delay > retry.max_elapsed;
+            if !err.is_temporary() || attempt >= retry.max_attempts || out_of_time {
+                return Err(if attempt > 1 {
+                    with_attempts(err, attempt, stopwatch.elapsed())
+                } else {
+                    err
+                });
+            }
+            tracing::debug!(attempt, ?delay, error = %err, "retrying S3 request");
+            runtime::sleep(delay).await;
+        }
+    }
+
+    async fn attempt(&self, request: &Request<'_>) -> Result<reqwest::Response> {
+        *self.inner.counts.lock().expect("not poisoned").entry(request.operation).or_default() += 1;
+        let url = self.inner.address.url(request.key, &request.query);
+        let mut headers = request.headers.clone();
+        self.sign(request, &url, &mut headers)?;
+        let mut builder = self
+            .inner
+            .http
+            .request(request.method.clone(), &url)
+            .timeout(self.inner.config.request_timeout);
+        for (name, value) in &headers {
+            builder = builder.header(*name, value.as_str());
+        }
+        if !request.body.is_empty() {
+            builder = builder.body(request.body.clone());
+        }
+        let response = builder
+            .send()
+            .await
+            .map_err(|e| transport_error(&e, self.endpoint(), request.key))?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let status = response.status().as_u16();
+        let response_headers = response.headers().clone();
+        let body = response.bytes().await.unwrap_or_default();
+        let err = error_from_response(status, &response_headers, &body, request.key, self.endpoint());
+        if let (Error::ClockSkew(_), Some(date)) = (&err, response_headers.get(http::header::DATE)) {
+            self.learn_clock_offset(date);
+        }
+        Err(err)
+    }
+
+    fn learn_clock_offset(&self, date: &http::HeaderValue) {
+        let Some(server) = date.to_str().ok().and_then(|d| httpdate::parse_http_date(d).ok()) else {
+            return;
+        };
+        let millis = |t: SystemTime| {
+            t.duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0)
+        };
+        let offset = millis(server) - runtime::now_millis();
+        tracing::warn!(offset_ms = offset, "clock skew: correcting the signing clock from the server's Date");
+        self.inner.clock_offset_ms.store(offset, Ordering::Relaxed);
+    }
+
+    fn signing_time(&self) -> SystemTime {
+        let offset = self.clock_offset_ms();
+        let now = runtime::now();
+        if offset >= 0 {
+            now + Duration::from_millis(offset as u64)
+        } else {
+            now - Duration::from_millis(offset.unsigned_abs())
+        }
+    }
+
+    fn sign(&self, request: &Request<'_>, url: &str, headers: &mut Vec<(&'static str, String)>) -> Result<()> {
+        let Some(identity) = &self.inner.identity else {
+            return Ok(());
+        };
+        let mut settings = SigningSettings::default();
+        // S3 wants the path encoded once and not normalised (`//` and `%2F` are meaningful).
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        let params: aws_sigv4::http_request::SigningParams<'_> = v4::SigningParams::builder()
+            .identity(identity)
+            .region(&self.inner.config.region)
+            .name("s3")
+            .time(self.signing_time())
+            .settings(settings)
+            .build()
+            .map_err(|e| Error::invalid_input(format!("cannot sign the request: {e}")))?
+            .into();
+        let body = if self.inner.config.signed_payload || request.body.is_empty() {
+            SignableBody::Bytes(&request.body)
+        } else {
+            SignableBody::UnsignedPayload
+        };
+        let signable = SignableRequest::new(
+            request.method.as_str(),
+            url,
+            headers.iter().map(|(k, v)| (*k, v.as_str())),
+            body,
+        )
+        .and_then(|r| sign(r, &params))
+        .map_err(|e| Error::invalid_input(format!("cannot sign the request: {e}")))?;
+        let (instructions, _signature) = signable.into_parts();
+        let (signed_headers, _params) = instructions.into_parts();
+        for h in signed_headers {
+            headers.push((h.name(), h.value().to_string()));
+        }
+        Ok(())
+    }
+}
+
+fn build_http(config: &ClientConfig) -> Result<reqwest::Client> {
+    let builder = reqwest::Client::builder();
+    #[cfg(not(target_arch = "wasm32"))]
+    let builder = {
+        #[cfg(feature = "tls")]
+        {
+            // reqwest is built without a default crypto provider; ring needs no C toolchain
+            // beyond cc and no cmake. Ignoring the error: another part may have installed one.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
+        builder
+            .connect_timeout(config.connect_timeout)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .tcp_nodelay(true)
+    };
+    #[cfg(target_arch = "wasm32")]
+    let _ = config;
+    builder.build().map_err(|e| {
+        Error::Network(ErrorDetails {
+            message: format!("cannot build the HTTP client: {e}"),
+            ..ErrorDetails::default()
+        })
+    })
+}

@@ -1,0 +1,34 @@
+//! The S3 client: hand-built requests signed with aws-sigv4 and sent with reqwest.
+//!
+//! It knows nothing of backups. Each operation is named as in the AWS S3 API Reference:
+//! - bucket and objects (`object.rs`): HeadBucket, CreateBucket, PutObject, GetObject,
+//!   HeadObject, DeleteObject;
+//! - `list.rs`: ListObjectsV2; `delete.rs`: DeleteObjects;
+//! - `multipart.rs`: CreateMultipartUpload, UploadPart, CompleteMultipartUpload,
+//!   AbortMultipartUpload, ListMultipartUploads;
+//! - `client.rs`: signing, sending, retries; `response.rs`: typed errors; `xml.rs`: bodies.
+
+mod address;
+pub mod checksum;
+mod client;
+mod delete;
+mod list;
+mod multipart;
+mod object;
+mod response;
+mod retry;
+mod xml;
+
+pub use client::S3Client;
+pub use delete::DELETE_OBJECTS_MAX_KEYS;
+pub use list::ListOptions;
+pub use multipart::{part_size_for, MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE};
+pub use object::{GetObjectOutput, ObjectHead, PutOptions, PutResult};
+pub use xml::{CompletedPart, DeleteError, DeleteOutcome, ListPage, ObjectInfo, UploadInfo, UploadsPage};
+
+/// A response body as a stream of chunks (`Send` natively; wasm32 futures are not `Send`).
+#[cfg(not(target_arch = "wasm32"))]
+pub type ByteStream = futures::stream::BoxStream<'static, crate::error::Result<bytes::Bytes>>;
+/// A response body as a stream of chunks (`Send` natively; wasm32 futures are not `Send`).
+#[cfg(target_arch = "wasm32")]
+pub type ByteStream = futures::stream::LocalBoxStream<'static, crate::error::Result<bytes::Bytes>>;

@@ -1,0 +1,200 @@
+//! Multipart upload: CreateMultipartUpload, UploadPart, CompleteMultipartUpload,
+//! AbortMultipartUpload, ListMultipartUploads (AWS S3 API Reference, same names).
+
+use bytes::Bytes;
+use futures::stream::{self, Stream};
+use http::Method;
+
+use super::address::check_key;
+use super::client::{Request, S3Client};
+use super::list::bad_xml;
+use super::object::{put_result, PutResult};
+use super::response::{classify, transport_error};
+use super::xml::{self, CompleteOutcome, CompletedPart, UploadsPage};
+use crate::config::ChecksumMode;
+use crate::error::{Error, ErrorDetails, Result};
+
+/// The fewest parts any multipart upload may have besides the last: 5 MiB (S3 limit).
+pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
+/// The largest part: 5 GiB (S3 limit).
+pub const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+/// The most parts of one upload (S3 limit).
+pub const MAX_PARTS: u64 = 10_000;
+
+impl S3Client {
+    /// CreateMultipartUpload; returns the upload id. In CRC32C mode the upload is declared
+    /// with `x-amz-checksum-algorithm: CRC32C` so every part's checksum is verified.
+    pub async fn create_multipart_upload(&self, key: &str) -> Result<String> {
+        check_key(key)?;
+        let mut request = Request::new("CreateMultipartUpload", Method::POST, Some(key)).query("uploads", "");
+        if self.config().checksum == ChecksumMode::Crc32c {
+            request = request.header("x-amz-checksum-algorithm", "CRC32C");
+        }
+        let response = self.send(request).await.map_err(|e| e.with_key(key))?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| transport_error(&e, self.endpoint(), Some(key)))?;
+        xml::parse_initiate_multipart_upload(&body)
+            .map(|r| r.upload_id)
+            .map_err(|e| bad_xml("CreateMultipartUpload", e).with_key(key))
+    }
+
+    /// UploadPart number `part_number` (1-based) with its CRC32C (base64) for the server to
+    /// verify.
+    ///
+    /// # Errors
+    /// [`Error::Integrity`] when the server computes another checksum;
+    /// [`Error::NotFound`] when the upload was aborted (`NoSuchUpload`).
+    pub async fn upload_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        body: Bytes,
+        crc32c: &str,
+    ) -> Result<CompletedPart> {
+        check_key(key)?;
+        let request = Request::new("UploadPart", Method::PUT, Some(key))
+            .query("partNumber", part_number.to_string())
+            .query("uploadId", upload_id.to_string());
+        let request = self.checksum_header(request, &body, crc32c).body(body);
+        let response = self.send(request).await.map_err(|e| e.with_key(key))?;
+        let result = put_result(response.headers());
+        Ok(CompletedPart {
+            part_number,
+            etag: result.etag,
+            checksum_crc32c: match self.config().checksum {
+                ChecksumMode::Crc32c => Some(crc32c.to_string()),
+                ChecksumMode::ContentMd5 => None,
+            },
+        })
+    }
+
+    /// CompleteMultipartUpload with every part, in part-number order.
+    ///
+    /// S3 may answer 200 OK and still fail: the body is then an `<Error>` document (AWS API
+    /// Reference, CompleteMultipartUpload, "Special errors"); that is returned as an error.
+    pub async fn complete_multipart_upload(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[CompletedPart],
+    ) -> Result<PutResult> {
+        check_key(key)?;
+        let body = xml::complete_multipart_upload_body(parts);
+        let request = Request::new("CompleteMultipartUpload", Method::POST, Some(key))
+            .query("uploadId", upload_id.to_string())
+            .header("content-type", "application/xml")
+            .body(body);
+        let response = self.send(request).await.map_err(|e| e.with_key(key))?;
+        let headers = response.headers().clone();
+        let status = response.status().as_u16();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| transport_error(&e, self.endpoint(), Some(key)))?;
+        match xml::parse_complete_multipart_upload(&body).map_err(|e| bad_xml("CompleteMultipartUpload", e))? {
+            CompleteOutcome::Completed(result) => Ok(PutResult {
+                etag: result.etag.unwrap_or_else(|| put_result(&headers).etag),
+                checksum_crc32c: result.checksum_crc32c,
+            }),
+            CompleteOutcome::Failed(error) => {
+                let details = ErrorDetails {
+                    code: error.code.clone(),
+                    status: Some(status),
+                    request_id: error.request_id.clone(),
+                    key: Some(key.to_string()),
+                    endpoint: Some(self.endpoint().to_string()),
+                    message: error
+                        .message
+                        .clone()
+                        .unwrap_or_else(|| "CompleteMultipartUpload failed after 200 OK".into()),
+                    source: None,
+                };
+                Err(classify(error.code.as_deref(), status, details))
+            }
+        }
+    }
+
+    /// AbortMultipartUpload. Aborting an upload that no longer exists succeeds.
+    pub async fn abort_multipart_upload(&self, key: &str, upload_id: &str) -> Result<()> {
+        check_key(key)?;
+        let request = Request::new("AbortMultipartUpload", Method::DELETE, Some(key)).query("uploadId", upload_id.to_string());
+        match self.send(request).await {
+            Ok(_) | Err(Error::NotFound(_)) => Ok(()),
+            Err(e) => Err(e.with_key(key)),
+        }
+    }
+
+    /// One ListMultipartUploads page under `prefix`, after the given markers.
+    pub async fn list_multipart_uploads_page(
+        &self,
+        prefix: &str,
+        markers: Option<(&str, &str)>,
+    ) -> Result<UploadsPage> {
+        let mut request = Request::new("ListMultipartUploads", Method::GET, None)
+            .query("uploads", "")
+            .query("encoding-type", "url");
+        if !prefix.is_empty() {
+            request = request.query("prefix", prefix.to_string());
+        }
+        if let Some((key_marker, upload_id_marker)) = markers {
+            request = request
+                .query("key-marker", key_marker.to_string())
+                .query("upload-id-marker", upload_id_marker.to_string());
+        }
+        let response = self.send(request).await?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| transport_error(&e, self.endpoint(), None))?;
+        xml::parse_list_multipart_uploads(&body).map_err(|e| bad_xml("ListMultipartUploads", e))
+    }
+
+    /// Every page of ListMultipartUploads under `prefix`, following the markers.
+    pub fn list_multipart_uploads<'a>(&'a self, prefix: &'a str) -> impl Stream<Item = Result<UploadsPage>> + 'a {
+        stream::try_unfold(Some(None::<(String, String)>), move |state| async move {
+            let Some(markers) = state else {
+                return Ok(None);
+            };
+            let page = self
+                .list_multipart_uploads_page(prefix, markers.as_ref().map(|(k, u)| (k.as_str(), u.as_str())))
+                .await?;
+            let next = match (&page.next_key_marker, &page.next_upload_id_marker, page.is_truncated) {
+                (Some(k), Some(u), true) => Some(Some((k.clone(), u.clone()))),
+                _ => None,
+            };
+            Ok(Some((page, next)))
+        })
+    }
+}
+
+/// The part size for a file of `size` bytes (SPEC §5): the requested size, raised so the
+/// file fits in 10,000 parts, never below 5 MiB nor above 5 GiB.
+pub fn part_size_for(size: u64, requested: u64) -> u64 {
+    let fit = size.div_ceil(MAX_PARTS);
+    requested.max(fit).clamp(MIN_PART_SIZE, MAX_PART_SIZE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1024 * 1024;
+
+    #[test]
+    fn part_size_follows_spec() {
+        assert_eq!(part_size_for(100 * MIB, 16 * MIB), 16 * MIB);
+        assert_eq!(part_size_for(100 * MIB, MIB), MIN_PART_SIZE);
+        // 1 TiB in 16 MiB parts would be 65,536 parts: raised to fit 10,000.
+        let tib = 1024 * 1024 * MIB;
+        let size = part_size_for(tib, 16 * MIB);
+        assert!(tib.div_ceil(size) <= MAX_PARTS && size > 16 * MIB);
+        // The S3 maximum object (5 TiB) still fits, at ≤ 5 GiB per part.
+        let max_object = 5 * tib;
+        let size = part_size_for(max_object, 16 * MIB);
+        assert!(max_object.div_ceil(size) <= MAX_PARTS && size <= MAX_PART_SIZE);
+        assert_eq!(part_size_for(MIB, 64 * 1024 * MIB), MAX_PART_SIZE);
+    }
+}

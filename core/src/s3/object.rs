@@ -1,0 +1,213 @@
+//! Bucket and single-object operations: HeadBucket, CreateBucket, PutObject, GetObject,
+//! HeadObject, DeleteObject (AWS S3 API Reference, same names).
+
+use bytes::Bytes;
+use futures::StreamExt as _;
+use http::{HeaderMap, Method};
+
+use super::address::check_key;
+use super::checksum::{crc32c_base64, md5_base64};
+use super::client::{Request, S3Client};
+use super::xml;
+use super::ByteStream;
+use crate::config::ChecksumMode;
+use crate::error::{Error, ErrorDetails, Result};
+
+/// Conditions and options of a PutObject.
+#[derive(Clone, Debug, Default)]
+pub struct PutOptions {
+    /// `If-None-Match: *`: fail with [`Error::Conflict`] (412) if the key exists.
+    pub if_none_match: bool,
+    /// `If-Match: <etag>`: fail with [`Error::Conflict`] (412) unless the object has this ETag.
+    pub if_match: Option<String>,
+    /// `Content-Type` of the object.
+    pub content_type: Option<String>,
+}
+
+/// What PutObject and CompleteMultipartUpload return.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PutResult {
+    /// The object's ETag, quotes included as S3 sends it.
+    pub etag: String,
+    /// `x-amz-checksum-crc32c` as the server computed it, when it sent it.
+    pub checksum_crc32c: Option<String>,
+}
+
+/// HeadObject's answer, also the head of a GetObject.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectHead {
+    /// Size of the object (or of the requested range, for a ranged GetObject) in bytes.
+    pub size: u64,
+    /// The ETag, quotes included.
+    pub etag: Option<String>,
+    /// `Last-Modified` as sent (RFC 7231 date).
+    pub last_modified: Option<String>,
+    /// `x-amz-checksum-crc32c`, sent only when asked for with `x-amz-checksum-mode: ENABLED`.
+    pub checksum_crc32c: Option<String>,
+}
+
+/// GetObject's answer: the head and the body as a stream of chunks, never buffered whole.
+pub struct GetObjectOutput {
+    /// Size, ETag, Last-Modified.
+    pub head: ObjectHead,
+    /// The body, chunk by chunk.
+    pub body: ByteStream,
+}
+
+impl GetObjectOutput {
+    /// Reads the whole body into memory (for small objects such as `status.json`).
+    pub async fn bytes(self) -> Result<Bytes> {
+        let mut out = Vec::with_capacity(self.head.size as usize);
+        let mut body = self.body;
+        while let Some(chunk) = body.next().await {
+            out.extend_from_slice(&chunk?);
+        }
+        Ok(out.into())
+    }
+}
+
+impl S3Client {
+    /// HeadBucket: checks that the bucket exists and is reachable with these credentials.
+    ///
+    /// # Errors
+    /// [`Error::NoSuchBucket`] on 404; [`Error::AccessDenied`] on 403 (HEAD has no body, so
+    /// wrong credentials also show as 403 here: use a ListObjectsV2 to tell them apart).
+    pub async fn head_bucket(&self) -> Result<()> {
+        match self.send(Request::new("HeadBucket", Method::HEAD, None)).await {
+            Ok(_) => Ok(()),
+            Err(Error::NotFound(d)) => Err(Error::NoSuchBucket(ErrorDetails {
+                message: format!("bucket {:?} does not exist", self.config().bucket),
+                code: Some("NoSuchBucket".into()),
+                ..d
+            })),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// CreateBucket, in the configured region. An existing bucket of ours is not an error.
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] when the name is taken by another account (`BucketAlreadyExists`).
+    pub async fn create_bucket(&self) -> Result<()> {
+        let mut request = Request::new("CreateBucket", Method::PUT, None);
+        if let Some(body) = xml::create_bucket_body(&self.config().region) {
+            request = request.body(body);
+        }
+        match self.send(request).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("BucketAlreadyOwnedByYou") => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// PutObject of `body` with a checksum the server verifies (`x-amz-checksum-crc32c`, or
+    /// `Content-MD5` in [`ChecksumMode::ContentMd5`]).
+    ///
+    /// # Errors
+    /// [`Error::Conflict`] when a condition fails (412); [`Error::Integrity`] when the server
+    /// computes another checksum (`BadDigest`, `XAmzContentChecksumMismatch`).
+    pub async fn put_object(&self, key: &str, body: Bytes, options: &PutOptions) -> Result<PutResult> {
+        let checksum = crc32c_base64(&body);
+        self.put_object_with_checksum(key, body, &checksum, options).await
+    }
+
+    /// PutObject with a CRC32C computed by the caller (base64 of the big-endian value).
+    ///
+    /// A wrong `crc32c` makes the server reject the upload: that is how a corrupted buffer is
+    /// caught before it is stored.
+    pub async fn put_object_with_checksum(
+        &self,
+        key: &str,
+        body: Bytes,
+        crc32c: &str,
+        options: &PutOptions,
+    ) -> Result<PutResult> {
+        check_key(key)?;
+        let mut request = Request::new("PutObject", Method::PUT, Some(key));
+        request = self.checksum_header(request, &body, crc32c);
+        if options.if_none_match {
+            request = request.header("if-none-match", "*");
+        }
+        if let Some(etag) = &options.if_match {
+            request = request.header("if-match", etag.clone());
+        }
+        if let Some(content_type) = &options.content_type {
+            request = request.header("content-type", content_type.clone());
+        }
+        let response = self.send(request.body(body)).await.map_err(|e| e.with_key(key))?;
+        Ok(put_result(response.headers()))
+    }
+
+    /// Adds the configured upload checksum header.
+    pub(crate) fn checksum_header<'a>(&self, request: Request<'a>, body: &[u8], crc32c: &str) -> Request<'a> {
+        match self.config().checksum {
+            ChecksumMode::Crc32c => request.header("x-amz-checksum-crc32c", crc32c.to_string()),
+            ChecksumMode::ContentMd5 => request.header("content-md5", md5_base64(body)),
+        }
+    }
+
+    /// GetObject, streamed. `range` is an inclusive byte range `(first, last)`.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when the key does not exist.
+    pub async fn get_object(&self, key: &str, range: Option<(u64, u64)>) -> Result<GetObjectOutput> {
+        check_key(key)?;
+        let mut request = Request::new("GetObject", Method::GET, Some(key));
+        if let Some((first, last)) = range {
+            request = request.header("range", format!("bytes={first}-{last}"));
+        }
+        let response = self.send(request).await.map_err(|e| e.with_key(key))?;
+        let head = object_head(response.headers());
+        let endpoint = self.endpoint().to_string();
+        let owned_key = key.to_string();
+        let stream = response.bytes_stream().map(move |chunk| {
+            chunk.map_err(|e| super::response::transport_error(&e, &endpoint, Some(&owned_key)))
+        });
+        Ok(GetObjectOutput {
+            head,
+            body: Box::pin(stream),
+        })
+    }
+
+    /// HeadObject, asking for the stored checksum (`x-amz-checksum-mode: ENABLED`).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when the key does not exist.
+    pub async fn head_object(&self, key: &str) -> Result<ObjectHead> {
+        check_key(key)?;
+        let request = Request::new("HeadObject", Method::HEAD, Some(key)).header("x-amz-checksum-mode", "ENABLED");
+        let response = self.send(request).await.map_err(|e| e.with_key(key))?;
+        Ok(object_head(response.headers()))
+    }
+
+    /// DeleteObject. Deleting a missing key succeeds, as in S3.
+    pub async fn delete_object(&self, key: &str) -> Result<()> {
+        check_key(key)?;
+        self.send(Request::new("DeleteObject", Method::DELETE, Some(key)))
+            .await
+            .map_err(|e| e.with_key(key))?;
+        Ok(())
+    }
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
+pub(crate) fn put_result(headers: &HeaderMap) -> PutResult {
+    PutResult {
+        etag: header(headers, "etag").unwrap_or_default(),
+        checksum_crc32c: header(headers, "x-amz-checksum-crc32c"),
+    }
+}
+
+fn object_head(headers: &HeaderMap) -> ObjectHead {
+    ObjectHead {
+        size: header(headers, "content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+        etag: header(headers, "etag"),
+        last_modified: header(headers, "last-modified"),
+        checksum_crc32c: header(headers, "x-amz-checksum-crc32c"),
+    }
+}
