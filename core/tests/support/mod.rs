@@ -1,0 +1,123 @@
+//! Shared support for core's integration tests: `mod support;` in a file under `core/tests/`.
+//!
+//! Every test talks to a real MinIO. When the run was started through
+//! `scripts/minio_harness.py run -- cargo test`, the server is named by `S3KEEP_TEST_*`;
+//! otherwise the first call starts one with `minio_harness.py serve --watch-pid <our pid>`,
+//! which stops MinIO and deletes its data when this test binary exits.
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+/// Connection details of the test MinIO (path-style addressing, root credentials).
+#[derive(Debug, Clone)]
+pub struct Minio {
+    pub endpoint: String,
+    pub access_key: String,
+    pub secret_key: String,
+    pub region: String,
+    /// `mc` alias configured for this server (inside `mc_config_dir`).
+    pub mc_alias: String,
+    mc_config_dir: String,
+    mc_bin: String,
+}
+
+impl Minio {
+    /// Runs `mc ARGS` against this server; panics with mc's output if it fails.
+    pub fn mc(&self, args: &[&str]) -> Output {
+        let out = Command::new(&self.mc_bin)
+            .arg("--no-color")
+            .args(args)
+            .env("MC_CONFIG_DIR", &self.mc_config_dir)
+            .output()
+            .expect("cannot run mc");
+        assert!(
+            out.status.success(),
+            "mc {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+}
+
+/// The MinIO for this test binary, started on first use.
+pub fn minio() -> &'static Minio {
+    static SERVER: OnceLock<Minio> = OnceLock::new();
+    SERVER.get_or_init(|| from_env().unwrap_or_else(spawn_harness))
+}
+
+/// A random, valid bucket name, so tests never share state.
+pub fn fresh_bucket_name() -> String {
+    format!("t-{:016x}", fastrand::u64(..))
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn from_env() -> Option<Minio> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    Some(Minio {
+        endpoint: var("S3KEEP_TEST_ENDPOINT")?,
+        access_key: var("S3KEEP_TEST_ACCESS_KEY")?,
+        secret_key: var("S3KEEP_TEST_SECRET_KEY")?,
+        region: var("S3KEEP_TEST_REGION").unwrap_or_else(|| "us-east-1".into()),
+        mc_alias: var("S3KEEP_TEST_MC_ALIAS").unwrap_or_else(|| "s3keep".into()),
+        mc_config_dir: var("S3KEEP_TEST_MC_CONFIG_DIR").unwrap_or_default(),
+        mc_bin: var("S3KEEP_MC_BIN").unwrap_or_else(|| "mc".into()),
+    })
+}
+
+fn spawn_harness() -> Minio {
+    let script = repo_root().join("scripts/minio_harness.py");
+    let mut child = Command::new("python3")
+        .arg(&script)
+        .args(["serve", "--watch-pid", &std::process::id().to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", script.display()));
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .expect("cannot read from minio_harness.py");
+    // The harness is not waited for: it watches our pid and cleans up after we exit.
+    let j: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("minio_harness.py serve failed ({e}); output: {line:?}"));
+    let s = |k: &str| j[k].as_str().unwrap_or_default().to_string();
+    Minio {
+        endpoint: s("endpoint"),
+        access_key: s("access_key"),
+        secret_key: s("secret_key"),
+        region: s("region"),
+        mc_alias: s("mc_alias"),
+        mc_config_dir: s("mc_config_dir"),
+        mc_bin: s("mc_bin"),
+    }
+}
+
+/// A store configuration for a fresh bucket on the test MinIO (the bucket is created).
+pub async fn fresh_store_config() -> s3keep::StoreConfig {
+    let m = minio();
+    let mut config = s3keep::StoreConfig::new(fresh_bucket_name()).with_prefix("backups");
+    config.client.endpoint = Some(m.endpoint.clone());
+    config.client.region = m.region.clone();
+    config.client.credentials = Some(s3keep::Credentials::new(&m.access_key, &m.secret_key));
+    config.create_bucket = true;
+    config
+}
+
+/// A store on a fresh bucket of the test MinIO.
+pub async fn fresh_store() -> s3keep::BackupStore {
+    store_for(fresh_store_config().await).await
+}
+
+/// A store for `config`, its bucket created if asked.
+pub async fn store_for(config: s3keep::StoreConfig) -> s3keep::BackupStore {
+    let store = s3keep::BackupStore::new(config).expect("valid test config");
+    store.ensure_bucket().await.expect("bucket created");
+    store
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Builds the bindings-wasm crate for wasm32-unknown-unknown and generates the JS glue
+# (wasm-bindgen --target web, usable from Node, Deno, Bun and workerd) into bindings-wasm/pkg/.
+# Needs scripts/setup.sh to have run (target or Debian toolchain, wasm-bindgen-cli).
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${S3KEEP_CACHE:-$HOME/.cache/s3keep}"
+TARGET=wasm32-unknown-unknown
+cd "$REPO"
+
+# Own target directory: Debian's rustc and rustup's would otherwise invalidate each
+# other's artifacts in target/.
+export CARGO_TARGET_DIR="$REPO/target/wasm32"
+if rustup target list --installed 2>/dev/null | grep -qx "$TARGET"; then
+    cargo build --profile wasm --target "$TARGET" -p s3keep-wasm
+else
+    # rustup cannot download the target here: Debian's rustc builds std for wasm32 itself.
+    RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 /usr/bin/cargo build --profile wasm \
+        --target "$TARGET" -Zbuild-std=std,panic_abort -p s3keep-wasm
+fi
+
+# The .wasm file is named after the crate's lib target; ask cargo rather than guess.
+lib="$(cargo metadata --no-deps --format-version 1 | python3 -c '
+import json, sys
+pkg = next(p for p in json.load(sys.stdin)["packages"] if p["name"] == "s3keep-wasm")
+print(next(t["name"] for t in pkg["targets"] if "cdylib" in t["kind"]).replace("-", "_"))')"
+wasm="$CARGO_TARGET_DIR/$TARGET/wasm/$lib.wasm"
+
+# The CLI must match the wasm-bindgen version in Cargo.lock exactly.
+version="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
+bindgen="$CACHE/wasm-bindgen-$version/bin/wasm-bindgen"
+[ -x "$bindgen" ] || { echo "build-wasm: $bindgen missing; run scripts/setup.sh" >&2; exit 1; }
+
+rm -rf bindings-wasm/pkg
+"$bindgen" --target web --out-dir bindings-wasm/pkg "$wasm"
+echo "build-wasm: bindings-wasm/pkg/ ($(du -h "bindings-wasm/pkg/${lib}_bg.wasm" | cut -f1) wasm)"

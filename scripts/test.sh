@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Runs every test suite of the project (README: "run all tests"). Each suite gets its own
+# fresh MinIO through scripts/minio_harness.py and prints its runner's summary line. All
+# suites run even when one fails; the exit status is non-zero if any failed.
+set -uo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+bash scripts/setup.sh || { echo "test.sh: setup failed" >&2; exit 1; }
+
+# Ctrl-C stops the whole run, not just the current suite (the harness cleans up MinIO).
+trap 'exit 130' INT TERM
+
+HARNESS=(python3 scripts/minio_harness.py run --)
+names=() results=()
+
+suite() { # suite NAME CMD... : runs CMD, records pass/fail
+    local name="$1"; shift
+    printf '\n======== %s: %s\n' "$name" "$*"
+    local start=$SECONDS
+    if "$@"; then results+=("pass"); else results+=("FAIL"); fi
+    names+=("$name ($((SECONDS - start))s)")
+}
+
+pytest_suite() {
+    local dirs=(tests/python)
+    [ -d bindings-python/tests ] && dirs+=(bindings-python/tests)
+    if [ -f pyproject.toml ]; then # the Python binding, built by maturin
+        .venv/bin/python -m pip install --quiet --disable-pip-version-check . || return 1
+    fi
+    "${HARNESS[@]}" .venv/bin/python -m pytest "${dirs[@]}"
+    local rc=$?
+    # pytest exits 5 when it collected no tests: nothing failed.
+    [ $rc -eq 5 ] && { echo "pytest: no tests collected"; return 0; }
+    return $rc
+}
+
+# --no-fail-fast: a failing unit test must not hide the integration tests.
+suite rust "${HARNESS[@]}" cargo test --workspace --no-fail-fast
+if [ -f bindings-wasm/Cargo.toml ]; then
+    suite wasm32-build bash scripts/build-wasm.sh
+fi
+suite python pytest_suite
+# An explicit glob: `node --test DIR` would also run helper modules such as harness.mjs.
+suite node "${HARNESS[@]}" node --test bindings-wasm/test/*.test.mjs
+
+printf '\n======== summary\n'
+status=0
+for i in "${!names[@]}"; do
+    printf '  %-24s %s\n' "${names[$i]}" "${results[$i]}"
+    [ "${results[$i]}" = pass ] || status=1
+done
+exit $status
