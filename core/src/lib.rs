@@ -12,7 +12,7 @@ pub mod retention;
 pub mod runtime;
 pub mod s3;
 
-pub use backup::{BackupId, StatusCode};
+pub use backup::{BackupId, BackupInfo, BackupStore, StatusCode};
 pub use config::{Addressing, ChecksumMode, ClientConfig, Credentials, RetryConfig, Secret, StoreConfig};
 pub use error::{Error, ErrorDetails, Result};
 

@@ -13,6 +13,7 @@ use aws_sigv4::http_request::{
     SigningSettings, UriPathNormalizationMode,
 };
 use aws_sigv4::sign::v4;
+use aws_smithy_runtime_api::client::identity::Identity;
 use bytes::Bytes;
 use http::Method;
 
@@ -33,9 +34,11 @@ struct Inner {
     config: ClientConfig,
     address: BucketAddress,
     http: reqwest::Client,
-    identity: Option<aws_smithy_runtime_api::client::identity::Identity>,
+    identity: Option<Identity>,
     /// Server time minus local time (ms), learnt from `RequestTimeTooSkewed` answers.
     clock_offset_ms: AtomicI64,
+    /// Server `Date` minus local time (ms) at the last answer; `i64::MIN` before any.
+    observed_skew_ms: AtomicI64,
     /// Requests sent per S3 action, retries included.
     counts: Mutex<HashMap<&'static str, u64>>,
 }
@@ -119,6 +122,7 @@ impl S3Client {
                 identity,
                 config,
                 clock_offset_ms: AtomicI64::new(0),
+                observed_skew_ms: AtomicI64::new(i64::MIN),
                 counts: Mutex::new(HashMap::new()),
             }),
         })
@@ -137,6 +141,12 @@ impl S3Client {
     /// The signing clock's correction learnt from the server (server minus local), in ms.
     pub fn clock_offset_ms(&self) -> i64 {
         self.inner.clock_offset_ms.load(Ordering::Relaxed)
+    }
+
+    /// Server clock minus local clock (ms) from the `Date` of the last answer, if any.
+    /// HTTP dates have 1 s resolution, so the value is accurate to about a second.
+    pub fn observed_clock_skew_ms(&self) -> Option<i64> {
+        Some(self.inner.observed_skew_ms.load(Ordering::Relaxed)).filter(|v| *v != i64::MIN)
     }
 
     /// How many requests of an S3 action (`"DeleteObjects"`, ...) this client has sent,
@@ -196,6 +206,9 @@ impl S3Client {
             .send()
             .await
             .map_err(|e| transport_error(&e, self.endpoint(), request.key))?;
+        if let Some(skew) = response.headers().get(http::header::DATE).and_then(skew_from_date) {
+            self.inner.observed_skew_ms.store(skew, Ordering::Relaxed);
+        }
         if response.status().is_success() {
             return Ok(response);
         }
@@ -210,15 +223,9 @@ impl S3Client {
     }
 
     fn learn_clock_offset(&self, date: &http::HeaderValue) {
-        let Some(server) = date.to_str().ok().and_then(|d| httpdate::parse_http_date(d).ok()) else {
+        let Some(offset) = skew_from_date(date) else {
             return;
         };
-        let millis = |t: SystemTime| {
-            t.duration_since(SystemTime::UNIX_EPOCH)
-                .map(|d| d.as_millis() as i64)
-                .unwrap_or(0)
-        };
-        let offset = millis(server) - runtime::now_millis();
         tracing::warn!(offset_ms = offset, "clock skew: correcting the signing clock from the server's Date");
         self.inner.clock_offset_ms.store(offset, Ordering::Relaxed);
     }
@@ -237,40 +244,86 @@ impl S3Client {
         let Some(identity) = &self.inner.identity else {
             return Ok(());
         };
+        let config = &self.inner.config;
+        let context = SigningContext::s3(identity, &config.region, self.signing_time(), config.signed_payload);
+        sign_request(&context, request.method.as_str(), url, headers, &request.body)
+    }
+}
+
+/// Who signs, for which region and service, at what time and with which aws-sigv4 settings.
+pub(crate) struct SigningContext<'a> {
+    pub identity: &'a Identity,
+    pub region: &'a str,
+    pub service: &'a str,
+    pub time: SystemTime,
+    pub settings: SigningSettings,
+    /// Hash the body into the signature; otherwise a non-empty body is `UNSIGNED-PAYLOAD`.
+    pub signed_payload: bool,
+}
+
+impl<'a> SigningContext<'a> {
+    /// S3's signing: service `s3`, the payload hash in `x-amz-content-sha256`, and the path
+    /// encoded once and not normalised (`//` and `%2F` are meaningful in keys; AWS "Create a
+    /// canonical request", S3 exception).
+    pub fn s3(identity: &'a Identity, region: &'a str, time: SystemTime, signed_payload: bool) -> Self {
         let mut settings = SigningSettings::default();
-        // S3 wants the path encoded once and not normalised (`//` and `%2F` are meaningful).
         settings.percent_encoding_mode = PercentEncodingMode::Single;
         settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
         settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-        let params: aws_sigv4::http_request::SigningParams<'_> = v4::SigningParams::builder()
-            .identity(identity)
-            .region(&self.inner.config.region)
-            .name("s3")
-            .time(self.signing_time())
-            .settings(settings)
-            .build()
-            .map_err(|e| Error::invalid_input(format!("cannot sign the request: {e}")))?
-            .into();
-        let body = if self.inner.config.signed_payload || request.body.is_empty() {
-            SignableBody::Bytes(&request.body)
-        } else {
-            SignableBody::UnsignedPayload
-        };
-        let signable = SignableRequest::new(
-            request.method.as_str(),
-            url,
-            headers.iter().map(|(k, v)| (*k, v.as_str())),
-            body,
-        )
+        Self {
+            identity,
+            region,
+            service: "s3",
+            time,
+            settings,
+            signed_payload,
+        }
+    }
+}
+
+/// Signs `method url` (already percent-encoded, as [`BucketAddress::url`] builds it) with
+/// `headers` and `body`, and appends the headers SigV4 adds: `authorization`, `x-amz-date`,
+/// `x-amz-content-sha256`, `x-amz-security-token`. The body is hashed into the signature, or
+/// sent as `UNSIGNED-PAYLOAD` unless `context.signed_payload` (an empty body is always hashed).
+///
+/// [`BucketAddress::url`]: super::address::BucketAddress::url
+pub(crate) fn sign_request(
+    context: &SigningContext<'_>,
+    method: &str,
+    url: &str,
+    headers: &mut Vec<(&'static str, String)>,
+    body: &[u8],
+) -> Result<()> {
+    let body = if context.signed_payload || body.is_empty() {
+        SignableBody::Bytes(body)
+    } else {
+        SignableBody::UnsignedPayload
+    };
+    let params: aws_sigv4::http_request::SigningParams<'_> = v4::SigningParams::builder()
+        .identity(context.identity)
+        .region(context.region)
+        .name(context.service)
+        .time(context.time)
+        .settings(context.settings.clone())
+        .build()
+        .map_err(|e| Error::invalid_input(format!("cannot sign the request: {e}")))?
+        .into();
+    let signable = SignableRequest::new(method, url, headers.iter().map(|(k, v)| (*k, v.as_str())), body)
         .and_then(|r| sign(r, &params))
         .map_err(|e| Error::invalid_input(format!("cannot sign the request: {e}")))?;
-        let (instructions, _signature) = signable.into_parts();
-        let (signed_headers, _params) = instructions.into_parts();
-        for h in signed_headers {
-            headers.push((h.name(), h.value().to_string()));
-        }
-        Ok(())
+    let (instructions, _signature) = signable.into_parts();
+    let (signed_headers, _params) = instructions.into_parts();
+    for h in signed_headers {
+        headers.push((h.name(), h.value().to_string()));
     }
+    Ok(())
+}
+
+/// Server time (from an HTTP `Date`) minus local time, in ms.
+fn skew_from_date(date: &http::HeaderValue) -> Option<i64> {
+    let server = httpdate::parse_http_date(date.to_str().ok()?).ok()?;
+    let server_ms = server.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_millis() as i64;
+    Some(server_ms - runtime::now_millis())
 }
 
 fn build_http(config: &ClientConfig) -> Result<reqwest::Client> {
@@ -297,3 +350,7 @@ fn build_http(config: &ClientConfig) -> Result<reqwest::Client> {
         })
     })
 }
+
+#[cfg(test)]
+#[path = "signing_tests.rs"]
+mod signing_tests;

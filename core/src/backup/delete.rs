@@ -1,0 +1,120 @@
+//! delete: the protocol of SPEC §4 that leaves nothing behind, however many files.
+//!
+//! 1. status → DELETING (readers ignore the backup from now on);
+//! 2. every key under the backup's folder, page by page (ListObjectsV2 with continuation
+//!    tokens), deleted in DeleteObjects batches of at most 1000 — one batch per page; keys
+//!    that fail in a 200 answer are retried, then reported;
+//! 3. `metadata.json`, then `status.json` last.
+//!
+//! Seed 000's store listed once and deleted only the first 1000 keys. Re-running a
+//! half-done delete (the status says DELETING) finishes it.
+
+use futures::TryStreamExt as _;
+
+use super::layout::{METADATA_JSON, STATUS_JSON};
+use super::{not_found, BackupId, BackupStore, StatusCode};
+use crate::error::{Error, ErrorDetails, Result};
+use crate::runtime;
+use crate::s3::{DeleteError, ListOptions};
+
+/// Tries of DeleteObjects for keys that failed inside a 200 answer.
+const PER_KEY_ATTEMPTS: u32 = 3;
+
+/// Options of [`BackupStore::delete`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DeleteOptions {
+    /// Delete an IN_PROGRESS backup that is not yet stale (its writer may still be running).
+    pub force: bool,
+}
+
+impl BackupStore {
+    /// delete(id): removes every object of the backup; returns how many objects were deleted.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when nothing of the backup exists; [`Error::Conflict`] for an
+    /// IN_PROGRESS backup younger than the stale threshold without `force`; [`Error::S3`]
+    /// naming the keys that could not be deleted after retries.
+    pub async fn delete(&self, id: BackupId, options: DeleteOptions) -> Result<u64> {
+        let status = self.read_status(&id).await?;
+        match &status {
+            Some(s) if s.doc.status_code == StatusCode::InProgress && !options.force => {
+                let stale_after = time::Duration::try_from(self.config.stale_after).unwrap_or(time::Duration::MAX);
+                let fresh = s
+                    .created_at()
+                    .is_none_or(|created| runtime::now_utc() - created < stale_after);
+                if fresh {
+                    return Err(Error::Conflict(ErrorDetails::message(format!(
+                        "backup {id} is IN_PROGRESS and may still be written; wait until it is stale or use force"
+                    )))
+                    .with_key(id.to_string()));
+                }
+            }
+            Some(s) if s.doc.status_code != StatusCode::Deleting => {
+                self.write_status(&id, s, StatusCode::Deleting, None).await?;
+            }
+            _ => {}
+        }
+        let deleted = self.delete_files(&id).await?;
+        if status.is_none() && deleted == 0 {
+            return Err(not_found(&id));
+        }
+        self.client.delete_object(&self.layout.metadata_key(&id)).await?;
+        self.client.delete_object(&self.layout.status_key(&id)).await?;
+        Ok(deleted + 2)
+    }
+
+    /// Step 2: every key but the two manifests, page by page, one DeleteObjects per page.
+    async fn delete_files(&self, id: &BackupId) -> Result<u64> {
+        let folder = self.layout.backup_prefix(id);
+        let manifests = [format!("{folder}{STATUS_JSON}"), format!("{folder}{METADATA_JSON}")];
+        let options = ListOptions {
+            prefix: folder,
+            ..ListOptions::default()
+        };
+        let mut pages = std::pin::pin!(self.client.list_objects_v2(options));
+        let mut deleted = 0;
+        while let Some(page) = pages.try_next().await? {
+            let keys: Vec<String> = page
+                .objects
+                .into_iter()
+                .map(|o| o.key)
+                .filter(|k| !manifests.contains(k))
+                .collect();
+            if !keys.is_empty() {
+                deleted += keys.len() as u64;
+                self.delete_batch(keys).await?;
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// One DeleteObjects batch (≤ 1000 keys); keys reported as failed are retried.
+    async fn delete_batch(&self, mut keys: Vec<String>) -> Result<()> {
+        let mut errors: Vec<DeleteError> = Vec::new();
+        for attempt in 1..=PER_KEY_ATTEMPTS {
+            let outcome = self.client.delete_objects(&keys).await?;
+            if outcome.errors.is_empty() {
+                return Ok(());
+            }
+            keys = outcome.errors.iter().map(|e| e.key.clone()).collect();
+            errors = outcome.errors;
+            tracing::warn!(attempt, failed = keys.len(), "DeleteObjects reported per-key errors; retrying them");
+            runtime::sleep(std::time::Duration::from_millis(100 * u64::from(attempt))).await;
+        }
+        let listed: Vec<String> = errors
+            .iter()
+            .take(10)
+            .map(|e| format!("{} ({})", e.key, e.code.as_deref().unwrap_or("unknown error")))
+            .collect();
+        Err(Error::S3(ErrorDetails {
+            code: errors.first().and_then(|e| e.code.clone()),
+            key: errors.first().map(|e| e.key.clone()),
+            message: format!(
+                "{} objects could not be deleted after {PER_KEY_ATTEMPTS} tries: {}; run delete again to finish",
+                errors.len(),
+                listed.join(", ")
+            ),
+            ..ErrorDetails::default()
+        }))
+    }
+}

@@ -1,0 +1,381 @@
+//! save: the four-step protocol of SPEC §4.
+//!
+//! 1. `status.json` = IN_PROGRESS with `If-None-Match: *` (an existing backup is never
+//!    overwritten); 2. every file uploaded concurrently with a checksum the server verifies,
+//!    large ones by multipart (§5); 3. `metadata.json` with size and CRC32C of every file;
+//!    4. `status.json` = COMPLETED with `If-Match` on the IN_PROGRESS ETag.
+//!    On any error: open multipart uploads aborted, status FAILED with the reason, the
+//!    original error returned. A killed process leaves IN_PROGRESS, never COMPLETED.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use futures::stream::{self, StreamExt as _, TryStreamExt as _};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::layout::{validate_key_length, validate_relative_path, validate_set_name};
+use super::manifest::{FileEntry, Metadata, StatusDoc, ZeebeDescriptor};
+use super::progress::{ProgressFn, Tracker};
+use super::source::{ChunkReader, FileSet};
+use super::{BackupId, BackupInfo, BackupStore, StatusCode, StatusObject};
+use crate::error::{Error, ErrorDetails, Result};
+use crate::runtime::{self, CancelToken};
+use crate::s3::checksum::Crc32c;
+use crate::s3::{part_size_for, CompletedPart, PutOptions};
+
+/// Options of [`BackupStore::save`].
+#[derive(Clone, Default)]
+pub struct SaveOptions {
+    /// The caller's key/value metadata, stored in `metadata.json`.
+    pub user_metadata: BTreeMap<String, String>,
+    /// Zeebe descriptor fields, stored in `metadata.json` when given.
+    pub descriptor: ZeebeDescriptor,
+    /// Called as bytes and files are uploaded.
+    pub progress: Option<Arc<dyn ProgressFn>>,
+    /// Cancels the save: uploads stop and are aborted, the status becomes FAILED.
+    pub cancel: Option<CancelToken>,
+}
+
+impl std::fmt::Debug for SaveOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SaveOptions")
+            .field("user_metadata", &self.user_metadata)
+            .field("descriptor", &self.descriptor)
+            .field("progress", &self.progress.is_some())
+            .field("cancel", &self.cancel)
+            .finish()
+    }
+}
+
+/// Multipart uploads begun and not yet completed, so that a failure can abort them all.
+#[derive(Default)]
+struct OpenUploads(Mutex<HashMap<String, String>>);
+
+impl OpenUploads {
+    fn opened(&self, key: &str, upload_id: &str) {
+        self.0.lock().expect("not poisoned").insert(key.to_string(), upload_id.to_string());
+    }
+
+    fn closed(&self, key: &str) {
+        self.0.lock().expect("not poisoned").remove(key);
+    }
+
+    fn take(&self) -> Vec<(String, String)> {
+        self.0.lock().expect("not poisoned").drain().collect()
+    }
+}
+
+/// Everything one save shares between its files.
+struct Transfer {
+    id: BackupId,
+    permits: Arc<Semaphore>,
+    uploads: OpenUploads,
+    tracker: Tracker,
+}
+
+impl BackupStore {
+    /// Saves the file sets as backup `id` (SPEC §4 save) and returns its status (COMPLETED).
+    ///
+    /// Bad input (set names, file names, key lengths, missing local files) is rejected
+    /// before any request is sent. Memory stays under part size × `concurrency` plus a small
+    /// constant, whatever the file sizes.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for bad names; [`Error::BackupAlreadyExists`] when `id` has a
+    /// status already (it is left untouched); any transfer error, after which the backup is
+    /// FAILED and its multipart uploads aborted.
+    pub async fn save(&self, id: BackupId, sets: Vec<FileSet>, options: SaveOptions) -> Result<BackupInfo> {
+        let files = self.plan_files(&id, sets).await?;
+        let created_at = runtime::now_utc();
+        let status = StatusDoc::new(StatusCode::InProgress, created_at, created_at);
+        let put = PutOptions {
+            if_none_match: true,
+            content_type: Some("application/json".into()),
+            ..PutOptions::default()
+        };
+        let status_key = self.layout.status_key(&id);
+        let written = match self.put_json(&status_key, status.to_json(), &put).await {
+            Ok(written) => written,
+            Err(Error::Conflict(d)) => return Err(already_exists(&id, d)),
+            Err(e) => return Err(e),
+        };
+        let in_progress = StatusObject {
+            doc: status,
+            etag: Some(written.etag),
+            last_modified: None,
+        };
+        let bytes_total = files.iter().map(|f| f.reader.size().unwrap_or(0)).sum();
+        let transfer = Transfer {
+            id,
+            permits: Arc::new(Semaphore::new(self.config.concurrency)),
+            uploads: OpenUploads::default(),
+            tracker: Tracker::new(bytes_total, files.len() as u64, options.progress.clone()),
+        };
+        let work = self.upload_and_complete(&transfer, files, &in_progress, &options);
+        let result = match &options.cancel {
+            Some(cancel) => {
+                let cancelled = async {
+                    cancel.cancelled().await;
+                    Err(Error::Cancelled(ErrorDetails::message(format!("save of backup {id} was cancelled"))))
+                };
+                futures::pin_mut!(work, cancelled);
+                futures::future::select(work, cancelled).await.factor_first().0
+            }
+            None => work.await,
+        };
+        match result {
+            Ok(info) => Ok(info),
+            Err(err) => {
+                self.fail(&transfer, &in_progress, &err).await;
+                Err(err)
+            }
+        }
+    }
+
+    async fn upload_and_complete(
+        &self,
+        transfer: &Transfer,
+        files: Vec<PlannedFile>,
+        in_progress: &StatusObject,
+        options: &SaveOptions,
+    ) -> Result<BackupInfo> {
+        let id = transfer.id;
+        let entries: Vec<(String, FileEntry)> = stream::iter(files)
+            .map(|file| self.upload_file(transfer, file))
+            .buffered(self.config.concurrency)
+            .try_collect()
+            .await?;
+        let mut file_sets: BTreeMap<String, Vec<FileEntry>> = BTreeMap::new();
+        for (set, entry) in entries {
+            file_sets.entry(set).or_default().push(entry);
+        }
+        let created_at = in_progress.doc.created_at.unwrap_or_else(runtime::now_utc);
+        let metadata = Metadata::new(
+            &id,
+            file_sets,
+            options.user_metadata.clone(),
+            options.descriptor.clone(),
+            created_at,
+        );
+        let json = PutOptions {
+            content_type: Some("application/json".into()),
+            ..PutOptions::default()
+        };
+        self.put_json(&self.layout.metadata_key(&id), metadata.to_json(), &json).await?;
+        let doc = self.write_status(&id, in_progress, StatusCode::Completed, None).await?;
+        let mut info = super::info_from_status(
+            id,
+            &StatusObject {
+                doc,
+                etag: None,
+                last_modified: None,
+            },
+        );
+        info.total_size = Some(metadata.total_size());
+        info.file_count = Some(metadata.file_count());
+        info.user_metadata = metadata.user_metadata;
+        Ok(info)
+    }
+
+    /// The failure path: abort open uploads, then FAILED with the reason (best effort: the
+    /// original error is what the caller must see).
+    async fn fail(&self, transfer: &Transfer, in_progress: &StatusObject, err: &Error) {
+        for (key, upload_id) in transfer.uploads.take() {
+            if let Err(e) = self.client.abort_multipart_upload(&key, &upload_id).await {
+                tracing::warn!(%key, error = %e, "could not abort a multipart upload; cleanup_uploads will");
+            }
+        }
+        let reason = err.to_string();
+        if let Err(e) = self
+            .write_status(&transfer.id, in_progress, StatusCode::Failed, Some(reason))
+            .await
+        {
+            tracing::warn!(id = %transfer.id, error = %e, "could not mark the backup FAILED");
+        }
+    }
+
+    /// Validates every name and opens every source, before any request is sent.
+    async fn plan_files(&self, id: &BackupId, sets: Vec<FileSet>) -> Result<Vec<PlannedFile>> {
+        let mut seen_sets = HashSet::new();
+        let mut planned = Vec::new();
+        for set in sets {
+            validate_set_name(&set.name)?;
+            if !seen_sets.insert(set.name.clone()) {
+                return Err(Error::invalid_input(format!("file set {:?} is given twice", set.name)));
+            }
+            let mut seen_files = HashSet::new();
+            for file in set.files {
+                validate_relative_path(&file.name)?;
+                if !seen_files.insert(file.name.clone()) {
+                    return Err(Error::invalid_input(format!(
+                        "file {:?} appears twice in set {:?}",
+                        file.name, set.name
+                    )));
+                }
+                let key = self.layout.file_key(id, &set.name, &file.name);
+                validate_key_length(&key)?;
+                let reader = ChunkReader::new(file.source, &file.name).await?;
+                planned.push(PlannedFile {
+                    set: set.name.clone(),
+                    name: file.name,
+                    key,
+                    reader,
+                });
+            }
+        }
+        Ok(planned)
+    }
+
+    /// Uploads one file: PutObject up to the threshold, multipart above it.
+    async fn upload_file(&self, transfer: &Transfer, mut file: PlannedFile) -> Result<(String, FileEntry)> {
+        let threshold = self.config.multipart_threshold;
+        let single = match file.reader.size() {
+            Some(size) => size <= threshold,
+            None => false,
+        };
+        let (size, crc) = if single {
+            let permit = acquire(&transfer.permits).await;
+            let body = read_all(&mut file.reader, threshold).await?;
+            let mut crc = Crc32c::new();
+            crc.update(&body);
+            let len = body.len() as u64;
+            self.client
+                .put_object_with_checksum(&file.key, body, &crc.to_base64(), &PutOptions::default())
+                .await?;
+            drop(permit);
+            transfer.tracker.add_bytes(len);
+            (len, crc)
+        } else {
+            self.upload_multipart(transfer, &mut file).await?
+        };
+        transfer.tracker.file_done();
+        Ok((
+            file.set,
+            FileEntry {
+                name: file.name,
+                size: Some(size),
+                crc32c: Some(crc.to_base64()),
+            },
+        ))
+    }
+
+    /// Multipart upload of one file (SPEC §5): equal parts, uploaded concurrently under the
+    /// save's shared cap; a permit is taken before a part is read, so buffered parts never
+    /// exceed the cap. Streams of unknown size that turn out small go by PutObject.
+    async fn upload_multipart(&self, transfer: &Transfer, file: &mut PlannedFile) -> Result<(u64, Crc32c)> {
+        let part_size = match file.reader.size() {
+            Some(size) => part_size_for(size, self.config.part_size),
+            None => self.config.part_size.max(self.config.multipart_threshold),
+        } as usize;
+        let first_permit = acquire(&transfer.permits).await;
+        let Some(first) = file.reader.next_chunk(part_size).await? else {
+            drop(first_permit);
+            return self.put_small(transfer, file, Bytes::new()).await;
+        };
+        if first.len() < part_size && file.reader.size().is_none() {
+            drop(first_permit);
+            return self.put_small(transfer, file, first).await;
+        }
+        let upload_id = self.client.create_multipart_upload(&file.key).await?;
+        transfer.uploads.opened(&file.key, &upload_id);
+        let key = file.key.clone();
+        let parts = stream::try_unfold(
+            (&mut file.reader, Some((first_permit, first)), 0u32),
+            move |(reader, pending, number)| async move {
+                let (permit, chunk) = match pending {
+                    Some(p) => p,
+                    None => {
+                        let permit = acquire(&transfer.permits).await;
+                        match reader.next_chunk(part_size).await? {
+                            Some(chunk) => (permit, chunk),
+                            None => return Ok(None),
+                        }
+                    }
+                };
+                Ok::<_, Error>(Some(((number + 1, permit, chunk), (reader, None, number + 1))))
+            },
+        )
+        .map_ok(|(number, permit, chunk)| self.upload_one_part(transfer, &key, &upload_id, number, permit, chunk))
+        .try_buffered(self.config.concurrency);
+        let uploaded: Vec<(CompletedPart, u32, u64)> = parts.try_collect().await?;
+        let mut size = 0u64;
+        let mut crc = 0u32;
+        let mut completed = Vec::with_capacity(uploaded.len());
+        for (part, part_crc, len) in uploaded {
+            crc = crc32c::crc32c_combine(crc, part_crc, len as usize);
+            size += len;
+            completed.push(part);
+        }
+        self.client
+            .complete_multipart_upload(&file.key, &upload_id, &completed)
+            .await?;
+        transfer.uploads.closed(&file.key);
+        Ok((size, Crc32c::from_value(crc)))
+    }
+
+    async fn upload_one_part(
+        &self,
+        transfer: &Transfer,
+        key: &str,
+        upload_id: &str,
+        number: u32,
+        permit: OwnedSemaphorePermit,
+        chunk: Bytes,
+    ) -> Result<(CompletedPart, u32, u64)> {
+        let mut crc = Crc32c::new();
+        crc.update(&chunk);
+        let len = chunk.len() as u64;
+        let part = self
+            .client
+            .upload_part(key, upload_id, number, chunk, &crc.to_base64())
+            .await?;
+        drop(permit);
+        transfer.tracker.add_bytes(len);
+        Ok((part, crc.value(), len))
+    }
+
+    async fn put_small(&self, transfer: &Transfer, file: &PlannedFile, body: Bytes) -> Result<(u64, Crc32c)> {
+        let mut crc = Crc32c::new();
+        crc.update(&body);
+        let len = body.len() as u64;
+        self.client
+            .put_object_with_checksum(&file.key, body, &crc.to_base64(), &PutOptions::default())
+            .await?;
+        transfer.tracker.add_bytes(len);
+        Ok((len, crc))
+    }
+}
+
+struct PlannedFile {
+    set: String,
+    name: String,
+    key: String,
+    reader: ChunkReader,
+}
+
+async fn acquire(permits: &Arc<Semaphore>) -> OwnedSemaphorePermit {
+    permits
+        .clone()
+        .acquire_owned()
+        .await
+        .expect("the semaphore is never closed")
+}
+
+/// Reads a whole source known to be at most `limit` bytes.
+async fn read_all(reader: &mut ChunkReader, limit: u64) -> Result<Bytes> {
+    let want = reader.size().unwrap_or(limit) as usize;
+    let body = reader.next_chunk(want.max(1)).await?.unwrap_or_default();
+    if reader.next_chunk(1).await?.is_some() {
+        return Err(Error::Io(ErrorDetails::message("a file grew while being saved")));
+    }
+    Ok(body)
+}
+
+fn already_exists(id: &BackupId, conflict: ErrorDetails) -> Error {
+    Error::BackupAlreadyExists(ErrorDetails {
+        message: format!("backup {id} already exists; it was left untouched"),
+        key: Some(id.to_string()),
+        ..conflict
+    })
+}
