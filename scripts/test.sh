@@ -36,7 +36,9 @@ pytest_suite() {
 }
 
 # --no-fail-fast: a failing unit test must not hide the integration tests.
-suite rust "${HARNESS[@]}" cargo test --workspace --no-fail-fast
+# --include-ignored: the slow tests (a 5 GiB file, 25,000 files, peak memory) run here.
+# The default members (core, cli): the bindings are tested through Python and JS below.
+suite rust "${HARNESS[@]}" cargo test --no-fail-fast -- --include-ignored
 if [ -f bindings-wasm/Cargo.toml ]; then
     suite wasm32-build bash scripts/build-wasm.sh
 fi

@@ -67,10 +67,13 @@ impl BackupStore {
     /// A save in progress has young uploads: keep `older_than` above the longest save.
     pub async fn cleanup_uploads(&self, older_than: Duration) -> Result<Vec<UploadInfo>> {
         let cutoff = runtime::now_utc() - time::Duration::try_from(older_than).unwrap_or(time::Duration::MAX);
-        let prefix = self.layout.prefix().to_string();
-        let pages: Vec<_> = self.client.list_multipart_uploads(&prefix).try_collect().await?;
+        let prefix = self.layout.prefix();
+        // MinIO matches a ListMultipartUploads prefix only against whole object names
+        // ("a/" lists nothing, "a/b.bin" lists that key's uploads): list the bucket, filter here.
+        let pages: Vec<_> = self.client.list_multipart_uploads("").try_collect().await?;
+        let ours = pages.into_iter().flat_map(|p| p.uploads).filter(|u| u.key.starts_with(prefix));
         let mut aborted = Vec::new();
-        for upload in pages.into_iter().flat_map(|p| p.uploads) {
+        for upload in ours {
             let initiated = OffsetDateTime::parse(&upload.initiated, &Rfc3339).ok();
             if initiated.is_some_and(|t| t <= cutoff) {
                 self.client.abort_multipart_upload(&upload.key, &upload.upload_id).await?;
