@@ -32,7 +32,7 @@ use crate::s3::GetObjectOutput;
 pub(crate) const ZEEBE_SNAPSHOT_SET_ALT: &str = "snapshots";
 
 /// The set the CLI restores into the target directory itself (`save ID DIR` saves `files`).
-pub const DEFAULT_ROOT_SET: &str = "files";
+pub(crate) const DEFAULT_ROOT_SET: &str = "files";
 
 /// Options of [`BackupStore::restore`].
 ///
