@@ -309,6 +309,7 @@ fn profile_credentials() -> Option<Credentials> {
 }
 
 /// Reads one profile of an AWS shared credentials file (INI).
+#[cfg_attr(target_arch = "wasm32", allow(dead_code))] // no files to read in wasm32
 pub(crate) fn parse_credentials_file(text: &str, profile: &str) -> Option<Credentials> {
     let mut in_profile = false;
     let (mut id, mut secret, mut token) = (None, None, None);

@@ -13,8 +13,9 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 FILES=$(find "$SRC" -type f | wc -l)
 
-say "doctor: can we reach the store, with these credentials, with every permission?"
-s3keep --create-bucket doctor
+say "create the bucket, then doctor: reachable, credentials, permissions, clock?"
+s3keep --create-bucket list
+s3keep doctor
 
 say "save: $SRC ($FILES files, $(du -sh "$SRC" | cut -f1))"
 start=$SECONDS

@@ -247,7 +247,7 @@ impl BackupStore {
             transfer.tracker.add_bytes(len);
             (len, crc)
         } else {
-            self.upload_multipart(transfer, &mut file).await?
+            self.upload_multipart(transfer, &file.key, file.reader).await?
         };
         transfer.tracker.file_done();
         Ok((
@@ -263,40 +263,49 @@ impl BackupStore {
     /// Multipart upload of one file (SPEC §5): equal parts, uploaded concurrently under the
     /// save's shared cap; a permit is taken before a part is read, so buffered parts never
     /// exceed the cap. Streams of unknown size that turn out small go by PutObject.
-    async fn upload_multipart(&self, transfer: &Transfer, file: &mut PlannedFile) -> Result<(u64, Crc32c)> {
-        let part_size = match file.reader.size() {
+    ///
+    /// The reader is taken by value and owned by the part stream's state: a borrowed reader
+    /// there makes rustc unable to prove the save future `Send` (rust-lang/rust#102211), and
+    /// the Python binding spawns saves on a multi-threaded runtime.
+    async fn upload_multipart(&self, transfer: &Transfer, key: &str, mut reader: ChunkReader) -> Result<(u64, Crc32c)> {
+        let part_size = match reader.size() {
             Some(size) => part_size_for(size, self.config.part_size),
             None => self.config.part_size.max(self.config.multipart_threshold),
         } as usize;
         let first_permit = acquire(&transfer.permits).await;
-        let Some(first) = file.reader.next_chunk(part_size).await? else {
+        let Some(first) = reader.next_chunk(part_size).await? else {
             drop(first_permit);
-            return self.put_small(transfer, file, Bytes::new()).await;
+            return self.put_small(transfer, key, Bytes::new()).await;
         };
-        if first.len() < part_size && file.reader.size().is_none() {
+        if first.len() < part_size && reader.size().is_none() {
             drop(first_permit);
-            return self.put_small(transfer, file, first).await;
+            return self.put_small(transfer, key, first).await;
         }
-        let upload_id = self.client.create_multipart_upload(&file.key).await?;
-        transfer.uploads.opened(&file.key, &upload_id);
-        let key = file.key.clone();
+        let upload_id = self.client.create_multipart_upload(key).await?;
+        transfer.uploads.opened(key, &upload_id);
+        // The state owns the reader and the closure owns its semaphore handle: nothing
+        // borrowed, so the stream's future is `Send` (see above).
+        let permits = Arc::clone(&transfer.permits);
         let parts = stream::try_unfold(
-            (&mut file.reader, Some((first_permit, first)), 0u32),
-            move |(reader, pending, number)| async move {
-                let (permit, chunk) = match pending {
-                    Some(p) => p,
-                    None => {
-                        let permit = acquire(&transfer.permits).await;
-                        match reader.next_chunk(part_size).await? {
-                            Some(chunk) => (permit, chunk),
-                            None => return Ok(None),
+            (reader, Some((first_permit, first)), 0u32),
+            move |(mut reader, pending, number)| {
+                let permits = Arc::clone(&permits);
+                async move {
+                    let (permit, chunk) = match pending {
+                        Some(p) => p,
+                        None => {
+                            let permit = acquire(&permits).await;
+                            match reader.next_chunk(part_size).await? {
+                                Some(chunk) => (permit, chunk),
+                                None => return Ok(None),
+                            }
                         }
-                    }
-                };
-                Ok::<_, Error>(Some(((number + 1, permit, chunk), (reader, None, number + 1))))
+                    };
+                    Ok::<_, Error>(Some(((number + 1, permit, chunk), (reader, None, number + 1))))
+                }
             },
         )
-        .map_ok(|(number, permit, chunk)| self.upload_one_part(transfer, &key, &upload_id, number, permit, chunk))
+        .map_ok(|(number, permit, chunk)| self.upload_one_part(transfer, key, &upload_id, number, permit, chunk))
         .try_buffered(self.config.concurrency);
         let uploaded: Vec<(CompletedPart, u32, u64)> = parts.try_collect().await?;
         let mut size = 0u64;
@@ -308,9 +317,9 @@ impl BackupStore {
             completed.push(part);
         }
         self.client
-            .complete_multipart_upload(&file.key, &upload_id, &completed)
+            .complete_multipart_upload(key, &upload_id, &completed)
             .await?;
-        transfer.uploads.closed(&file.key);
+        transfer.uploads.closed(key);
         Ok((size, Crc32c::from_value(crc)))
     }
 
@@ -335,12 +344,14 @@ impl BackupStore {
         Ok((part, crc.value(), len))
     }
 
-    async fn put_small(&self, transfer: &Transfer, file: &PlannedFile, body: Bytes) -> Result<(u64, Crc32c)> {
+    // Takes the key, not the `PlannedFile`: a `&PlannedFile` held across an await would make
+    // the save future `!Send` (a stream source is not `Sync`), and the Python binding spawns it.
+    async fn put_small(&self, transfer: &Transfer, key: &str, body: Bytes) -> Result<(u64, Crc32c)> {
         let mut crc = Crc32c::new();
         crc.update(&body);
         let len = body.len() as u64;
         self.client
-            .put_object_with_checksum(&file.key, body, &crc.to_base64(), &PutOptions::default())
+            .put_object_with_checksum(key, body, &crc.to_base64(), &PutOptions::default())
             .await?;
         transfer.tracker.add_bytes(len);
         Ok((len, crc))
@@ -378,4 +389,14 @@ fn already_exists(id: &BackupId, conflict: ErrorDetails) -> Error {
         key: Some(id.to_string()),
         ..conflict
     })
+}
+
+/// Compile-time check: a save can be spawned on a multi-threaded runtime (`Send + 'static`),
+/// as the Python binding does. Borrowing a source across an await breaks this silently
+/// until a binding fails to build.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+#[allow(dead_code)]
+fn save_future_is_spawnable(store: BackupStore, sets: Vec<FileSet>) {
+    fn spawnable<F: std::future::Future + Send + 'static>(_: F) {}
+    spawnable(async move { store.save(BackupId::new(0, 0, 0), sets, SaveOptions::default()).await });
 }

@@ -157,7 +157,6 @@ impl S3Client {
 
     /// Sends `request` with retries (SPEC §6); a non-2xx answer becomes a typed error.
     pub(crate) async fn send(&self, request: Request<'_>) -> Result<reqwest::Response> {
-        let retry = &self.inner.config.retry;
         let stopwatch = Stopwatch::start();
         let mut skew_retried = false;
         let mut attempt = 0;
@@ -172,18 +171,25 @@ impl S3Client {
                 skew_retried = true;
                 continue;
             }
-            let delay = backoff_delay(attempt, retry.base_delay, retry.max_delay);
-            let out_of_time = stopwatch.elapsed() + delay > retry.max_elapsed;
-            if !err.is_temporary() || attempt >= retry.max_attempts || out_of_time {
+            let Some(delay) = self.retry_delay(&err, attempt, stopwatch.elapsed()) else {
                 return Err(if attempt > 1 {
                     with_attempts(err, attempt, stopwatch.elapsed())
                 } else {
                     err
                 });
-            }
+            };
             tracing::debug!(attempt, ?delay, error = %err, "retrying S3 request");
             runtime::sleep(delay).await;
         }
+    }
+
+    /// The sleep before retrying after `err` failed attempt number `attempt`, or `None` when
+    /// `err` is final: not temporary, attempts used up, or the time budget spent (SPEC §6).
+    pub(crate) fn retry_delay(&self, err: &Error, attempt: u32, elapsed: Duration) -> Option<Duration> {
+        let retry = &self.inner.config.retry;
+        let delay = backoff_delay(attempt, retry.base_delay, retry.max_delay);
+        let out_of_time = elapsed + delay > retry.max_elapsed;
+        (err.is_temporary() && attempt < retry.max_attempts && !out_of_time).then_some(delay)
     }
 
     async fn attempt(&self, request: &Request<'_>) -> Result<reqwest::Response> {

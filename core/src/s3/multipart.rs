@@ -10,9 +10,11 @@ use super::client::{Request, S3Client};
 use super::list::bad_xml;
 use super::object::{put_result, PutResult};
 use super::response::{classify, transport_error};
+use super::retry::with_attempts;
 use super::xml::{self, CompleteOutcome, CompletedPart, UploadsPage};
 use crate::config::ChecksumMode;
 use crate::error::{Error, ErrorDetails, Result};
+use crate::runtime::{self, Stopwatch};
 
 /// The fewest parts any multipart upload may have besides the last: 5 MiB (S3 limit).
 pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
@@ -74,7 +76,8 @@ impl S3Client {
     /// CompleteMultipartUpload with every part, in part-number order.
     ///
     /// S3 may answer 200 OK and still fail: the body is then an `<Error>` document (AWS API
-    /// Reference, CompleteMultipartUpload, "Special errors"); that is returned as an error.
+    /// Reference, CompleteMultipartUpload, "Special errors"); that is returned as an error,
+    /// after retries when it is a temporary one (`InternalError`, `SlowDown`), as AWS advises.
     pub async fn complete_multipart_upload(
         &self,
         key: &str,
@@ -87,33 +90,50 @@ impl S3Client {
             .query("uploadId", upload_id.to_string())
             .header("content-type", "application/xml")
             .body(body);
-        let response = self.send(request).await.map_err(|e| e.with_key(key))?;
-        let headers = response.headers().clone();
-        let status = response.status().as_u16();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| transport_error(&e, self.endpoint(), Some(key)))?;
-        match xml::parse_complete_multipart_upload(&body).map_err(|e| bad_xml("CompleteMultipartUpload", e))? {
-            CompleteOutcome::Completed(result) => Ok(PutResult {
-                etag: result.etag.unwrap_or_else(|| put_result(&headers).etag),
-                checksum_crc32c: result.checksum_crc32c,
-            }),
-            CompleteOutcome::Failed(error) => {
-                let details = ErrorDetails {
-                    code: error.code.clone(),
-                    status: Some(status),
-                    request_id: error.request_id.clone(),
-                    key: Some(key.to_string()),
-                    endpoint: Some(self.endpoint().to_string()),
-                    message: error
-                        .message
-                        .clone()
-                        .unwrap_or_else(|| "CompleteMultipartUpload failed after 200 OK".into()),
-                    source: None,
-                };
-                Err(classify(error.code.as_deref(), status, details))
-            }
+        // `send` retries failed statuses; this loop retries the failures hidden in a 200 OK.
+        let stopwatch = Stopwatch::start();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let response = self.send(request.clone()).await.map_err(|e| e.with_key(key))?;
+            let headers = response.headers().clone();
+            let status = response.status().as_u16();
+            let body = response
+                .bytes()
+                .await
+                .map_err(|e| transport_error(&e, self.endpoint(), Some(key)))?;
+            let error = match xml::parse_complete_multipart_upload(&body)
+                .map_err(|e| bad_xml("CompleteMultipartUpload", e))?
+            {
+                CompleteOutcome::Completed(result) => {
+                    return Ok(PutResult {
+                        etag: result.etag.unwrap_or_else(|| put_result(&headers).etag),
+                        checksum_crc32c: result.checksum_crc32c,
+                    })
+                }
+                CompleteOutcome::Failed(error) => error,
+            };
+            let details = ErrorDetails {
+                code: error.code.clone(),
+                status: Some(status),
+                request_id: error.request_id.clone(),
+                key: Some(key.to_string()),
+                endpoint: Some(self.endpoint().to_string()),
+                message: error
+                    .message
+                    .clone()
+                    .unwrap_or_else(|| "CompleteMultipartUpload failed after 200 OK".into()),
+                source: None,
+            };
+            let err = classify(error.code.as_deref(), status, details);
+            let Some(delay) = self.retry_delay(&err, attempt, stopwatch.elapsed()) else {
+                return Err(if attempt > 1 {
+                    with_attempts(err, attempt, stopwatch.elapsed())
+                } else {
+                    err
+                });
+            };
+            runtime::sleep(delay).await;
         }
     }
 
@@ -161,12 +181,27 @@ impl S3Client {
             let page = self
                 .list_multipart_uploads_page(prefix, markers.as_ref().map(|(k, u)| (k.as_str(), u.as_str())))
                 .await?;
-            let next = match (&page.next_key_marker, &page.next_upload_id_marker, page.is_truncated) {
-                (Some(k), Some(u), true) => Some(Some((k.clone(), u.clone()))),
-                _ => None,
-            };
+            let next = next_upload_markers(&page)?.map(Some);
             Ok(Some((page, next)))
         })
+    }
+}
+
+/// Where the page after `page` starts: `None` after the last page.
+///
+/// MinIO sends an empty `NextKeyMarker` on a truncated page, so the last upload listed stands
+/// in for a missing marker (S3 defines the markers as that upload's key and id). A truncated
+/// page that gives no way on is an error, never a silently shortened listing.
+fn next_upload_markers(page: &UploadsPage) -> Result<Option<(String, String)>> {
+    if !page.is_truncated {
+        return Ok(None);
+    }
+    let last = page.uploads.last();
+    let key = page.next_key_marker.clone().or_else(|| last.map(|u| u.key.clone()));
+    let upload_id = page.next_upload_id_marker.clone().or_else(|| last.map(|u| u.upload_id.clone()));
+    match (key, upload_id) {
+        (Some(key), Some(upload_id)) => Ok(Some((key, upload_id))),
+        _ => Err(bad_xml("ListMultipartUploads", "a truncated page without NextKeyMarker and NextUploadIdMarker")),
     }
 }
 
@@ -182,6 +217,41 @@ mod tests {
     use super::*;
 
     const MIB: u64 = 1024 * 1024;
+
+    fn upload(key: &str, upload_id: &str) -> crate::s3::UploadInfo {
+        crate::s3::UploadInfo {
+            key: key.into(),
+            upload_id: upload_id.into(),
+            initiated: String::new(),
+        }
+    }
+
+    #[test]
+    fn next_upload_markers_fall_back_to_the_last_upload_when_minio_leaves_them_empty() {
+        let mut page = UploadsPage {
+            uploads: vec![upload("k", "u1"), upload("k", "u2")],
+            next_key_marker: None,
+            next_upload_id_marker: Some("u2".into()),
+            is_truncated: true,
+        };
+        assert_eq!(next_upload_markers(&page).unwrap(), Some(("k".into(), "u2".into())));
+        page.next_key_marker = Some("k2".into());
+        page.next_upload_id_marker = Some("u9".into());
+        assert_eq!(next_upload_markers(&page).unwrap(), Some(("k2".into(), "u9".into())));
+        page.is_truncated = false;
+        assert_eq!(next_upload_markers(&page).unwrap(), None);
+    }
+
+    #[test]
+    fn a_truncated_upload_page_without_markers_is_an_error_not_the_end() {
+        let page = UploadsPage {
+            uploads: Vec::new(),
+            next_key_marker: None,
+            next_upload_id_marker: None,
+            is_truncated: true,
+        };
+        assert!(next_upload_markers(&page).is_err());
+    }
 
     #[test]
     fn part_size_follows_spec() {

@@ -71,11 +71,12 @@ impl S3Client {
     ///
     /// # Errors
     /// [`Error::NoSuchBucket`] on 404; [`Error::AccessDenied`] on 403 (HEAD has no body, so
-    /// wrong credentials also show as 403 here: use a ListObjectsV2 to tell them apart).
+    /// on AWS wrong credentials also show as 403 here: use a ListObjectsV2 to tell them apart;
+    /// MinIO names the code in a header, giving [`Error::InvalidCredentials`]).
     pub async fn head_bucket(&self) -> Result<()> {
         match self.send(Request::new("HeadBucket", Method::HEAD, None)).await {
             Ok(_) => Ok(()),
-            Err(Error::NotFound(d)) => Err(Error::NoSuchBucket(ErrorDetails {
+            Err(Error::NotFound(d) | Error::NoSuchBucket(d)) => Err(Error::NoSuchBucket(ErrorDetails {
                 message: format!("bucket {:?} does not exist", self.config().bucket),
                 code: Some("NoSuchBucket".into()),
                 ..d

@@ -17,10 +17,17 @@ pub(crate) fn error_from_response(
 ) -> Error {
     let parsed = xml::parse_error(body);
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let code = parsed.as_ref().and_then(|e| e.code.clone());
+    // MinIO names the code of a bodiless (HEAD) error in `x-minio-error-code`, with the message
+    // quoted in `x-minio-error-desc`: wrong credentials and a missing bucket are then typed
+    // as on other requests. AWS sends neither.
+    let code = parsed
+        .as_ref()
+        .and_then(|e| e.code.clone())
+        .or_else(|| header("x-minio-error-code"));
     let message = parsed
         .as_ref()
         .and_then(|e| e.message.clone())
+        .or_else(|| header("x-minio-error-desc").map(|d| d.trim_matches('"').to_string()))
         .unwrap_or_else(|| default_message(status).to_string());
     let details = ErrorDetails {
         request_id: parsed
@@ -146,6 +153,19 @@ mod tests {
         assert!(matches!(err(403, ""), Error::AccessDenied(_)));
         assert!(matches!(err(412, ""), Error::Conflict(_)));
         assert!(matches!(err(503, ""), Error::Throttled(_)));
+    }
+
+    #[test]
+    fn bodiless_minio_answers_map_by_their_error_code_header() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-minio-error-code", "SignatureDoesNotMatch".parse().unwrap());
+        headers.insert("x-minio-error-desc", "\"The request signature we calculated does not match\"".parse().unwrap());
+        let e = error_from_response(403, &headers, b"", None, "http://h");
+        assert!(matches!(e, Error::InvalidCredentials(_)), "{e:?}");
+        assert_eq!(e.code(), Some("SignatureDoesNotMatch"));
+        assert_eq!(e.details().message, "The request signature we calculated does not match");
+        headers.insert("x-minio-error-code", "NoSuchBucket".parse().unwrap());
+        assert!(matches!(error_from_response(404, &headers, b"", None, "http://h"), Error::NoSuchBucket(_)));
     }
 
     #[test]

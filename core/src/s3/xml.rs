@@ -255,7 +255,7 @@ pub struct UploadsPage {
     pub next_key_marker: Option<String>,
     /// `NextUploadIdMarker`; `None` when absent or empty.
     pub next_upload_id_marker: Option<String>,
-    /// Whether more pages follow (always with a `next_key_marker`).
+    /// Whether more pages follow. S3 then sends both markers; MinIO leaves `NextKeyMarker` empty.
     pub is_truncated: bool,
 }
 
@@ -280,7 +280,8 @@ pub(crate) fn parse_list_multipart_uploads(body: &[u8]) -> Result<UploadsPage, X
 }
 
 /// Reads the whole `ListMultipartUploadsResult` document. A truncated page must carry a
-/// `NextKeyMarker`.
+/// `NextKeyMarker` or, as MinIO's do (their `NextKeyMarker` is empty), uploads whose last one
+/// the next page starts after.
 pub(crate) fn parse_list_multipart_uploads_result(
     body: &[u8],
 ) -> Result<ListMultipartUploadsResult, XmlError> {
@@ -304,11 +305,11 @@ pub(crate) fn parse_list_multipart_uploads_result(
         next_upload_id_marker: non_empty(root.opt("NextUploadIdMarker")),
         is_truncated: parse_bool(&root, "IsTruncated", DOC)?,
     };
-    if page.is_truncated && page.next_key_marker.is_none() {
+    if page.is_truncated && page.next_key_marker.is_none() && page.uploads.is_empty() {
         return Err(invalid(
             DOC,
             "NextKeyMarker",
-            "is missing on a truncated page",
+            "is missing on a truncated page without uploads",
         ));
     }
     Ok(ListMultipartUploadsResult {

@@ -197,6 +197,20 @@ fn list_multipart_uploads_page() {
 }
 
 #[test]
+fn list_multipart_uploads_minio_truncated_page_has_an_empty_next_key_marker() {
+    // As MinIO answered max-uploads=2 for a key with three uploads.
+    let body = doc(
+        "ListMultipartUploadsResult",
+        "<Bucket>b</Bucket><KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker><NextKeyMarker></NextKeyMarker><NextUploadIdMarker>u2</NextUploadIdMarker><Delimiter></Delimiter><Prefix>k</Prefix><MaxUploads>2</MaxUploads><IsTruncated>true</IsTruncated><Upload><Key>k</Key><UploadId>u1</UploadId></Upload><Upload><Key>k</Key><UploadId>u2</UploadId></Upload>",
+    );
+    let page = parse_list_multipart_uploads(&body).unwrap();
+    assert!(page.is_truncated);
+    assert_eq!(page.next_key_marker, None);
+    assert_eq!(page.next_upload_id_marker.as_deref(), Some("u2"));
+    assert_eq!(page.uploads.len(), 2);
+}
+
+#[test]
 fn list_multipart_uploads_empty_and_invalid() {
     let minio = doc(
         "ListMultipartUploadsResult",

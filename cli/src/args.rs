@@ -1,0 +1,296 @@
+//! The command line of SPEC §8, as clap derive types.
+//!
+//! Global options are `global = true`: accepted before or after the command.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use s3keep::BackupId;
+
+use crate::parse;
+
+/// s3keep: crash-safe backups in S3-compatible object storage (AWS S3, MinIO, Ceph, R2, ...).
+///
+/// Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN,
+/// else from the shared profile (AWS_PROFILE, ~/.aws/credentials). Exit codes: 0 ok,
+/// 1 failure, 2 usage error, 3 not found, 4 already exists / conflict, 130 interrupted.
+#[derive(Debug, Parser)]
+#[command(name = "s3keep", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// Where the backups are and how to print.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options accepted before or after the command.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Global options")]
+pub struct GlobalArgs {
+    /// The store as one URL: s3://BUCKET[/PREFIX][?endpoint=URL&region=R&addressing=path|virtual].
+    /// --bucket, --prefix, --endpoint and --region override its parts.
+    #[arg(long, global = true, env = "S3KEEP_URL", hide_env_values = true, value_name = "URL")]
+    pub url: Option<String>,
+    /// The bucket (must exist unless --create-bucket).
+    #[arg(long, global = true, env = "S3KEEP_BUCKET", hide_env_values = true, value_name = "BUCKET")]
+    pub bucket: Option<String>,
+    /// Key prefix of every backup in the bucket (default: none).
+    #[arg(long, global = true, env = "S3KEEP_PREFIX", hide_env_values = true, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+    /// http(s)://host[:port] of an S3-compatible store (default: AWS_ENDPOINT_URL_S3,
+    /// AWS_ENDPOINT_URL, else AWS's regional endpoint).
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Signing region (default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1).
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Create the bucket if it does not exist.
+    #[arg(long, global = true)]
+    pub create_bucket: bool,
+    /// Requests in flight at once (files and parts together; default 8).
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: Option<u16>,
+    /// Print one JSON document on stdout instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// No progress bars and no confirmation messages; `save` prints only the backup id
+    /// (errors are still printed).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Save a directory (and named file sets) as a new backup.
+    Save(SaveArgs),
+    /// List backups, optionally filtered by partition, checkpoint or node.
+    List(ListArgs),
+    /// Show the status of one backup (DOES_NOT_EXIST when there is none).
+    Status(IdArg),
+    /// Restore a COMPLETED backup into a directory.
+    Restore(RestoreArgs),
+    /// Delete a backup and every object in it.
+    Delete(DeleteArgs),
+    /// Mark an IN_PROGRESS backup FAILED (its writer died).
+    MarkFailed(MarkFailedArgs),
+    /// Apply a retention policy: show the plan, then delete with --yes.
+    Prune(PruneArgs),
+    /// Check that every file of a backup is in the store (--deep: download and check CRC32C).
+    Verify(VerifyArgs),
+    /// Abort multipart uploads left behind by crashed saves.
+    CleanupUploads(CleanupArgs),
+    /// Check endpoint, credentials, bucket, permissions and clock, with what to do.
+    Doctor,
+}
+
+/// `save [ID] [DIR] [--set NAME=PATH]... [--meta KEY=VALUE]...`
+#[derive(Debug, Args)]
+pub struct SaveArgs {
+    /// PARTITION/CHECKPOINT/NODE (default 0/<now in ms>/0). With one argument that is not an
+    /// id, it is taken as DIR.
+    #[arg(value_name = "ID")]
+    pub id: Option<String>,
+    /// Directory saved as the file set `files`.
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Also save PATH (a directory, or a single file) as the file set NAME.
+    #[arg(long = "set", value_name = "NAME=PATH", value_parser = parse::set_arg)]
+    pub sets: Vec<(String, PathBuf)>,
+    /// User metadata stored with the backup.
+    #[arg(long = "meta", value_name = "KEY=VALUE", value_parser = parse::meta_arg)]
+    pub meta: Vec<(String, String)>,
+}
+
+/// `list [--partition P] [--checkpoint C] [--node N]`
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only this partition.
+    #[arg(long, value_name = "P")]
+    pub partition: Option<u32>,
+    /// Only this checkpoint.
+    #[arg(long, value_name = "C")]
+    pub checkpoint: Option<u64>,
+    /// Only this node.
+    #[arg(long, value_name = "N")]
+    pub node: Option<u32>,
+}
+
+/// A command taking only a backup id.
+#[derive(Debug, Args)]
+pub struct IdArg {
+    /// PARTITION/CHECKPOINT/NODE.
+    #[arg(value_name = "ID", value_parser = parse::backup_id)]
+    pub id: BackupId,
+}
+
+/// `restore ID DIR [--set NAME]`
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// PARTITION/CHECKPOINT/NODE of a COMPLETED backup.
+    #[arg(value_name = "ID", value_parser = parse::backup_id)]
+    pub id: BackupId,
+    /// Target directory: the set `files` goes into DIR itself, every other set NAME into
+    /// DIR/NAME/. Files already there with the right size and CRC32C are skipped.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Restore only this set, straight into DIR.
+    #[arg(long, value_name = "NAME")]
+    pub set: Option<String>,
+}
+
+/// `delete ID [--force]`
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// PARTITION/CHECKPOINT/NODE.
+    #[arg(value_name = "ID", value_parser = parse::backup_id)]
+    pub id: BackupId,
+    /// Also delete an IN_PROGRESS backup that is not yet stale (its writer may be running).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `mark-failed ID [--reason R]`
+#[derive(Debug, Args)]
+pub struct MarkFailedArgs {
+    /// PARTITION/CHECKPOINT/NODE of an IN_PROGRESS backup.
+    #[arg(value_name = "ID", value_parser = parse::backup_id)]
+    pub id: BackupId,
+    /// The failure reason recorded in status.json.
+    #[arg(long, value_name = "R", default_value = "marked failed with the s3keep command")]
+    pub reason: String,
+}
+
+/// `prune [--keep-* N]... [--keep-within DURATION] [--prune-failed] [--prune-stale] (--dry-run | --yes)`
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Keep the N newest COMPLETED backups of each (partition, node).
+    #[arg(long, value_name = "N")]
+    pub keep_last: Option<u32>,
+    /// Keep the newest backup of each of the last N hours that have one.
+    #[arg(long, value_name = "N")]
+    pub keep_hourly: Option<u32>,
+    /// Keep the newest backup of each of the last N days that have one.
+    #[arg(long, value_name = "N")]
+    pub keep_daily: Option<u32>,
+    /// Keep the newest backup of each of the last N weeks that have one.
+    #[arg(long, value_name = "N")]
+    pub keep_weekly: Option<u32>,
+    /// Keep the newest backup of each of the last N months that have one.
+    #[arg(long, value_name = "N")]
+    pub keep_monthly: Option<u32>,
+    /// Keep the newest backup of each of the last N years that have one.
+    #[arg(long, value_name = "N")]
+    pub keep_yearly: Option<u32>,
+    /// Keep every backup created within DURATION of the newest one (90s, 30m, 24h, 7d).
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    pub keep_within: Option<Duration>,
+    /// Delete FAILED backups.
+    #[arg(long)]
+    pub prune_failed: bool,
+    /// Delete IN_PROGRESS backups older than --stale-after (orphans of crashed saves).
+    #[arg(long)]
+    pub prune_stale: bool,
+    /// Age after which an IN_PROGRESS backup is stale.
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration, default_value = "24h")]
+    pub stale_after: Duration,
+    /// Only show the plan; delete nothing.
+    #[arg(long, conflicts_with = "yes")]
+    pub dry_run: bool,
+    /// Delete what the plan says, without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+/// `verify ID [--deep]`
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// PARTITION/CHECKPOINT/NODE of a COMPLETED backup.
+    #[arg(value_name = "ID", value_parser = parse::backup_id)]
+    pub id: BackupId,
+    /// Download every file again and check its CRC32C.
+    #[arg(long)]
+    pub deep: bool,
+}
+
+/// `cleanup-uploads [--older-than DURATION]`
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// Abort uploads started more than DURATION ago (90s, 30m, 24h, 7d); keep it above the
+    /// longest save.
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration, default_value = "24h")]
+    pub older_than: Duration,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("s3keep").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_options_are_accepted_before_and_after_the_command() {
+        let before = parse(&["--bucket", "b", "--json", "list"]).unwrap();
+        let after = parse(&["list", "--bucket", "b", "--json"]).unwrap();
+        for cli in [before, after] {
+            assert_eq!(cli.global.bucket.as_deref(), Some("b"));
+            assert!(cli.global.json);
+        }
+    }
+
+    #[test]
+    fn save_collects_sets_and_metadata() {
+        let cli = parse(&["save", "1/2/3", "/data", "--set", "snapshot=/s", "--meta", "a=1", "--meta", "b=x=y"]).unwrap();
+        let Command::Save(save) = cli.command else { panic!("not save") };
+        assert_eq!(save.id.as_deref(), Some("1/2/3"));
+        assert_eq!(save.dir, Some(PathBuf::from("/data")));
+        assert_eq!(save.sets, vec![("snapshot".to_string(), PathBuf::from("/s"))]);
+        assert_eq!(save.meta, vec![("a".into(), "1".into()), ("b".into(), "x=y".into())]);
+    }
+
+    #[test]
+    fn bad_values_are_usage_errors() {
+        for args in [
+            &["status", "1/2"][..],
+            &["restore", "x/y/z", "dir"],
+            &["save", "--meta", "novalue"],
+            &["save", "--set", "nopath"],
+            &["prune", "--keep-within", "7"],
+            &["prune", "--dry-run", "--yes"],
+            &["cleanup-uploads", "--older-than", "1y"],
+            &["list", "--partition", "-1"],
+            &["frobnicate"],
+        ] {
+            let err = parse(args).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn prune_reads_the_whole_policy() {
+        let cli = parse(&["prune", "--keep-last", "3", "--keep-daily", "7", "--keep-within", "2d", "--prune-failed", "--yes"]).unwrap();
+        let Command::Prune(p) = cli.command else { panic!("not prune") };
+        assert_eq!(p.keep_last, Some(3));
+        assert_eq!(p.keep_daily, Some(7));
+        assert_eq!(p.keep_within, Some(Duration::from_secs(2 * 86_400)));
+        assert!(p.prune_failed && p.yes && !p.dry_run && !p.prune_stale);
+        assert_eq!(p.stale_after, Duration::from_secs(86_400));
+    }
+
+    #[test]
+    fn cleanup_defaults_to_a_day() {
+        let Command::CleanupUploads(c) = parse(&["cleanup-uploads"]).unwrap().command else { panic!() };
+        assert_eq!(c.older_than, Duration::from_secs(86_400));
+    }
+}

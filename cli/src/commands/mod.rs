@@ -1,0 +1,84 @@
+//! The subcommands: each takes its parsed arguments, opens the store, prints its result and
+//! returns the exit code; an [`Error`] is printed and mapped by [`run`].
+
+mod delete;
+mod maintenance;
+mod prune;
+mod query;
+mod restore;
+mod save;
+mod verify;
+
+use s3keep::backup::BackupStore;
+use s3keep::runtime::CancelToken;
+use s3keep::{Error, Result};
+
+use crate::args::{Cli, Command, GlobalArgs};
+use crate::exit;
+use crate::output::{stderr_line, Output};
+
+/// Runs the parsed command; prints an error as one line (and JSON with `--json`).
+pub async fn run(cli: Cli) -> i32 {
+    let out = Output {
+        json: cli.global.json,
+        quiet: cli.global.quiet,
+    };
+    let global = &cli.global;
+    let result = match cli.command {
+        Command::Save(args) => save::save(global, args, out).await,
+        Command::List(args) => query::list(global, args, out).await,
+        Command::Status(args) => query::status(global, args.id, out).await,
+        Command::Restore(args) => restore::restore(global, args, out).await,
+        Command::Delete(args) => delete::delete(global, args, out).await,
+        Command::MarkFailed(args) => delete::mark_failed(global, args, out).await,
+        Command::Prune(args) => prune::prune(global, args, out).await,
+        Command::Verify(args) => verify::verify(global, args, out).await,
+        Command::CleanupUploads(args) => maintenance::cleanup_uploads(global, args, out).await,
+        Command::Doctor => maintenance::doctor(global, out).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            out.error(&error, None);
+            exit::code_for(&error)
+        }
+    }
+}
+
+/// Opens the store of the global options; with `--create-bucket`, creates the bucket first
+/// when it is missing.
+async fn open_store(global: &GlobalArgs) -> Result<BackupStore> {
+    let store = BackupStore::new(crate::config::store_config(global)?)?;
+    if global.create_bucket {
+        store.ensure_bucket().await?;
+    }
+    Ok(store)
+}
+
+/// Cancels `token` on Ctrl-C, so that a save is marked FAILED and its uploads aborted (the
+/// core's protocol) before the command exits with 130. A second Ctrl-C exits at once.
+/// Abort the returned task when the operation is over.
+fn cancel_on_ctrl_c(token: CancelToken) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            stderr_line("interrupted: stopping and cleaning up (Ctrl-C again to quit at once)");
+            token.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(exit::INTERRUPTED);
+            }
+        }
+    })
+}
+
+/// Runs `work` with Ctrl-C wired to `token`.
+async fn with_ctrl_c<T>(token: CancelToken, work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    let watcher = cancel_on_ctrl_c(token);
+    let result = work.await;
+    watcher.abort();
+    result
+}
+
+/// An [`Error::InvalidInput`] (exit 2).
+fn usage(message: impl Into<String>) -> Error {
+    Error::invalid_input(message)
+}

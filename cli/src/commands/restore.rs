@@ -1,0 +1,57 @@
+//! `restore ID DIR [--set NAME]`
+
+use s3keep::backup::RestoreOptions;
+use s3keep::runtime::{CancelToken, Stopwatch};
+use s3keep::Result;
+use serde_json::json;
+
+use super::{open_store, with_ctrl_c};
+use crate::args::{GlobalArgs, RestoreArgs};
+use crate::exit;
+use crate::output::{size, Output};
+use crate::progress::Bar;
+
+/// Restores a COMPLETED backup: the set `files` into DIR, every other set into DIR/NAME/;
+/// with `--set`, only that set, straight into DIR.
+pub async fn restore(global: &GlobalArgs, args: RestoreArgs, out: Output) -> Result<i32> {
+    let store = open_store(global).await?;
+    let bar = Bar::new("restoring", out.quiet);
+    let cancel = CancelToken::new();
+    let mut options = match &args.set {
+        Some(set) => RestoreOptions::only_set(set.clone()),
+        None => RestoreOptions::default(),
+    };
+    options.progress = bar.callback();
+    options.cancel = Some(cancel.clone());
+    let clock = Stopwatch::start();
+    let result = with_ctrl_c(cancel, store.restore(args.id, &args.dir, options)).await;
+    bar.finish();
+    let summary = result?;
+    let id = args.id;
+    if out.json {
+        out.document(&json!({
+            "id": id.to_string(),
+            "partition": id.partition,
+            "checkpoint": id.checkpoint,
+            "node": id.node,
+            "target": args.dir.display().to_string(),
+            "set": args.set,
+            "filesRestored": summary.files_restored,
+            "filesSkipped": summary.files_skipped,
+            "bytesRestored": summary.bytes_restored,
+        }));
+    } else {
+        let skipped = match summary.files_skipped {
+            0 => String::new(),
+            n => format!(", {n} already present"),
+        };
+        out.info(&format!(
+            "restored backup {id} into {}: {} files, {} in {:.1} s{skipped}",
+            args.dir.display(),
+            summary.files_restored,
+            size(Some(summary.bytes_restored)),
+            clock.elapsed().as_secs_f64(),
+        ));
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,160 @@
+//! `save [ID] [DIR] [--set NAME=PATH]... [--meta KEY=VALUE]...`
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use s3keep::backup::{FileSet, FileSpec, SaveOptions, Source};
+use s3keep::runtime::{now_millis, CancelToken, Stopwatch};
+use s3keep::{BackupId, Error, Result};
+
+use super::{open_store, usage, with_ctrl_c};
+use crate::args::{GlobalArgs, SaveArgs};
+use crate::exit;
+use crate::output::{backup_json, size, Output};
+use crate::progress::Bar;
+
+/// The set a plain `save ID DIR` writes (and `restore ID DIR` reads back into DIR itself).
+const DEFAULT_SET: &str = "files";
+
+/// Saves DIR as the set `files` plus every `--set`, with `--meta` as user metadata.
+pub async fn save(global: &GlobalArgs, args: SaveArgs, out: Output) -> Result<i32> {
+    let (id, dir) = id_and_dir(args.id.as_deref(), args.dir, now_millis())?;
+    let mut named: Vec<(String, PathBuf)> = dir.map(|d| (DEFAULT_SET.to_string(), d)).into_iter().collect();
+    for (name, path) in args.sets {
+        if named.iter().any(|(n, _)| *n == name) {
+            return Err(usage(format!(
+                "file set {name:?} is given twice (DIR is saved as the set {DEFAULT_SET:?})"
+            )));
+        }
+        named.push((name, path));
+    }
+    if named.is_empty() {
+        return Err(usage("nothing to save: give a DIR or at least one --set NAME=PATH"));
+    }
+    let user_metadata = metadata(args.meta)?;
+    let sets = named
+        .iter()
+        .map(|(name, path)| file_set(name, path))
+        .collect::<Result<Vec<_>>>()?;
+
+    let store = open_store(global).await?;
+    let bar = Bar::new("saving", out.quiet);
+    let cancel = CancelToken::new();
+    let options = SaveOptions {
+        user_metadata,
+        progress: bar.callback(),
+        cancel: Some(cancel.clone()),
+        ..SaveOptions::default()
+    };
+    let clock = Stopwatch::start();
+    let result = with_ctrl_c(cancel, store.save(id, sets, options)).await;
+    bar.finish();
+    let info = result?;
+    if out.json {
+        out.document(&backup_json(&info));
+    } else if out.quiet {
+        // Scripts capture the id of a backup whose id was chosen for them.
+        out.line(&id.to_string());
+    } else {
+        out.line(&format!(
+            "saved backup {id}: {} files, {} in {:.1} s ({})",
+            info.file_count.unwrap_or(0),
+            size(info.total_size),
+            clock.elapsed().as_secs_f64(),
+            info.status
+        ));
+    }
+    Ok(exit::OK)
+}
+
+/// Reads `[ID] [DIR]`: with one argument, an id if it parses as one, else the DIR (and the
+/// id defaults to `0/<now_ms>/0`).
+fn id_and_dir(id: Option<&str>, dir: Option<PathBuf>, now_ms: i64) -> Result<(BackupId, Option<PathBuf>)> {
+    let default_id = BackupId::new(0, u64::try_from(now_ms).unwrap_or(0), 0);
+    match (id, dir) {
+        (Some(id), Some(dir)) => Ok((id.parse()?, Some(dir))),
+        (Some(only), None) => match only.parse::<BackupId>() {
+            Ok(id) => Ok((id, None)),
+            Err(_) => Ok((default_id, Some(PathBuf::from(only)))),
+        },
+        (None, dir) => Ok((default_id, dir)),
+    }
+}
+
+/// `--meta` pairs as a map; a key given twice is a usage error.
+fn metadata(pairs: Vec<(String, String)>) -> Result<BTreeMap<String, String>> {
+    let mut map = BTreeMap::new();
+    for (key, value) in pairs {
+        if map.insert(key.clone(), value).is_some() {
+            return Err(usage(format!("--meta {key:?} is given twice")));
+        }
+    }
+    Ok(map)
+}
+
+/// A file set from a directory (every file below it) or from a single file (named by its
+/// file name).
+fn file_set(name: &str, path: &Path) -> Result<FileSet> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if meta.is_dir() {
+        return FileSet::from_dir(name, path);
+    }
+    let file_name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| usage(format!("{} has no UTF-8 file name", path.display())))?;
+    Ok(FileSet {
+        name: name.to_string(),
+        files: vec![FileSpec {
+            name: file_name.to_string(),
+            source: Source::Path(path.to_path_buf()),
+        }],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_and_dir_defaults_the_id_to_now_in_milliseconds() {
+        let (id, dir) = id_and_dir(None, Some("/d".into()), 1_700_000_000_123).unwrap();
+        assert_eq!(id, BackupId::new(0, 1_700_000_000_123, 0));
+        assert_eq!(dir, Some(PathBuf::from("/d")));
+    }
+
+    #[test]
+    fn a_single_argument_is_an_id_if_it_parses_else_a_dir() {
+        assert_eq!(id_and_dir(Some("1/2/3"), None, 5).unwrap(), (BackupId::new(1, 2, 3), None));
+        assert_eq!(
+            id_and_dir(Some("./data"), None, 5).unwrap(),
+            (BackupId::new(0, 5, 0), Some(PathBuf::from("./data")))
+        );
+    }
+
+    #[test]
+    fn an_id_before_a_dir_must_be_valid() {
+        let err = id_and_dir(Some("1/2"), Some("/d".into()), 5).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(_)), "{err}");
+    }
+
+    #[test]
+    fn duplicate_meta_keys_are_rejected() {
+        let ok = metadata(vec![("a".into(), "1".into()), ("b".into(), "2".into())]).unwrap();
+        assert_eq!(ok.len(), 2);
+        let err = metadata(vec![("a".into(), "1".into()), ("a".into(), "2".into())]).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(_)));
+    }
+
+    #[test]
+    fn a_single_file_is_a_set_of_one_named_by_its_file_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dump.sql");
+        std::fs::write(&path, b"x").unwrap();
+        let set = file_set("db", &path).unwrap();
+        assert_eq!(set.name, "db");
+        assert_eq!(set.files.len(), 1);
+        assert_eq!(set.files[0].name, "dump.sql");
+        assert!(matches!(file_set("db", &dir.path().join("missing")), Err(Error::Io(_))));
+    }
+}

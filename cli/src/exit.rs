@@ -1,0 +1,56 @@
+//! Exit codes of SPEC §8, stable for scripts.
+
+use s3keep::Error;
+
+/// Success.
+pub const OK: i32 = 0;
+/// The operation failed (network, permissions, integrity, a verify with problems, ...).
+pub const FAILURE: i32 = 1;
+/// Bad command line or input, rejected before anything was changed.
+pub const USAGE: i32 = 2;
+/// The backup (or bucket) does not exist.
+pub const NOT_FOUND: i32 = 3;
+/// The backup already exists, or a concurrent change conflicted.
+pub const CONFLICT: i32 = 4;
+/// Stopped by Ctrl-C (128 + SIGINT, as shells report it).
+pub const INTERRUPTED: i32 = 130;
+
+/// The exit code for an error of the core.
+pub fn code_for(error: &Error) -> i32 {
+    match error {
+        Error::NotFound(_) | Error::NoSuchBucket(_) => NOT_FOUND,
+        Error::BackupAlreadyExists(_) | Error::Conflict(_) => CONFLICT,
+        Error::InvalidInput(_) => USAGE,
+        Error::Cancelled(_) => INTERRUPTED,
+        _ => FAILURE,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use s3keep::ErrorDetails;
+
+    #[test]
+    fn errors_map_to_the_exit_codes_of_the_spec() {
+        let d = || ErrorDetails::message("x");
+        let cases = [
+            (Error::NotFound(d()), 3),
+            (Error::NoSuchBucket(d()), 3),
+            (Error::BackupAlreadyExists(d()), 4),
+            (Error::Conflict(d()), 4),
+            (Error::InvalidInput(d()), 2),
+            (Error::Cancelled(d()), 130),
+            (Error::AccessDenied(d()), 1),
+            (Error::InvalidCredentials(d()), 1),
+            (Error::BackupNotCompleted(d()), 1),
+            (Error::Network(d()), 1),
+            (Error::Integrity(d()), 1),
+            (Error::Io(d()), 1),
+            (Error::S3(d()), 1),
+        ];
+        for (error, code) in cases {
+            assert_eq!(code_for(&error), code, "{}", error.kind());
+        }
+    }
+}

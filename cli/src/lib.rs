@@ -1,0 +1,73 @@
+//! The `s3keep` command line (SPEC §8) over the core crate.
+//!
+//! [`main_with_args`] is the whole program: the `s3keep` binary calls it, and so does the
+//! Python package's `s3keep` entry point, so both run one implementation.
+//!
+//! Modules: [`args`] (clap definitions), [`config`] (global options → `StoreConfig`),
+//! `commands` (one file per command or group), [`output`] (tables or `--json`),
+//! [`progress`] (bars on a terminal), [`exit`] (exit codes), [`parse`] (durations, ids,
+//! `NAME=PATH`, `KEY=VALUE`).
+#![deny(missing_docs)]
+// `s3keep::Error` is the core's one public error type; its size is the core's choice.
+#![allow(clippy::result_large_err)]
+
+use std::ffi::OsString;
+
+use clap::Parser as _;
+use serde_json::json;
+
+pub mod args;
+mod commands;
+pub mod config;
+pub mod exit;
+pub mod output;
+pub mod parse;
+pub mod progress;
+
+/// Runs the `s3keep` command with `args` (the program name first, as in
+/// `std::env::args_os()`), on a tokio runtime of its own, and returns the exit code:
+/// 0 ok, 1 failure, 2 usage error, 3 not found, 4 already exists / conflict, 130 interrupted.
+///
+/// Prints results on stdout (tables, or one JSON document with `--json`), errors as one
+/// line on stderr, progress bars on stderr when it is a terminal.
+pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let cli = match args::Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e, &args),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            output::stderr_line(&format!("error: cannot start the async runtime: {e}"));
+            return exit::FAILURE;
+        }
+    };
+    let code = runtime.block_on(commands::run(cli));
+    // Do not wait for tasks still blocked on I/O (a cancelled transfer) before exiting.
+    runtime.shutdown_background();
+    code
+}
+
+/// Prints clap's message (help and version on stdout, errors on stderr) and, for an error
+/// with `--json` anywhere on the line, the error document on stdout.
+fn usage_error(e: &clap::Error, args: &[OsString]) -> i32 {
+    let _ = e.print();
+    let code = e.exit_code();
+    if code != exit::OK && args.iter().any(|a| a == "--json") {
+        let rendered = e.render().to_string();
+        let message = rendered.lines().next().unwrap_or_default().trim_start_matches("error: ").to_string();
+        output::Output { json: true, quiet: false }.document(&json!({
+            "error": {
+                "kind": "InvalidInput",
+                "code": null,
+                "status": null,
+                "requestId": null,
+                "key": null,
+                "message": message,
+                "hint": "see `s3keep --help`",
+            }
+        }));
+    }
+    code
+}

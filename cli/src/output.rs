@@ -1,0 +1,280 @@
+//! What the command prints: human tables and lines, or exactly one JSON document on stdout
+//! with `--json` (SPEC §8); errors as one line on stderr.
+//!
+//! Writes ignore a closed pipe (`s3keep list | head`), where `println!` would panic.
+
+use std::io::Write as _;
+
+use indicatif::HumanBytes;
+use s3keep::backup::BackupInfo;
+use s3keep::Error;
+use serde_json::{json, Map, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// How to print: JSON or human, quiet or not.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Output {
+    /// Print one JSON document on stdout instead of human text.
+    pub json: bool,
+    /// Leave out confirmation messages (and progress bars).
+    pub quiet: bool,
+}
+
+impl Output {
+    /// Prints the JSON document (pretty, then a newline) on stdout.
+    pub fn document(&self, value: &Value) {
+        let text = serde_json::to_string_pretty(value).expect("a JSON value always serialises");
+        stdout_line(&text);
+    }
+
+    /// Prints a result line on stdout (human mode only; no-op with `--json`).
+    pub fn line(&self, text: &str) {
+        if !self.json {
+            stdout_line(text);
+        }
+    }
+
+    /// Prints a confirmation message on stdout, unless `--json` or `--quiet`.
+    pub fn info(&self, text: &str) {
+        if !self.json && !self.quiet {
+            stdout_line(text);
+        }
+    }
+
+    /// Prints a table with a header row, columns padded to their widest cell (human only).
+    pub fn table(&self, headers: &[&str], rows: &[Vec<String>]) {
+        if !self.json {
+            stdout_line(render_table(headers, rows).trim_end_matches('\n'));
+        }
+    }
+
+    /// Reports an error: `error: <Display>` on stderr; with `--json` also
+    /// `{"error": {...}}` on stdout (with `extra` fields merged into the document).
+    pub fn error(&self, error: &Error, extra: Option<(&str, Value)>) {
+        stderr_line(&format!("error: {error}"));
+        if self.json {
+            let mut doc = Map::new();
+            doc.insert("error".into(), error_json(error));
+            if let Some((key, value)) = extra {
+                doc.insert(key.into(), value);
+            }
+            self.document(&Value::Object(doc));
+        }
+    }
+
+    /// Prints a one-line problem on stderr (`error: ...`) that is not an [`Error`], such as
+    /// a verify that found damage.
+    pub fn problem(&self, text: &str) {
+        stderr_line(&format!("error: {text}"));
+    }
+}
+
+/// Writes one line on stdout, ignoring a closed pipe.
+fn stdout_line(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{text}");
+    let _ = out.flush();
+}
+
+/// Writes one line on stderr, ignoring failures.
+pub fn stderr_line(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{text}");
+}
+
+/// The JSON of an error: kind, S3 code, HTTP status, request id, key, message and hint.
+pub fn error_json(error: &Error) -> Value {
+    json!({
+        "kind": error.kind(),
+        "code": error.code(),
+        "status": error.status(),
+        "requestId": error.request_id(),
+        "key": error.key(),
+        "message": error.details().message,
+        "hint": error.hint(),
+    })
+}
+
+/// The JSON object of a backup: `id`, `partition`, `checkpoint`, `node`, `status`,
+/// `createdAt`, `updatedAt` (RFC 3339 or null), `failureReason`, `writer`, `totalSize`
+/// (bytes), `fileCount` (null when not known, as in `list`) and `userMetadata`.
+pub fn backup_json(info: &BackupInfo) -> Value {
+    json!({
+        "id": info.id.to_string(),
+        "partition": info.id.partition,
+        "checkpoint": info.id.checkpoint,
+        "node": info.id.node,
+        "status": info.status.as_str(),
+        "createdAt": info.created_at.map(rfc3339),
+        "updatedAt": info.updated_at.map(rfc3339),
+        "failureReason": info.failure_reason,
+        "writer": info.writer,
+        "totalSize": info.total_size,
+        "fileCount": info.file_count,
+        "userMetadata": info.user_metadata,
+    })
+}
+
+/// RFC 3339 text of a timestamp.
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
+}
+
+/// A timestamp for tables: `2024-05-01 13:45:12Z` (UTC, whole seconds), `-` when unknown.
+pub fn short_time(t: Option<OffsetDateTime>) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
+    match t {
+        Some(t) => t
+            .to_offset(time::UtcOffset::UTC)
+            .format(&format)
+            .unwrap_or_else(|_| rfc3339(t)),
+        None => "-".into(),
+    }
+}
+
+/// Bytes in binary units (`1.50 MiB`), `-` when unknown.
+pub fn size(bytes: Option<u64>) -> String {
+    bytes.map_or_else(|| "-".into(), |b| HumanBytes(b).to_string())
+}
+
+/// The human lines of one backup's status: `key: value`, aligned.
+pub fn backup_lines(info: &BackupInfo) -> Vec<(String, String)> {
+    let mut lines = vec![
+        ("backup".to_string(), info.id.to_string()),
+        ("status".into(), info.status.to_string()),
+    ];
+    if let Some(reason) = &info.failure_reason {
+        lines.push(("failure reason".into(), reason.clone()));
+    }
+    if info.created_at.is_some() {
+        lines.push(("created".into(), short_time(info.created_at)));
+    }
+    if info.updated_at.is_some() {
+        lines.push(("updated".into(), short_time(info.updated_at)));
+    }
+    if let Some(files) = info.file_count {
+        lines.push(("files".into(), files.to_string()));
+    }
+    if info.total_size.is_some() {
+        lines.push(("size".into(), format!("{} ({} bytes)", size(info.total_size), info.total_size.unwrap_or(0))));
+    }
+    if let Some(writer) = &info.writer {
+        lines.push(("writer".into(), writer.clone()));
+    }
+    for (k, v) in &info.user_metadata {
+        lines.push((format!("meta {k}"), v.clone()));
+    }
+    lines
+}
+
+/// Renders `key: value` pairs with the values aligned.
+pub fn render_pairs(pairs: &[(String, String)]) -> String {
+    let width = pairs.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k:<width$}  {v}\n", width = width + 1, k = format!("{k}:")))
+        .collect()
+}
+
+/// Renders a table: header row, then the rows, columns separated by two spaces and padded to
+/// the widest cell; the last column is not padded.
+pub fn render_table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if i < widths.len() {
+                widths[i] = widths[i].max(cell.chars().count());
+            }
+        }
+    }
+    let render_row = |cells: Vec<&str>| {
+        let last = cells.len().saturating_sub(1);
+        let mut line = String::new();
+        for (i, cell) in cells.into_iter().enumerate() {
+            if i == last {
+                line.push_str(cell);
+            } else {
+                let pad = widths[i] - cell.chars().count();
+                line.push_str(cell);
+                line.push_str(&" ".repeat(pad + 2));
+            }
+        }
+        line.trim_end().to_string() + "\n"
+    };
+    let mut text = render_row(headers.to_vec());
+    for row in rows {
+        text.push_str(&render_row(row.iter().map(String::as_str).collect()));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use s3keep::{BackupId, ErrorDetails, StatusCode};
+    use std::collections::BTreeMap;
+
+    fn info() -> BackupInfo {
+        BackupInfo {
+            id: BackupId::new(1, 1_700_000_000_000, 2),
+            status: StatusCode::Completed,
+            failure_reason: None,
+            created_at: Some(time::macros::datetime!(2024-05-01 13:45:12.5 UTC)),
+            updated_at: None,
+            writer: Some("s3keep/0.1.0".into()),
+            total_size: Some(1536),
+            file_count: Some(2),
+            user_metadata: BTreeMap::from([("k".to_string(), "v".to_string())]),
+        }
+    }
+
+    #[test]
+    fn backup_json_has_the_fields_of_the_spec() {
+        let v = backup_json(&info());
+        assert_eq!(v["partition"], 1);
+        assert_eq!(v["checkpoint"], 1_700_000_000_000u64);
+        assert_eq!(v["node"], 2);
+        assert_eq!(v["id"], "1/1700000000000/2");
+        assert_eq!(v["status"], "COMPLETED");
+        assert_eq!(v["createdAt"], "2024-05-01T13:45:12.5Z");
+        assert_eq!(v["updatedAt"], Value::Null);
+        assert_eq!(v["failureReason"], Value::Null);
+        assert_eq!(v["totalSize"], 1536);
+        assert_eq!(v["fileCount"], 2);
+        assert_eq!(v["userMetadata"]["k"], "v");
+    }
+
+    #[test]
+    fn error_json_carries_code_status_and_key() {
+        let err = Error::InvalidCredentials(ErrorDetails {
+            code: Some("InvalidAccessKeyId".into()),
+            status: Some(403),
+            request_id: Some("RID".into()),
+            key: Some("0/1/0/status.json".into()),
+            message: "the access key id is not known".into(),
+            ..ErrorDetails::default()
+        });
+        let v = error_json(&err);
+        assert_eq!(v["kind"], "InvalidCredentials");
+        assert_eq!(v["code"], "InvalidAccessKeyId");
+        assert_eq!(v["status"], 403);
+        assert_eq!(v["requestId"], "RID");
+        assert_eq!(v["key"], "0/1/0/status.json");
+        assert_eq!(v["message"], "the access key id is not known");
+    }
+
+    #[test]
+    fn tables_pad_columns_to_the_widest_cell() {
+        let text = render_table(&["ID", "STATUS"], &[vec!["0/1/0".into(), "COMPLETED".into()], vec!["0/12345/0".into(), "FAILED".into()]]);
+        assert_eq!(text, "ID         STATUS\n0/1/0      COMPLETED\n0/12345/0  FAILED\n");
+    }
+
+    #[test]
+    fn human_times_and_sizes_are_short() {
+        assert_eq!(short_time(info().created_at), "2024-05-01 13:45:12Z");
+        assert_eq!(short_time(None), "-");
+        assert_eq!(size(Some(1536)), "1.50 KiB");
+        assert_eq!(size(None), "-");
+    }
+}

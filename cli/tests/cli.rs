@@ -1,0 +1,478 @@
+//! The `s3keep` binary driven as a user would: real processes against the harness MinIO,
+//! exit codes checked, `--json` parsed. Every run also checks that the secret key never
+//! appears in what the command prints.
+
+#[path = "../../core/tests/support/mod.rs"]
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// What one run of the command gave.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}): {:?}\nstderr: {}", self.stdout, self.stderr))
+    }
+
+    #[track_caller]
+    fn expect(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "exit code; stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    /// The stderr of a failed run: exactly one line, `error: ...`.
+    #[track_caller]
+    fn error_line(&self) -> &str {
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "expected one error line, got: {:?}", self.stderr);
+        assert!(lines[0].starts_with("error: "), "{:?}", lines[0]);
+        lines[0]
+    }
+}
+
+/// A fresh bucket on the test MinIO and the credentials to reach it.
+struct Store {
+    bucket: String,
+    secret: String,
+}
+
+impl Store {
+    fn new() -> Self {
+        Self {
+            bucket: support::fresh_bucket_name(),
+            secret: support::minio().secret_key.clone(),
+        }
+    }
+
+    /// `s3keep --endpoint E --bucket B ARGS...`
+    fn run(&self, args: &[&str]) -> Run {
+        let m = support::minio();
+        let mut all = vec!["--endpoint", m.endpoint.as_str(), "--bucket", self.bucket.as_str()];
+        all.extend_from_slice(args);
+        s3keep(&all, &self.secret)
+    }
+
+    /// Creates the bucket through the command itself.
+    fn create(&self) {
+        self.run(&["list", "--create-bucket", "--json"]).expect(0);
+    }
+}
+
+/// Runs the binary with the test credentials (and `secret`) in a clean AWS environment.
+fn s3keep(args: &[&str], secret: &str) -> Run {
+    let out = command(args, secret).output().expect("cannot run s3keep");
+    finish(out)
+}
+
+fn command(args: &[&str], secret: &str) -> Command {
+    let m = support::minio();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3keep"));
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .env("AWS_ACCESS_KEY_ID", &m.access_key)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .env("AWS_REGION", &m.region)
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/s3keep-test-credentials");
+    for var in [
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_REGION",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+        "S3KEEP_URL",
+        "S3KEEP_BUCKET",
+        "S3KEEP_PREFIX",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+fn finish(out: Output) -> Run {
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    let secret = &support::minio().secret_key;
+    assert!(
+        !run.stdout.contains(secret.as_str()) && !run.stderr.contains(secret.as_str()),
+        "the secret key was printed: {run:?}"
+    );
+    assert!(!run.stderr.contains("panicked") && !run.stderr.contains("RUST_BACKTRACE"), "{run:?}");
+    run
+}
+
+/// Every file below `dir` by relative path (with `/`), with its bytes.
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let name = path.strip_prefix(root).unwrap().to_str().unwrap().replace('\\', "/");
+                out.insert(name, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// A directory with nested, unicode, empty and binary files.
+fn sample_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let files: [(&str, Vec<u8>); 6] = [
+        ("top.txt", b"top level\n".to_vec()),
+        ("empty.bin", Vec::new()),
+        ("nested/deeper/leaf.txt", b"leaf".to_vec()),
+        ("ünïcödé/日本語 ファイル.txt", "こんにちは".as_bytes().to_vec()),
+        ("odd names/plus+percent%20hash#.txt", b"odd".to_vec()),
+        ("nested/random.bin", (0..200_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect()),
+    ];
+    for (name, bytes) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    dir
+}
+
+fn ids(list: &Value) -> Vec<String> {
+    list.as_array()
+        .expect("list --json is an array")
+        .iter()
+        .map(|b| b["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn save_list_status_restore_verify_delete_round_trip() {
+    let store = Store::new();
+    let src = sample_dir();
+    let id = "0/1700000000000/0";
+
+    let saved = store.run(&["--create-bucket", "--json", "save", id, path_str(src.path()), "--meta", "source=cli-test"]);
+    let saved = saved.expect(0).json();
+    assert_eq!(saved["status"], "COMPLETED");
+    assert_eq!(saved["partition"], 0);
+    assert_eq!(saved["checkpoint"], 1_700_000_000_000u64);
+    assert_eq!(saved["node"], 0);
+    assert_eq!(saved["fileCount"], 6);
+    assert_eq!(saved["totalSize"], tree(src.path()).values().map(|v| v.len()).sum::<usize>());
+
+    let list = store.run(&["list", "--json"]).expect(0).json();
+    assert_eq!(ids(&list), vec![id]);
+    let entry = &list[0];
+    for field in ["partition", "checkpoint", "node", "status", "createdAt"] {
+        assert!(!entry[field].is_null(), "list entry lacks {field}: {entry}");
+    }
+
+    let status = store.run(&["status", id, "--json"]).expect(0).json();
+    assert_eq!(status["status"], "COMPLETED");
+    assert_eq!(status["userMetadata"]["source"], "cli-test");
+    assert_eq!(status["fileCount"], 6);
+    let created = status["createdAt"].as_str().unwrap();
+    assert!(created.contains('T') && created.ends_with('Z'), "not RFC 3339: {created}");
+
+    let human = store.run(&["status", id]);
+    human.expect(0);
+    assert!(human.stdout.contains("COMPLETED") && human.stdout.contains("cli-test"), "{}", human.stdout);
+
+    let target = tempfile::tempdir().unwrap();
+    let restored = store.run(&["restore", id, path_str(target.path()), "--json"]).expect(0).json();
+    assert_eq!(restored["filesRestored"], 6);
+    assert_eq!(tree(target.path()), tree(src.path()), "restored tree differs");
+
+    let verified = store.run(&["verify", id, "--deep", "--json"]).expect(0).json();
+    assert_eq!(verified["ok"], true);
+    assert_eq!(verified["filesChecked"], 6);
+    store.run(&["verify", id]).expect(0);
+
+    let again = store.run(&["save", id, path_str(src.path())]);
+    again.expect(4);
+    assert!(again.error_line().contains("BackupAlreadyExists"), "{}", again.stderr);
+
+    let missing = "0/42/0";
+    let status = store.run(&["status", missing, "--json"]).expect(0).json();
+    assert_eq!(status["status"], "DOES_NOT_EXIST");
+    let restore_missing = store.run(&["restore", missing, path_str(target.path())]);
+    restore_missing.expect(3);
+    restore_missing.error_line();
+    let delete_missing = store.run(&["delete", missing, "--json"]);
+    delete_missing.expect(3);
+    assert_eq!(delete_missing.json()["error"]["kind"], "NotFound");
+
+    let deleted = store.run(&["delete", id, "--json"]).expect(0).json();
+    assert_eq!(deleted["deleted"], true);
+    assert!(deleted["objectsDeleted"].as_u64().unwrap() >= 8, "{deleted}");
+    assert_eq!(store.run(&["list", "--json"]).expect(0).json(), Value::Array(vec![]));
+    assert_eq!(store.run(&["list"]).expect(0).stdout.trim(), "no backups");
+}
+
+#[test]
+fn named_sets_restore_into_subdirectories_and_one_set_into_the_target() {
+    let store = Store::new();
+    store.create();
+    let files = sample_dir();
+    let extra = tempfile::tempdir().unwrap();
+    std::fs::write(extra.path().join("segment-1.log"), b"segment").unwrap();
+    let single = tempfile::tempdir().unwrap();
+    let dump = single.path().join("dump.sql");
+    std::fs::write(&dump, b"CREATE TABLE t;").unwrap();
+    let extra_arg = format!("extra={}", path_str(extra.path()));
+    let dump_arg = format!("db={}", path_str(&dump));
+    store
+        .run(&["save", "2/10/1", path_str(files.path()), "--set", &extra_arg, "--set", &dump_arg])
+        .expect(0);
+
+    let all = tempfile::tempdir().unwrap();
+    store.run(&["restore", "2/10/1", path_str(all.path())]).expect(0);
+    let mut expected = tree(files.path());
+    expected.insert("extra/segment-1.log".into(), b"segment".to_vec());
+    expected.insert("db/dump.sql".into(), b"CREATE TABLE t;".to_vec());
+    assert_eq!(tree(all.path()), expected);
+
+    let only = tempfile::tempdir().unwrap();
+    store.run(&["restore", "2/10/1", path_str(only.path()), "--set", "extra"]).expect(0);
+    assert_eq!(tree(only.path()), tree(extra.path()));
+
+    let unknown = store.run(&["restore", "2/10/1", path_str(only.path()), "--set", "nope"]);
+    unknown.expect(2);
+
+    let dup = store.run(&["save", "2/11/1", path_str(files.path()), "--set", &format!("files={}", path_str(extra.path()))]);
+    dup.expect(2);
+    assert_eq!(store.run(&["status", "2/11/1", "--json"]).json()["status"], "DOES_NOT_EXIST");
+}
+
+#[test]
+fn prune_dry_run_shows_the_plan_and_yes_deletes() {
+    let store = Store::new();
+    store.create();
+    let src = sample_dir();
+    for checkpoint in ["1", "2", "3"] {
+        store.run(&["save", &format!("0/{checkpoint}/0"), path_str(src.path()), "-q"]).expect(0);
+    }
+
+    let unconfirmed = store.run(&["prune", "--keep-last", "1"]);
+    unconfirmed.expect(2);
+    assert!(unconfirmed.stdout.contains("delete") && unconfirmed.stdout.contains("keep-last"), "{}", unconfirmed.stdout);
+    assert!(unconfirmed.error_line().contains("--yes"), "{}", unconfirmed.stderr);
+    let unconfirmed_json = store.run(&["prune", "--keep-last", "1", "--json"]);
+    unconfirmed_json.expect(2);
+    let doc = unconfirmed_json.json();
+    assert_eq!(doc["error"]["kind"], "InvalidInput");
+    assert_eq!(doc["plan"].as_array().unwrap().len(), 3);
+
+    let plan = store.run(&["prune", "--keep-last", "1", "--dry-run", "--json"]).expect(0).json();
+    let plan = plan.as_array().unwrap();
+    assert_eq!(plan.len(), 3);
+    let actions: Vec<(&str, &str)> = plan
+        .iter()
+        .map(|e| (e["id"].as_str().unwrap(), e["action"].as_str().unwrap()))
+        .collect();
+    assert_eq!(actions, vec![("0/1/0", "delete"), ("0/2/0", "delete"), ("0/3/0", "keep")]);
+    assert_eq!(plan[2]["reason"], "keep-last");
+    assert_eq!(plan[2]["matched"], serde_json::json!(["keep-last"]));
+    for e in plan {
+        for field in ["partition", "checkpoint", "node", "status", "createdAt", "action", "reason"] {
+            assert!(!e[field].is_null(), "plan entry lacks {field}: {e}");
+        }
+    }
+    assert_eq!(ids(&store.run(&["list", "--json"]).json()).len(), 3, "a dry run deleted something");
+
+    let executed = store.run(&["prune", "--keep-last", "1", "--yes", "--json"]).expect(0).json();
+    let deleted: Vec<&Value> = executed.as_array().unwrap().iter().filter(|e| e["action"] == "delete").collect();
+    assert_eq!(deleted.len(), 2);
+    assert!(deleted.iter().all(|e| e["deleted"] == true), "{executed}");
+    assert_eq!(ids(&store.run(&["list", "--json"]).json()), vec!["0/3/0"]);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let store = Store::new();
+    for args in [
+        &["status", "1/2"][..],
+        &["restore", "a/b/c", "/tmp/x"],
+        &["list", "--bogus"],
+        &["prune", "--dry-run", "--yes"],
+        &["prune", "--keep-within", "7", "--dry-run"],
+        &["cleanup-uploads", "--older-than", "soon"],
+        &["save", "--meta", "novalue", "/tmp"],
+        &["save", "0/1/0"],
+        &["frobnicate"],
+        &[],
+    ] {
+        let run = store.run(args);
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        assert!(run.stderr.contains("error"), "{args:?}: {run:?}");
+    }
+    let json = store.run(&["status", "nope", "--json"]);
+    json.expect(2);
+    assert_eq!(json.json()["error"]["kind"], "InvalidInput");
+
+    let no_bucket = s3keep(&["list"], &store.secret);
+    no_bucket.expect(2);
+    assert!(no_bucket.error_line().contains("--bucket"), "{}", no_bucket.stderr);
+
+    s3keep(&["--help"], &store.secret).expect(0);
+    let version = s3keep(&["--version"], &store.secret);
+    version.expect(0);
+    assert!(version.stdout.starts_with("s3keep "), "{}", version.stdout);
+}
+
+#[test]
+fn wrong_credentials_fail_with_one_line_naming_the_s3_code() {
+    let store = Store::new();
+    store.create();
+    let m = support::minio();
+    let wrong = s3keep(&["list", "--endpoint", &m.endpoint, "--bucket", &store.bucket], "not-the-secret");
+    wrong.expect(1);
+    let line = wrong.error_line();
+    assert!(line.contains("SignatureDoesNotMatch") && line.contains("InvalidCredentials"), "{line}");
+    assert!(!line.contains("not-the-secret"), "{line}");
+
+    let json = s3keep(&["list", "--json", "--endpoint", &m.endpoint, "--bucket", &store.bucket], "not-the-secret");
+    json.expect(1);
+    let error = &json.json()["error"];
+    assert_eq!(error["kind"], "InvalidCredentials");
+    assert_eq!(error["code"], "SignatureDoesNotMatch");
+    assert_eq!(error["status"], 403);
+    assert!(error["requestId"].is_string(), "{error}");
+}
+
+#[test]
+fn doctor_passes_on_a_good_setup_and_fails_with_a_wrong_secret() {
+    let store = Store::new();
+    store.create();
+    let good = store.run(&["doctor"]);
+    good.expect(0);
+    for name in ["endpoint", "credentials", "bucket", "put", "get", "list", "delete", "clock"] {
+        assert!(good.stdout.lines().any(|l| l.starts_with("ok") && l.contains(name)), "{name}: {}", good.stdout);
+    }
+    let json = store.run(&["doctor", "--json"]).expect(0).json();
+    assert_eq!(json["ok"], true);
+    assert!(json["checks"].as_array().unwrap().len() >= 8);
+
+    let m = support::minio();
+    let bad = s3keep(&["doctor", "--endpoint", &m.endpoint, "--bucket", &store.bucket], "not-the-secret");
+    bad.expect(1);
+    let line = bad.stdout.lines().find(|l| l.contains("credentials")).unwrap();
+    assert!(line.starts_with("failed") && line.contains("AWS_SECRET_ACCESS_KEY"), "{line}");
+
+    let missing = Store::new();
+    let no_bucket = missing.run(&["doctor", "--json"]);
+    no_bucket.expect(1);
+    let checks = no_bucket.json()["checks"].clone();
+    let bucket = checks.as_array().unwrap().iter().find(|c| c["name"] == "bucket").unwrap().clone();
+    assert_eq!(bucket["state"], "failed");
+}
+
+#[test]
+fn a_missing_bucket_is_not_found() {
+    let store = Store::new();
+    let run = store.run(&["list"]);
+    run.expect(3);
+    assert!(run.error_line().contains("NoSuchBucket"), "{}", run.stderr);
+}
+
+#[test]
+fn url_form_and_options_after_the_command_reach_the_same_store() {
+    let store = Store::new();
+    store.create();
+    let src = sample_dir();
+    let m = support::minio();
+    let url = format!("s3://{}/team/db?endpoint={}", store.bucket, m.endpoint);
+    let quiet = s3keep(&["save", path_str(src.path()), "--url", &url, "--quiet"], &store.secret);
+    quiet.expect(0);
+    let id = quiet.stdout.trim().to_string();
+    let parts: Vec<&str> = id.split('/').collect();
+    assert_eq!(parts.len(), 3, "quiet save prints the id: {id:?}");
+    assert_eq!((parts[0], parts[2]), ("0", "0"));
+    let checkpoint: u64 = parts[1].parse().unwrap();
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    assert!(now_ms - checkpoint < 600_000, "checkpoint {checkpoint} is not the time in ms");
+
+    let listed = store.run(&["list", "--prefix", "/team/db/", "--json"]).expect(0).json();
+    assert_eq!(ids(&listed), vec![id.clone()]);
+    assert_eq!(store.run(&["list", "--json"]).json(), Value::Array(vec![]), "the prefix was ignored");
+    let filtered = store.run(&["--prefix", "team/db", "list", "--partition", "1", "--json"]).expect(0).json();
+    assert_eq!(filtered, Value::Array(vec![]));
+}
+
+#[test]
+fn mark_failed_refuses_completed_and_missing_backups() {
+    let store = Store::new();
+    store.create();
+    let src = sample_dir();
+    store.run(&["save", "0/5/0", path_str(src.path()), "-q"]).expect(0);
+    store.run(&["mark-failed", "0/5/0"]).expect(4);
+    store.run(&["mark-failed", "0/6/0", "--reason", "x"]).expect(3);
+    let cleaned = store.run(&["cleanup-uploads", "--older-than", "0s", "--json"]).expect(0).json();
+    assert_eq!(cleaned["aborted"], Value::Array(vec![]));
+    assert_eq!(cleaned["olderThanSeconds"], 0);
+}
+
+#[test]
+fn ctrl_c_during_save_marks_it_failed_and_exits_130() {
+    let store = Store::new();
+    store.create();
+    let src = tempfile::tempdir().unwrap();
+    // Sparse: instant to create, long enough to upload that the signal lands mid-save.
+    let big = std::fs::File::create(src.path().join("big.bin")).unwrap();
+    big.set_len(1 << 30).unwrap();
+    drop(big);
+    let m = support::minio();
+    let child = command(
+        &["--endpoint", &m.endpoint, "--bucket", &store.bucket, "save", "0/77/0", path_str(src.path())],
+        &store.secret,
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = store.run(&["status", "0/77/0", "--json"]).json();
+        if status["status"] == "IN_PROGRESS" {
+            break;
+        }
+        assert_eq!(status["status"], "DOES_NOT_EXIST", "the save ended before it was interrupted");
+        assert!(Instant::now() < deadline, "the save never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let run = finish(child.wait_with_output().unwrap());
+    run.expect(130);
+    assert!(run.stderr.contains("Cancelled"), "{}", run.stderr);
+
+    let status = store.run(&["status", "0/77/0", "--json"]).expect(0).json();
+    assert_eq!(status["status"], "FAILED", "{status}");
+    assert!(status["failureReason"].as_str().unwrap().contains("cancelled"), "{status}");
+    let uploads = store.run(&["cleanup-uploads", "--older-than", "0s", "--json"]).expect(0).json();
+    assert_eq!(uploads["aborted"], Value::Array(vec![]), "the save left multipart uploads open");
+
+    // A FAILED backup can be deleted and is what --prune-failed removes.
+    store.run(&["delete", "0/77/0"]).expect(0);
+}

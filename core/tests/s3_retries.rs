@@ -1,0 +1,420 @@
+//! Retries (SPEC §6) through a fault-injecting proxy in front of the real MinIO: the client
+//! retries 503 SlowDown, connection resets and slow answers, gives up with the attempts in
+//! the message, times out a stalled request, and corrects its signing clock from a
+//! `RequestTimeTooSkewed` answer's `Date`.
+//!
+//! The proxy reads one HTTP/1.1 request per connection and, as its script says, answers
+//! itself, resets the connection, stalls, or forwards the bytes unchanged to MinIO (adding
+//! only `Connection: close`) and pipes the answer back. The client signs the proxy's address
+//! as `Host`; MinIO checks the signature against the `Host` it receives, which is the same.
+mod support;
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use s3keep::s3::checksum::crc32c_base64;
+use s3keep::s3::{CompletedPart, ListOptions, PutOptions, S3Client};
+use s3keep::{ClientConfig, Credentials, Error, RetryConfig};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
+
+/// What the proxy does with one request.
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    /// Pass it to MinIO and the answer back.
+    Forward,
+    /// Answer `503 SlowDown` itself.
+    SlowDown,
+    /// Answer `500 InternalError` itself.
+    InternalError,
+    /// Close the connection with a TCP reset, without answering.
+    Reset,
+    /// Wait, then forward.
+    Delay(Duration),
+    /// Never answer (until the client hangs up).
+    Stall,
+    /// Answer `403 RequestTimeTooSkewed` with a `Date` this many seconds ahead of ours.
+    Skewed(u64),
+    /// Answer `200 OK` with an `<Error>` body of this code, as CompleteMultipartUpload may.
+    OkWithError(&'static str),
+}
+
+struct Proxy {
+    endpoint: String,
+    /// Heads of the requests received, in order.
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl Proxy {
+    /// A proxy in front of the test MinIO: `script` for the first requests, `then` for the rest.
+    async fn start(script: &[Fault], then: Fault) -> Proxy {
+        let upstream = support::minio().endpoint.trim_start_matches("http://").to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let script = Arc::new(Mutex::new(script.iter().copied().collect::<VecDeque<_>>()));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        tokio::spawn(async move {
+            loop {
+                let (client, _) = listener.accept().await.unwrap();
+                let (script, seen, upstream) = (script.clone(), seen.clone(), upstream.clone());
+                tokio::spawn(async move {
+                    let _ =
+                        serve(client, &upstream, || script.lock().unwrap().pop_front().unwrap_or(then), &seen).await;
+                });
+            }
+        });
+        Proxy { endpoint, requests }
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+async fn serve(
+    mut client: TcpStream,
+    upstream: &str,
+    next_fault: impl FnOnce() -> Fault,
+    seen: &Mutex<Vec<String>>,
+) -> std::io::Result<()> {
+    let Some((head, body)) = read_request(&mut client).await? else {
+        return Ok(());
+    };
+    seen.lock().unwrap().push(head.clone());
+    let is_head = head.starts_with("HEAD ");
+    match next_fault() {
+        Fault::Forward => forward(client, upstream, &head, &body).await,
+        Fault::Delay(d) => {
+            tokio::time::sleep(d).await;
+            forward(client, upstream, &head, &body).await
+        }
+        Fault::SlowDown => answer(client, is_head, "503 Slow Down", "SlowDown", 0).await,
+        Fault::InternalError => answer(client, is_head, "500 Internal Server Error", "InternalError", 0).await,
+        Fault::Skewed(ahead) => answer(client, is_head, "403 Forbidden", "RequestTimeTooSkewed", ahead).await,
+        Fault::OkWithError(code) => answer(client, is_head, "200 OK", code, 0).await,
+        Fault::Reset => {
+            client.set_zero_linger()?;
+            Ok(())
+        }
+        Fault::Stall => {
+            let mut rest = Vec::new();
+            client.read_to_end(&mut rest).await.map(drop)
+        }
+    }
+}
+
+/// Reads one request: the head up to the blank line, then `Content-Length` bytes of body.
+async fn read_request(stream: &mut TcpStream) -> std::io::Result<Option<(String, Vec<u8>)>> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 64 * 1024];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("content-length")))
+        .map(|(_, v)| v.trim().parse().unwrap())
+        .unwrap_or(0);
+    while buf.len() < head_end + length {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    Ok(Some((head, buf[head_end..head_end + length].to_vec())))
+}
+
+async fn forward(mut client: TcpStream, upstream: &str, head: &str, body: &[u8]) -> std::io::Result<()> {
+    let mut server = TcpStream::connect(upstream).await?;
+    // One request per connection: MinIO answers with `Connection: close` and hangs up, so
+    // the client never reuses a connection the proxy is done with.
+    let kept: Vec<&str> = head
+        .trim_end_matches("\r\n")
+        .split("\r\n")
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .collect();
+    let head = format!("{}\r\nConnection: close\r\n\r\n", kept.join("\r\n"));
+    server.write_all(head.as_bytes()).await?;
+    server.write_all(body).await?;
+    tokio::io::copy(&mut server, &mut client).await?;
+    client.shutdown().await
+}
+
+/// An S3 error answer. As MinIO does, a HEAD answer has no body and names the code in
+/// `X-Minio-Error-Code` instead.
+async fn answer(
+    mut client: TcpStream,
+    is_head: bool,
+    status: &str,
+    code: &str,
+    date_ahead_secs: u64,
+) -> std::io::Result<()> {
+    let body = if is_head {
+        String::new()
+    } else {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>injected by the test proxy</Message><RequestId>PROXY</RequestId></Error>"
+        )
+    };
+    let date = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(date_ahead_secs));
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nDate: {date}\r\nX-Minio-Error-Code: {code}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    client.write_all(response.as_bytes()).await?;
+    client.shutdown().await
+}
+
+/// A client through `proxy` to a new bucket (created directly, not through the proxy).
+async fn client_via(proxy: &Proxy, tune: impl FnOnce(&mut ClientConfig)) -> S3Client {
+    let m = support::minio();
+    let mut c = ClientConfig::new(support::fresh_bucket_name());
+    c.endpoint = Some(m.endpoint.clone());
+    c.region = m.region.clone();
+    c.credentials = Some(Credentials::new(&m.access_key, &m.secret_key));
+    c.retry = RetryConfig {
+        max_attempts: 4,
+        max_elapsed: Duration::from_secs(30),
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(100),
+    };
+    S3Client::new(c.clone()).unwrap().create_bucket().await.unwrap();
+    c.endpoint = Some(proxy.endpoint.clone());
+    tune(&mut c);
+    S3Client::new(c).unwrap()
+}
+
+/// The same bucket, straight to MinIO, to check what was stored.
+fn direct(client: &S3Client) -> S3Client {
+    let mut c = client.config().clone();
+    c.endpoint = Some(support::minio().endpoint.clone());
+    S3Client::new(c).unwrap()
+}
+
+async fn stored(client: &S3Client, key: &str) -> Bytes {
+    direct(client).get_object(key, None).await.unwrap().bytes().await.unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retried until success
+
+#[tokio::test]
+async fn put_object_is_retried_after_two_503_slowdowns_and_succeeds() {
+    let proxy = Proxy::start(&[Fault::SlowDown, Fault::SlowDown], Fault::Forward).await;
+    let client = client_via(&proxy, |_| {}).await;
+    client.put_object("k", Bytes::from_static(b"payload"), &PutOptions::default()).await.unwrap();
+    assert_eq!(client.request_count("PutObject"), 3);
+    assert_eq!(proxy.requests().len(), 3);
+    assert_eq!(stored(&client, "k").await, "payload");
+}
+
+#[tokio::test]
+async fn internal_error_500_is_retried() {
+    let proxy = Proxy::start(&[Fault::InternalError], Fault::Forward).await;
+    let client = client_via(&proxy, |_| {}).await;
+    let page = client.list_objects_v2_page(&ListOptions::default(), None).await.unwrap();
+    assert!(page.objects.is_empty());
+    assert_eq!(client.request_count("ListObjectsV2"), 2);
+}
+
+#[tokio::test]
+async fn get_object_is_retried_after_connection_resets_and_succeeds() {
+    let proxy = Proxy::start(&[Fault::Forward, Fault::Reset, Fault::Reset], Fault::Forward).await;
+    let client = client_via(&proxy, |_| {}).await;
+    client.put_object("k", Bytes::from_static(b"after resets"), &PutOptions::default()).await.unwrap();
+    let body = client.get_object("k", None).await.unwrap().bytes().await.unwrap();
+    assert_eq!(body, "after resets");
+    assert_eq!(client.request_count("GetObject"), 3);
+    assert_eq!(proxy.requests().len(), 4);
+}
+
+#[tokio::test]
+async fn an_answer_slower_than_usual_but_within_the_timeout_is_waited_for_not_retried() {
+    let proxy = Proxy::start(&[Fault::Delay(Duration::from_millis(700))], Fault::Forward).await;
+    let client = client_via(&proxy, |c| c.request_timeout = Duration::from_secs(5)).await;
+    let started = Instant::now();
+    client.put_object("slow", Bytes::from_static(b"late"), &PutOptions::default()).await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(700));
+    assert_eq!(client.request_count("PutObject"), 1);
+    assert_eq!(stored(&client, "slow").await, "late");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Giving up
+
+#[tokio::test]
+async fn persistent_503_slowdown_gives_up_with_throttled_after_max_attempts() {
+    let proxy = Proxy::start(&[], Fault::SlowDown).await;
+    let client = client_via(&proxy, |c| c.retry.max_attempts = 3).await;
+    let err = client.put_object("k", Bytes::from_static(b"x"), &PutOptions::default()).await.unwrap_err();
+    assert!(matches!(err, Error::Throttled(_)), "{err:?}");
+    assert_eq!(err.code(), Some("SlowDown"));
+    assert_eq!(err.status(), Some(503));
+    assert!(err.to_string().contains("gave up after 3 attempts"), "{err}");
+    assert_eq!(client.request_count("PutObject"), 3);
+    assert_eq!(proxy.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn persistent_resets_give_up_with_a_network_error_naming_the_endpoint_and_attempts() {
+    let proxy = Proxy::start(&[], Fault::Reset).await;
+    let client = client_via(&proxy, |c| c.retry.max_attempts = 3).await;
+    let err = client.head_object("k").await.unwrap_err();
+    assert!(matches!(err, Error::Network(_)), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains(&proxy.endpoint), "{text}");
+    assert!(text.contains("gave up after 3 attempts"), "{text}");
+    assert_eq!(client.request_count("HeadObject"), 3);
+}
+
+#[tokio::test]
+async fn a_request_stalled_beyond_the_request_timeout_is_a_timeout_error() {
+    let proxy = Proxy::start(&[], Fault::Stall).await;
+    let client = client_via(&proxy, |c| {
+        c.request_timeout = Duration::from_millis(300);
+        c.retry.max_attempts = 2;
+    })
+    .await;
+    let started = Instant::now();
+    let err = client.get_object("k", None).await.err().expect("a stalled GetObject fails");
+    let elapsed = started.elapsed();
+    assert!(matches!(err, Error::Timeout(_)), "{err:?}");
+    assert!(err.to_string().contains("gave up after 2 attempts"), "{err}");
+    assert!(elapsed >= Duration::from_millis(600) && elapsed < Duration::from_secs(3), "took {elapsed:?}");
+    assert_eq!(client.request_count("GetObject"), 2);
+}
+
+#[tokio::test]
+async fn retries_stop_when_the_total_time_budget_is_spent() {
+    let proxy = Proxy::start(&[], Fault::SlowDown).await;
+    let client = client_via(&proxy, |c| {
+        c.retry = RetryConfig {
+            max_attempts: 1000,
+            max_elapsed: Duration::from_millis(500),
+            base_delay: Duration::from_millis(50),
+            max_delay: Duration::from_millis(100),
+        };
+    })
+    .await;
+    let started = Instant::now();
+    let err = client.head_object("k").await.unwrap_err();
+    assert!(matches!(err, Error::Throttled(_)), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+    let attempts = client.request_count("HeadObject");
+    assert!((2..1000).contains(&attempts), "{attempts} attempts");
+}
+
+#[tokio::test]
+async fn errors_that_cannot_improve_are_not_retried() {
+    let proxy = Proxy::start(&[], Fault::Forward).await;
+    let client = client_via(&proxy, |_| {}).await;
+    let err = client.get_object("missing", None).await.err().expect("no such key");
+    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+    client.put_object("k", Bytes::from_static(b"1"), &PutOptions::default()).await.unwrap();
+    let create_only = PutOptions { if_none_match: true, ..PutOptions::default() };
+    let err = client.put_object("k", Bytes::from_static(b"2"), &create_only).await.unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)), "{err:?}");
+    assert_eq!(client.request_count("GetObject"), 1);
+    assert_eq!(client.request_count("PutObject"), 2);
+    assert_eq!(proxy.requests().len(), 3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// CompleteMultipartUpload's 200 OK with an error body (AWS API Reference, CompleteMultipartUpload)
+
+/// Uploads one part of `key` through the proxy; the next request is the CompleteMultipartUpload.
+async fn upload_one_part(client: &S3Client, key: &str) -> (String, Vec<CompletedPart>) {
+    let upload_id = client.create_multipart_upload(key).await.unwrap();
+    let part = Bytes::from_static(b"the only part");
+    let crc = crc32c_base64(&part);
+    let done = client.upload_part(key, &upload_id, 1, part, &crc).await.unwrap();
+    (upload_id, vec![done])
+}
+
+#[tokio::test]
+async fn complete_multipart_upload_answered_200_with_an_error_body_is_an_error() {
+    let proxy = Proxy::start(&[Fault::Forward, Fault::Forward], Fault::OkWithError("AccessDenied")).await;
+    let client = client_via(&proxy, |_| {}).await;
+    let (upload_id, parts) = upload_one_part(&client, "mp").await;
+    let err = client.complete_multipart_upload("mp", &upload_id, &parts).await.unwrap_err();
+    assert!(matches!(err, Error::AccessDenied(_)), "{err:?}");
+    assert_eq!(err.key(), Some("mp"));
+    assert_eq!(client.request_count("CompleteMultipartUpload"), 1);
+    assert!(direct(&client).head_object("mp").await.is_err(), "nothing was completed");
+}
+
+#[tokio::test]
+async fn complete_multipart_upload_answered_200_with_internal_error_is_retried() {
+    let script = [Fault::Forward, Fault::Forward, Fault::OkWithError("InternalError")];
+    let proxy = Proxy::start(&script, Fault::Forward).await;
+    let client = client_via(&proxy, |_| {}).await;
+    let (upload_id, parts) = upload_one_part(&client, "mp").await;
+    client.complete_multipart_upload("mp", &upload_id, &parts).await.unwrap();
+    assert_eq!(client.request_count("CompleteMultipartUpload"), 2);
+    assert_eq!(stored(&client, "mp").await, "the only part");
+}
+
+#[tokio::test]
+async fn complete_multipart_upload_answered_200_with_internal_error_every_time_gives_up() {
+    let proxy = Proxy::start(&[Fault::Forward, Fault::Forward], Fault::OkWithError("InternalError")).await;
+    let client = client_via(&proxy, |c| c.retry.max_attempts = 3).await;
+    let (upload_id, parts) = upload_one_part(&client, "mp").await;
+    let err = client.complete_multipart_upload("mp", &upload_id, &parts).await.unwrap_err();
+    assert_eq!(err.code(), Some("InternalError"), "{err:?}");
+    assert!(err.to_string().contains("gave up after 3 attempts"), "{err}");
+    assert_eq!(client.request_count("CompleteMultipartUpload"), 3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clock skew
+
+/// `x-amz-date` of a request head, as Unix seconds.
+fn amz_date(head: &str) -> i64 {
+    let value = head
+        .lines()
+        .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("x-amz-date")))
+        .map(|(_, v)| v.trim().to_string())
+        .expect("a signed request");
+    let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    time::PrimitiveDateTime::parse(&value, &format).unwrap().assume_utc().unix_timestamp()
+}
+
+#[tokio::test]
+async fn clock_skew_is_corrected_from_the_servers_date_and_the_request_retried_once() {
+    // The "server" says it is 10 minutes later than our clock; MinIO itself tolerates 15.
+    let proxy = Proxy::start(&[Fault::Skewed(600)], Fault::Forward).await;
+    let client = client_via(&proxy, |_| {}).await;
+    assert_eq!(client.clock_offset_ms(), 0);
+    client.put_object("k", Bytes::from_static(b"signed later"), &PutOptions::default()).await.unwrap();
+    assert_eq!(client.request_count("PutObject"), 2);
+    let offset = client.clock_offset_ms();
+    assert!((595_000..=605_000).contains(&offset), "learnt offset {offset} ms");
+    let requests = proxy.requests();
+    let shift = amz_date(&requests[1]) - amz_date(&requests[0]);
+    assert!((595..=605).contains(&shift), "the retry was signed {shift} s later");
+    // Later requests keep the corrected clock.
+    client.head_object("k").await.unwrap();
+    assert!(amz_date(&proxy.requests()[2]) - amz_date(&requests[0]) >= 595);
+}
+
+#[tokio::test]
+async fn persistent_clock_skew_gives_up_with_clock_skew_after_one_retry() {
+    let proxy = Proxy::start(&[], Fault::Skewed(3600)).await;
+    let client = client_via(&proxy, |c| c.retry.max_attempts = 5).await;
+    let err = client.head_object("k").await.unwrap_err();
+    assert!(matches!(err, Error::ClockSkew(_)), "{err:?}");
+    assert_eq!(err.code(), Some("RequestTimeTooSkewed"));
+    assert_eq!(client.request_count("HeadObject"), 2);
+}
