@@ -9,6 +9,8 @@ CACHE="${S3KEEP_CACHE:-$HOME/.cache/s3keep}"
 TARGET=wasm32-unknown-unknown
 cd "$REPO"
 
+# getrandom (0.3.4+, 0.4) needs no RUSTFLAGS: its `wasm_js` crate feature, set in
+# core/Cargo.toml, selects the JS backend by itself.
 # Own target directory: Debian's rustc and rustup's would otherwise invalidate each
 # other's artifacts in target/.
 export CARGO_TARGET_DIR="$REPO/target/wasm32"
@@ -34,4 +36,14 @@ bindgen="$CACHE/wasm-bindgen-$version/bin/wasm-bindgen"
 
 rm -rf bindings-wasm/pkg
 "$bindgen" --target web --out-dir bindings-wasm/pkg "$wasm"
-echo "build-wasm: bindings-wasm/pkg/ ($(du -h "bindings-wasm/pkg/${lib}_bg.wasm" | cut -f1) wasm)"
+
+# The size the README quotes, and its limit (issue #7: under 2 MiB raw).
+out="bindings-wasm/pkg/${lib}_bg.wasm"
+raw=$(stat -c %s "$out")
+gz=$(gzip -9 -c "$out" | wc -c)
+awk -v f="$out" -v r="$raw" -v g="$gz" 'BEGIN {
+    printf "build-wasm: %s: %d bytes raw (%.2f MiB), %d bytes gzipped (%.2f MiB)\n", f, r, r / 1048576, g, g / 1048576 }'
+if [ "$raw" -ge $((2 * 1024 * 1024)) ]; then
+    echo "build-wasm: $out is over the 2 MiB budget" >&2
+    exit 1
+fi

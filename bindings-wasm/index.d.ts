@@ -1,0 +1,327 @@
+// Types of the `s3keep` npm package (hand-written; checked by `tsc --noEmit` on
+// test/types_example.ts, which uses every part of the API).
+
+/** A backup id: `"PARTITION/CHECKPOINT/NODE"` or its three parts. */
+export type BackupIdLike =
+  | string
+  | { partition: number | bigint | string; checkpoint: number | bigint | string; node: number | bigint | string };
+
+/** A duration in milliseconds, or a text such as `"90s"`, `"30m"`, `"24h"`, `"7d"`, `"1w"`, `"1y"`. */
+export type Duration = number | string;
+
+/** `status.json`'s `statusCode`, or `DOES_NOT_EXIST` when there is none. */
+export type StatusCode = "IN_PROGRESS" | "COMPLETED" | "FAILED" | "DELETING" | "DOES_NOT_EXIST";
+
+/** Options of `new BackupStore(...)` (SPEC §2). Sizes in bytes. */
+export interface BackupStoreOptions {
+  /** The bucket (required unless `url` is given). */
+  bucket?: string;
+  /** `s3://BUCKET[/PREFIX][?endpoint=URL&region=R&addressing=path|virtual]`, instead of `bucket`. */
+  url?: string;
+  /** Key prefix of every backup; normalised to "" or "a/b/". */
+  prefix?: string;
+  /** `http(s)://host[:port]` of an S3-compatible store; default AWS's regional endpoint. */
+  endpoint?: string;
+  /** Signing region; default `AWS_REGION`, `AWS_DEFAULT_REGION`, else `us-east-1`. */
+  region?: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  sessionToken?: string;
+  /** Where unset values come from: the runtime's `AWS_*` variables by default (Node and Bun
+   *  `process.env`, Deno `Deno.env`), an object of them (a Worker's `env`), or `false` for none. */
+  env?: false | Record<string, unknown>;
+  /** `auto` (default): path-style with a custom endpoint, virtual-hosted on AWS. */
+  addressing?: "auto" | "path" | "virtual";
+  /** Create the bucket on first use when it does not exist (default false). */
+  createBucket?: boolean;
+  /** Requests in flight per operation (default 8). */
+  concurrency?: number;
+  /** Multipart part size (default 16 MiB; 5 MiB to 5 GiB). Memory of a save stays under partSize × concurrency. */
+  partSize?: number;
+  /** Files larger than this are uploaded by multipart (default 16 MiB). */
+  multipartThreshold?: number;
+  /** Attempts per request, the first included (default 5). */
+  maxAttempts?: number;
+  /** Time budget per request, retries included (default 60 s). */
+  maxElapsedMs?: Duration;
+  /** Timeout of one request attempt (default 300 s). */
+  requestTimeoutMs?: Duration;
+  /** An IN_PROGRESS backup older than this may be deleted (default 24 h). */
+  staleAfterMs?: Duration;
+  /** Checksum each upload carries (default `crc32c`; `md5` for stores without flexible checksums). */
+  checksum?: "crc32c" | "md5";
+  /** Sign the SHA-256 of every payload instead of UNSIGNED-PAYLOAD (slower). */
+  signedPayload?: boolean;
+}
+
+/** A file to save. `{stream, size}` gives a stream's size in advance. Strings are saved as UTF-8. */
+export type FileSource =
+  | Uint8Array
+  | ArrayBuffer
+  | ArrayBufferView
+  | Blob
+  | ReadableStream<Uint8Array>
+  | { stream: ReadableStream<Uint8Array>; size?: number }
+  | string;
+
+/** `{ setName: { "relative/path": source } }` (objects or Maps). Set names: `[a-z0-9][a-z0-9_-]{0,62}`. */
+export type FileSets =
+  | Record<string, Record<string, FileSource> | Map<string, FileSource>>
+  | Map<string, Record<string, FileSource> | Map<string, FileSource>>;
+
+/** How far a save or restore has got. */
+export interface Progress {
+  bytesDone: number;
+  /** Bytes in all (streams of unknown size count 0). */
+  bytesTotal: number;
+  filesDone: number;
+  filesTotal: number;
+}
+
+export interface CallOptions {
+  /** Cancels the call; it then rejects with a `CancelledError` (`cause`: the signal's reason). */
+  signal?: AbortSignal;
+}
+
+export interface SaveOptions extends CallOptions {
+  /** Your key/value metadata, stored in metadata.json. */
+  metadata?: Record<string, string>;
+  /** Zeebe's backup descriptor fields. */
+  descriptor?: { checkpointPosition?: number; numberOfPartitions?: number; snapshotId?: string };
+  /** Called as bytes and files are uploaded. */
+  onProgress?: (progress: Progress) => void;
+}
+
+/** What `save`, `status`, `list` and `markFailed` report of a backup. */
+export interface BackupInfo {
+  /** `"P/C/N"`, exact even for checkpoints above 2^53. */
+  id: string;
+  partition: number;
+  checkpoint: number;
+  node: number;
+  status: StatusCode;
+  failureReason: string | null;
+  createdAt: Date | null;
+  updatedAt: Date | null;
+  /** `s3keep/x.y.z`; null for backups written by Zeebe. */
+  writer: string | null;
+  /** Total bytes, from metadata.json (`status` and `save` only; null in `list`). */
+  totalSize: number | null;
+  /** Number of files (`status` and `save` only; null in `list`). */
+  fileCount: number | null;
+  /** Your metadata (`status` and `save` only; empty in `list`). */
+  metadata: Record<string, string>;
+}
+
+export interface ListFilter {
+  partition?: number;
+  checkpoint?: number | bigint | string;
+  node?: number;
+}
+
+/** One file of a COMPLETED backup. Read it as often as you like; each read downloads it. */
+export interface RestoredFile {
+  readonly set: string;
+  /** Path relative to the set, "/"-separated. */
+  readonly name: string;
+  /** Bytes; null for backups written by Zeebe. */
+  readonly size: number | null;
+  /** CRC32C, base64 of the 4 big-endian bytes; null for backups written by Zeebe. */
+  readonly crc32c: string | null;
+  /** The whole file, size and CRC32C verified (else an `IntegrityError`). */
+  bytes(): Promise<Uint8Array>;
+  /** The file chunk by chunk; errors with an `IntegrityError` instead of closing on a mismatch. */
+  stream(): ReadableStream<Uint8Array>;
+}
+
+export interface RestoreOptions extends CallOptions {
+  /** Only these sets (default all); an unknown name is an `InvalidInputError`. */
+  sets?: string[];
+}
+
+export interface RestoreToDirectoryOptions extends RestoreOptions {
+  /** The set written into the directory itself (default "files", or the only one of `sets`). */
+  rootSet?: string;
+  /** Files downloaded at once (default 4). */
+  concurrency?: number;
+  onProgress?: (progress: Progress) => void;
+}
+
+export interface RestoreSummary {
+  filesRestored: number;
+  /** Files already there with the right size and CRC32C. */
+  filesSkipped: number;
+  bytesRestored: number;
+}
+
+export interface DeleteResult {
+  id: string;
+  objectsDeleted: number;
+}
+
+export interface VerifyProblem {
+  key: string;
+  kind: "missing" | "size-mismatch" | "checksum-mismatch";
+  expected: number | string | null;
+  actual: number | string | null;
+  message: string;
+}
+
+export interface VerifyReport {
+  id: string;
+  /** True when no problem was found. */
+  ok: boolean;
+  filesChecked: number;
+  bytesChecked: number;
+  problems: VerifyProblem[];
+}
+
+/** Retention, restic's semantics (SPEC §7). An empty policy deletes nothing. */
+export interface RetentionPolicy {
+  keepLast?: number;
+  keepHourly?: number;
+  keepDaily?: number;
+  keepWeekly?: number;
+  keepMonthly?: number;
+  keepYearly?: number;
+  /** Keep backups created within this long before the group's newest. */
+  keepWithin?: Duration;
+  /** Delete FAILED backups. */
+  pruneFailed?: boolean;
+  /** Delete IN_PROGRESS backups older than `staleAfter` (default 24 h). */
+  pruneStale?: boolean;
+  staleAfter?: Duration;
+}
+
+export interface PruneEntry {
+  id: string;
+  partition: number;
+  checkpoint: number;
+  node: number;
+  status: StatusCode;
+  createdAt: Date;
+  action: "keep" | "delete";
+  /** The deciding rule: "keep-last", "newest-completed", "no-rule-matched", "failed", ... */
+  reason: string;
+  /** Every keep rule that matched. */
+  matched: string[];
+}
+
+export interface PruneResult {
+  dryRun: boolean;
+  entries: PruneEntry[];
+  /** Ids deleted (none for a dry run). */
+  deleted: string[];
+  /** Deletes that failed; a later prune finishes them. */
+  failed: { id: string; error: S3KeepError }[];
+}
+
+export interface MultipartUpload {
+  key: string;
+  uploadId: string;
+  initiated: Date | null;
+}
+
+export interface CheckResult {
+  /** endpoint, credentials, bucket, put, get, list, delete, clock, addressing */
+  name: string;
+  state: "ok" | "warning" | "failed" | "skipped";
+  message: string;
+  /** What to do about it ("" when fine). */
+  hint: string;
+  code: string | null;
+}
+
+/** A backup store: one bucket and prefix of an S3-compatible store. Every method returns a Promise. */
+export class BackupStore {
+  /** @throws InvalidInputError for a bad bucket, endpoint, URL, part size or concurrency. */
+  constructor(options: BackupStoreOptions);
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly endpoint: string;
+  readonly region: string;
+  /** Bucket, prefix, endpoint and region: never secrets. */
+  toString(): string;
+  toJSON(): { bucket: string; prefix: string; endpoint: string; region: string };
+
+  /** Creates the bucket if it does not exist. */
+  ensureBucket(options?: CallOptions): Promise<void>;
+  /** Saves the file sets as backup `id`; an existing id is a `BackupAlreadyExistsError`. */
+  save(id: BackupIdLike, fileSets: FileSets, options?: SaveOptions): Promise<BackupInfo>;
+  status(id: BackupIdLike, options?: CallOptions): Promise<BackupInfo>;
+  list(filter?: ListFilter, options?: CallOptions): Promise<BackupInfo[]>;
+  /** The files of a COMPLETED backup (`BackupNotCompletedError` otherwise). */
+  restore(id: BackupIdLike, options?: RestoreOptions): Promise<RestoredFile[]>;
+  markFailed(id: BackupIdLike, reason: string, options?: CallOptions): Promise<BackupInfo>;
+  delete(id: BackupIdLike, options?: CallOptions & { force?: boolean }): Promise<DeleteResult>;
+  verify(id: BackupIdLike, options?: CallOptions & { deep?: boolean }): Promise<VerifyReport>;
+  /** Plans retention and, unless `dryRun`, deletes what the plan says. */
+  prune(policy: RetentionPolicy, options?: CallOptions & { dryRun?: boolean }): Promise<PruneResult>;
+  /** Aborts multipart uploads under the prefix older than `olderThanMs` (default 24 h). */
+  cleanupUploads(options?: CallOptions & { olderThanMs?: Duration; olderThan?: Duration }): Promise<MultipartUpload[]>;
+  check(options?: CallOptions): Promise<CheckResult[]>;
+}
+
+/**
+ * Restores a backup into a directory (Node, Deno and Bun: needs node:fs): set `files` into
+ * `dir`, every other set NAME into `dir/NAME/`; files written under a temporary name,
+ * verified, then renamed; files already there with the right size and CRC32C are skipped.
+ */
+export function restoreToDirectory(
+  store: BackupStore,
+  id: BackupIdLike,
+  dir: string,
+  options?: RestoreToDirectoryOptions,
+): Promise<RestoreSummary>;
+
+/**
+ * Initialises the WebAssembly module. Done on import in Node, Deno and Bun; call it to load
+ * the module from elsewhere (a `WebAssembly.Module`, a URL, or the bytes).
+ */
+export function init(moduleOrPath?: WebAssembly.Module | URL | string | BufferSource | Response): Promise<void>;
+
+/** The core's error kinds. */
+export type ErrorKind =
+  | "NoSuchBucket" | "NotFound" | "BackupAlreadyExists" | "BackupNotCompleted" | "AccessDenied"
+  | "InvalidCredentials" | "ClockSkew" | "Throttled" | "Network" | "Timeout" | "InvalidInput"
+  | "Integrity" | "Conflict" | "Io" | "Cancelled" | "S3";
+
+/** Base class of every error s3keep throws. */
+export class S3KeepError extends Error {
+  static readonly kind: ErrorKind;
+  constructor(
+    message: string,
+    details?: {
+      code?: string | null; status?: number | null; requestId?: string | null; key?: string | null;
+      endpoint?: string | null; hint?: string | null; cause?: unknown;
+    },
+  );
+  readonly kind: ErrorKind;
+  /** The S3 error code (`NoSuchKey`, `SignatureDoesNotMatch`...; for BackupNotCompleted the status). */
+  readonly code: string | null;
+  /** HTTP status of the failing response. */
+  readonly status: number | null;
+  /** `x-amz-request-id` of the failing response. */
+  readonly requestId: string | null;
+  /** Object key, backup id or path concerned. */
+  readonly key: string | null;
+  readonly endpoint: string | null;
+  /** What to do about it. */
+  readonly hint: string | null;
+}
+export class NoSuchBucketError extends S3KeepError {}
+export class NotFoundError extends S3KeepError {}
+export class BackupAlreadyExistsError extends S3KeepError {}
+export class BackupNotCompletedError extends S3KeepError {}
+export class AccessDeniedError extends S3KeepError {}
+export class InvalidCredentialsError extends S3KeepError {}
+export class ClockSkewError extends S3KeepError {}
+export class ThrottledError extends S3KeepError {}
+export class NetworkError extends S3KeepError {}
+export class TimeoutError extends S3KeepError {}
+export class InvalidInputError extends S3KeepError {}
+export class IntegrityError extends S3KeepError {}
+export class ConflictError extends S3KeepError {}
+export class IoError extends S3KeepError {}
+export class CancelledError extends S3KeepError {}
+export class S3Error extends S3KeepError {}

@@ -1,0 +1,441 @@
+// BackupStore: the JavaScript face of the Rust core, the same in Node, Deno, Bun and
+// workerd. Translation only: ids, options and file sources are normalised here, the work
+// (layout, protocols, S3 requests over fetch) is done by the wasm module.
+import { WasmCancel, WasmCrc32c, WasmStore } from "../pkg/s3keep_wasm.js";
+import { CancelledError, InvalidInputError, toError } from "./errors.js";
+
+export {
+  S3KeepError, NoSuchBucketError, NotFoundError, BackupAlreadyExistsError,
+  BackupNotCompletedError, AccessDeniedError, InvalidCredentialsError, ClockSkewError,
+  ThrottledError, NetworkError, TimeoutError, InvalidInputError, IntegrityError, ConflictError,
+  IoError, CancelledError, S3Error,
+} from "./errors.js";
+
+/** Raised by the constructor when the wasm module was never initialised. */
+let notReady = () => undefined;
+/** @internal Lets the entry modules report why the wasm module is missing. */
+export function setNotReady(check) {
+  notReady = check;
+}
+
+const ENV_KEYS = [
+  "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL",
+  "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+];
+
+/** The AWS_* variables of the runtime (Node/Bun `process.env`, `Deno.env`); {} elsewhere. */
+function runtimeEnv() {
+  const env = {};
+  for (const key of ENV_KEYS) {
+    let value;
+    try {
+      value = globalThis.Deno?.env ? globalThis.Deno.env.get(key) : globalThis.process?.env?.[key];
+    } catch {
+      // Deno without --allow-env: no environment, as in workerd.
+    }
+    if (typeof value === "string" && value !== "") env[key] = value;
+  }
+  return env;
+}
+
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w|y)$/;
+const UNIT_MS = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3, y: 365 * 86400e3 };
+
+/** Milliseconds from a number of ms or a text such as "90s", "30m", "24h", "7d". */
+function toMs(value, name) {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === "number") return value;
+  const match = typeof value === "string" ? DURATION.exec(value.trim()) : null;
+  if (!match) {
+    throw new InvalidInputError(`${name} must be milliseconds or a duration like "90s", "30m", "24h", "7d"; got ${String(value)}`);
+  }
+  return Number(match[1]) * UNIT_MS[match[2]];
+}
+
+/** "P/C/N" from a string or {partition, checkpoint, node}. */
+function idText(id) {
+  if (typeof id === "string") return id;
+  if (id && typeof id === "object") {
+    for (const part of ["partition", "checkpoint", "node"]) {
+      if (!["number", "bigint", "string"].includes(typeof id[part])) {
+        throw new InvalidInputError(`backup id: ${part} is missing (give {partition, checkpoint, node} or "P/C/N")`);
+      }
+    }
+    return `${id.partition}/${id.checkpoint}/${id.node}`;
+  }
+  throw new InvalidInputError(`backup id must be "PARTITION/CHECKPOINT/NODE" or {partition, checkpoint, node}; got ${String(id)}`);
+}
+
+function isBlob(v) {
+  return typeof v?.slice === "function" && typeof v.size === "number" && typeof v.arrayBuffer === "function";
+}
+
+function isReadableStream(v) {
+  return typeof v?.getReader === "function";
+}
+
+function asBytes(chunk) {
+  if (chunk instanceof Uint8Array) return chunk;
+  if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
+  if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  if (typeof chunk === "string") return new TextEncoder().encode(chunk);
+  return chunk; // the Rust side names the file in its error
+}
+
+/**
+ * One file to save as the wasm side pulls it: [kind, read, size, cleanup].
+ * Bytes and Blobs are read by ranges (one part at a time: a Blob is never read whole),
+ * streams chunk by chunk.
+ */
+function source(value, name) {
+  const bytes = typeof value === "string" || value instanceof ArrayBuffer || ArrayBuffer.isView(value)
+    ? asBytes(value)
+    : undefined;
+  if (bytes) return ["ranged", (start, end) => bytes.subarray(start, end), bytes.byteLength];
+  if (isBlob(value)) {
+    // A slice's stream, copied into wasm chunk by chunk: `arrayBuffer()` would also build
+    // the whole part in JS (Node even concatenates it from chunks), garbage V8 frees late.
+    const read = (start, end) => {
+      const reader = value.slice(start, end).stream().getReader();
+      return async () => {
+        const { done, value: chunk } = await reader.read();
+        return done ? undefined : chunk;
+      };
+    };
+    return ["ranged", read, value.size];
+  }
+  const stream = isReadableStream(value) ? value : isReadableStream(value?.stream) ? value.stream : undefined;
+  if (stream) {
+    const size = isReadableStream(value) ? undefined : value.size;
+    const reader = stream.getReader();
+    const read = async () => {
+      const { done, value: chunk } = await reader.read();
+      return done ? undefined : asBytes(chunk);
+    };
+    const cleanup = (error) => reader.cancel(error).catch(() => {});
+    return ["stream", read, size, cleanup];
+  }
+  throw new InvalidInputError(
+    `file ${JSON.stringify(name)}: expected a Uint8Array, Blob, File, ReadableStream or {stream, size}; got ${Object.prototype.toString.call(value)}`,
+  );
+}
+
+function entries(object, what) {
+  if (object instanceof Map) return [...object.entries()];
+  if (object && typeof object === "object") return Object.entries(object);
+  throw new InvalidInputError(`${what} must be an object (or a Map)`);
+}
+
+function dates(info) {
+  for (const key of ["createdAt", "updatedAt"]) {
+    if (typeof info[key] === "string") info[key] = new Date(info[key]);
+  }
+  return info;
+}
+
+/** A WasmCancel tied to `signal` for the duration of one call. */
+class Cancellation {
+  constructor(signal) {
+    this.signal = signal;
+    if (!signal) return;
+    if (signal.aborted) throw new CancelledError("the operation was aborted before it started (AbortSignal)", { cause: signal.reason });
+    this.cancel = new WasmCancel();
+    this.onAbort = () => this.cancel.cancel();
+    signal.addEventListener("abort", this.onAbort, { once: true });
+  }
+
+  /** A handle for one wasm call (the call consumes it). */
+  handle() {
+    return this.cancel?.cloneHandle();
+  }
+
+  dispose() {
+    if (!this.cancel) return;
+    this.signal.removeEventListener("abort", this.onAbort);
+    this.cancel.free();
+    this.cancel = undefined;
+  }
+}
+
+/**
+ * A backup store: one bucket and prefix of an S3-compatible store (SPEC §4).
+ * Secrets stay inside the wasm module: they never appear in toString, JSON or inspection.
+ */
+export class BackupStore {
+  #raw;
+  #info;
+  #createBucket;
+  #bucketReady;
+
+  constructor(options = {}) {
+    const why = notReady();
+    if (why) throw why;
+    const { env, ...rest } = options ?? {};
+    const normalized = {
+      ...rest,
+      maxElapsedMs: toMs(rest.maxElapsedMs, "maxElapsedMs"),
+      requestTimeoutMs: toMs(rest.requestTimeoutMs, "requestTimeoutMs"),
+      staleAfterMs: toMs(rest.staleAfterMs, "staleAfterMs"),
+      env: env === false ? undefined : stringValues(env ?? runtimeEnv()),
+    };
+    try {
+      this.#raw = new WasmStore(JSON.stringify(normalized));
+    } catch (e) {
+      throw toError(e);
+    }
+    this.#info = this.#raw.describe();
+    this.#createBucket = options?.createBucket === true;
+  }
+
+  /** The bucket name. */
+  get bucket() { return this.#info.bucket; }
+  /** The key prefix, normalised ("" or "a/b/"). */
+  get prefix() { return this.#info.prefix; }
+  /** The endpoint requests go to. */
+  get endpoint() { return this.#info.endpoint; }
+  /** The signing region. */
+  get region() { return this.#info.region; }
+
+  toString() {
+    return `BackupStore(s3://${this.bucket}/${this.prefix} at ${this.endpoint}, region ${this.region})`;
+  }
+
+  toJSON() {
+    return { ...this.#info };
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")]() {
+    return this.toString();
+  }
+
+  /** Runs one wasm call with the signal's cancellation handle; errors become S3KeepErrors. */
+  async #call(signal, call) {
+    const cancellation = new Cancellation(signal);
+    try {
+      if (this.#createBucket) {
+        this.#bucketReady ??= this.#raw.ensureBucket().catch((e) => {
+          this.#bucketReady = undefined;
+          throw e;
+        });
+        await this.#bucketReady;
+      }
+      return await call(cancellation.handle());
+    } catch (e) {
+      throw toError(e, signal?.reason);
+    } finally {
+      cancellation.dispose();
+    }
+  }
+
+  /** Creates the bucket if it does not exist (with `createBucket: true` every call does this first). */
+  async ensureBucket({ signal } = {}) {
+    await this.#call(signal, (c) => this.#raw.ensureBucket(c));
+  }
+
+  /**
+   * Saves file sets as backup `id` (SPEC §4 save). `fileSets` maps set names to
+   * `{relativePath: Uint8Array | Blob | File | ReadableStream | {stream, size}}`.
+   */
+  async save(id, fileSets, { metadata, descriptor, onProgress, signal } = {}) {
+    const cleanups = [];
+    const files = [];
+    try {
+      for (const [set, setFiles] of entries(fileSets, "fileSets")) {
+        for (const [name, value] of entries(setFiles, `file set ${JSON.stringify(set)}`)) {
+          const [kind, read, size, cleanup] = source(value, name);
+          if (cleanup) cleanups.push(cleanup);
+          files.push([set, name, kind, read, size]);
+        }
+      }
+      const options = JSON.stringify({ metadata: metadata ?? {}, descriptor: descriptor ?? {} });
+      const progress = onProgress ? (p) => onProgress(p) : undefined;
+      const info = await this.#call(signal, (c) => this.#raw.save(idText(id), files, options, progress, c));
+      return dates(info);
+    } catch (e) {
+      for (const cleanup of cleanups) cleanup(e);
+      throw e;
+    }
+  }
+
+  /** Status of a backup; `status: "DOES_NOT_EXIST"` when there is none. */
+  async status(id, { signal } = {}) {
+    return dates(await this.#call(signal, (c) => this.#raw.status(idText(id), c)));
+  }
+
+  /** Every backup matching the filter, sorted by (partition, node, checkpoint). */
+  async list(filter = {}, { signal } = {}) {
+    const f = filter ?? {};
+    const json = JSON.stringify({
+      partition: f.partition,
+      checkpoint: f.checkpoint === undefined || f.checkpoint === null ? undefined : String(f.checkpoint),
+      node: f.node,
+    });
+    const list = await this.#call(signal, (c) => this.#raw.list(json, c));
+    return list.map(dates);
+  }
+
+  /**
+   * The files of a COMPLETED backup, each readable as bytes or as a stream, CRC32C
+   * verified; nothing is downloaded until a file is read.
+   */
+  async restore(id, { sets, signal } = {}) {
+    const text = idText(id);
+    const plan = await this.#call(signal, (c) => this.#raw.restorePlan(text, c));
+    const have = Object.keys(plan);
+    for (const set of sets ?? []) {
+      if (!have.includes(set)) {
+        throw new InvalidInputError(`the backup has no file set ${JSON.stringify(set)}; it has: ${have.join(", ") || "none"}`, { key: text });
+      }
+    }
+    const files = [];
+    for (const set of sets ?? have) {
+      for (const entry of plan[set]) files.push(new RestoredFile(this.#raw, text, set, entry, signal));
+    }
+    return files;
+  }
+
+  /** IN_PROGRESS → FAILED with a reason (Zeebe's markFailed). */
+  async markFailed(id, reason, { signal } = {}) {
+    return dates(await this.#call(signal, (c) => this.#raw.markFailed(idText(id), String(reason ?? ""), c)));
+  }
+
+  /** Deletes every object of a backup; IN_PROGRESS ones only when stale or with `force`. */
+  async delete(id, { force = false, signal } = {}) {
+    return this.#call(signal, (c) => this.#raw.delete(idText(id), Boolean(force), c));
+  }
+
+  /** Checks every file exists with its size; `deep` downloads and checks CRC32C. */
+  async verify(id, { deep = false, signal } = {}) {
+    return this.#call(signal, (c) => this.#raw.verify(idText(id), Boolean(deep), c));
+  }
+
+  /** Retention (SPEC §7): the plan, executed unless `dryRun`. */
+  async prune(policy = {}, { dryRun = false, signal } = {}) {
+    const p = policy ?? {};
+    const json = JSON.stringify({
+      keepLast: p.keepLast,
+      keepHourly: p.keepHourly,
+      keepDaily: p.keepDaily,
+      keepWeekly: p.keepWeekly,
+      keepMonthly: p.keepMonthly,
+      keepYearly: p.keepYearly,
+      keepWithinMs: toMs(p.keepWithin, "keepWithin"),
+      pruneFailed: p.pruneFailed,
+      pruneStale: p.pruneStale,
+      staleAfterMs: toMs(p.staleAfter, "staleAfter"),
+    });
+    const outcome = await this.#call(signal, (c) => this.#raw.prune(json, Boolean(dryRun), c));
+    outcome.entries.forEach(dates);
+    outcome.failed = outcome.failed.map(({ id, error }) => ({ id, error: toError(error) }));
+    return outcome;
+  }
+
+  /** Aborts multipart uploads under the prefix older than `olderThan` (default 24 h). */
+  async cleanupUploads({ olderThanMs, olderThan, signal } = {}) {
+    const ms = toMs(olderThanMs ?? olderThan ?? 24 * 3600e3, "olderThan");
+    const aborted = await this.#call(signal, (c) => this.#raw.cleanupUploads(ms, c));
+    return aborted.map((u) => ({ ...u, initiated: u.initiated ? new Date(u.initiated) : null }));
+  }
+
+  /** The doctor: endpoint, credentials, bucket, put/get/list/delete, clock, addressing. */
+  async check({ signal } = {}) {
+    return this.#call(signal, (c) => this.#raw.check(c));
+  }
+}
+
+function stringValues(env) {
+  if (!env || typeof env !== "object") return undefined;
+  const out = {};
+  for (const key of ENV_KEYS) if (typeof env[key] === "string") out[key] = env[key];
+  return out;
+}
+
+/** One file of a backup being restored: read it with `bytes()` or `stream()`, once or more. */
+export class RestoredFile {
+  #raw;
+  #id;
+  #entry;
+  #signal;
+
+  constructor(raw, id, set, entry, signal) {
+    this.#raw = raw;
+    this.#id = id;
+    this.#entry = JSON.stringify(entry);
+    this.#signal = signal;
+    /** The file set. */
+    this.set = set;
+    /** The path relative to the set, "/"-separated. */
+    this.name = entry.name;
+    /** Size in bytes (null for backups written by Zeebe). */
+    this.size = entry.size ?? null;
+    /** CRC32C, base64 of the 4 big-endian bytes (null for backups written by Zeebe). */
+    this.crc32c = entry.crc32c ?? null;
+  }
+
+  /** The whole file, verified. For small files; stream large ones. */
+  async bytes() {
+    const cancellation = new Cancellation(this.#signal);
+    try {
+      return await this.#raw.readFile(this.#id, this.set, this.#entry, cancellation.handle());
+    } catch (e) {
+      throw toError(e, this.#signal?.reason);
+    } finally {
+      cancellation.dispose();
+    }
+  }
+
+  /**
+   * The file as a stream of Uint8Array chunks. It errors with an IntegrityError instead of
+   * closing when the size or CRC32C is wrong: the data is good only once it closed.
+   */
+  stream() {
+    const signal = this.#signal;
+    let cancellation;
+    let reader;
+    let opening;
+    const done = () => {
+      reader?.close();
+      reader?.free();
+      reader = undefined;
+      cancellation?.dispose();
+      cancellation = undefined;
+    };
+    const open = async () => {
+      try {
+        cancellation = new Cancellation(signal);
+        reader = await this.#raw.openFile(this.#id, this.set, this.#entry, cancellation.handle());
+      } catch (e) {
+        done();
+        throw toError(e, signal?.reason);
+      }
+    };
+    return new ReadableStream({
+      // workerd may call pull() before start()'s promise settles: pull waits for the open.
+      start: () => {
+        opening = open();
+        return opening;
+      },
+      pull: async (controller) => {
+        try {
+          await opening;
+          const chunk = await reader.next();
+          if (chunk === undefined) {
+            done();
+            controller.close();
+          } else {
+            controller.enqueue(chunk);
+          }
+        } catch (e) {
+          done();
+          throw toError(e, signal?.reason);
+        }
+      },
+      cancel: () => done(),
+    });
+  }
+}
+
+/** @internal CRC32C (base64) for the Node directory helper. */
+export function crc32c() {
+  return new WasmCrc32c();
+}

@@ -1,0 +1,64 @@
+// The errors s3keep throws: one class per error of the Rust core (SPEC §6), all subclasses
+// of S3KeepError. The Rust side throws plain objects `{s3keepError: true, kind, code,
+// status, requestId, key, endpoint, message, hint}`; `toError` turns them into these.
+
+/** Base class of every s3keep error. */
+export class S3KeepError extends Error {
+  /** The core's error kind, e.g. "NotFound" (the class name without "Error"). */
+  static kind = "S3";
+
+  constructor(message, details = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = new.target.name;
+    this.kind = new.target.kind;
+    /** The S3 error code ("NoSuchKey", "SignatureDoesNotMatch"...; for BackupNotCompleted the status). */
+    this.code = details.code ?? null;
+    /** HTTP status of the failing response. */
+    this.status = details.status ?? null;
+    /** x-amz-request-id of the failing response, for the store's support. */
+    this.requestId = details.requestId ?? null;
+    /** Object key, backup id or file concerned. */
+    this.key = details.key ?? null;
+    /** The endpoint the request went to (never with credentials). */
+    this.endpoint = details.endpoint ?? null;
+    /** What to do about it. */
+    this.hint = details.hint ?? null;
+  }
+}
+
+export class NoSuchBucketError extends S3KeepError { static kind = "NoSuchBucket"; }
+export class NotFoundError extends S3KeepError { static kind = "NotFound"; }
+export class BackupAlreadyExistsError extends S3KeepError { static kind = "BackupAlreadyExists"; }
+export class BackupNotCompletedError extends S3KeepError { static kind = "BackupNotCompleted"; }
+export class AccessDeniedError extends S3KeepError { static kind = "AccessDenied"; }
+export class InvalidCredentialsError extends S3KeepError { static kind = "InvalidCredentials"; }
+export class ClockSkewError extends S3KeepError { static kind = "ClockSkew"; }
+export class ThrottledError extends S3KeepError { static kind = "Throttled"; }
+export class NetworkError extends S3KeepError { static kind = "Network"; }
+export class TimeoutError extends S3KeepError { static kind = "Timeout"; }
+export class InvalidInputError extends S3KeepError { static kind = "InvalidInput"; }
+export class IntegrityError extends S3KeepError { static kind = "Integrity"; }
+export class ConflictError extends S3KeepError { static kind = "Conflict"; }
+export class IoError extends S3KeepError { static kind = "Io"; }
+export class CancelledError extends S3KeepError { static kind = "Cancelled"; }
+/** An S3 error none of the other classes describes; `code` names it. */
+export class S3Error extends S3KeepError { static kind = "S3"; }
+
+const CLASSES = Object.fromEntries(
+  [
+    NoSuchBucketError, NotFoundError, BackupAlreadyExistsError, BackupNotCompletedError,
+    AccessDeniedError, InvalidCredentialsError, ClockSkewError, ThrottledError, NetworkError,
+    TimeoutError, InvalidInputError, IntegrityError, ConflictError, IoError, CancelledError,
+    S3Error,
+  ].map((c) => [c.kind, c]),
+);
+
+/**
+ * The S3KeepError for a value thrown by the wasm side; anything else is returned as is.
+ * `cause` (an AbortSignal's reason) is attached to cancellations.
+ */
+export function toError(thrown, cause) {
+  if (thrown instanceof S3KeepError || !thrown || thrown.s3keepError !== true) return thrown;
+  const Class = CLASSES[thrown.kind] ?? S3Error;
+  return new Class(thrown.message, { ...thrown, cause: Class === CancelledError ? cause : undefined });
+}

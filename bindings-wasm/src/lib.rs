@@ -1,0 +1,255 @@
+//! The WebAssembly binding of s3keep: translation only (STYLE.md).
+//!
+//! wasm-bindgen exports one class, `WasmStore`, wrapped by the JavaScript module
+//! `bindings-wasm/js/api.js` (the `BackupStore` users see). Options and results cross the
+//! boundary as JSON text (the wrapper turns dates into `Date`s and errors into
+//! `S3KeepError` subclasses); file bytes cross as `Uint8Array`s, pulled by the core through
+//! JS callbacks one part at a time (`source.rs`), so a `Blob` is never read whole.
+//!
+//! Every method returns a `Promise`. A `WasmCancel` handle (the wrapper ties it to an
+//! `AbortSignal`) cancels: `save` through the core's `CancelToken` (uploads aborted, status
+//! FAILED), the other operations by dropping their future, which aborts the `fetch`es in
+//! flight.
+#![cfg(target_arch = "wasm32")]
+
+mod cancel;
+mod error;
+mod options;
+mod output;
+mod reader;
+mod source;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use js_sys::{Array, Function, Promise};
+use s3keep::backup::{BackupStore, DeleteOptions, FileEntry, Progress};
+use s3keep::BackupId;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+pub use cancel::WasmCancel;
+pub use reader::{WasmCrc32c, WasmFileReader};
+
+use error::to_js;
+use output::json_to_js;
+
+/// A backup store (one bucket and prefix), as the JS wrapper's `BackupStore` holds it.
+#[wasm_bindgen]
+pub struct WasmStore {
+    store: BackupStore,
+}
+
+#[wasm_bindgen]
+impl WasmStore {
+    /// `options`: the JSON of the wrapper's normalised options (see `options::StoreOptions`).
+    /// Throws `InvalidInput` for a bad bucket, endpoint, URL, part size or concurrency.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: &str) -> Result<WasmStore, JsValue> {
+        let config = options::store_config(options).map_err(|e| to_js(&e))?;
+        let store = BackupStore::new(config).map_err(|e| to_js(&e))?;
+        Ok(WasmStore { store })
+    }
+
+    /// Creates the bucket if it does not exist (only with `createBucket: true`).
+    #[wasm_bindgen(js_name = ensureBucket)]
+    pub fn ensure_bucket(&self, cancel: Option<WasmCancel>) -> Promise {
+        let store = self.store.clone();
+        run(cancel, async move {
+            store.ensure_bucket().await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// save(id, files, options): `files` is an array of `[set, name, kind, payload, size]`
+    /// (see `source.rs`); `options` the JSON `{metadata, descriptor}`. Resolves to the
+    /// backup's info (COMPLETED).
+    pub fn save(
+        &self,
+        id: &str,
+        files: Array,
+        options: &str,
+        on_progress: Option<Function>,
+        cancel: Option<WasmCancel>,
+    ) -> Result<Promise, JsValue> {
+        let id = parse_id(id)?;
+        let sets = source::file_sets(&files).map_err(|e| to_js(&e))?;
+        let mut save = options::save_options(options).map_err(|e| to_js(&e))?;
+        save.progress = on_progress.map(progress_callback);
+        // The core cancels a save itself: it must abort uploads and mark the backup FAILED.
+        save.cancel = cancel.map(|c| c.token());
+        let store = self.store.clone();
+        Ok(future_to_promise(async move {
+            let info = store.save(id, sets, save).await.map_err(|e| to_js(&e))?;
+            Ok(json_to_js(&output::backup_info(&info)))
+        }))
+    }
+
+    /// status(id): the backup's info; status `DOES_NOT_EXIST` when there is none.
+    pub fn status(&self, id: &str, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
+        let id = parse_id(id)?;
+        let store = self.store.clone();
+        Ok(run(cancel, async move {
+            let info = store.status(id).await?;
+            Ok(json_to_js(&output::backup_info(&info)))
+        }))
+    }
+
+    /// list(filter): `filter` is the JSON `{partition?, checkpoint?, node?}`.
+    pub fn list(&self, filter: &str, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
+        let filter = options::list_filter(filter).map_err(|e| to_js(&e))?;
+        let store = self.store.clone();
+        Ok(run(cancel, async move {
+            let infos = store.list(filter).await?;
+            let list: Vec<_> = infos.iter().map(output::backup_info).collect();
+            Ok(json_to_js(&serde_json::Value::Array(list)))
+        }))
+    }
+
+    /// The files of a COMPLETED backup, names checked: JSON `{set: [{name, size, crc32c}]}`.
+    #[wasm_bindgen(js_name = restorePlan)]
+    pub fn restore_plan(&self, id: &str, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
+        let id = parse_id(id)?;
+        let store = self.store.clone();
+        Ok(run(cancel, async move {
+            let metadata = store.restore_plan(id).await?;
+            Ok(json_to_js(&output::file_sets(&metadata)))
+        }))
+    }
+
+    /// Opens one file of `restorePlan` for reading chunk by chunk, CRC32C verified.
+    #[wasm_bindgen(js_name = openFile)]
+    pub fn open_file(&self, id: &str, set: &str, entry: &str, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
+        let id = parse_id(id)?;
+        let entry: FileEntry = options::file_entry(entry).map_err(|e| to_js(&e))?;
+        let (store, set) = (self.store.clone(), set.to_string());
+        let token = cancel.as_ref().map(WasmCancel::clone_handle);
+        Ok(run(cancel, async move {
+            let output = store.open_file(id, &set, &entry).await?;
+            Ok(WasmFileReader::new(output.body, token).into())
+        }))
+    }
+
+    /// Reads one file of `restorePlan` whole, CRC32C verified: a `Uint8Array`.
+    #[wasm_bindgen(js_name = readFile)]
+    pub fn read_file(&self, id: &str, set: &str, entry: &str, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
+        let id = parse_id(id)?;
+        let entry: FileEntry = options::file_entry(entry).map_err(|e| to_js(&e))?;
+        let (store, set) = (self.store.clone(), set.to_string());
+        Ok(run(cancel, async move {
+            let bytes = store.read_file(id, &set, &entry).await?;
+            Ok(js_sys::Uint8Array::from(&bytes[..]).into())
+        }))
+    }
+
+    /// markFailed(id, reason): IN_PROGRESS → FAILED.
+    #[wasm_bindgen(js_name = markFailed)]
+    pub fn mark_failed(&self, id: &str, reason: &str, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
+        let id = parse_id(id)?;
+        let (store, reason) = (self.store.clone(), reason.to_string());
+        Ok(run(cancel, async move {
+            let info = store.mark_failed(id, &reason).await?;
+            Ok(json_to_js(&output::backup_info(&info)))
+        }))
+    }
+
+    /// delete(id, force): resolves to `{id, objectsDeleted}`.
+    pub fn delete(&self, id: &str, force: bool, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
+        let parsed = parse_id(id)?;
+        let store = self.store.clone();
+        Ok(run(cancel, async move {
+            let deleted = store.delete(parsed, DeleteOptions { force }).await?;
+            Ok(json_to_js(
+                &serde_json::json!({ "id": parsed.to_string(), "objectsDeleted": deleted }),
+            ))
+        }))
+    }
+
+    /// verify(id, deep): the report, `problems` empty when intact.
+    pub fn verify(&self, id: &str, deep: bool, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
+        let id = parse_id(id)?;
+        let store = self.store.clone();
+        Ok(run(cancel, async move {
+            let report = store.verify(id, deep).await?;
+            Ok(json_to_js(&output::verify_report(&report)))
+        }))
+    }
+
+    /// prune(policy, dryRun): `policy` is the JSON of the wrapper's normalised policy.
+    pub fn prune(&self, policy: &str, dry_run: bool, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
+        let policy = options::retention_policy(policy).map_err(|e| to_js(&e))?;
+        let store = self.store.clone();
+        Ok(run(cancel, async move {
+            let outcome = store.prune(&policy, dry_run).await?;
+            Ok(output::prune_outcome(&outcome))
+        }))
+    }
+
+    /// cleanupUploads(olderThanMs): the multipart uploads aborted.
+    #[wasm_bindgen(js_name = cleanupUploads)]
+    pub fn cleanup_uploads(&self, older_than_ms: f64, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
+        let older_than = options::duration_ms(older_than_ms, "olderThanMs").map_err(|e| to_js(&e))?;
+        let store = self.store.clone();
+        Ok(run(cancel, async move {
+            let aborted = store.cleanup_uploads(older_than).await?;
+            Ok(json_to_js(&output::uploads(&aborted)))
+        }))
+    }
+
+    /// check(): one result per probe (`endpoint`, `credentials`, `bucket`, ...).
+    pub fn check(&self, cancel: Option<WasmCancel>) -> Promise {
+        let store = self.store.clone();
+        run(cancel, async move {
+            let results = store.check().await;
+            Ok(json_to_js(&output::check_results(&results)))
+        })
+    }
+
+    /// What the store points at, without secrets: `{bucket, prefix, endpoint, region}`.
+    pub fn describe(&self) -> JsValue {
+        let config = self.store.config();
+        json_to_js(&serde_json::json!({
+            "bucket": config.client.bucket,
+            "prefix": config.prefix,
+            "endpoint": self.store.client().endpoint(),
+            "region": config.client.region,
+        }))
+    }
+}
+
+/// Parses `P/C/N` (the wrapper turns `{partition, checkpoint, node}` into that form).
+fn parse_id(id: &str) -> Result<BackupId, JsValue> {
+    id.parse::<BackupId>().map_err(|e| to_js(&e))
+}
+
+/// Runs `work` as a Promise, rejected with an `S3KeepError` object on error and with
+/// `Cancelled` when `cancel` fires first (dropping `work` aborts its requests).
+fn run<F>(cancel: Option<WasmCancel>, work: F) -> Promise
+where
+    F: Future<Output = s3keep::Result<JsValue>> + 'static,
+{
+    future_to_promise(async move {
+        let result = match cancel {
+            Some(cancel) => cancel.race(work).await,
+            None => work.await,
+        };
+        result.map_err(|e| to_js(&e))
+    })
+}
+
+/// Calls `f({bytesDone, bytesTotal, filesDone, filesTotal})`; its exceptions are ignored
+/// (a progress bar must not fail a backup).
+fn progress_callback(f: Function) -> Arc<dyn s3keep::backup::ProgressFn> {
+    Arc::new(move |p: Progress| {
+        let object = js_sys::Object::new();
+        for (name, value) in [
+            ("bytesDone", p.bytes_done),
+            ("bytesTotal", p.bytes_total),
+            ("filesDone", p.files_done),
+            ("filesTotal", p.files_total),
+        ] {
+            let _ = js_sys::Reflect::set(&object, &JsValue::from_str(name), &JsValue::from_f64(value as f64));
+        }
+        let _ = f.call1(&JsValue::NULL, &object);
+    })
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The JavaScript face of s3keep (bindings-wasm/, the npm package `s3keep`): builds the wasm
+# package, type-checks index.d.ts, then runs the same scenarios in Node, Deno, Bun and
+# workerd (Miniflare), each against its own MinIO from scripts/minio_harness.py, and
+# measures the memory of a 1 GiB save. Every suite prints `NAME: N passed, N failed`.
+# All suites run even when one fails; the exit status is non-zero if any failed.
+#
+#   scripts/test-js.sh                 everything (needs scripts/setup.sh to have run)
+#   S3KEEP_SKIP_BUILD=1 ...            reuse bindings-wasm/pkg/
+#   S3KEEP_SKIP_BENCH=1 ...            leave out the 1 GiB memory measurement
+set -uo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO/bindings-wasm"
+BIN="$REPO/bindings-wasm/node_modules/.bin"
+HARNESS=(python3 "$REPO/scripts/minio_harness.py" run --)
+trap 'exit 130' INT TERM
+
+summaries=()
+status=0
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+
+# run NAME PARSER CMD...: runs CMD (output shown and kept), then prints its counts as
+# "NAME: N passed, N failed" using PARSER (a function reading $log).
+run() {
+    local name="$1" parser="$2"; shift 2
+    printf '\n======== js/%s: %s\n' "$name" "$*"
+    "$@" 2>&1 | tee "$log"
+    local rc=${PIPESTATUS[0]} counts
+    counts="$(RC=$rc "$parser")"
+    read -r passed failed <<<"$counts"
+    # A runner that crashed before counting still fails the suite.
+    if [ "$rc" -ne 0 ] && [ "${failed:-0}" -eq 0 ]; then failed=1; fi
+    local line
+    line="$(printf '%s: %d passed, %d failed' "$name" "${passed:-0}" "${failed:-0}")"
+    echo "$line"
+    summaries+=("$line")
+    [ "$rc" -eq 0 ] && [ "${failed:-0}" -eq 0 ] || status=1
+}
+
+last_number() { grep -oE "$1" "$log" | grep -oE '[0-9]+' | tail -1; }
+node_counts() { echo "$(last_number '^# pass [0-9]+') $(last_number '^# fail [0-9]+')"; }
+deno_counts() { echo "$(last_number '[0-9]+ passed') $(last_number '[0-9]+ failed')"; }
+bun_counts() { echo "$(last_number '^ *[0-9]+ pass$') $(last_number '^ *[0-9]+ fail$')"; }
+exit_counts() { # one check: passed when it exited 0 and its log matches $OK_PATTERN
+    if [ "$RC" -eq 0 ] && { [ -z "${OK_PATTERN:-}" ] || grep -q "$OK_PATTERN" "$log"; }; then
+        echo "1 0"
+    else
+        echo "0 1"
+    fi
+}
+
+if [ "${S3KEEP_SKIP_BUILD:-0}" != 1 ]; then
+    OK_PATTERN='^build-wasm: .* bytes gzipped' run build exit_counts bash "$REPO/scripts/build-wasm.sh"
+fi
+run typescript exit_counts "$BIN/tsc" --noEmit -p test/tsconfig.json
+# An explicit glob: `node --test DIR` would also run helper modules such as harness.mjs.
+run node node_counts "${HARNESS[@]}" node --test --test-reporter=tap test/*.test.mjs
+run deno deno_counts "${HARNESS[@]}" env NO_COLOR=1 "$BIN/deno" test --no-check \
+    --allow-net=127.0.0.1 --allow-read --allow-env --allow-write test/deno_test.mjs
+run bun bun_counts "${HARNESS[@]}" "$BIN/bun" test ./test/bun_store_test.js
+run workerd node_counts "${HARNESS[@]}" node --test --test-reporter=tap test/workerd/miniflare.test.mjs
+if [ "${S3KEEP_SKIP_BENCH:-0}" != 1 ]; then
+    OK_PATTERN='limit .*: ok$' run memory-1GiB exit_counts \
+        "${HARNESS[@]}" node --expose-gc bench/memory.mjs
+fi
+
+printf '\n======== js summary\n'
+printf '  %s\n' "${summaries[@]}"
+exit $status
