@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Cross-binding interop (SPEC §9; conformance/README.md, "Interop"): under ONE harness MinIO
+# and one fresh bucket, the write phase of every available runner, then the read phase of
+# every available runner (each reads what all wrote, plus Rust's Zeebe-format fixture);
+# prints the writer × reader matrix and exits non-zero if any write or read failed.
+#
+#   bash scripts/interop.sh
+#
+# A runner that cannot run here (binding not built, runner not written yet) is skipped with
+# its reason printed.
+set -uo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+
+# Outside a harness: start one MinIO for the whole run and come back in under it.
+if [ -z "${S3KEEP_TEST_ENDPOINT:-}" ]; then
+    exec python3 scripts/minio_harness.py run -- bash "${BASH_SOURCE[0]}" "$@"
+fi
+
+BINDINGS=(rust python node deno bun workerd)
+
+# ------------------------------------------------------------------------------------------
+# Runner hooks, one pair per binding NAME:
+#   available_NAME  returns 0 if the runner can run here, else prints why and returns 1;
+#   run_NAME        runs the runner once; S3KEEP_INTEROP_BUCKET / _PHASE / _EXPECT are set,
+#                   which puts it in interop mode (instead of running the cases).
+# Only the Rust runner exists so far. The others are HOOKS: fill in the runner path and
+# command when the runner is written (what it must do: conformance/README.md, "Interop").
+# ------------------------------------------------------------------------------------------
+
+available_rust() { command -v cargo >/dev/null || { echo "cargo not found"; return 1; }; }
+run_rust() { cargo test --quiet -p s3keep --test conformance; }
+
+# HOOK(python): the Python runner, usable as a script in interop mode.
+PYTHON_RUNNER=bindings-python/tests/conformance_runner.py
+available_python() {
+    [ -f "$PYTHON_RUNNER" ] || { echo "no runner yet ($PYTHON_RUNNER)"; return 1; }
+    [ -x .venv/bin/python ] && .venv/bin/python -c 'import s3keep' 2>/dev/null \
+        || { echo "binding not installed (.venv/bin/python -m pip install .)"; return 1; }
+}
+run_python() { .venv/bin/python "$PYTHON_RUNNER"; }
+
+# HOOK(node, deno, bun): one ES module runs under all three.
+JS_RUNNER=bindings-wasm/test/conformance.mjs
+WASM=bindings-wasm/pkg/s3keep_wasm_bg.wasm
+js_tool() { # js_tool NAME: the runtime's binary (the npm-installed one first)
+    local local_bin="bindings-wasm/node_modules/.bin/$1"
+    if [ -x "$local_bin" ]; then echo "$local_bin"; else command -v "$1"; fi
+}
+available_js() { # available_js RUNTIME
+    [ -f "$JS_RUNNER" ] || { echo "no runner yet ($JS_RUNNER)"; return 1; }
+    [ -f "$WASM" ] || { echo "binding not built ($WASM: run scripts/build-wasm.sh)"; return 1; }
+    js_tool "$1" >/dev/null || { echo "$1 not found"; return 1; }
+}
+available_node() { available_js node; }
+run_node() { "$(js_tool node)" "$JS_RUNNER"; }
+available_deno() { available_js deno; }
+run_deno() { "$(js_tool deno)" run --allow-all "$JS_RUNNER"; }
+available_bun() { available_js bun; }
+run_bun() { "$(js_tool bun)" "$JS_RUNNER"; }
+
+# HOOK(workerd): a Node script that runs the phase inside workerd (miniflare).
+WORKERD_RUNNER=bindings-wasm/test/workerd/conformance.mjs
+available_workerd() {
+    [ -f "$WORKERD_RUNNER" ] || { echo "no runner yet ($WORKERD_RUNNER)"; return 1; }
+    [ -f "$WASM" ] || { echo "binding not built ($WASM: run scripts/build-wasm.sh)"; return 1; }
+    js_tool node >/dev/null || { echo "node not found"; return 1; }
+}
+run_workerd() { "$(js_tool node)" "$WORKERD_RUNNER"; }
+
+# ------------------------------------------------------------------------------------------
+
+S3KEEP_INTEROP_BUCKET="interop-$(python3 -c 'import secrets; print(secrets.token_hex(8))')"
+export S3KEEP_INTEROP_BUCKET
+"${S3KEEP_MC_BIN:-mc}" --no-color mb "${S3KEEP_TEST_MC_ALIAS:-s3keep}/$S3KEEP_INTEROP_BUCKET" >/dev/null \
+    || echo "interop: could not create the bucket with mc; the writers create it"
+echo "interop: bucket $S3KEEP_INTEROP_BUCKET at $S3KEEP_TEST_ENDPOINT"
+
+# Compile before the phases, so that compiler output does not interleave with them.
+if available_rust >/dev/null; then
+    cargo test --quiet -p s3keep --test conformance --no-run || exit 1
+fi
+
+runners=()
+for b in "${BINDINGS[@]}"; do
+    if why="$("available_$b")"; then
+        runners+=("$b")
+    else
+        echo "interop: $b skipped: $why"
+    fi
+done
+
+logs="$(mktemp -d)"
+trap 'rm -rf "$logs"' EXIT
+status=0
+writers=()
+for b in "${runners[@]}"; do
+    echo "======== write: $b"
+    if S3KEEP_INTEROP_PHASE=write "run_$b" | tee "$logs/write-$b"; then
+        writers+=("$b")
+        [ "$b" = rust ] && writers+=(zeebe) # the Rust writer also writes the Zeebe fixture
+    else
+        status=1
+    fi
+done
+expect="$(IFS=,; echo "${writers[*]}")"
+for b in "${runners[@]}"; do
+    echo "======== read: $b"
+    S3KEEP_INTEROP_PHASE=read S3KEEP_INTEROP_EXPECT="$expect" "run_$b" | tee "$logs/read-$b" || status=1
+done
+
+echo "======== interop matrix (rows: writer, columns: reader)"
+python3 - "$logs" "${BINDINGS[@]}" <<'EOF'
+import pathlib, re, sys
+logs, bindings = pathlib.Path(sys.argv[1]), sys.argv[2:]
+writers = bindings + ["zeebe"]
+cells = {}
+for log in logs.glob("read-*"):
+    for line in log.read_text().splitlines():
+        m = re.match(r"interop (\S+) -> (\S+): (ok|FAILED)", line)
+        if m:
+            cells[(m[1], m[2])] = "ok" if m[3] == "ok" else "FAILED"
+ran = {p.name[len("read-"):] for p in logs.glob("read-*")}
+print("writer".ljust(10) + "".join(r.ljust(9) for r in bindings))
+for w in writers:
+    row = [cells.get((w, r), "-" if r in ran else "skipped") for r in bindings]
+    print(w.ljust(10) + "".join(c.ljust(9) for c in row))
+print("(- = no backup of that writer; skipped = that reader did not run)")
+EOF
+exit $status
