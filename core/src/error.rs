@@ -107,48 +107,38 @@ pub enum Error {
     S3(ErrorDetails),
 }
 
+/// Applies `$body` to the details of whichever variant `$error` is.
+macro_rules! for_each_variant {
+    ($error:expr, $d:ident => $body:expr) => {
+        match $error {
+            Error::NoSuchBucket($d)
+            | Error::NotFound($d)
+            | Error::BackupAlreadyExists($d)
+            | Error::BackupNotCompleted($d)
+            | Error::AccessDenied($d)
+            | Error::InvalidCredentials($d)
+            | Error::ClockSkew($d)
+            | Error::Throttled($d)
+            | Error::Network($d)
+            | Error::Timeout($d)
+            | Error::InvalidInput($d)
+            | Error::Integrity($d)
+            | Error::Conflict($d)
+            | Error::Io($d)
+            | Error::Cancelled($d)
+            | Error::S3($d) => $body,
+        }
+    };
+}
+
 impl Error {
     /// The details of any variant.
     pub fn details(&self) -> &ErrorDetails {
-        match self {
-            Error::NoSuchBucket(d)
-            | Error::NotFound(d)
-            | Error::BackupAlreadyExists(d)
-            | Error::BackupNotCompleted(d)
-            | Error::AccessDenied(d)
-            | Error::InvalidCredentials(d)
-            | Error::ClockSkew(d)
-            | Error::Throttled(d)
-            | Error::Network(d)
-            | Error::Timeout(d)
-            | Error::InvalidInput(d)
-            | Error::Integrity(d)
-            | Error::Conflict(d)
-            | Error::Io(d)
-            | Error::Cancelled(d)
-            | Error::S3(d) => d,
-        }
+        for_each_variant!(self, d => d)
     }
 
     pub(crate) fn details_mut(&mut self) -> &mut ErrorDetails {
-        match self {
-            Error::NoSuchBucket(d)
-            | Error::NotFound(d)
-            | Error::BackupAlreadyExists(d)
-            | Error::BackupNotCompleted(d)
-            | Error::AccessDenied(d)
-            | Error::InvalidCredentials(d)
-            | Error::ClockSkew(d)
-            | Error::Throttled(d)
-            | Error::Network(d)
-            | Error::Timeout(d)
-            | Error::InvalidInput(d)
-            | Error::Integrity(d)
-            | Error::Conflict(d)
-            | Error::Io(d)
-            | Error::Cancelled(d)
-            | Error::S3(d) => d,
-        }
+        for_each_variant!(self, d => d)
     }
 
     /// The variant's name, as the bindings name their exception classes (`NotFound`, ...).

@@ -117,7 +117,12 @@ fn error_chain(err: &dyn std::error::Error) -> String {
         }
         source = s.source();
     }
-    text
+    // In wasm32 the cause is a JS exception rendered with its stack trace
+    // (`JsValue(TypeError: fetch failed\n    at ...)`): its first line is the message.
+    match text.split_once('\n') {
+        Some((first, _)) if cfg!(target_arch = "wasm32") => first.trim_end().to_string(),
+        _ => text,
+    }
 }
 
 #[cfg(test)]
