@@ -59,13 +59,31 @@
 //! | 2024-01-02 12:00 | —             | 2024-W01 (new)| keep, `keep-weekly` (weekly full)|
 //! | 2023-12-20 12:00 | —             | —             | delete, `no-rule-matched`      |
 //!
-//! ```ignore
-//! use s3keep::retention::{plan, RetentionPolicy};
+//! ```
+//! use s3keep::retention::{plan, Action, Candidate, RetentionPolicy};
+//! use s3keep::{BackupId, StatusCode};
+//! use time::macros::datetime;
+//!
+//! let candidates: Vec<Candidate> = [
+//!     datetime!(2024-01-10 18:00 UTC),
+//!     datetime!(2024-01-10 06:00 UTC),
+//!     datetime!(2024-01-09 18:00 UTC),
+//!     datetime!(2024-01-02 12:00 UTC),
+//!     datetime!(2023-12-20 12:00 UTC),
+//! ]
+//! .into_iter()
+//! .enumerate()
+//! .map(|(i, created_at)| Candidate {
+//!     id: BackupId::new(0, 100 - i as u64, 0),
+//!     status: StatusCode::Completed,
+//!     created_at,
+//! })
+//! .collect();
 //! let policy = RetentionPolicy { keep_daily: Some(2), keep_weekly: Some(2), ..Default::default() };
-//! let plan = plan(&policy, &candidates, time::OffsetDateTime::now_utc());
-//! for entry in plan.to_delete() {
-//!     println!("delete {} ({})", entry.id, entry.reason);
-//! }
+//! let plan = plan(&policy, &candidates, datetime!(2024-01-11 00:00 UTC));
+//! let deleted: Vec<u64> = plan.to_delete().map(|e| e.id.checkpoint).collect();
+//! assert_eq!(deleted, [96, 99]); // 2023-12-20 12:00 and 2024-01-10 06:00, as in the table
+//! assert!(plan.entries.iter().all(|e| e.action == Action::Keep || e.reason.as_str() == "no-rule-matched"));
 //! ```
 
 use std::collections::BTreeMap;
