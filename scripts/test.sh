@@ -27,10 +27,10 @@ pytest_suite() {
     [ -d bindings-python/tests ] && dirs+=(bindings-python/tests)
     if [ -f pyproject.toml ]; then
         # The Python binding (pyproject.toml -> maturin -> bindings-python/), installed with
-        # its `s3keep` command as a user gets it. No build isolation: the venv's maturin, no
-        # download. Its own target dir: incremental release builds that never wait on (or
-        # invalidate) the cargo lock of target/.
-        CARGO_TARGET_DIR="$REPO/target/py" .venv/bin/python -m pip install --quiet \
+        # its `s3keep` command as a user gets it. No build isolation: the venv's maturin (found
+        # on PATH by its PEP 517 hook), no download. Its own target dir: incremental release
+        # builds that never wait on (or invalidate) the cargo lock of target/.
+        PATH="$REPO/.venv/bin:$PATH" CARGO_TARGET_DIR="$REPO/target/py" .venv/bin/python -m pip install --quiet \
             --disable-pip-version-check --no-build-isolation . || return 1
     fi
     "${HARNESS[@]}" .venv/bin/python -m pytest "${dirs[@]}"
@@ -49,6 +49,7 @@ suite python pytest_suite
 # the wasm package, runs tsc, then Node, Deno, Bun and workerd (Miniflare), each under its
 # own MinIO and printing `N passed, N failed`, and the 1 GiB memory measurement.
 suite js bash scripts/test-js.sh
+suite interop bash scripts/interop.sh
 
 printf '\n======== summary\n'
 status=0

@@ -1,0 +1,82 @@
+"""s3keep: crash-safe backups in S3-compatible object storage (AWS S3, MinIO, Ceph, R2, ...).
+
+::
+
+    from s3keep import BackupStore, BackupId
+
+    store = BackupStore("my-bucket", prefix="db/", endpoint="http://127.0.0.1:9000")
+    id = BackupId(0, 1700000000000, 0)            # partition, checkpoint, node
+    store.save(id, {"files": "/var/backups/db"})  # a directory saves its whole tree
+    store.restore(id, "/tmp/restored")
+
+Every method releases the GIL while it waits on the network and has an ``*_async`` twin for
+asyncio (``await store.save_async(...)``). Ctrl-C cancels a running save or restore cleanly
+(the backup is marked FAILED, multipart uploads are aborted) and raises ``KeyboardInterrupt``.
+Errors are subclasses of :class:`S3KeepError` (see :mod:`s3keep.exceptions`).
+"""
+
+from s3keep._s3keep import (
+    BackupId,
+    BackupInfo,
+    BackupStore,
+    CheckResult,
+    PlanEntry,
+    PrunePlan,
+    RestoreSummary,
+    RetentionPolicy,
+    UploadInfo,
+    VerifyProblem,
+    VerifyReport,
+    __version__,
+)
+from s3keep.exceptions import (
+    AccessDenied,
+    BackupAlreadyExists,
+    BackupNotCompleted,
+    Cancelled,
+    ClockSkew,
+    Conflict,
+    Integrity,
+    InvalidCredentials,
+    InvalidInput,
+    Io,
+    Network,
+    NoSuchBucket,
+    NotFound,
+    S3Error,
+    S3KeepError,
+    Throttled,
+    Timeout,
+)
+
+__all__ = [
+    "__version__",
+    "BackupStore",
+    "BackupId",
+    "BackupInfo",
+    "RestoreSummary",
+    "VerifyReport",
+    "VerifyProblem",
+    "CheckResult",
+    "UploadInfo",
+    "RetentionPolicy",
+    "PlanEntry",
+    "PrunePlan",
+    "S3KeepError",
+    "NoSuchBucket",
+    "NotFound",
+    "BackupAlreadyExists",
+    "BackupNotCompleted",
+    "AccessDenied",
+    "InvalidCredentials",
+    "ClockSkew",
+    "Throttled",
+    "Network",
+    "Timeout",
+    "InvalidInput",
+    "Integrity",
+    "Conflict",
+    "Io",
+    "Cancelled",
+    "S3Error",
+]

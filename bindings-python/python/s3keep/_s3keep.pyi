@@ -1,0 +1,459 @@
+# Type stubs of the Rust extension module `s3keep._s3keep` (bindings-python/src/).
+# Kept honest by bindings-python/tests/test_typing.py, which runs `mypy --strict` on an
+# example using the whole API, and by the tests that call every method.
+
+import builtins
+import os
+from collections.abc import Awaitable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Callable, Literal, Optional, Union, final
+
+__version__: str
+
+__all__ = [
+    "__version__",
+    "BackupId",
+    "BackupInfo",
+    "BackupStore",
+    "CheckResult",
+    "PlanEntry",
+    "PrunePlan",
+    "RestoreSummary",
+    "RetentionPolicy",
+    "UploadInfo",
+    "VerifyProblem",
+    "VerifyReport",
+    "cli_main",
+]
+
+_StrPath = Union[str, "os.PathLike[str]"]
+"""A local path: `str` or `os.PathLike` (e.g. `pathlib.Path`)."""
+
+_BytesLike = Union[bytes, bytearray, memoryview]
+
+_FileSetSource = Union[
+    _StrPath,
+    Sequence[_StrPath],
+    _BytesLike,
+    Mapping[str, Union[_BytesLike, _StrPath]],
+]
+"""What a file set is made of:
+
+- a path: a directory saves its whole tree (names relative to it), a file saves that file
+  under its base name;
+- a list of paths: files under their base names, directories as trees below their base names;
+- bytes: one file named like the set;
+- a mapping ``{relative name: bytes or path}``: files under the names given.
+"""
+
+_BackupIdLike = Union["BackupId", str]
+"""A `BackupId`, or its text `"PARTITION/CHECKPOINT/NODE"`."""
+
+_Status = Literal["IN_PROGRESS", "COMPLETED", "FAILED", "DELETING", "DOES_NOT_EXIST"]
+
+_ProgressCallback = Callable[[int, int, int, int], object]
+"""`progress(bytes_done, bytes_total, files_done, files_total)`: called at most ~10 times a
+second and once at the end, in the calling thread (blocking methods) or on the event loop
+(`*_async` methods). An exception it raises stops a blocking save or restore (cleanly, as
+Ctrl-C does) and propagates."""
+
+_Seconds = Union[timedelta, float, int]
+
+@final
+class BackupId:
+    """Identifies one backup: Zeebe's partition / checkpoint / node. Immutable, hashable,
+    ordered; `str(id)` is `"PARTITION/CHECKPOINT/NODE"`."""
+
+    def __new__(cls, partition: int, checkpoint: int, node: int) -> BackupId: ...
+    @staticmethod
+    def parse(text: str) -> BackupId:
+        """Parses `"P/C/N"`; raises `InvalidInput` (a `ValueError`) otherwise."""
+    @staticmethod
+    def now(partition: int = 0, node: int = 0) -> BackupId:
+        """An id whose checkpoint is the current Unix time in milliseconds."""
+    @property
+    def partition(self) -> int: ...
+    @property
+    def checkpoint(self) -> int: ...
+    @property
+    def node(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    def __lt__(self, value: BackupId, /) -> bool: ...
+    def __le__(self, value: BackupId, /) -> bool: ...
+    def __gt__(self, value: BackupId, /) -> bool: ...
+    def __ge__(self, value: BackupId, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class BackupInfo:
+    """One backup as `status`, `list`, `save` and `mark_failed` report it. Timestamps are
+    tz-aware UTC datetimes. `total_size` (bytes), `file_count` and `user_metadata` come from
+    `metadata.json`: set by `status`/`save` for COMPLETED backups, `None`/empty in `list`."""
+
+    @property
+    def id(self) -> BackupId: ...
+    @property
+    def status(self) -> _Status: ...
+    @property
+    def failure_reason(self) -> Optional[str]: ...
+    @property
+    def created_at(self) -> Optional[datetime]: ...
+    @property
+    def updated_at(self) -> Optional[datetime]: ...
+    @property
+    def writer(self) -> Optional[str]:
+        """`s3keep/x.y.z`; `None` for backups written by Zeebe."""
+    @property
+    def total_size(self) -> Optional[int]: ...
+    @property
+    def file_count(self) -> Optional[int]: ...
+    @property
+    def user_metadata(self) -> dict[str, str]:
+        """A new dict on each access."""
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class RestoreSummary:
+    """What `restore` did."""
+
+    @property
+    def files_restored(self) -> int: ...
+    @property
+    def files_skipped(self) -> int:
+        """Files already present with the right size and CRC32C (a resumed restore)."""
+    @property
+    def bytes_restored(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class VerifyProblem:
+    """One object that does not match `metadata.json`."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def kind(self) -> Literal["missing", "size_mismatch", "checksum_mismatch"]: ...
+    @property
+    def expected(self) -> Union[int, str, None]:
+        """Size in bytes (`size_mismatch`), CRC32C base64 (`checksum_mismatch`), or None."""
+    @property
+    def actual(self) -> Union[int, str, None]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class VerifyReport:
+    """What `verify` found; a damaged backup is a report with problems, not an exception."""
+
+    @property
+    def id(self) -> BackupId: ...
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def files_checked(self) -> int: ...
+    @property
+    def bytes_checked(self) -> int: ...
+    @property
+    def problems(self) -> tuple[VerifyProblem, ...]: ...
+
+@final
+class CheckResult:
+    """One line of `check()` (the CLI's `doctor`)."""
+
+    @property
+    def name(self) -> str:
+        """`endpoint`, `credentials`, `bucket`, `put`, `get`, `list`, `delete`, `clock` or
+        `addressing`."""
+    @property
+    def state(self) -> Literal["ok", "warning", "failed", "skipped"]: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def hint(self) -> str:
+        """What to do about it; empty when fine."""
+    @property
+    def code(self) -> Optional[str]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class UploadInfo:
+    """A multipart upload aborted by `cleanup_uploads`."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def upload_id(self) -> str: ...
+    @property
+    def initiated(self) -> Optional[datetime]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class RetentionPolicy:
+    """What `prune` keeps (restic's semantics, per (partition, node), COMPLETED backups by
+    `created_at`). A backup is kept if any rule keeps it. An empty policy deletes nothing;
+    the newest COMPLETED backup of a group is never deleted; FAILED backups go only with
+    `prune_failed`, IN_PROGRESS ones only with `prune_stale` once older than `stale_after`."""
+
+    def __new__(
+        cls,
+        *,
+        keep_last: Optional[int] = None,
+        keep_hourly: Optional[int] = None,
+        keep_daily: Optional[int] = None,
+        keep_weekly: Optional[int] = None,
+        keep_monthly: Optional[int] = None,
+        keep_yearly: Optional[int] = None,
+        keep_within: Optional[_Seconds] = None,
+        prune_failed: bool = False,
+        prune_stale: bool = False,
+        stale_after: Optional[_Seconds] = None,
+    ) -> RetentionPolicy: ...
+    @property
+    def keep_last(self) -> Optional[int]: ...
+    @property
+    def keep_hourly(self) -> Optional[int]: ...
+    @property
+    def keep_daily(self) -> Optional[int]: ...
+    @property
+    def keep_weekly(self) -> Optional[int]: ...
+    @property
+    def keep_monthly(self) -> Optional[int]: ...
+    @property
+    def keep_yearly(self) -> Optional[int]: ...
+    @property
+    def keep_within(self) -> Optional[timedelta]: ...
+    @property
+    def prune_failed(self) -> bool: ...
+    @property
+    def prune_stale(self) -> bool: ...
+    @property
+    def stale_after(self) -> timedelta: ...
+    @property
+    def is_empty(self) -> bool: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class PlanEntry:
+    """The decision for one backup."""
+
+    @property
+    def id(self) -> BackupId: ...
+    @property
+    def status(self) -> _Status: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def action(self) -> Literal["keep", "delete"]: ...
+    @property
+    def reason(self) -> str:
+        """`keep-last`, `keep-hourly`, `keep-daily`, `keep-weekly`, `keep-monthly`,
+        `keep-yearly`, `keep-within`, `newest-completed`, `empty-policy`, `no-rule-matched`,
+        `failed`, `failed-kept`, `stale-in-progress`, `in-progress`, `deleting`, `no-status`."""
+    @property
+    def matched(self) -> tuple[str, ...]:
+        """Every keep rule that kept the backup."""
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class PrunePlan:
+    """What `prune` returns. Iterating it iterates `entries`."""
+
+    @property
+    def entries(self) -> tuple[PlanEntry, ...]: ...
+    @property
+    def dry_run(self) -> bool: ...
+    @property
+    def to_delete(self) -> tuple[PlanEntry, ...]: ...
+    @property
+    def to_keep(self) -> tuple[PlanEntry, ...]: ...
+    @property
+    def deleted(self) -> tuple[BackupId, ...]:
+        """Backups deleted (empty for a dry run)."""
+    @property
+    def failed(self) -> tuple[tuple[BackupId, Exception], ...]:
+        """Backups whose delete failed, with the `S3KeepError`; a later prune finishes them."""
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[PlanEntry]: ...
+
+@final
+class BackupStore:
+    """One bucket and prefix of an S3-compatible store, holding backups.
+
+    Settings not given come from the environment as for every AWS tool (`AWS_REGION`,
+    `AWS_DEFAULT_REGION`, `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`,
+    `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, the shared profile). Creating a store sends
+    no request. Sizes are in bytes; durations are `timedelta`s or seconds.
+
+    Every method blocks with the GIL released and has an `*_async` twin returning an
+    awaitable. Ctrl-C during `save`/`restore` cancels it cleanly (FAILED, uploads aborted)
+    and raises `KeyboardInterrupt`.
+    """
+
+    def __new__(
+        cls,
+        bucket: str,
+        *,
+        prefix: Optional[str] = None,
+        endpoint: Optional[str] = None,
+        region: Optional[str] = None,
+        access_key_id: Optional[str] = None,
+        secret_access_key: Optional[str] = None,
+        session_token: Optional[str] = None,
+        create_bucket: bool = False,
+        concurrency: Optional[int] = None,
+        part_size: Optional[int] = None,
+        multipart_threshold: Optional[int] = None,
+        max_attempts: Optional[int] = None,
+        connect_timeout: Optional[_Seconds] = None,
+        request_timeout: Optional[_Seconds] = None,
+        addressing: Optional[Literal["auto", "path", "virtual"]] = None,
+        checksum: Optional[Literal["crc32c", "md5"]] = None,
+        signed_payload: bool = False,
+        stale_after: Optional[_Seconds] = None,
+    ) -> BackupStore: ...
+    @staticmethod
+    def from_url(
+        url: str,
+        *,
+        prefix: Optional[str] = None,
+        endpoint: Optional[str] = None,
+        region: Optional[str] = None,
+        access_key_id: Optional[str] = None,
+        secret_access_key: Optional[str] = None,
+        session_token: Optional[str] = None,
+        create_bucket: bool = False,
+        concurrency: Optional[int] = None,
+        part_size: Optional[int] = None,
+        multipart_threshold: Optional[int] = None,
+        max_attempts: Optional[int] = None,
+        connect_timeout: Optional[_Seconds] = None,
+        request_timeout: Optional[_Seconds] = None,
+        addressing: Optional[Literal["auto", "path", "virtual"]] = None,
+        checksum: Optional[Literal["crc32c", "md5"]] = None,
+        signed_payload: bool = False,
+        stale_after: Optional[_Seconds] = None,
+    ) -> BackupStore:
+        """`s3://BUCKET[/PREFIX][?endpoint=URL&region=R&addressing=path|virtual]`; keyword
+        arguments override the URL's parts. Raises `InvalidInput` for a malformed URL."""
+    @staticmethod
+    def from_env(
+        bucket: Optional[str] = None,
+        *,
+        prefix: Optional[str] = None,
+        endpoint: Optional[str] = None,
+        region: Optional[str] = None,
+        access_key_id: Optional[str] = None,
+        secret_access_key: Optional[str] = None,
+        session_token: Optional[str] = None,
+        create_bucket: bool = False,
+        concurrency: Optional[int] = None,
+        part_size: Optional[int] = None,
+        multipart_threshold: Optional[int] = None,
+        max_attempts: Optional[int] = None,
+        connect_timeout: Optional[_Seconds] = None,
+        request_timeout: Optional[_Seconds] = None,
+        addressing: Optional[Literal["auto", "path", "virtual"]] = None,
+        checksum: Optional[Literal["crc32c", "md5"]] = None,
+        signed_payload: bool = False,
+        stale_after: Optional[_Seconds] = None,
+    ) -> BackupStore:
+        """The store the CLI would use: `S3KEEP_URL`, else `S3KEEP_BUCKET` and
+        `S3KEEP_PREFIX` (a `bucket` argument wins). Raises `InvalidInput` without a bucket."""
+    @property
+    def bucket(self) -> str: ...
+    @property
+    def prefix(self) -> str: ...
+    @property
+    def endpoint(self) -> Optional[str]: ...
+    @property
+    def region(self) -> str: ...
+
+    def save(
+        self,
+        id: _BackupIdLike,
+        file_sets: Mapping[str, _FileSetSource],
+        *,
+        metadata: Optional[Mapping[str, str]] = None,
+        progress: Optional[_ProgressCallback] = None,
+    ) -> BackupInfo:
+        """Saves the file sets as backup `id` and returns its (COMPLETED) status.
+
+        Set names match `[a-z0-9][a-z0-9_-]{0,62}`; file names are relative paths without
+        `.`/`..` components. Raises `InvalidInput` for bad names (nothing is sent),
+        `BackupAlreadyExists` if `id` exists (it is left untouched), `Io` for unreadable
+        files; after any transfer error the backup is FAILED and its uploads aborted."""
+    def save_async(
+        self,
+        id: _BackupIdLike,
+        file_sets: Mapping[str, _FileSetSource],
+        *,
+        metadata: Optional[Mapping[str, str]] = None,
+        progress: Optional[_ProgressCallback] = None,
+    ) -> Awaitable[BackupInfo]: ...
+    def status(self, id: _BackupIdLike) -> BackupInfo:
+        """The backup's status; `DOES_NOT_EXIST` (not an exception) when there is none."""
+    def status_async(self, id: _BackupIdLike) -> Awaitable[BackupInfo]: ...
+    def list(
+        self,
+        partition: Optional[int] = None,
+        checkpoint: Optional[int] = None,
+        node: Optional[int] = None,
+    ) -> builtins.list[BackupInfo]:
+        """Every backup matching the filter (None matches all), sorted by (partition, node,
+        checkpoint); size, file count and metadata are left to `status`."""
+    def list_async(
+        self,
+        partition: Optional[int] = None,
+        checkpoint: Optional[int] = None,
+        node: Optional[int] = None,
+    ) -> Awaitable[builtins.list[BackupInfo]]: ...
+    def restore(
+        self,
+        id: _BackupIdLike,
+        target: _StrPath,
+        *,
+        sets: Optional[Sequence[str]] = None,
+        root_set: Optional[str] = "files",
+        progress: Optional[_ProgressCallback] = None,
+    ) -> RestoreSummary:
+        """Restores a COMPLETED backup into the directory `target`: the set `root_set`
+        straight into it, every other set into `target/NAME/` (`root_set=None`: every set in
+        its own directory); `sets` restores only those. Files are CRC32C-checked and renamed
+        into place; files already present and intact are skipped, so running it again
+        resumes it. Raises `NotFound`, `BackupNotCompleted`, `InvalidInput` (unknown set),
+        `Integrity`, `Io`."""
+    def restore_async(
+        self,
+        id: _BackupIdLike,
+        target: _StrPath,
+        *,
+        sets: Optional[Sequence[str]] = None,
+        root_set: Optional[str] = "files",
+        progress: Optional[_ProgressCallback] = None,
+    ) -> Awaitable[RestoreSummary]: ...
+    def mark_failed(self, id: _BackupIdLike, reason: str) -> BackupInfo:
+        """IN_PROGRESS → FAILED (Zeebe's markFailed). Raises `NotFound`, or `Conflict` for a
+        COMPLETED or DELETING backup."""
+    def mark_failed_async(self, id: _BackupIdLike, reason: str) -> Awaitable[BackupInfo]: ...
+    def delete(self, id: _BackupIdLike, *, force: bool = False) -> int:
+        """Deletes every object of the backup; returns how many. Raises `NotFound`, or
+        `Conflict` for a fresh IN_PROGRESS backup unless `force`."""
+    def delete_async(self, id: _BackupIdLike, *, force: bool = False) -> Awaitable[int]: ...
+    def verify(self, id: _BackupIdLike, *, deep: bool = False) -> VerifyReport:
+        """Checks every file of `metadata.json` exists with its size; `deep` downloads them
+        again and checks CRC32C. Raises `NotFound`, `BackupNotCompleted`."""
+    def verify_async(self, id: _BackupIdLike, *, deep: bool = False) -> Awaitable[VerifyReport]: ...
+    def prune(self, policy: RetentionPolicy, *, dry_run: bool = True) -> PrunePlan:
+        """Plans retention and, with `dry_run=False`, deletes what the plan says."""
+    def prune_async(self, policy: RetentionPolicy, *, dry_run: bool = True) -> Awaitable[PrunePlan]: ...
+    def cleanup_uploads(self, older_than: Optional[_Seconds] = None) -> builtins.list[UploadInfo]:
+        """Aborts the multipart uploads under the prefix older than `older_than` (default:
+        `stale_after`, 24 h) — orphans of crashed saves. Returns those aborted."""
+    def cleanup_uploads_async(self, older_than: Optional[_Seconds] = None) -> Awaitable[builtins.list[UploadInfo]]: ...
+    def check(self) -> builtins.list[CheckResult]:
+        """The connectivity and permission probe (`s3keep doctor`); never raises for a
+        failed check, each is a `CheckResult`."""
+    def check_async(self) -> Awaitable[builtins.list[CheckResult]]: ...
+
+def cli_main(argv: Sequence[str]) -> int:
+    """Runs the `s3keep` command line (program name first) and returns its exit code."""

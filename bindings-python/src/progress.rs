@@ -1,0 +1,83 @@
+//! The `progress` callback: `progress(bytes_done, bytes_total, files_done, files_total)`.
+//!
+//! The core reports from its transfer tasks, often thousands of times a second. Those reports
+//! only land in a [`ProgressSink`] (no Python, no GIL); the Python callable is called from
+//! the waiting side at most every [`TICK`](crate::runtime::TICK) and once more at the end:
+//! in the calling thread for blocking calls, on the event loop for `*_async` calls.
+
+use std::sync::{Arc, Mutex};
+
+use pyo3::prelude::*;
+use s3keep::backup::{Progress, ProgressFn};
+
+/// The latest progress of one operation and the Python callable to show it to.
+pub struct ProgressSink {
+    callback: Py<PyAny>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    latest: Progress,
+    /// A report arrived since the callable last saw one.
+    dirty: bool,
+}
+
+impl ProgressSink {
+    /// A sink calling `callback`; `None` when the callback is `None`.
+    pub fn new(callback: Option<Bound<'_, PyAny>>) -> PyResult<Option<Arc<Self>>> {
+        let Some(callback) = callback.filter(|c| !c.is_none()) else {
+            return Ok(None);
+        };
+        if !callback.is_callable() {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "progress must be a callable taking (bytes_done, bytes_total, files_done, files_total)",
+            ));
+        }
+        Ok(Some(Arc::new(Self {
+            callback: callback.unbind(),
+            state: Mutex::new(State::default()),
+        })))
+    }
+
+    /// The callback handed to the core.
+    pub fn core_callback(self: &Arc<Self>) -> Arc<dyn ProgressFn> {
+        let sink = Arc::clone(self);
+        Arc::new(move |p: Progress| sink.record(p))
+    }
+
+    fn record(&self, p: Progress) {
+        let mut state = self.state.lock().expect("not poisoned");
+        // Reports from concurrent tasks can arrive out of order: never go backwards.
+        let l = &mut state.latest;
+        l.bytes_done = l.bytes_done.max(p.bytes_done);
+        l.bytes_total = l.bytes_total.max(p.bytes_total);
+        l.files_done = l.files_done.max(p.files_done);
+        l.files_total = l.files_total.max(p.files_total);
+        state.dirty = true;
+    }
+
+    /// The latest report, if one arrived since the last call.
+    pub fn take(&self) -> Option<Progress> {
+        let mut state = self.state.lock().expect("not poisoned");
+        std::mem::take(&mut state.dirty).then_some(state.latest)
+    }
+
+    /// The callable.
+    pub fn callback(&self) -> &Py<PyAny> {
+        &self.callback
+    }
+
+    /// Calls the callable with the latest report, if there is a new one.
+    pub fn flush(&self, py: Python<'_>) -> PyResult<()> {
+        match self.take() {
+            Some(p) => self.callback.call1(py, args(p)).map(drop),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The arguments of the callable for `p`.
+pub fn args(p: Progress) -> (u64, u64, u64, u64) {
+    (p.bytes_done, p.bytes_total, p.files_done, p.files_total)
+}

@@ -1,0 +1,612 @@
+//! `BackupStore`: the core's store, each operation as a blocking method (GIL released) and
+//! as an `*_async` method returning an asyncio awaitable. Both forms share one `*_call`
+//! that reads the Python arguments and returns the work still to do as a [`Call`].
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use futures::FutureExt as _;
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+use s3keep::backup::{DeleteOptions, ListFilter, RestoreOptions, SaveOptions};
+use s3keep::runtime::CancelToken;
+use s3keep::{BackupStore, StoreConfig};
+use tokio::sync::OnceCell;
+
+use crate::config;
+use crate::convert::{duration, opt_count};
+use crate::errors::to_pyerr;
+use crate::filesets;
+use crate::ids::backup_id;
+use crate::progress::ProgressSink;
+use crate::results::{q, PyBackupInfo, PyCheckResult, PyRestoreSummary, PyUploadInfo, PyVerifyReport};
+use crate::retention::{PyPrunePlan, PyRetentionPolicy};
+use crate::runtime::{awaitable, block, Control};
+
+/// One bucket and prefix of an S3-compatible store, holding backups (SPEC §3, §4).
+///
+/// Construct with `BackupStore(bucket, *, prefix=..., endpoint=..., ...)`,
+/// `BackupStore.from_url("s3://bucket/prefix?endpoint=...")` or `BackupStore.from_env()`.
+/// Settings not given come from the environment (`AWS_REGION`, `AWS_ENDPOINT_URL_S3`,
+/// `AWS_ACCESS_KEY_ID`..., the shared profile). Creating a store sends no request; with
+/// `create_bucket=True` the first operation creates the bucket if it is missing.
+///
+/// Every method blocks with the GIL released (other Python threads run meanwhile), and has
+/// an `*_async` twin for asyncio. Safe to share between threads.
+#[pyclass(frozen, module = "s3keep", name = "BackupStore")]
+pub struct PyBackupStore {
+    store: BackupStore,
+    /// Set once the bucket is known to exist (only used with `create_bucket`).
+    bucket_ready: Arc<OnceCell<()>>,
+}
+
+/// The work of one method call, ready to run blocking or as an awaitable.
+struct Call<R> {
+    work: BoxFuture<'static, s3keep::Result<R>>,
+    control: Control,
+    convert: fn(Python<'_>, R) -> PyResult<Py<PyAny>>,
+}
+
+impl<R: Send + 'static> Call<R> {
+    fn new(
+        work: impl Future<Output = s3keep::Result<R>> + Send + 'static,
+        convert: fn(Python<'_>, R) -> PyResult<Py<PyAny>>,
+    ) -> Self {
+        Self {
+            work: work.boxed(),
+            control: Control::default(),
+            convert,
+        }
+    }
+
+    fn with(mut self, control: Control) -> Self {
+        self.control = control;
+        self
+    }
+
+    fn run(self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let value = block(py, self.work, &self.control)?;
+        (self.convert)(py, value)
+    }
+
+    fn spawn(self, py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+        awaitable(py, self.work, self.control, self.convert)
+    }
+}
+
+fn info(py: Python<'_>, b: s3keep::BackupInfo) -> PyResult<Py<PyAny>> {
+    Ok(Py::new(py, PyBackupInfo::from(b))?.into_any())
+}
+
+fn infos(py: Python<'_>, list: Vec<s3keep::BackupInfo>) -> PyResult<Py<PyAny>> {
+    Ok(PyList::new(py, list.into_iter().map(PyBackupInfo::from))?
+        .into_any()
+        .unbind())
+}
+
+fn cancelled(what: &str) -> s3keep::Error {
+    s3keep::Error::Cancelled(s3keep::ErrorDetails::message(format!(
+        "{what} was cancelled before it started"
+    )))
+}
+
+impl PyBackupStore {
+    fn from_config(py: Python<'_>, config: StoreConfig) -> PyResult<Self> {
+        Ok(Self {
+            store: BackupStore::new(config).map_err(|e| to_pyerr(py, e))?,
+            bucket_ready: Arc::new(OnceCell::new()),
+        })
+    }
+
+    /// Runs `f` on a clone of the store, once the bucket exists if `create_bucket` is set.
+    fn op<R, Fut>(
+        &self,
+        f: impl FnOnce(BackupStore) -> Fut + Send + 'static,
+    ) -> impl Future<Output = s3keep::Result<R>> + Send + 'static
+    where
+        Fut: Future<Output = s3keep::Result<R>> + Send,
+    {
+        let store = self.store.clone();
+        let ready = Arc::clone(&self.bucket_ready);
+        async move {
+            if store.config().create_bucket {
+                ready.get_or_try_init(|| store.ensure_bucket()).await?;
+            }
+            f(store).await
+        }
+    }
+
+    fn save_call(
+        &self,
+        id: &Bound<'_, PyAny>,
+        file_sets: &Bound<'_, PyAny>,
+        metadata: Option<&Bound<'_, PyAny>>,
+        progress: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Call<s3keep::BackupInfo>> {
+        let id = backup_id(id)?;
+        let specs = filesets::read(file_sets)?;
+        let sink = ProgressSink::new(progress)?;
+        let cancel = CancelToken::new();
+        let options = SaveOptions {
+            user_metadata: filesets::metadata(metadata)?,
+            progress: sink.as_ref().map(ProgressSink::core_callback),
+            cancel: Some(cancel.clone()),
+            ..SaveOptions::default()
+        };
+        let token = cancel.clone();
+        let work = self.op(move |store| async move {
+            let sets = tokio::task::spawn_blocking(move || filesets::resolve(specs))
+                .await
+                .expect("walking the file sets does not panic")?;
+            if token.is_cancelled() {
+                return Err(cancelled("the save"));
+            }
+            store.save(id, sets, options).await
+        });
+        Ok(Call::new(work, info).with(Control {
+            cancel: Some(cancel),
+            progress: sink,
+        }))
+    }
+
+    fn status_call(&self, id: &Bound<'_, PyAny>) -> PyResult<Call<s3keep::BackupInfo>> {
+        let id = backup_id(id)?;
+        Ok(Call::new(self.op(move |s| async move { s.status(id).await }), info))
+    }
+
+    fn list_call(
+        &self,
+        py: Python<'_>,
+        partition: Option<i64>,
+        checkpoint: Option<i64>,
+        node: Option<i64>,
+    ) -> PyResult<Call<Vec<s3keep::BackupInfo>>> {
+        let filter = ListFilter {
+            partition: opt_count(py, "partition", partition, u32::MAX as u64)?.map(|n| n as u32),
+            checkpoint: opt_count(py, "checkpoint", checkpoint, u64::MAX)?,
+            node: opt_count(py, "node", node, u32::MAX as u64)?.map(|n| n as u32),
+        };
+        Ok(Call::new(self.op(move |s| async move { s.list(filter).await }), infos))
+    }
+
+    fn restore_call(
+        &self,
+        id: &Bound<'_, PyAny>,
+        target: PathBuf,
+        sets: Option<Vec<String>>,
+        root_set: Option<String>,
+        progress: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Call<s3keep::backup::RestoreSummary>> {
+        let id = backup_id(id)?;
+        let sink = ProgressSink::new(progress)?;
+        let cancel = CancelToken::new();
+        let options = RestoreOptions {
+            sets,
+            root_set,
+            progress: sink.as_ref().map(ProgressSink::core_callback),
+            cancel: Some(cancel.clone()),
+        };
+        let work = self.op(move |s| async move { s.restore(id, &target, options).await });
+        let convert = |py: Python<'_>, r| Ok(Py::new(py, PyRestoreSummary::from(r))?.into_any());
+        Ok(Call::new(work, convert).with(Control {
+            cancel: Some(cancel),
+            progress: sink,
+        }))
+    }
+
+    fn mark_failed_call(&self, id: &Bound<'_, PyAny>, reason: String) -> PyResult<Call<s3keep::BackupInfo>> {
+        let id = backup_id(id)?;
+        Ok(Call::new(
+            self.op(move |s| async move { s.mark_failed(id, &reason).await }),
+            info,
+        ))
+    }
+
+    fn delete_call(&self, id: &Bound<'_, PyAny>, force: bool) -> PyResult<Call<u64>> {
+        let id = backup_id(id)?;
+        let work = self.op(move |s| async move { s.delete(id, DeleteOptions { force }).await });
+        Ok(Call::new(work, |py, n| Ok(n.into_pyobject(py)?.into_any().unbind())))
+    }
+
+    fn verify_call(&self, id: &Bound<'_, PyAny>, deep: bool) -> PyResult<Call<s3keep::backup::VerifyReport>> {
+        let id = backup_id(id)?;
+        let work = self.op(move |s| async move { s.verify(id, deep).await });
+        Ok(Call::new(work, |py, r| {
+            Ok(Py::new(py, PyVerifyReport::new(py, r)?)?.into_any())
+        }))
+    }
+
+    fn prune_call(&self, policy: &Bound<'_, PyRetentionPolicy>, dry_run: bool) -> Call<s3keep::backup::PruneOutcome> {
+        let policy = policy.get().0.clone();
+        let work = self.op(move |s| async move { s.prune(&policy, dry_run).await });
+        Call::new(work, |py, o| Ok(Py::new(py, PyPrunePlan::new(py, o)?)?.into_any()))
+    }
+
+    fn cleanup_uploads_call(
+        &self,
+        older_than: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Call<Vec<s3keep::s3::UploadInfo>>> {
+        let older_than = match older_than {
+            Some(v) => duration("older_than", v)?,
+            None => self.store.config().stale_after,
+        };
+        let work = self.op(move |s| async move { s.cleanup_uploads(older_than).await });
+        let convert = |py: Python<'_>, list: Vec<s3keep::s3::UploadInfo>| {
+            Ok(PyList::new(py, list.into_iter().map(PyUploadInfo::from))?
+                .into_any()
+                .unbind())
+        };
+        Ok(Call::new(work, convert))
+    }
+
+    fn check_call(&self) -> Call<Vec<s3keep::backup::CheckResult>> {
+        // No bucket creation first: check reports what is there.
+        let store = self.store.clone();
+        let convert = |py: Python<'_>, list: Vec<s3keep::backup::CheckResult>| {
+            Ok(PyList::new(py, list.into_iter().map(PyCheckResult::from))?
+                .into_any()
+                .unbind())
+        };
+        Call::new(async move { Ok(store.check().await) }, convert)
+    }
+}
+
+#[pymethods]
+impl PyBackupStore {
+    #[new]
+    #[pyo3(signature = (
+        bucket, *, prefix = None, endpoint = None, region = None, access_key_id = None,
+        secret_access_key = None, session_token = None, create_bucket = false, concurrency = None,
+        part_size = None, multipart_threshold = None, max_attempts = None, connect_timeout = None,
+        request_timeout = None, addressing = None, checksum = None, signed_payload = false,
+        stale_after = None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        bucket: String,
+        prefix: Option<String>,
+        endpoint: Option<String>,
+        region: Option<String>,
+        access_key_id: Option<String>,
+        secret_access_key: Option<String>,
+        session_token: Option<String>,
+        create_bucket: bool,
+        concurrency: Option<i64>,
+        part_size: Option<i64>,
+        multipart_threshold: Option<i64>,
+        max_attempts: Option<i64>,
+        connect_timeout: Option<Bound<'_, PyAny>>,
+        request_timeout: Option<Bound<'_, PyAny>>,
+        addressing: Option<String>,
+        checksum: Option<String>,
+        signed_payload: bool,
+        stale_after: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let options = config::Options {
+            prefix,
+            endpoint,
+            region,
+            access_key_id,
+            secret_access_key,
+            session_token,
+            create_bucket,
+            concurrency,
+            part_size,
+            multipart_threshold,
+            max_attempts,
+            connect_timeout,
+            request_timeout,
+            addressing,
+            checksum,
+            signed_payload,
+            stale_after,
+        };
+        let config = config::apply(py, StoreConfig::new(bucket), options, false)?;
+        Self::from_config(py, config)
+    }
+
+    /// The store at `url`: `s3://BUCKET[/PREFIX][?endpoint=URL&region=R&addressing=path|virtual]`.
+    /// Keyword arguments override the URL's parts.
+    #[staticmethod]
+    #[pyo3(signature = (
+        url, *, prefix = None, endpoint = None, region = None, access_key_id = None,
+        secret_access_key = None, session_token = None, create_bucket = false, concurrency = None,
+        part_size = None, multipart_threshold = None, max_attempts = None, connect_timeout = None,
+        request_timeout = None, addressing = None, checksum = None, signed_payload = false,
+        stale_after = None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn from_url(
+        py: Python<'_>,
+        url: &str,
+        prefix: Option<String>,
+        endpoint: Option<String>,
+        region: Option<String>,
+        access_key_id: Option<String>,
+        secret_access_key: Option<String>,
+        session_token: Option<String>,
+        create_bucket: bool,
+        concurrency: Option<i64>,
+        part_size: Option<i64>,
+        multipart_threshold: Option<i64>,
+        max_attempts: Option<i64>,
+        connect_timeout: Option<Bound<'_, PyAny>>,
+        request_timeout: Option<Bound<'_, PyAny>>,
+        addressing: Option<String>,
+        checksum: Option<String>,
+        signed_payload: bool,
+        stale_after: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let options = config::Options {
+            prefix,
+            endpoint,
+            region,
+            access_key_id,
+            secret_access_key,
+            session_token,
+            create_bucket,
+            concurrency,
+            part_size,
+            multipart_threshold,
+            max_attempts,
+            connect_timeout,
+            request_timeout,
+            addressing,
+            checksum,
+            signed_payload,
+            stale_after,
+        };
+        let (config, region_given) = config::from_url(py, url)?;
+        let config = config::apply(py, config, options, region_given)?;
+        Self::from_config(py, config)
+    }
+
+    /// The store named by the environment, as the CLI reads it: `S3KEEP_URL`, else
+    /// `S3KEEP_BUCKET` and `S3KEEP_PREFIX` (a `bucket` argument wins over both), plus the
+    /// AWS variables of every store. Keyword arguments override.
+    #[staticmethod]
+    #[pyo3(signature = (
+        bucket = None, *, prefix = None, endpoint = None, region = None, access_key_id = None,
+        secret_access_key = None, session_token = None, create_bucket = false, concurrency = None,
+        part_size = None, multipart_threshold = None, max_attempts = None, connect_timeout = None,
+        request_timeout = None, addressing = None, checksum = None, signed_payload = false,
+        stale_after = None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn from_env(
+        py: Python<'_>,
+        bucket: Option<String>,
+        prefix: Option<String>,
+        endpoint: Option<String>,
+        region: Option<String>,
+        access_key_id: Option<String>,
+        secret_access_key: Option<String>,
+        session_token: Option<String>,
+        create_bucket: bool,
+        concurrency: Option<i64>,
+        part_size: Option<i64>,
+        multipart_threshold: Option<i64>,
+        max_attempts: Option<i64>,
+        connect_timeout: Option<Bound<'_, PyAny>>,
+        request_timeout: Option<Bound<'_, PyAny>>,
+        addressing: Option<String>,
+        checksum: Option<String>,
+        signed_payload: bool,
+        stale_after: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let options = config::Options {
+            prefix,
+            endpoint,
+            region,
+            access_key_id,
+            secret_access_key,
+            session_token,
+            create_bucket,
+            concurrency,
+            part_size,
+            multipart_threshold,
+            max_attempts,
+            connect_timeout,
+            request_timeout,
+            addressing,
+            checksum,
+            signed_payload,
+            stale_after,
+        };
+        let (config, region_given) = config::from_env_vars(py, bucket)?;
+        let config = config::apply(py, config, options, region_given)?;
+        Self::from_config(py, config)
+    }
+
+    #[getter]
+    fn bucket(&self) -> &str {
+        &self.store.config().client.bucket
+    }
+    #[getter]
+    fn prefix(&self) -> &str {
+        &self.store.config().prefix
+    }
+    #[getter]
+    fn endpoint(&self) -> Option<&str> {
+        self.store.config().client.endpoint.as_deref()
+    }
+    #[getter]
+    fn region(&self) -> &str {
+        &self.store.config().client.region
+    }
+
+    /// Never shows the secret access key or the session token.
+    fn __repr__(&self) -> String {
+        let c = self.store.config();
+        let mut s = format!("BackupStore(bucket={}, prefix={}", q(&c.client.bucket), q(&c.prefix));
+        if let Some(endpoint) = &c.client.endpoint {
+            s.push_str(&format!(", endpoint={}", q(endpoint)));
+        }
+        s.push_str(&format!(", region={}", q(&c.client.region)));
+        match &c.client.credentials {
+            Some(creds) => s.push_str(&format!(", access_key_id={}", q(&creds.access_key_id))),
+            None => s.push_str(", credentials=None"),
+        }
+        s.push(')');
+        s
+    }
+
+    #[pyo3(signature = (id, file_sets, *, metadata = None, progress = None))]
+    fn save(
+        &self,
+        py: Python<'_>,
+        id: &Bound<'_, PyAny>,
+        file_sets: &Bound<'_, PyAny>,
+        metadata: Option<&Bound<'_, PyAny>>,
+        progress: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        self.save_call(id, file_sets, metadata, progress)?.run(py)
+    }
+
+    #[pyo3(signature = (id, file_sets, *, metadata = None, progress = None))]
+    fn save_async<'py>(
+        &self,
+        py: Python<'py>,
+        id: &Bound<'py, PyAny>,
+        file_sets: &Bound<'py, PyAny>,
+        metadata: Option<&Bound<'_, PyAny>>,
+        progress: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.save_call(id, file_sets, metadata, progress)?.spawn(py)
+    }
+
+    fn status(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        self.status_call(id)?.run(py)
+    }
+
+    fn status_async<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.status_call(id)?.spawn(py)
+    }
+
+    #[pyo3(signature = (partition = None, checkpoint = None, node = None))]
+    fn list(
+        &self,
+        py: Python<'_>,
+        partition: Option<i64>,
+        checkpoint: Option<i64>,
+        node: Option<i64>,
+    ) -> PyResult<Py<PyAny>> {
+        self.list_call(py, partition, checkpoint, node)?.run(py)
+    }
+
+    #[pyo3(signature = (partition = None, checkpoint = None, node = None))]
+    fn list_async<'py>(
+        &self,
+        py: Python<'py>,
+        partition: Option<i64>,
+        checkpoint: Option<i64>,
+        node: Option<i64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.list_call(py, partition, checkpoint, node)?.spawn(py)
+    }
+
+    #[pyo3(
+        signature = (id, target, *, sets = None, root_set = Some("files".to_string()), progress = None),
+        text_signature = "($self, id, target, *, sets=None, root_set='files', progress=None)"
+    )]
+    fn restore(
+        &self,
+        py: Python<'_>,
+        id: &Bound<'_, PyAny>,
+        target: PathBuf,
+        sets: Option<Vec<String>>,
+        root_set: Option<String>,
+        progress: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        self.restore_call(id, target, sets, root_set, progress)?.run(py)
+    }
+
+    #[pyo3(
+        signature = (id, target, *, sets = None, root_set = Some("files".to_string()), progress = None),
+        text_signature = "($self, id, target, *, sets=None, root_set='files', progress=None)"
+    )]
+    fn restore_async<'py>(
+        &self,
+        py: Python<'py>,
+        id: &Bound<'py, PyAny>,
+        target: PathBuf,
+        sets: Option<Vec<String>>,
+        root_set: Option<String>,
+        progress: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.restore_call(id, target, sets, root_set, progress)?.spawn(py)
+    }
+
+    fn mark_failed(&self, py: Python<'_>, id: &Bound<'_, PyAny>, reason: String) -> PyResult<Py<PyAny>> {
+        self.mark_failed_call(id, reason)?.run(py)
+    }
+
+    fn mark_failed_async<'py>(
+        &self,
+        py: Python<'py>,
+        id: &Bound<'py, PyAny>,
+        reason: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.mark_failed_call(id, reason)?.spawn(py)
+    }
+
+    #[pyo3(signature = (id, *, force = false))]
+    fn delete(&self, py: Python<'_>, id: &Bound<'_, PyAny>, force: bool) -> PyResult<Py<PyAny>> {
+        self.delete_call(id, force)?.run(py)
+    }
+
+    #[pyo3(signature = (id, *, force = false))]
+    fn delete_async<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>, force: bool) -> PyResult<Bound<'py, PyAny>> {
+        self.delete_call(id, force)?.spawn(py)
+    }
+
+    #[pyo3(signature = (id, *, deep = false))]
+    fn verify(&self, py: Python<'_>, id: &Bound<'_, PyAny>, deep: bool) -> PyResult<Py<PyAny>> {
+        self.verify_call(id, deep)?.run(py)
+    }
+
+    #[pyo3(signature = (id, *, deep = false))]
+    fn verify_async<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>, deep: bool) -> PyResult<Bound<'py, PyAny>> {
+        self.verify_call(id, deep)?.spawn(py)
+    }
+
+    #[pyo3(signature = (policy, *, dry_run = true))]
+    fn prune(&self, py: Python<'_>, policy: &Bound<'_, PyRetentionPolicy>, dry_run: bool) -> PyResult<Py<PyAny>> {
+        self.prune_call(policy, dry_run).run(py)
+    }
+
+    #[pyo3(signature = (policy, *, dry_run = true))]
+    fn prune_async<'py>(
+        &self,
+        py: Python<'py>,
+        policy: &Bound<'py, PyRetentionPolicy>,
+        dry_run: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.prune_call(policy, dry_run).spawn(py)
+    }
+
+    #[pyo3(signature = (older_than = None))]
+    fn cleanup_uploads(&self, py: Python<'_>, older_than: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
+        self.cleanup_uploads_call(older_than)?.run(py)
+    }
+
+    #[pyo3(signature = (older_than = None))]
+    fn cleanup_uploads_async<'py>(
+        &self,
+        py: Python<'py>,
+        older_than: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.cleanup_uploads_call(older_than)?.spawn(py)
+    }
+
+    fn check(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.check_call().run(py)
+    }
+
+    fn check_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.check_call().spawn(py)
+    }
+}

@@ -1,0 +1,69 @@
+"""Fixtures of the Python binding's tests: a store on a fresh bucket of the harness MinIO
+(`minio` and `bucket_name` come from the repository's root conftest.py), a boto3 client to
+look behind s3keep's back, and small directory trees to save."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import boto3
+import pytest
+from botocore.config import Config
+
+import s3keep
+
+from s3keep_test_helpers import write_tree
+
+
+@pytest.fixture
+def s3(minio: Any) -> Any:
+    """A boto3 S3 client on the harness MinIO."""
+    return boto3.client(
+        "s3",
+        endpoint_url=minio.endpoint,
+        aws_access_key_id=minio.access_key,
+        aws_secret_access_key=minio.secret_key,
+        region_name=minio.region,
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+    )
+
+
+@pytest.fixture
+def make_store(minio: Any, bucket_name: str) -> Callable[..., s3keep.BackupStore]:
+    """Builds stores on this test's fresh bucket (created on first use)."""
+
+    def make(**overrides: Any) -> s3keep.BackupStore:
+        kwargs: dict[str, Any] = dict(
+            endpoint=minio.endpoint,
+            region=minio.region,
+            access_key_id=minio.access_key,
+            secret_access_key=minio.secret_key,
+            create_bucket=True,
+        )
+        bucket = overrides.pop("bucket", bucket_name)
+        kwargs.update(overrides)
+        return s3keep.BackupStore(bucket, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def store(make_store: Callable[..., s3keep.BackupStore]) -> s3keep.BackupStore:
+    """A store on this test's fresh bucket, prefix `backups/`."""
+    return make_store(prefix="backups/")
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """A small directory tree with nested directories and an empty file."""
+    return write_tree(
+        tmp_path / "src",
+        {
+            "top.txt": b"top level\n",
+            "a/b/c.bin": os.urandom(3000),
+            "a/empty": b"",
+            "d/e.txt": "ünïcode name content".encode(),
+        },
+    )

@@ -1,0 +1,309 @@
+"""Every BackupStore method, blocking form, against the harness MinIO."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+import s3keep
+from s3keep import BackupId, RetentionPolicy
+from s3keep_test_helpers import MiB, big_file, multipart_uploads, read_tree, write_tree
+
+UTC = dt.timezone.utc
+
+
+def test_save_then_restore_a_directory_gives_an_identical_tree(store: s3keep.BackupStore, tree: Path, tmp_path: Path) -> None:
+    id = BackupId(0, 1, 0)
+    saved = store.save(id, {"files": tree}, metadata={"host": "db1", "kind": "nightly"})
+    assert saved.status == "COMPLETED"
+    assert saved.file_count == 4
+    assert saved.total_size == sum(len(v) for v in read_tree(tree).values())
+    assert saved.user_metadata == {"host": "db1", "kind": "nightly"}
+
+    summary = store.restore(id, tmp_path / "out")
+    assert read_tree(tmp_path / "out") == read_tree(tree)
+    assert (summary.files_restored, summary.files_skipped) == (4, 0)
+    assert summary.bytes_restored == saved.total_size
+
+    again = store.restore(id, str(tmp_path / "out"))  # resumable: nothing left to download
+    assert (again.files_restored, again.files_skipped, again.bytes_restored) == (0, 4, 0)
+
+
+def test_status_reports_utc_timestamps_size_and_metadata(store: s3keep.BackupStore, tree: Path) -> None:
+    before = dt.datetime.now(UTC) - dt.timedelta(seconds=5)
+    store.save("0/2/0", {"files": str(tree)}, metadata={"k": "v"})
+    info = store.status(BackupId(0, 2, 0))
+    assert info.id == BackupId(0, 2, 0)
+    assert info.status == "COMPLETED"
+    assert info.failure_reason is None
+    assert info.created_at is not None and info.updated_at is not None
+    assert info.created_at.tzinfo is UTC and info.updated_at.tzinfo is UTC
+    assert before <= info.created_at <= info.updated_at <= dt.datetime.now(UTC) + dt.timedelta(seconds=5)
+    assert info.writer is not None and info.writer.startswith("s3keep/")
+    assert info.file_count == 4 and info.user_metadata == {"k": "v"}
+
+    missing = store.status("0/3/0")
+    assert missing.status == "DOES_NOT_EXIST" and missing.created_at is None
+
+
+def test_save_accepts_paths_lists_bytes_and_named_files(store: s3keep.BackupStore, tree: Path, tmp_path: Path) -> None:
+    seg1 = write_tree(tmp_path / "segs", {"1.log": b"one", "2.log": b"two"})
+    extra_dir = write_tree(tmp_path / "extra", {"x/y.txt": b"why"})
+    file_sets: dict[str, Any] = {
+        "files": tree,
+        "segments": [seg1 / "1.log", str(seg1 / "2.log"), extra_dir],
+        "blob": b"raw bytes",
+        "named": {"deep/name.bin": bytearray(b"\x00\x01"), "copy.txt": tree / "top.txt"},
+        "single": tree / "top.txt",
+    }
+    info = store.save(BackupId(1, 10, 2), file_sets)
+    assert info.file_count == 4 + 3 + 1 + 2 + 1
+
+    store.restore("1/10/2", tmp_path / "out")
+    got = read_tree(tmp_path / "out")
+    assert {k: got[k] for k in read_tree(tree)} == read_tree(tree)  # `files` at the root
+    assert got["segments/1.log"] == b"one" and got["segments/2.log"] == b"two"
+    assert got["segments/extra/x/y.txt"] == b"why"
+    assert got["blob/blob"] == b"raw bytes"
+    assert got["named/deep/name.bin"] == b"\x00\x01" and got["named/copy.txt"] == b"top level\n"
+    assert got["single/top.txt"] == b"top level\n"
+
+
+def test_restore_selected_sets_and_root_set(store: s3keep.BackupStore, tmp_path: Path) -> None:
+    store.save("0/1/0", {"snapshot": {"s.db": b"S"}, "segments": {"1.log": b"L"}})
+    store.restore("0/1/0", tmp_path / "only", sets=["segments"], root_set="segments")
+    assert read_tree(tmp_path / "only") == {"1.log": b"L"}
+    store.restore("0/1/0", tmp_path / "all", root_set=None)
+    assert read_tree(tmp_path / "all") == {"snapshot/s.db": b"S", "segments/1.log": b"L"}
+    with pytest.raises(s3keep.InvalidInput):
+        store.restore("0/1/0", tmp_path / "bad", sets=["nope"])
+
+
+def test_large_file_goes_by_multipart_and_verifies_deep(make_store: Callable[..., s3keep.BackupStore], s3: Any, bucket_name: str, tmp_path: Path) -> None:
+    store = make_store(multipart_threshold=5 * MiB, part_size=5 * MiB, concurrency=4)
+    src = big_file(tmp_path / "src" / "big.bin", 12 * MiB + 123)
+    store.save("0/1/0", {"files": src.parent})
+    head = s3.head_object(Bucket=bucket_name, Key="0/1/0/files/big.bin")
+    assert head["ETag"].strip('"').endswith("-3")  # three parts
+    report = store.verify("0/1/0", deep=True)
+    assert report.ok and report.files_checked == 1 and report.bytes_checked == 12 * MiB + 123
+    store.restore("0/1/0", tmp_path / "out")
+    assert (tmp_path / "out" / "big.bin").read_bytes() == src.read_bytes()
+    assert multipart_uploads(s3, bucket_name) == []
+
+
+def test_list_filters_and_sorts(store: s3keep.BackupStore) -> None:
+    for p, c, n in [(2, 5, 0), (1, 7, 1), (1, 3, 0), (1, 5, 0), (2, 3, 1)]:
+        store.save(BackupId(p, c, n), {"files": {"f": b"x"}})
+    ids = [str(b.id) for b in store.list()]
+    assert ids == ["1/3/0", "1/5/0", "1/7/1", "2/5/0", "2/3/1"]  # (partition, node, checkpoint)
+    assert [str(b.id) for b in store.list(partition=1)] == ["1/3/0", "1/5/0", "1/7/1"]
+    assert [str(b.id) for b in store.list(checkpoint=5)] == ["1/5/0", "2/5/0"]
+    assert [str(b.id) for b in store.list(node=1)] == ["1/7/1", "2/3/1"]
+    assert [str(b.id) for b in store.list(partition=2, node=1)] == ["2/3/1"]
+    assert all(b.status == "COMPLETED" and b.created_at is not None for b in store.list())
+
+
+def test_mark_failed_turns_in_progress_into_failed(store: s3keep.BackupStore, s3: Any, bucket_name: str) -> None:
+    # A writer that died: IN_PROGRESS status only.
+    store.save("0/1/0", {"files": {"f": b"x"}})
+    s3.put_object(Bucket=bucket_name, Key="backups/0/2/0/status.json",
+                  Body=b'{"statusCode":"IN_PROGRESS","failureReason":null}')
+    info = store.mark_failed("0/2/0", "writer died")
+    assert info.status == "FAILED" and info.failure_reason == "writer died"
+    assert store.status("0/2/0").status == "FAILED"
+    with pytest.raises(s3keep.Conflict):
+        store.mark_failed("0/1/0", "too late")  # COMPLETED is never turned into FAILED
+    with pytest.raises(s3keep.NotFound):
+        store.mark_failed("0/9/0", "nothing there")
+
+
+def test_delete_removes_every_object(store: s3keep.BackupStore, s3: Any, bucket_name: str, tree: Path) -> None:
+    store.save("0/1/0", {"files": tree})
+    store.save("0/2/0", {"files": tree})
+    deleted = store.delete(BackupId(0, 1, 0))
+    assert deleted == 4 + 2  # files, metadata.json, status.json
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket_name).get("Contents", [])]
+    assert keys and all(k.startswith("backups/0/2/0/") for k in keys)
+    assert store.status("0/1/0").status == "DOES_NOT_EXIST"
+    with pytest.raises(s3keep.NotFound):
+        store.delete("0/1/0")
+
+
+def test_delete_refuses_a_fresh_in_progress_backup_unless_forced(store: s3keep.BackupStore, s3: Any, bucket_name: str) -> None:
+    store.save("0/0/0", {"files": {"f": b"x"}})  # creates the bucket
+    now = dt.datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    s3.put_object(Bucket=bucket_name, Key="backups/0/1/0/status.json",
+                  Body=f'{{"statusCode":"IN_PROGRESS","failureReason":null,"createdAt":"{now}","updatedAt":"{now}"}}'.encode())
+    with pytest.raises(s3keep.Conflict):
+        store.delete("0/1/0")
+    assert store.delete("0/1/0", force=True) >= 1
+    assert store.status("0/1/0").status == "DOES_NOT_EXIST"
+
+
+def test_verify_reports_missing_and_damaged_files(store: s3keep.BackupStore, s3: Any, bucket_name: str, tree: Path) -> None:
+    store.save("0/1/0", {"files": tree})
+    assert store.verify("0/1/0").ok
+    s3.delete_object(Bucket=bucket_name, Key="backups/0/1/0/files/top.txt")
+    s3.put_object(Bucket=bucket_name, Key="backups/0/1/0/files/a/empty", Body=b"now longer")
+    original = (tree / "d" / "e.txt").read_bytes()
+    s3.put_object(Bucket=bucket_name, Key="backups/0/1/0/files/d/e.txt", Body=bytes(len(original)))
+
+    shallow = store.verify("0/1/0")
+    assert not shallow.ok and shallow.files_checked == 4
+    kinds = {p.key.rsplit("/files/", 1)[1]: (p.kind, p.expected, p.actual) for p in shallow.problems}
+    assert kinds == {"top.txt": ("missing", None, None), "a/empty": ("size_mismatch", 0, 10)}
+
+    deep = store.verify(BackupId(0, 1, 0), deep=True)
+    by_kind = {p.kind for p in deep.problems}
+    assert by_kind == {"missing", "size_mismatch", "checksum_mismatch"}
+    checksum = next(p for p in deep.problems if p.kind == "checksum_mismatch")
+    assert checksum.key.endswith("d/e.txt") and isinstance(checksum.expected, str)
+    assert "checksum mismatch" in str(checksum)
+
+
+def test_prune_plans_then_deletes(store: s3keep.BackupStore, s3: Any, bucket_name: str) -> None:
+    for checkpoint in (1, 2, 3, 4):
+        store.save(BackupId(0, checkpoint, 0), {"files": {"f": b"x"}})
+    s3.put_object(Bucket=bucket_name, Key="backups/0/5/0/status.json",
+                  Body=b'{"statusCode":"FAILED","failureReason":"disk full"}')
+    policy = RetentionPolicy(keep_last=2, prune_failed=True)
+
+    plan = store.prune(policy)  # dry run by default
+    assert plan.dry_run and plan.deleted == () and len(plan) == 5
+    decisions = {str(e.id): (e.action, e.reason) for e in plan}
+    assert decisions == {
+        "0/1/0": ("delete", "no-rule-matched"),
+        "0/2/0": ("delete", "no-rule-matched"),
+        "0/3/0": ("keep", "keep-last"),
+        "0/4/0": ("keep", "keep-last"),
+        "0/5/0": ("delete", "failed"),
+    }
+    assert [str(e.id) for e in plan.to_keep] == ["0/3/0", "0/4/0"]
+    assert all(e.created_at.tzinfo is UTC for e in plan.entries)
+    assert plan.entries[2].matched == ("keep-last",)
+    assert len(store.list()) == 5
+
+    done = store.prune(policy, dry_run=False)
+    assert not done.dry_run and done.failed == ()
+    assert sorted(str(i) for i in done.deleted) == ["0/1/0", "0/2/0", "0/5/0"]
+    assert [str(b.id) for b in store.list()] == ["0/3/0", "0/4/0"]
+
+
+def test_an_empty_policy_deletes_nothing(store: s3keep.BackupStore) -> None:
+    store.save("0/1/0", {"files": {"f": b"x"}})
+    store.save("0/2/0", {"files": {"f": b"x"}})
+    plan = store.prune(RetentionPolicy(), dry_run=False)
+    assert plan.deleted == () and {e.reason for e in plan} == {"empty-policy"}
+    assert len(store.list()) == 2
+
+
+def test_cleanup_uploads_aborts_orphaned_multipart_uploads(store: s3keep.BackupStore, s3: Any, bucket_name: str) -> None:
+    store.save("0/1/0", {"files": {"f": b"x"}})
+    orphan = s3.create_multipart_upload(Bucket=bucket_name, Key="backups/0/2/0/files/big")
+    outside = s3.create_multipart_upload(Bucket=bucket_name, Key="elsewhere/big")
+    assert store.cleanup_uploads(dt.timedelta(hours=1)) == []  # too young
+    aborted = store.cleanup_uploads(older_than=0)
+    assert [(u.key, u.upload_id) for u in aborted] == [("backups/0/2/0/files/big", orphan["UploadId"])]
+    assert aborted[0].initiated is not None and aborted[0].initiated.tzinfo is UTC
+    left = [u["UploadId"] for u in multipart_uploads(s3, bucket_name)]
+    assert left == [outside["UploadId"]]  # only the store's prefix is touched
+
+
+def test_check_probes_endpoint_credentials_bucket_and_objects(store: s3keep.BackupStore, make_store: Callable[..., s3keep.BackupStore]) -> None:
+    store.save("0/1/0", {"files": {"f": b"x"}})  # creates the bucket
+    results = store.check()
+    names = [r.name for r in results]
+    assert names[:3] == ["endpoint", "credentials", "bucket"]
+    assert {"put", "get", "list", "delete", "clock"} <= set(names)
+    assert all(r.state in ("ok", "warning") for r in results), results
+
+    bad = make_store(secret_access_key="wrong-secret").check()
+    states = {r.name: r.state for r in bad}
+    assert states["endpoint"] == "ok" and states["credentials"] == "failed"
+    failed = next(r for r in bad if r.name == "credentials")
+    assert failed.hint and failed.code == "SignatureDoesNotMatch"
+
+
+def test_from_url_and_from_env_reach_the_same_store(minio: Any, bucket_name: str, tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"s3://{bucket_name}/via-url?endpoint={minio.endpoint}&region={minio.region}"
+    by_url = s3keep.BackupStore.from_url(url, access_key_id=minio.access_key,
+                                         secret_access_key=minio.secret_key, create_bucket=True)
+    assert (by_url.bucket, by_url.prefix, by_url.endpoint, by_url.region) == (bucket_name, "via-url/", minio.endpoint, minio.region)
+    by_url.save("0/1/0", {"files": tree})
+
+    for key in list(os.environ):
+        if key.startswith(("AWS_", "S3KEEP_")) and not key.startswith("S3KEEP_TEST"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("S3KEEP_URL", f"s3://{bucket_name}/via-url")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", minio.endpoint)
+    monkeypatch.setenv("AWS_REGION", minio.region)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", minio.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", minio.secret_key)
+    by_env = s3keep.BackupStore.from_env()
+    assert (by_env.bucket, by_env.prefix, by_env.endpoint) == (bucket_name, "via-url/", minio.endpoint)
+    assert by_env.status("0/1/0").status == "COMPLETED"
+
+    # The plain constructor reads the same AWS variables for what it is not given.
+    assert s3keep.BackupStore(bucket_name, prefix="via-url").status("0/1/0").status == "COMPLETED"
+
+    monkeypatch.delenv("S3KEEP_URL")
+    with pytest.raises(s3keep.InvalidInput):
+        s3keep.BackupStore.from_env()
+    monkeypatch.setenv("S3KEEP_BUCKET", bucket_name)
+    monkeypatch.setenv("S3KEEP_PREFIX", "via-url")
+    assert s3keep.BackupStore.from_env().status("0/1/0").status == "COMPLETED"
+
+
+def test_repr_shows_where_but_never_secrets(minio: Any) -> None:
+    store = s3keep.BackupStore("my-bucket", prefix="/a/b", endpoint=minio.endpoint,
+                               access_key_id="AKIDEXAMPLE", secret_access_key="wJalrXUtnFEMI-SECRET",
+                               session_token="SESSION-TOKEN-123")
+    text = repr(store)
+    assert "my-bucket" in text and "a/b/" in text and minio.endpoint in text and "AKIDEXAMPLE" in text
+    assert "wJalrXUtnFEMI" not in text and "SESSION-TOKEN" not in text
+    assert "SECRET" not in str(store)
+
+
+def test_unknown_or_inconsistent_options_are_refused() -> None:
+    with pytest.raises(TypeError, match="prefx"):
+        s3keep.BackupStore("my-bucket", prefx="x")  # type: ignore[call-arg]
+    with pytest.raises(s3keep.InvalidInput):
+        s3keep.BackupStore("my-bucket", access_key_id="only-the-id")
+    with pytest.raises(s3keep.InvalidInput):
+        s3keep.BackupStore("my-bucket", part_size=1024)  # below S3's 5 MiB
+    with pytest.raises(s3keep.InvalidInput):
+        s3keep.BackupStore("my-bucket", addressing="sideways")  # type: ignore[arg-type]
+    with pytest.raises(s3keep.InvalidInput):
+        s3keep.BackupStore("Not_A_Bucket!")
+    with pytest.raises(s3keep.InvalidInput):
+        s3keep.BackupStore.from_url("http://not-s3/")
+
+
+def test_results_are_immutable_hashable_and_readable(store: s3keep.BackupStore) -> None:
+    info = store.save("0/1/0", {"files": {"f": b"xyz"}}, metadata={"a": "b"})
+    with pytest.raises(AttributeError):
+        info.status = "FAILED"  # type: ignore[misc]
+    info.user_metadata["a"] = "changed"
+    assert info.user_metadata == {"a": "b"}
+    assert repr(info).startswith("BackupInfo(id='0/1/0', status='COMPLETED', created_at='20")
+    assert "file_count=1, total_size=3" in repr(info)
+
+    id = BackupId(3, 1700000000000, 1)
+    assert repr(id) == "BackupId(partition=3, checkpoint=1700000000000, node=1)"
+    assert str(id) == "3/1700000000000/1" and BackupId.parse(str(id)) == id
+    assert {id: 1}[BackupId(3, 1700000000000, 1)] == 1
+    assert sorted([BackupId(1, 2, 0), BackupId(0, 9, 9), BackupId(1, 1, 5)]) == [BackupId(0, 9, 9), BackupId(1, 1, 5), BackupId(1, 2, 0)]
+    with pytest.raises(AttributeError):
+        id.node = 2  # type: ignore[misc]
+    assert BackupId.now().checkpoint > 1_700_000_000_000
+
+    policy = RetentionPolicy(keep_daily=7, keep_within=dt.timedelta(days=2))
+    assert repr(policy) == "RetentionPolicy(keep_daily=7, keep_within=datetime.timedelta(days=2))"
+    assert policy.keep_within == dt.timedelta(days=2) and policy.stale_after == dt.timedelta(hours=24)
+    assert RetentionPolicy().is_empty and not policy.is_empty
+    assert policy == RetentionPolicy(keep_daily=7, keep_within=172800)
