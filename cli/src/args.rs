@@ -35,10 +35,22 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "S3KEEP_URL", hide_env_values = true, value_name = "URL")]
     pub url: Option<String>,
     /// The bucket (must exist unless --create-bucket).
-    #[arg(long, global = true, env = "S3KEEP_BUCKET", hide_env_values = true, value_name = "BUCKET")]
+    #[arg(
+        long,
+        global = true,
+        env = "S3KEEP_BUCKET",
+        hide_env_values = true,
+        value_name = "BUCKET"
+    )]
     pub bucket: Option<String>,
     /// Key prefix of every backup in the bucket (default: none).
-    #[arg(long, global = true, env = "S3KEEP_PREFIX", hide_env_values = true, value_name = "PREFIX")]
+    #[arg(
+        long,
+        global = true,
+        env = "S3KEEP_PREFIX",
+        hide_env_values = true,
+        value_name = "PREFIX"
+    )]
     pub prefix: Option<String>,
     /// http(s)://host[:port] of an S3-compatible store (default: AWS_ENDPOINT_URL_S3,
     /// AWS_ENDPOINT_URL, else AWS's regional endpoint).
@@ -251,8 +263,21 @@ mod tests {
 
     #[test]
     fn save_collects_sets_and_metadata() {
-        let cli = parse(&["save", "1/2/3", "/data", "--set", "snapshot=/s", "--meta", "a=1", "--meta", "b=x=y"]).unwrap();
-        let Command::Save(save) = cli.command else { panic!("not save") };
+        let cli = parse(&[
+            "save",
+            "1/2/3",
+            "/data",
+            "--set",
+            "snapshot=/s",
+            "--meta",
+            "a=1",
+            "--meta",
+            "b=x=y",
+        ])
+        .unwrap();
+        let Command::Save(save) = cli.command else {
+            panic!("not save")
+        };
         assert_eq!(save.id.as_deref(), Some("1/2/3"));
         assert_eq!(save.dir, Some(PathBuf::from("/data")));
         assert_eq!(save.sets, vec![("snapshot".to_string(), PathBuf::from("/s"))]);
@@ -279,8 +304,21 @@ mod tests {
 
     #[test]
     fn prune_reads_the_whole_policy() {
-        let cli = parse(&["prune", "--keep-last", "3", "--keep-daily", "7", "--keep-within", "2d", "--prune-failed", "--yes"]).unwrap();
-        let Command::Prune(p) = cli.command else { panic!("not prune") };
+        let cli = parse(&[
+            "prune",
+            "--keep-last",
+            "3",
+            "--keep-daily",
+            "7",
+            "--keep-within",
+            "2d",
+            "--prune-failed",
+            "--yes",
+        ])
+        .unwrap();
+        let Command::Prune(p) = cli.command else {
+            panic!("not prune")
+        };
         assert_eq!(p.keep_last, Some(3));
         assert_eq!(p.keep_daily, Some(7));
         assert_eq!(p.keep_within, Some(Duration::from_secs(2 * 86_400)));
@@ -290,7 +328,9 @@ mod tests {
 
     #[test]
     fn cleanup_defaults_to_a_day() {
-        let Command::CleanupUploads(c) = parse(&["cleanup-uploads"]).unwrap().command else { panic!() };
+        let Command::CleanupUploads(c) = parse(&["cleanup-uploads"]).unwrap().command else {
+            panic!()
+        };
         assert_eq!(c.older_than, Duration::from_secs(86_400));
     }
 }

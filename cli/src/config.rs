@@ -12,22 +12,21 @@ use crate::args::GlobalArgs;
 /// [`Error::InvalidInput`] (exit 2) when no bucket is given or `--url` is malformed.
 pub fn store_config(args: &GlobalArgs) -> Result<StoreConfig> {
     let mut explicit_region = args.region.is_some();
-    let mut config = match (&args.url, &args.bucket) {
-        (Some(url), _) => {
-            explicit_region |= url_has_query_key(url, "region");
-            let mut config = StoreConfig::from_url(url)?;
-            if let Some(bucket) = &args.bucket {
-                config.client.bucket = bucket.clone();
+    let mut config =
+        match (&args.url, &args.bucket) {
+            (Some(url), _) => {
+                explicit_region |= url_has_query_key(url, "region");
+                let mut config = StoreConfig::from_url(url)?;
+                if let Some(bucket) = &args.bucket {
+                    config.client.bucket = bucket.clone();
+                }
+                config
             }
-            config
-        }
-        (None, Some(bucket)) => StoreConfig::new(bucket.as_str()),
-        (None, None) => {
-            return Err(Error::invalid_input(
+            (None, Some(bucket)) => StoreConfig::new(bucket.as_str()),
+            (None, None) => return Err(Error::invalid_input(
                 "no bucket given: pass --bucket BUCKET or --url s3://BUCKET/PREFIX (or set S3KEEP_BUCKET / S3KEEP_URL)",
-            ))
-        }
-    };
+            )),
+        };
     if let Some(prefix) = &args.prefix {
         config = config.with_prefix(prefix);
     }

@@ -56,8 +56,17 @@ fn usage_error(e: &clap::Error, args: &[OsString]) -> i32 {
     let code = e.exit_code();
     if code != exit::OK && args.iter().any(|a| a == "--json") {
         let rendered = e.render().to_string();
-        let message = rendered.lines().next().unwrap_or_default().trim_start_matches("error: ").to_string();
-        output::Output { json: true, quiet: false }.document(&json!({
+        let message = rendered
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("error: ")
+            .to_string();
+        output::Output {
+            json: true,
+            quiet: false,
+        }
+        .document(&json!({
             "error": {
                 "kind": "InvalidInput",
                 "code": null,

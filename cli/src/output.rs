@@ -157,7 +157,10 @@ pub fn backup_lines(info: &BackupInfo) -> Vec<(String, String)> {
         lines.push(("files".into(), files.to_string()));
     }
     if info.total_size.is_some() {
-        lines.push(("size".into(), format!("{} ({} bytes)", size(info.total_size), info.total_size.unwrap_or(0))));
+        lines.push((
+            "size".into(),
+            format!("{} ({} bytes)", size(info.total_size), info.total_size.unwrap_or(0)),
+        ));
     }
     if let Some(writer) = &info.writer {
         lines.push(("writer".into(), writer.clone()));
@@ -266,7 +269,13 @@ mod tests {
 
     #[test]
     fn tables_pad_columns_to_the_widest_cell() {
-        let text = render_table(&["ID", "STATUS"], &[vec!["0/1/0".into(), "COMPLETED".into()], vec!["0/12345/0".into(), "FAILED".into()]]);
+        let text = render_table(
+            &["ID", "STATUS"],
+            &[
+                vec!["0/1/0".into(), "COMPLETED".into()],
+                vec!["0/12345/0".into(), "FAILED".into()],
+            ],
+        );
         assert_eq!(text, "ID         STATUS\n0/1/0      COMPLETED\n0/12345/0  FAILED\n");
     }
 

@@ -17,7 +17,9 @@ use s3keep::BackupId;
 /// A message naming the expected form, for an empty string, a number without a unit, an
 /// unknown unit or an overflowing value.
 pub fn duration(text: &str) -> Result<Duration, String> {
-    let bad = |why: &str| format!("invalid duration {text:?}: {why}; write a number and a unit, like 90s, 30m, 24h, 7d or 1d12h");
+    let bad = |why: &str| {
+        format!("invalid duration {text:?}: {why}; write a number and a unit, like 90s, 30m, 24h, 7d or 1d12h")
+    };
     let text_trimmed = text.trim();
     if text_trimmed.is_empty() {
         return Err(bad("it is empty"));
@@ -84,7 +86,9 @@ pub fn set_arg(text: &str) -> Result<(String, PathBuf), String> {
         .split_once('=')
         .ok_or_else(|| format!("{text:?} is not NAME=PATH (e.g. --set snapshot=/var/lib/app/snapshot)"))?;
     if name.is_empty() || path.is_empty() {
-        return Err(format!("{text:?} is not NAME=PATH: both the name and the path are needed"));
+        return Err(format!(
+            "{text:?} is not NAME=PATH: both the name and the path are needed"
+        ));
     }
     Ok((name.to_string(), PathBuf::from(path)))
 }
@@ -122,7 +126,19 @@ mod tests {
 
     #[test]
     fn malformed_durations_are_rejected_with_the_expected_form() {
-        for bad in ["", "  ", "10", "h", "5x", "1.5h", "-1h", "10 m", "1h30", "99999999999999999999s", "18446744073709551615d"] {
+        for bad in [
+            "",
+            "  ",
+            "10",
+            "h",
+            "5x",
+            "1.5h",
+            "-1h",
+            "10 m",
+            "1h30",
+            "99999999999999999999s",
+            "18446744073709551615d",
+        ] {
             let err = duration(bad).unwrap_err();
             assert!(err.contains("90s, 30m, 24h, 7d"), "{bad:?}: {err}");
         }
@@ -140,7 +156,10 @@ mod tests {
 
     #[test]
     fn backup_ids_parse_and_bad_ones_explain_the_form() {
-        assert_eq!(backup_id("1/1700000000000/2"), Ok(BackupId::new(1, 1_700_000_000_000, 2)));
+        assert_eq!(
+            backup_id("1/1700000000000/2"),
+            Ok(BackupId::new(1, 1_700_000_000_000, 2))
+        );
         let err = backup_id("1/2").unwrap_err();
         assert!(err.contains("PARTITION/CHECKPOINT/NODE"), "{err}");
         assert!(backup_id("a/b/c").is_err());
@@ -148,7 +167,10 @@ mod tests {
 
     #[test]
     fn set_args_split_at_the_first_equals() {
-        assert_eq!(set_arg("snapshot=/data/snap"), Ok(("snapshot".into(), PathBuf::from("/data/snap"))));
+        assert_eq!(
+            set_arg("snapshot=/data/snap"),
+            Ok(("snapshot".into(), PathBuf::from("/data/snap")))
+        );
         assert_eq!(set_arg("x=a=b"), Ok(("x".into(), PathBuf::from("a=b"))));
         for bad in ["snapshot", "=path", "name=", ""] {
             assert!(set_arg(bad).is_err(), "{bad:?}");

@@ -22,13 +22,21 @@ struct Run {
 
 impl Run {
     fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}): {:?}\nstderr: {}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not one JSON document ({e}): {:?}\nstderr: {}",
+                self.stdout, self.stderr
+            )
+        })
     }
 
     #[track_caller]
     fn expect(&self, code: i32) -> &Self {
-        assert_eq!(self.code, code, "exit code; stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "exit code; stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
@@ -111,7 +119,10 @@ fn finish(out: Output) -> Run {
         !run.stdout.contains(secret.as_str()) && !run.stderr.contains(secret.as_str()),
         "the secret key was printed: {run:?}"
     );
-    assert!(!run.stderr.contains("panicked") && !run.stderr.contains("RUST_BACKTRACE"), "{run:?}");
+    assert!(
+        !run.stderr.contains("panicked") && !run.stderr.contains("RUST_BACKTRACE"),
+        "{run:?}"
+    );
     run
 }
 
@@ -142,7 +153,12 @@ fn sample_dir() -> tempfile::TempDir {
         ("nested/deeper/leaf.txt", b"leaf".to_vec()),
         ("ünïcödé/日本語 ファイル.txt", "こんにちは".as_bytes().to_vec()),
         ("odd names/plus+percent%20hash#.txt", b"odd".to_vec()),
-        ("nested/random.bin", (0..200_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect()),
+        (
+            "nested/random.bin",
+            (0..200_000u32)
+                .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+                .collect(),
+        ),
     ];
     for (name, bytes) in files {
         let path = dir.path().join(name);
@@ -170,14 +186,25 @@ fn save_list_status_restore_verify_delete_round_trip() {
     let src = sample_dir();
     let id = "0/1700000000000/0";
 
-    let saved = store.run(&["--create-bucket", "--json", "save", id, path_str(src.path()), "--meta", "source=cli-test"]);
+    let saved = store.run(&[
+        "--create-bucket",
+        "--json",
+        "save",
+        id,
+        path_str(src.path()),
+        "--meta",
+        "source=cli-test",
+    ]);
     let saved = saved.expect(0).json();
     assert_eq!(saved["status"], "COMPLETED");
     assert_eq!(saved["partition"], 0);
     assert_eq!(saved["checkpoint"], 1_700_000_000_000u64);
     assert_eq!(saved["node"], 0);
     assert_eq!(saved["fileCount"], 6);
-    assert_eq!(saved["totalSize"], tree(src.path()).values().map(|v| v.len()).sum::<usize>());
+    assert_eq!(
+        saved["totalSize"],
+        tree(src.path()).values().map(|v| v.len()).sum::<usize>()
+    );
 
     let list = store.run(&["list", "--json"]).expect(0).json();
     assert_eq!(ids(&list), vec![id]);
@@ -191,14 +218,24 @@ fn save_list_status_restore_verify_delete_round_trip() {
     assert_eq!(status["userMetadata"]["source"], "cli-test");
     assert_eq!(status["fileCount"], 6);
     let created = status["createdAt"].as_str().unwrap();
-    assert!(created.contains('T') && created.ends_with('Z'), "not RFC 3339: {created}");
+    assert!(
+        created.contains('T') && created.ends_with('Z'),
+        "not RFC 3339: {created}"
+    );
 
     let human = store.run(&["status", id]);
     human.expect(0);
-    assert!(human.stdout.contains("COMPLETED") && human.stdout.contains("cli-test"), "{}", human.stdout);
+    assert!(
+        human.stdout.contains("COMPLETED") && human.stdout.contains("cli-test"),
+        "{}",
+        human.stdout
+    );
 
     let target = tempfile::tempdir().unwrap();
-    let restored = store.run(&["restore", id, path_str(target.path()), "--json"]).expect(0).json();
+    let restored = store
+        .run(&["restore", id, path_str(target.path()), "--json"])
+        .expect(0)
+        .json();
     assert_eq!(restored["filesRestored"], 6);
     assert_eq!(tree(target.path()), tree(src.path()), "restored tree differs");
 
@@ -241,7 +278,15 @@ fn named_sets_restore_into_subdirectories_and_one_set_into_the_target() {
     let extra_arg = format!("extra={}", path_str(extra.path()));
     let dump_arg = format!("db={}", path_str(&dump));
     store
-        .run(&["save", "2/10/1", path_str(files.path()), "--set", &extra_arg, "--set", &dump_arg])
+        .run(&[
+            "save",
+            "2/10/1",
+            path_str(files.path()),
+            "--set",
+            &extra_arg,
+            "--set",
+            &dump_arg,
+        ])
         .expect(0);
 
     let all = tempfile::tempdir().unwrap();
@@ -252,15 +297,26 @@ fn named_sets_restore_into_subdirectories_and_one_set_into_the_target() {
     assert_eq!(tree(all.path()), expected);
 
     let only = tempfile::tempdir().unwrap();
-    store.run(&["restore", "2/10/1", path_str(only.path()), "--set", "extra"]).expect(0);
+    store
+        .run(&["restore", "2/10/1", path_str(only.path()), "--set", "extra"])
+        .expect(0);
     assert_eq!(tree(only.path()), tree(extra.path()));
 
     let unknown = store.run(&["restore", "2/10/1", path_str(only.path()), "--set", "nope"]);
     unknown.expect(2);
 
-    let dup = store.run(&["save", "2/11/1", path_str(files.path()), "--set", &format!("files={}", path_str(extra.path()))]);
+    let dup = store.run(&[
+        "save",
+        "2/11/1",
+        path_str(files.path()),
+        "--set",
+        &format!("files={}", path_str(extra.path())),
+    ]);
     dup.expect(2);
-    assert_eq!(store.run(&["status", "2/11/1", "--json"]).json()["status"], "DOES_NOT_EXIST");
+    assert_eq!(
+        store.run(&["status", "2/11/1", "--json"]).json()["status"],
+        "DOES_NOT_EXIST"
+    );
 }
 
 #[test]
@@ -269,12 +325,18 @@ fn prune_dry_run_shows_the_plan_and_yes_deletes() {
     store.create();
     let src = sample_dir();
     for checkpoint in ["1", "2", "3"] {
-        store.run(&["save", &format!("0/{checkpoint}/0"), path_str(src.path()), "-q"]).expect(0);
+        store
+            .run(&["save", &format!("0/{checkpoint}/0"), path_str(src.path()), "-q"])
+            .expect(0);
     }
 
     let unconfirmed = store.run(&["prune", "--keep-last", "1"]);
     unconfirmed.expect(2);
-    assert!(unconfirmed.stdout.contains("delete") && unconfirmed.stdout.contains("keep-last"), "{}", unconfirmed.stdout);
+    assert!(
+        unconfirmed.stdout.contains("delete") && unconfirmed.stdout.contains("keep-last"),
+        "{}",
+        unconfirmed.stdout
+    );
     assert!(unconfirmed.error_line().contains("--yes"), "{}", unconfirmed.stderr);
     let unconfirmed_json = store.run(&["prune", "--keep-last", "1", "--json"]);
     unconfirmed_json.expect(2);
@@ -282,25 +344,51 @@ fn prune_dry_run_shows_the_plan_and_yes_deletes() {
     assert_eq!(doc["error"]["kind"], "InvalidInput");
     assert_eq!(doc["plan"].as_array().unwrap().len(), 3);
 
-    let plan = store.run(&["prune", "--keep-last", "1", "--dry-run", "--json"]).expect(0).json();
+    let plan = store
+        .run(&["prune", "--keep-last", "1", "--dry-run", "--json"])
+        .expect(0)
+        .json();
     let plan = plan.as_array().unwrap();
     assert_eq!(plan.len(), 3);
     let actions: Vec<(&str, &str)> = plan
         .iter()
         .map(|e| (e["id"].as_str().unwrap(), e["action"].as_str().unwrap()))
         .collect();
-    assert_eq!(actions, vec![("0/1/0", "delete"), ("0/2/0", "delete"), ("0/3/0", "keep")]);
+    assert_eq!(
+        actions,
+        vec![("0/1/0", "delete"), ("0/2/0", "delete"), ("0/3/0", "keep")]
+    );
     assert_eq!(plan[2]["reason"], "keep-last");
     assert_eq!(plan[2]["matched"], serde_json::json!(["keep-last"]));
     for e in plan {
-        for field in ["partition", "checkpoint", "node", "status", "createdAt", "action", "reason"] {
+        for field in [
+            "partition",
+            "checkpoint",
+            "node",
+            "status",
+            "createdAt",
+            "action",
+            "reason",
+        ] {
             assert!(!e[field].is_null(), "plan entry lacks {field}: {e}");
         }
     }
-    assert_eq!(ids(&store.run(&["list", "--json"]).json()).len(), 3, "a dry run deleted something");
+    assert_eq!(
+        ids(&store.run(&["list", "--json"]).json()).len(),
+        3,
+        "a dry run deleted something"
+    );
 
-    let executed = store.run(&["prune", "--keep-last", "1", "--yes", "--json"]).expect(0).json();
-    let deleted: Vec<&Value> = executed.as_array().unwrap().iter().filter(|e| e["action"] == "delete").collect();
+    let executed = store
+        .run(&["prune", "--keep-last", "1", "--yes", "--json"])
+        .expect(0)
+        .json();
+    let deleted: Vec<&Value> = executed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "delete")
+        .collect();
     assert_eq!(deleted.len(), 2);
     assert!(deleted.iter().all(|e| e["deleted"] == true), "{executed}");
     assert_eq!(ids(&store.run(&["list", "--json"]).json()), vec!["0/3/0"]);
@@ -344,13 +432,22 @@ fn wrong_credentials_fail_with_one_line_naming_the_s3_code() {
     let store = Store::new();
     store.create();
     let m = support::minio();
-    let wrong = s3keep(&["list", "--endpoint", &m.endpoint, "--bucket", &store.bucket], "not-the-secret");
+    let wrong = s3keep(
+        &["list", "--endpoint", &m.endpoint, "--bucket", &store.bucket],
+        "not-the-secret",
+    );
     wrong.expect(1);
     let line = wrong.error_line();
-    assert!(line.contains("SignatureDoesNotMatch") && line.contains("InvalidCredentials"), "{line}");
+    assert!(
+        line.contains("SignatureDoesNotMatch") && line.contains("InvalidCredentials"),
+        "{line}"
+    );
     assert!(!line.contains("not-the-secret"), "{line}");
 
-    let json = s3keep(&["list", "--json", "--endpoint", &m.endpoint, "--bucket", &store.bucket], "not-the-secret");
+    let json = s3keep(
+        &["list", "--json", "--endpoint", &m.endpoint, "--bucket", &store.bucket],
+        "not-the-secret",
+    );
     json.expect(1);
     let error = &json.json()["error"];
     assert_eq!(error["kind"], "InvalidCredentials");
@@ -365,24 +462,49 @@ fn doctor_passes_on_a_good_setup_and_fails_with_a_wrong_secret() {
     store.create();
     let good = store.run(&["doctor"]);
     good.expect(0);
-    for name in ["endpoint", "credentials", "bucket", "put", "get", "list", "delete", "clock"] {
-        assert!(good.stdout.lines().any(|l| l.starts_with("ok") && l.contains(name)), "{name}: {}", good.stdout);
+    for name in [
+        "endpoint",
+        "credentials",
+        "bucket",
+        "put",
+        "get",
+        "list",
+        "delete",
+        "clock",
+    ] {
+        assert!(
+            good.stdout.lines().any(|l| l.starts_with("ok") && l.contains(name)),
+            "{name}: {}",
+            good.stdout
+        );
     }
     let json = store.run(&["doctor", "--json"]).expect(0).json();
     assert_eq!(json["ok"], true);
     assert!(json["checks"].as_array().unwrap().len() >= 8);
 
     let m = support::minio();
-    let bad = s3keep(&["doctor", "--endpoint", &m.endpoint, "--bucket", &store.bucket], "not-the-secret");
+    let bad = s3keep(
+        &["doctor", "--endpoint", &m.endpoint, "--bucket", &store.bucket],
+        "not-the-secret",
+    );
     bad.expect(1);
     let line = bad.stdout.lines().find(|l| l.contains("credentials")).unwrap();
-    assert!(line.starts_with("failed") && line.contains("AWS_SECRET_ACCESS_KEY"), "{line}");
+    assert!(
+        line.starts_with("failed") && line.contains("AWS_SECRET_ACCESS_KEY"),
+        "{line}"
+    );
 
     let missing = Store::new();
     let no_bucket = missing.run(&["doctor", "--json"]);
     no_bucket.expect(1);
     let checks = no_bucket.json()["checks"].clone();
-    let bucket = checks.as_array().unwrap().iter().find(|c| c["name"] == "bucket").unwrap().clone();
+    let bucket = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "bucket")
+        .unwrap()
+        .clone();
     assert_eq!(bucket["state"], "failed");
 }
 
@@ -408,13 +530,26 @@ fn url_form_and_options_after_the_command_reach_the_same_store() {
     assert_eq!(parts.len(), 3, "quiet save prints the id: {id:?}");
     assert_eq!((parts[0], parts[2]), ("0", "0"));
     let checkpoint: u64 = parts[1].parse().unwrap();
-    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
-    assert!(now_ms - checkpoint < 600_000, "checkpoint {checkpoint} is not the time in ms");
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    assert!(
+        now_ms - checkpoint < 600_000,
+        "checkpoint {checkpoint} is not the time in ms"
+    );
 
     let listed = store.run(&["list", "--prefix", "/team/db/", "--json"]).expect(0).json();
     assert_eq!(ids(&listed), vec![id.clone()]);
-    assert_eq!(store.run(&["list", "--json"]).json(), Value::Array(vec![]), "the prefix was ignored");
-    let filtered = store.run(&["--prefix", "team/db", "list", "--partition", "1", "--json"]).expect(0).json();
+    assert_eq!(
+        store.run(&["list", "--json"]).json(),
+        Value::Array(vec![]),
+        "the prefix was ignored"
+    );
+    let filtered = store
+        .run(&["--prefix", "team/db", "list", "--partition", "1", "--json"])
+        .expect(0)
+        .json();
     assert_eq!(filtered, Value::Array(vec![]));
 }
 
@@ -426,7 +561,10 @@ fn mark_failed_refuses_completed_and_missing_backups() {
     store.run(&["save", "0/5/0", path_str(src.path()), "-q"]).expect(0);
     store.run(&["mark-failed", "0/5/0"]).expect(4);
     store.run(&["mark-failed", "0/6/0", "--reason", "x"]).expect(3);
-    let cleaned = store.run(&["cleanup-uploads", "--older-than", "0s", "--json"]).expect(0).json();
+    let cleaned = store
+        .run(&["cleanup-uploads", "--older-than", "0s", "--json"])
+        .expect(0)
+        .json();
     assert_eq!(cleaned["aborted"], Value::Array(vec![]));
     assert_eq!(cleaned["olderThanSeconds"], 0);
 }
@@ -442,7 +580,15 @@ fn ctrl_c_during_save_marks_it_failed_and_exits_130() {
     drop(big);
     let m = support::minio();
     let child = command(
-        &["--endpoint", &m.endpoint, "--bucket", &store.bucket, "save", "0/77/0", path_str(src.path())],
+        &[
+            "--endpoint",
+            &m.endpoint,
+            "--bucket",
+            &store.bucket,
+            "save",
+            "0/77/0",
+            path_str(src.path()),
+        ],
         &store.secret,
     )
     .stdout(Stdio::piped())
@@ -456,12 +602,18 @@ fn ctrl_c_during_save_marks_it_failed_and_exits_130() {
         if status["status"] == "IN_PROGRESS" {
             break;
         }
-        assert_eq!(status["status"], "DOES_NOT_EXIST", "the save ended before it was interrupted");
+        assert_eq!(
+            status["status"], "DOES_NOT_EXIST",
+            "the save ended before it was interrupted"
+        );
         assert!(Instant::now() < deadline, "the save never started");
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(200));
-    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(killed.success());
     let run = finish(child.wait_with_output().unwrap());
     run.expect(130);
@@ -469,9 +621,19 @@ fn ctrl_c_during_save_marks_it_failed_and_exits_130() {
 
     let status = store.run(&["status", "0/77/0", "--json"]).expect(0).json();
     assert_eq!(status["status"], "FAILED", "{status}");
-    assert!(status["failureReason"].as_str().unwrap().contains("cancelled"), "{status}");
-    let uploads = store.run(&["cleanup-uploads", "--older-than", "0s", "--json"]).expect(0).json();
-    assert_eq!(uploads["aborted"], Value::Array(vec![]), "the save left multipart uploads open");
+    assert!(
+        status["failureReason"].as_str().unwrap().contains("cancelled"),
+        "{status}"
+    );
+    let uploads = store
+        .run(&["cleanup-uploads", "--older-than", "0s", "--json"])
+        .expect(0)
+        .json();
+    assert_eq!(
+        uploads["aborted"],
+        Value::Array(vec![]),
+        "the save left multipart uploads open"
+    );
 
     // A FAILED backup can be deleted and is what --prune-failed removes.
     store.run(&["delete", "0/77/0"]).expect(0);

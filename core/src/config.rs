@@ -163,9 +163,8 @@ impl ClientConfig {
             )));
         }
         if let Some(endpoint) = &self.endpoint {
-            let url = url::Url::parse(endpoint).map_err(|e| {
-                Error::invalid_input(format!("endpoint {endpoint:?} is not a URL: {e}"))
-            })?;
+            let url = url::Url::parse(endpoint)
+                .map_err(|e| Error::invalid_input(format!("endpoint {endpoint:?} is not a URL: {e}")))?;
             if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
                 return Err(Error::invalid_input(format!(
                     "endpoint {endpoint:?} must look like http(s)://host[:port]"
@@ -258,7 +257,9 @@ impl StoreConfig {
                 "{url:?} is not s3://BUCKET[/PREFIX][?endpoint=URL&region=R]: {why}"
             ))
         };
-        let rest = url.strip_prefix("s3://").ok_or_else(|| bad("it must start with s3://"))?;
+        let rest = url
+            .strip_prefix("s3://")
+            .ok_or_else(|| bad("it must start with s3://"))?;
         let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
         let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
         if bucket.is_empty() {
@@ -349,14 +350,19 @@ mod tests {
 
     #[test]
     fn s3_url_gives_bucket_prefix_endpoint_region() {
-        let c = StoreConfig::from_url("s3://bk/x/y?endpoint=http://127.0.0.1:9000&region=eu-west-1")
-            .unwrap();
+        let c = StoreConfig::from_url("s3://bk/x/y?endpoint=http://127.0.0.1:9000&region=eu-west-1").unwrap();
         assert_eq!(c.client.bucket, "bk");
         assert_eq!(c.prefix, "x/y/");
         assert_eq!(c.client.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
         assert_eq!(c.client.region, "eu-west-1");
-        assert!(matches!(StoreConfig::from_url("http://bk"), Err(Error::InvalidInput(_))));
-        assert!(matches!(StoreConfig::from_url("s3://bk?colour=red"), Err(Error::InvalidInput(_))));
+        assert!(matches!(
+            StoreConfig::from_url("http://bk"),
+            Err(Error::InvalidInput(_))
+        ));
+        assert!(matches!(
+            StoreConfig::from_url("s3://bk?colour=red"),
+            Err(Error::InvalidInput(_))
+        ));
     }
 
     #[test]

@@ -190,8 +190,12 @@ impl Error {
             Error::NotFound(_) => "check the backup id or key; `list` shows what exists",
             Error::BackupAlreadyExists(_) => "choose a new checkpoint id; an existing backup is never overwritten",
             Error::BackupNotCompleted(_) => "only COMPLETED backups can be restored; pick another backup with `list`",
-            Error::AccessDenied(_) => "grant the missing permission to these credentials (run `s3keep doctor` to see which)",
-            Error::InvalidCredentials(_) => "check the access key id and the secret key, and that the system clock is right",
+            Error::AccessDenied(_) => {
+                "grant the missing permission to these credentials (run `s3keep doctor` to see which)"
+            }
+            Error::InvalidCredentials(_) => {
+                "check the access key id and the secret key, and that the system clock is right"
+            }
             Error::ClockSkew(_) => "set the system clock right (enable NTP); requests are signed with the current time",
             Error::Throttled(_) => "the store asks to slow down: lower the concurrency or retry later",
             Error::Network(_) => "check the endpoint URL and that the store is reachable from here",
@@ -298,7 +302,14 @@ mod tests {
             ..ErrorDetails::default()
         });
         let text = err.to_string();
-        for part in ["InvalidCredentials", "SignatureDoesNotMatch", "HTTP 403", "key a/b", "R1", "clock"] {
+        for part in [
+            "InvalidCredentials",
+            "SignatureDoesNotMatch",
+            "HTTP 403",
+            "key a/b",
+            "R1",
+            "clock",
+        ] {
             assert!(text.contains(part), "{text:?} lacks {part:?}");
         }
         assert_eq!(err.code(), Some("SignatureDoesNotMatch"));

@@ -391,10 +391,7 @@ impl Plan {
 pub fn plan(policy: &RetentionPolicy, candidates: &[Candidate], now: OffsetDateTime) -> Plan {
     let mut groups: BTreeMap<(u32, u32), Vec<&Candidate>> = BTreeMap::new();
     for c in candidates {
-        groups
-            .entry((c.id.partition, c.id.node))
-            .or_default()
-            .push(c);
+        groups.entry((c.id.partition, c.id.node)).or_default().push(c);
     }
 
     let mut entries = Vec::with_capacity(candidates.len());
@@ -406,12 +403,7 @@ pub fn plan(policy: &RetentionPolicy, candidates: &[Candidate], now: OffsetDateT
 }
 
 /// Plans one (partition, node) group, appending an entry per backup to `out`.
-fn plan_group(
-    policy: &RetentionPolicy,
-    group: &[&Candidate],
-    now: OffsetDateTime,
-    out: &mut Vec<PlanEntry>,
-) {
+fn plan_group(policy: &RetentionPolicy, group: &[&Candidate], now: OffsetDateTime, out: &mut Vec<PlanEntry>) {
     let entry = |c: &Candidate, action, reason, matched| PlanEntry {
         id: c.id,
         status: c.status,

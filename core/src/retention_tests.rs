@@ -50,10 +50,7 @@ fn keep_last_keeps_the_n_newest() {
     let plan = plan(&p, &c, now());
     assert_eq!(
         kept(&plan),
-        vec![
-            datetime!(2024-03-01 04:00 UTC),
-            datetime!(2024-03-01 03:00 UTC)
-        ]
+        vec![datetime!(2024-03-01 04:00 UTC), datetime!(2024-03-01 03:00 UTC)]
     );
     assert!(plan
         .to_keep()
@@ -138,10 +135,7 @@ fn day_boundary_is_midnight_utc() {
     let plan = plan(&p, &c, now());
     assert_eq!(
         kept(&plan),
-        vec![
-            datetime!(2024-03-02 00:00 UTC),
-            datetime!(2024-03-01 23:59:59 UTC)
-        ]
+        vec![datetime!(2024-03-02 00:00 UTC), datetime!(2024-03-01 23:59:59 UTC)]
     );
 }
 
@@ -178,10 +172,7 @@ fn iso_week_boundaries() {
     assert_eq!(bucket(Rule::Weekly, sun, 0), (2020, 53, 0));
     assert_eq!(bucket(Rule::Weekly, mon, 0), (2021, 1, 0));
     // 2019-12-30 (Mon) already belongs to 2020-W01.
-    assert_eq!(
-        bucket(Rule::Weekly, datetime!(2019-12-30 00:00 UTC), 0),
-        (2020, 1, 0)
-    );
+    assert_eq!(bucket(Rule::Weekly, datetime!(2019-12-30 00:00 UTC), 0), (2020, 1, 0));
 
     let c = [done(thu), done(sun), done(mon)];
     let p = RetentionPolicy {
@@ -258,10 +249,7 @@ fn leftover_slots_keep_the_oldest_backup() {
     };
     let plan = super::plan(&p, &c, now());
     assert_eq!(plan.to_keep().count(), 3);
-    assert_eq!(
-        entry_at(&plan, datetime!(2024-03-01 06:00 UTC)).action,
-        Action::Delete
-    );
+    assert_eq!(entry_at(&plan, datetime!(2024-03-01 06:00 UTC)).action, Action::Delete);
 }
 
 #[test]
@@ -345,25 +333,16 @@ fn rules_combine_as_a_union_with_ordered_reasons() {
     );
     let newest = d(datetime!(2024-03-31 12:00 UTC));
     assert_eq!(newest.reason, Reason::KeepLast);
-    assert_eq!(
-        newest.matched,
-        [Rule::Last, Rule::Daily, Rule::Monthly, Rule::Within]
-    );
+    assert_eq!(newest.matched, [Rule::Last, Rule::Daily, Rule::Monthly, Rule::Within]);
     let e = d(datetime!(2024-03-29 12:00 UTC));
     assert_eq!(
         (e.reason, e.matched),
         (Reason::KeepDaily, vec![Rule::Daily, Rule::Within])
     );
     let e = d(datetime!(2024-03-28 12:00 UTC));
-    assert_eq!(
-        (e.reason, e.matched),
-        (Reason::KeepWithin, vec![Rule::Within])
-    );
+    assert_eq!((e.reason, e.matched), (Reason::KeepWithin, vec![Rule::Within]));
     let e = d(datetime!(2024-02-29 12:00 UTC));
-    assert_eq!(
-        (e.reason, e.matched),
-        (Reason::KeepMonthly, vec![Rule::Monthly])
-    );
+    assert_eq!((e.reason, e.matched), (Reason::KeepMonthly, vec![Rule::Monthly]));
     assert_eq!(plan.to_delete().count(), 91 - 7);
 }
 
@@ -395,10 +374,7 @@ fn equal_timestamps_break_ties_by_checkpoint() {
         keep_last: Some(2),
         ..Default::default()
     };
-    let keep: Vec<u64> = plan(&p, &c, now())
-        .to_keep()
-        .map(|e| e.id.checkpoint)
-        .collect();
+    let keep: Vec<u64> = plan(&p, &c, now()).to_keep().map(|e| e.id.checkpoint).collect();
     assert_eq!(keep, [8, 9]);
 }
 
@@ -456,12 +432,7 @@ fn newest_completed_is_kept_by_every_policy() {
     // Irregular times across year/month/week boundaries, plus non-COMPLETED noise that is
     // newer than every COMPLETED backup.
     let mut c: Vec<Candidate> = (0..60u32)
-        .map(|i| {
-            done(
-                datetime!(2019-11-03 07:00 UTC)
-                    + Duration::from_secs(u64::from(i * i) * 3 * 3600 + 61),
-            )
-        })
+        .map(|i| done(datetime!(2019-11-03 07:00 UTC) + Duration::from_secs(u64::from(i * i) * 3 * 3600 + 61)))
         .collect();
     let newest = c.iter().map(|c| c.created_at).max().unwrap();
     c.push(at(0, 0, StatusCode::Failed, newest + HOUR));
@@ -548,10 +519,7 @@ fn in_progress_is_deleted_only_when_stale_and_prune_stale() {
         ..Default::default()
     };
     let plan = super::plan(&p, &c, now);
-    assert_eq!(
-        get(&plan, &stale),
-        (Action::Delete, Reason::StaleInProgress)
-    );
+    assert_eq!(get(&plan, &stale), (Action::Delete, Reason::StaleInProgress));
     assert_eq!(get(&plan, &fresh), (Action::Keep, Reason::InProgress));
     assert_eq!(get(&plan, &exactly), (Action::Keep, Reason::InProgress));
 
@@ -562,10 +530,7 @@ fn in_progress_is_deleted_only_when_stale_and_prune_stale() {
         ..Default::default()
     };
     let plan = super::plan(&p, &c, now);
-    assert_eq!(
-        get(&plan, &fresh),
-        (Action::Delete, Reason::StaleInProgress)
-    );
+    assert_eq!(get(&plan, &fresh), (Action::Delete, Reason::StaleInProgress));
     let p = RetentionPolicy {
         prune_stale: true,
         stale_after: Duration::MAX,
@@ -580,12 +545,7 @@ fn deleting_is_always_planned_for_delete_and_no_status_never() {
     let c = [
         done(datetime!(2024-03-01 00:00 UTC)),
         at(0, 0, StatusCode::Deleting, datetime!(2024-03-02 00:00 UTC)),
-        at(
-            0,
-            0,
-            StatusCode::DoesNotExist,
-            datetime!(2020-01-01 00:00 UTC),
-        ),
+        at(0, 0, StatusCode::DoesNotExist, datetime!(2020-01-01 00:00 UTC)),
     ];
     for p in [
         RetentionPolicy::default(),
@@ -666,10 +626,7 @@ fn daily_and_weekly_over_forty_backups() {
     // Kept: 01-13 00:00 (daily+weekly), 01-12 18:00, 01-11 18:00 (daily),
     //       01-07 18:00 (weekly); the other 36 are deleted.
     let c = series(datetime!(2024-01-03 06:00 UTC), 6 * HOUR, 40);
-    assert_eq!(
-        c.last().unwrap().created_at,
-        datetime!(2024-01-13 00:00 UTC)
-    );
+    assert_eq!(c.last().unwrap().created_at, datetime!(2024-01-13 00:00 UTC));
     let p = RetentionPolicy {
         keep_daily: Some(3),
         keep_weekly: Some(2),
@@ -726,12 +683,7 @@ fn module_doc_example() {
         ..Default::default()
     };
     let plan = plan(&p, &c, now());
-    let got: Vec<_> = plan
-        .entries
-        .iter()
-        .rev()
-        .map(|e| (e.action, e.reason))
-        .collect();
+    let got: Vec<_> = plan.entries.iter().rev().map(|e| (e.action, e.reason)).collect();
     assert_eq!(
         got,
         [

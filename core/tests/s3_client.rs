@@ -36,7 +36,10 @@ fn missing_bucket() -> S3Client {
 
 /// `len` bytes that differ from offset to offset, so a misplaced range or part shows.
 fn pattern(len: usize, seed: u8) -> Bytes {
-    (0..len).map(|i| (i as u32).wrapping_mul(2_654_435_761).to_be_bytes()[0] ^ seed).collect::<Vec<u8>>().into()
+    (0..len)
+        .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_be_bytes()[0] ^ seed)
+        .collect::<Vec<u8>>()
+        .into()
 }
 
 async fn get(client: &S3Client, key: &str, range: Option<(u64, u64)>) -> Result<Bytes, Error> {
@@ -44,13 +47,19 @@ async fn get(client: &S3Client, key: &str, range: Option<(u64, u64)>) -> Result<
 }
 
 async fn all_keys(client: &S3Client, prefix: &str) -> Vec<String> {
-    let options = ListOptions { prefix: prefix.into(), ..ListOptions::default() };
+    let options = ListOptions {
+        prefix: prefix.into(),
+        ..ListOptions::default()
+    };
     let pages: Vec<_> = client.list_objects_v2(options).try_collect().await.unwrap();
     pages.into_iter().flat_map(|p| p.objects).map(|o| o.key).collect()
 }
 
 async fn put(client: &S3Client, key: &str, body: impl Into<Bytes>) {
-    client.put_object(key, body.into(), &PutOptions::default()).await.unwrap();
+    client
+        .put_object(key, body.into(), &PutOptions::default())
+        .await
+        .unwrap();
 }
 
 /// PutObject of each key (empty bodies), 32 at a time.
@@ -81,7 +90,10 @@ async fn create_bucket_then_head_bucket_succeeds_and_creating_again_is_not_an_er
 async fn put_object_then_head_get_and_delete_object() {
     let client = fresh_bucket().await;
     let body = pattern(100_000, 1);
-    let put = client.put_object("dir/object.bin", body.clone(), &PutOptions::default()).await.unwrap();
+    let put = client
+        .put_object("dir/object.bin", body.clone(), &PutOptions::default())
+        .await
+        .unwrap();
     assert!(put.etag.starts_with('"') && put.etag.len() > 2, "ETag {:?}", put.etag);
 
     let head = client.head_object("dir/object.bin").await.unwrap();
@@ -136,7 +148,10 @@ async fn list_objects_v2_returns_2500_keys_in_3_pages_and_delete_objects_removes
     let keys: Vec<String> = (0..2500).map(|i| format!("many/{i:05}")).collect();
     put_many(&client, &keys).await;
 
-    let options = ListOptions { prefix: "many/".into(), ..ListOptions::default() };
+    let options = ListOptions {
+        prefix: "many/".into(),
+        ..ListOptions::default()
+    };
     let pages: Vec<_> = client.list_objects_v2(options).try_collect().await.unwrap();
     assert_eq!(client.request_count("ListObjectsV2"), 3);
     let sizes: Vec<usize> = pages.iter().map(|p| p.objects.len()).collect();
@@ -155,7 +170,10 @@ async fn list_objects_v2_returns_2500_keys_in_3_pages_and_delete_objects_removes
 async fn delete_objects_refuses_more_than_1000_keys_or_none_without_sending() {
     let client = fresh_bucket().await;
     let keys: Vec<String> = (0..1001).map(|i| format!("k{i}")).collect();
-    assert!(matches!(client.delete_objects(&keys).await, Err(Error::InvalidInput(_))));
+    assert!(matches!(
+        client.delete_objects(&keys).await,
+        Err(Error::InvalidInput(_))
+    ));
     assert!(matches!(client.delete_objects(&[]).await, Err(Error::InvalidInput(_))));
     assert_eq!(client.request_count("DeleteObjects"), 0);
 }
@@ -166,13 +184,20 @@ async fn list_objects_v2_page_honours_delimiter_start_after_and_max_keys() {
     let keys: Vec<String> = ["a/1", "a/2", "b/1", "c", "d"].iter().map(|k| k.to_string()).collect();
     put_many(&client, &keys).await;
 
-    let grouped = ListOptions { delimiter: Some("/".into()), ..ListOptions::default() };
+    let grouped = ListOptions {
+        delimiter: Some("/".into()),
+        ..ListOptions::default()
+    };
     let page = client.list_objects_v2_page(&grouped, None).await.unwrap();
     assert_eq!(page.common_prefixes, ["a/", "b/"]);
     let top: Vec<&str> = page.objects.iter().map(|o| o.key.as_str()).collect();
     assert_eq!(top, ["c", "d"]);
 
-    let after = ListOptions { start_after: Some("b/1".into()), max_keys: Some(1), ..ListOptions::default() };
+    let after = ListOptions {
+        start_after: Some("b/1".into()),
+        max_keys: Some(1),
+        ..ListOptions::default()
+    };
     let first = client.list_objects_v2_page(&after, None).await.unwrap();
     assert_eq!(first.objects.len(), 1);
     assert_eq!(first.objects[0].key, "c");
@@ -189,9 +214,18 @@ async fn list_objects_v2_page_honours_delimiter_start_after_and_max_keys() {
 #[tokio::test]
 async fn put_object_if_none_match_on_an_existing_key_is_a_conflict_and_changes_nothing() {
     let client = fresh_bucket().await;
-    let create_only = PutOptions { if_none_match: true, ..PutOptions::default() };
-    client.put_object("status.json", Bytes::from_static(b"first"), &create_only).await.unwrap();
-    let err = client.put_object("status.json", Bytes::from_static(b"second"), &create_only).await.unwrap_err();
+    let create_only = PutOptions {
+        if_none_match: true,
+        ..PutOptions::default()
+    };
+    client
+        .put_object("status.json", Bytes::from_static(b"first"), &create_only)
+        .await
+        .unwrap();
+    let err = client
+        .put_object("status.json", Bytes::from_static(b"second"), &create_only)
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Conflict(_)), "{err:?}");
     assert_eq!(err.status(), Some(412));
     assert_eq!(err.key(), Some("status.json"));
@@ -202,14 +236,26 @@ async fn put_object_if_none_match_on_an_existing_key_is_a_conflict_and_changes_n
 #[tokio::test]
 async fn put_object_if_match_succeeds_with_the_current_etag_only() {
     let client = fresh_bucket().await;
-    let first = client.put_object("m", Bytes::from_static(b"v1"), &PutOptions::default()).await.unwrap();
-    let wrong = PutOptions { if_match: Some("\"0123456789abcdef0123456789abcdef\"".into()), ..PutOptions::default() };
-    let err = client.put_object("m", Bytes::from_static(b"v2"), &wrong).await.unwrap_err();
+    let first = client
+        .put_object("m", Bytes::from_static(b"v1"), &PutOptions::default())
+        .await
+        .unwrap();
+    let wrong = PutOptions {
+        if_match: Some("\"0123456789abcdef0123456789abcdef\"".into()),
+        ..PutOptions::default()
+    };
+    let err = client
+        .put_object("m", Bytes::from_static(b"v2"), &wrong)
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Conflict(_)), "{err:?}");
     assert_eq!(err.status(), Some(412));
     assert_eq!(get(&client, "m", None).await.unwrap(), "v1");
 
-    let right = PutOptions { if_match: Some(first.etag), ..PutOptions::default() };
+    let right = PutOptions {
+        if_match: Some(first.etag),
+        ..PutOptions::default()
+    };
     client.put_object("m", Bytes::from_static(b"v3"), &right).await.unwrap();
     assert_eq!(get(&client, "m", None).await.unwrap(), "v3");
 }
@@ -222,10 +268,17 @@ async fn put_object_with_a_wrong_crc32c_is_rejected_by_the_server_and_stores_not
     let client = fresh_bucket().await;
     let body = Bytes::from_static(b"hello world");
     let wrong = crc32c_base64(b"hello world!");
-    let err = client.put_object_with_checksum("corrupt", body, &wrong, &PutOptions::default()).await.unwrap_err();
+    let err = client
+        .put_object_with_checksum("corrupt", body, &wrong, &PutOptions::default())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Integrity(_)), "{err:?}");
     assert_eq!(err.key(), Some("corrupt"));
-    assert_eq!(client.request_count("PutObject"), 1, "a checksum mismatch is not retried");
+    assert_eq!(
+        client.request_count("PutObject"),
+        1,
+        "a checksum mismatch is not retried"
+    );
     assert!(matches!(client.head_object("corrupt").await, Err(Error::NotFound(_))));
 }
 
@@ -247,7 +300,12 @@ async fn upload_parts(client: &S3Client, key: &str, upload_id: &str, parts: &[By
     let mut done = Vec::new();
     for (i, part) in parts.iter().enumerate() {
         let crc = crc32c_base64(part);
-        done.push(client.upload_part(key, upload_id, i as u32 + 1, part.clone(), &crc).await.unwrap());
+        done.push(
+            client
+                .upload_part(key, upload_id, i as u32 + 1, part.clone(), &crc)
+                .await
+                .unwrap(),
+        );
     }
     done
 }
@@ -261,7 +319,10 @@ async fn multipart_upload_of_5_5_1_mib_reads_back_byte_exact() {
     let upload_id = client.create_multipart_upload("big/file.bin").await.unwrap();
     let done = upload_parts(&client, "big/file.bin", &upload_id, &parts).await;
     assert_eq!(done.iter().map(|p| p.part_number).collect::<Vec<_>>(), [1, 2, 3]);
-    let result = client.complete_multipart_upload("big/file.bin", &upload_id, &done).await.unwrap();
+    let result = client
+        .complete_multipart_upload("big/file.bin", &upload_id, &done)
+        .await
+        .unwrap();
     // A multipart ETag is "<md5 of the part md5s>-<part count>".
     assert!(result.etag.trim_matches('"').ends_with("-3"), "ETag {:?}", result.etag);
 
@@ -270,9 +331,14 @@ async fn multipart_upload_of_5_5_1_mib_reads_back_byte_exact() {
     assert!(got == whole, "the object read back differs from the parts uploaded");
     // A range across the boundary between part 1 and part 2.
     let (first, last) = (5 * MIB - 10, 5 * MIB + 9);
-    let range = get(&client, "big/file.bin", Some((first as u64, last as u64))).await.unwrap();
+    let range = get(&client, "big/file.bin", Some((first as u64, last as u64)))
+        .await
+        .unwrap();
     assert_eq!(range, whole.slice(first..=last));
-    assert!(all_upload_ids(&client, "big/file.bin").await.is_empty(), "completed uploads are not listed");
+    assert!(
+        all_upload_ids(&client, "big/file.bin").await.is_empty(),
+        "completed uploads are not listed"
+    );
 }
 
 #[tokio::test]
@@ -282,7 +348,10 @@ async fn complete_multipart_upload_with_a_wrong_part_etag_fails() {
     let upload_id = client.create_multipart_upload("bad-etag").await.unwrap();
     let mut done = upload_parts(&client, "bad-etag", &upload_id, &parts).await;
     done[0].etag = "\"0123456789abcdef0123456789abcdef\"".into();
-    let err = client.complete_multipart_upload("bad-etag", &upload_id, &done).await.unwrap_err();
+    let err = client
+        .complete_multipart_upload("bad-etag", &upload_id, &done)
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("InvalidPart"), "{err:?}");
     assert_eq!(err.key(), Some("bad-etag"));
     assert!(matches!(client.head_object("bad-etag").await, Err(Error::NotFound(_))));
@@ -318,7 +387,10 @@ async fn list_multipart_uploads_shows_open_uploads_and_abort_removes_them() {
     client.abort_multipart_upload(key, &ids[0]).await.unwrap();
     // Parts can no longer be uploaded to an aborted upload.
     let part = Bytes::from_static(b"late");
-    let err = client.upload_part(key, &ids[0], 1, part.clone(), &crc32c_base64(&part)).await.unwrap_err();
+    let err = client
+        .upload_part(key, &ids[0], 1, part.clone(), &crc32c_base64(&part))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::NotFound(_)), "{err:?}");
 }
 
@@ -363,8 +435,15 @@ async fn keys_with_space_plus_percent_equals_tilde_and_unicode_roundtrip() {
         put(&client, key, format!("body of {i}")).await;
     }
     for (i, key) in keys.iter().enumerate() {
-        assert_eq!(get(&client, key, None).await.unwrap(), format!("body of {i}"), "{key:?}");
-        assert_eq!(client.head_object(key).await.unwrap().size, format!("body of {i}").len() as u64);
+        assert_eq!(
+            get(&client, key, None).await.unwrap(),
+            format!("body of {i}"),
+            "{key:?}"
+        );
+        assert_eq!(
+            client.head_object(key).await.unwrap().size,
+            format!("body of {i}").len() as u64
+        );
     }
     let mut expected: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
     expected.sort();
@@ -383,7 +462,10 @@ async fn double_slash_keys_reach_minio_intact_and_minio_refuses_them() {
     // (XMinioInvalidObjectName). That it is not SignatureDoesNotMatch shows the path arrived
     // as signed, not collapsed to `dir/file` on the way.
     let client = fresh_bucket().await;
-    let err = client.put_object("dir//file", Bytes::new(), &PutOptions::default()).await.unwrap_err();
+    let err = client
+        .put_object("dir//file", Bytes::new(), &PutOptions::default())
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("XMinioInvalidObjectName"), "{err:?}");
     assert_eq!(err.key(), Some("dir//file"));
     assert!(all_keys(&client, "dir/").await.is_empty());
@@ -392,7 +474,10 @@ async fn double_slash_keys_reach_minio_intact_and_minio_refuses_them() {
 #[tokio::test]
 async fn dot_segment_keys_are_refused_before_sending() {
     let client = fresh_bucket().await;
-    let err = client.put_object("a/../b", Bytes::new(), &PutOptions::default()).await.unwrap_err();
+    let err = client
+        .put_object("a/../b", Bytes::new(), &PutOptions::default())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
     assert_eq!(client.request_count("PutObject"), 0);
 }
@@ -407,12 +492,22 @@ async fn wrong_secret_key_is_invalid_credentials() {
     c.credentials = Some(Credentials::new(&support::minio().access_key, "not-the-secret-key"));
     let client = S3Client::new(c).unwrap();
 
-    let err = client.list_objects_v2_page(&ListOptions::default(), None).await.unwrap_err();
+    let err = client
+        .list_objects_v2_page(&ListOptions::default(), None)
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidCredentials(_)), "{err:?}");
     assert_eq!(err.code(), Some("SignatureDoesNotMatch"));
     assert_eq!(err.status(), Some(403));
-    assert_eq!(client.request_count("ListObjectsV2"), 1, "wrong credentials are not retried");
-    let err = client.put_object("k", Bytes::from_static(b"x"), &PutOptions::default()).await.unwrap_err();
+    assert_eq!(
+        client.request_count("ListObjectsV2"),
+        1,
+        "wrong credentials are not retried"
+    );
+    let err = client
+        .put_object("k", Bytes::from_static(b"x"), &PutOptions::default())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidCredentials(_)), "{err:?}");
     let err = get(&client, "k", None).await.unwrap_err();
     assert!(matches!(err, Error::InvalidCredentials(_)), "{err:?}");
@@ -426,7 +521,10 @@ async fn wrong_access_key_id_is_invalid_credentials() {
     let mut c = config(&bucket.config().bucket);
     c.credentials = Some(Credentials::new("NO-SUCH-ACCESS-KEY", "whatever"));
     let client = S3Client::new(c).unwrap();
-    let err = client.list_objects_v2_page(&ListOptions::default(), None).await.unwrap_err();
+    let err = client
+        .list_objects_v2_page(&ListOptions::default(), None)
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidCredentials(_)), "{err:?}");
     assert_eq!(err.code(), Some("InvalidAccessKeyId"));
 }
@@ -438,8 +536,14 @@ async fn missing_bucket_is_no_such_bucket_on_every_operation() {
     let results = [
         ("HeadBucket", client.head_bucket().await.err()),
         ("GetObject", get(&client, "k", None).await.err()),
-        ("PutObject", client.put_object("k", Bytes::new(), &PutOptions::default()).await.err()),
-        ("ListObjectsV2", client.list_objects_v2_page(&ListOptions::default(), None).await.err()),
+        (
+            "PutObject",
+            client.put_object("k", Bytes::new(), &PutOptions::default()).await.err(),
+        ),
+        (
+            "ListObjectsV2",
+            client.list_objects_v2_page(&ListOptions::default(), None).await.err(),
+        ),
         ("DeleteObjects", client.delete_objects(&["k".to_string()]).await.err()),
         ("CreateMultipartUpload", client.create_multipart_upload("k").await.err()),
     ];
@@ -473,7 +577,11 @@ async fn unreachable_endpoint_is_a_network_error_naming_the_endpoint_after_the_c
     let client = S3Client::new(c).unwrap();
     let started = Instant::now();
     let err = client.head_object("k").await.unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
     assert!(matches!(err, Error::Network(_)), "{err:?}");
     assert_eq!(err.details().endpoint.as_deref(), Some(endpoint.as_str()));
     let text = err.to_string();

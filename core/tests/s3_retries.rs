@@ -61,8 +61,13 @@ impl Proxy {
                 let (client, _) = listener.accept().await.unwrap();
                 let (script, seen, upstream) = (script.clone(), seen.clone(), upstream.clone());
                 tokio::spawn(async move {
-                    let _ =
-                        serve(client, &upstream, || script.lock().unwrap().pop_front().unwrap_or(then), &seen).await;
+                    let _ = serve(
+                        client,
+                        &upstream,
+                        || script.lock().unwrap().pop_front().unwrap_or(then),
+                        &seen,
+                    )
+                    .await;
                 });
             }
         });
@@ -123,7 +128,10 @@ async fn read_request(stream: &mut TcpStream) -> std::io::Result<Option<(String,
     let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
     let length: usize = head
         .lines()
-        .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("content-length")))
+        .find_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        })
         .map(|(_, v)| v.trim().parse().unwrap())
         .unwrap_or(0);
     while buf.len() < head_end + length {
@@ -204,7 +212,13 @@ fn direct(client: &S3Client) -> S3Client {
 }
 
 async fn stored(client: &S3Client, key: &str) -> Bytes {
-    direct(client).get_object(key, None).await.unwrap().bytes().await.unwrap()
+    direct(client)
+        .get_object(key, None)
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -214,7 +228,10 @@ async fn stored(client: &S3Client, key: &str) -> Bytes {
 async fn put_object_is_retried_after_two_503_slowdowns_and_succeeds() {
     let proxy = Proxy::start(&[Fault::SlowDown, Fault::SlowDown], Fault::Forward).await;
     let client = client_via(&proxy, |_| {}).await;
-    client.put_object("k", Bytes::from_static(b"payload"), &PutOptions::default()).await.unwrap();
+    client
+        .put_object("k", Bytes::from_static(b"payload"), &PutOptions::default())
+        .await
+        .unwrap();
     assert_eq!(client.request_count("PutObject"), 3);
     assert_eq!(proxy.requests().len(), 3);
     assert_eq!(stored(&client, "k").await, "payload");
@@ -224,7 +241,10 @@ async fn put_object_is_retried_after_two_503_slowdowns_and_succeeds() {
 async fn internal_error_500_is_retried() {
     let proxy = Proxy::start(&[Fault::InternalError], Fault::Forward).await;
     let client = client_via(&proxy, |_| {}).await;
-    let page = client.list_objects_v2_page(&ListOptions::default(), None).await.unwrap();
+    let page = client
+        .list_objects_v2_page(&ListOptions::default(), None)
+        .await
+        .unwrap();
     assert!(page.objects.is_empty());
     assert_eq!(client.request_count("ListObjectsV2"), 2);
 }
@@ -233,7 +253,10 @@ async fn internal_error_500_is_retried() {
 async fn get_object_is_retried_after_connection_resets_and_succeeds() {
     let proxy = Proxy::start(&[Fault::Forward, Fault::Reset, Fault::Reset], Fault::Forward).await;
     let client = client_via(&proxy, |_| {}).await;
-    client.put_object("k", Bytes::from_static(b"after resets"), &PutOptions::default()).await.unwrap();
+    client
+        .put_object("k", Bytes::from_static(b"after resets"), &PutOptions::default())
+        .await
+        .unwrap();
     let body = client.get_object("k", None).await.unwrap().bytes().await.unwrap();
     assert_eq!(body, "after resets");
     assert_eq!(client.request_count("GetObject"), 3);
@@ -245,7 +268,10 @@ async fn an_answer_slower_than_usual_but_within_the_timeout_is_waited_for_not_re
     let proxy = Proxy::start(&[Fault::Delay(Duration::from_millis(700))], Fault::Forward).await;
     let client = client_via(&proxy, |c| c.request_timeout = Duration::from_secs(5)).await;
     let started = Instant::now();
-    client.put_object("slow", Bytes::from_static(b"late"), &PutOptions::default()).await.unwrap();
+    client
+        .put_object("slow", Bytes::from_static(b"late"), &PutOptions::default())
+        .await
+        .unwrap();
     assert!(started.elapsed() >= Duration::from_millis(700));
     assert_eq!(client.request_count("PutObject"), 1);
     assert_eq!(stored(&client, "slow").await, "late");
@@ -258,7 +284,10 @@ async fn an_answer_slower_than_usual_but_within_the_timeout_is_waited_for_not_re
 async fn persistent_503_slowdown_gives_up_with_throttled_after_max_attempts() {
     let proxy = Proxy::start(&[], Fault::SlowDown).await;
     let client = client_via(&proxy, |c| c.retry.max_attempts = 3).await;
-    let err = client.put_object("k", Bytes::from_static(b"x"), &PutOptions::default()).await.unwrap_err();
+    let err = client
+        .put_object("k", Bytes::from_static(b"x"), &PutOptions::default())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Throttled(_)), "{err:?}");
     assert_eq!(err.code(), Some("SlowDown"));
     assert_eq!(err.status(), Some(503));
@@ -288,11 +317,18 @@ async fn a_request_stalled_beyond_the_request_timeout_is_a_timeout_error() {
     })
     .await;
     let started = Instant::now();
-    let err = client.get_object("k", None).await.err().expect("a stalled GetObject fails");
+    let err = client
+        .get_object("k", None)
+        .await
+        .err()
+        .expect("a stalled GetObject fails");
     let elapsed = started.elapsed();
     assert!(matches!(err, Error::Timeout(_)), "{err:?}");
     assert!(err.to_string().contains("gave up after 2 attempts"), "{err}");
-    assert!(elapsed >= Duration::from_millis(600) && elapsed < Duration::from_secs(3), "took {elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_millis(600) && elapsed < Duration::from_secs(3),
+        "took {elapsed:?}"
+    );
     assert_eq!(client.request_count("GetObject"), 2);
 }
 
@@ -311,7 +347,11 @@ async fn retries_stop_when_the_total_time_budget_is_spent() {
     let started = Instant::now();
     let err = client.head_object("k").await.unwrap_err();
     assert!(matches!(err, Error::Throttled(_)), "{err:?}");
-    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
     let attempts = client.request_count("HeadObject");
     assert!((2..1000).contains(&attempts), "{attempts} attempts");
 }
@@ -322,9 +362,18 @@ async fn errors_that_cannot_improve_are_not_retried() {
     let client = client_via(&proxy, |_| {}).await;
     let err = client.get_object("missing", None).await.err().expect("no such key");
     assert!(matches!(err, Error::NotFound(_)), "{err:?}");
-    client.put_object("k", Bytes::from_static(b"1"), &PutOptions::default()).await.unwrap();
-    let create_only = PutOptions { if_none_match: true, ..PutOptions::default() };
-    let err = client.put_object("k", Bytes::from_static(b"2"), &create_only).await.unwrap_err();
+    client
+        .put_object("k", Bytes::from_static(b"1"), &PutOptions::default())
+        .await
+        .unwrap();
+    let create_only = PutOptions {
+        if_none_match: true,
+        ..PutOptions::default()
+    };
+    let err = client
+        .put_object("k", Bytes::from_static(b"2"), &create_only)
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Conflict(_)), "{err:?}");
     assert_eq!(client.request_count("GetObject"), 1);
     assert_eq!(client.request_count("PutObject"), 2);
@@ -348,11 +397,17 @@ async fn complete_multipart_upload_answered_200_with_an_error_body_is_an_error()
     let proxy = Proxy::start(&[Fault::Forward, Fault::Forward], Fault::OkWithError("AccessDenied")).await;
     let client = client_via(&proxy, |_| {}).await;
     let (upload_id, parts) = upload_one_part(&client, "mp").await;
-    let err = client.complete_multipart_upload("mp", &upload_id, &parts).await.unwrap_err();
+    let err = client
+        .complete_multipart_upload("mp", &upload_id, &parts)
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::AccessDenied(_)), "{err:?}");
     assert_eq!(err.key(), Some("mp"));
     assert_eq!(client.request_count("CompleteMultipartUpload"), 1);
-    assert!(direct(&client).head_object("mp").await.is_err(), "nothing was completed");
+    assert!(
+        direct(&client).head_object("mp").await.is_err(),
+        "nothing was completed"
+    );
 }
 
 #[tokio::test]
@@ -361,7 +416,10 @@ async fn complete_multipart_upload_answered_200_with_internal_error_is_retried()
     let proxy = Proxy::start(&script, Fault::Forward).await;
     let client = client_via(&proxy, |_| {}).await;
     let (upload_id, parts) = upload_one_part(&client, "mp").await;
-    client.complete_multipart_upload("mp", &upload_id, &parts).await.unwrap();
+    client
+        .complete_multipart_upload("mp", &upload_id, &parts)
+        .await
+        .unwrap();
     assert_eq!(client.request_count("CompleteMultipartUpload"), 2);
     assert_eq!(stored(&client, "mp").await, "the only part");
 }
@@ -371,7 +429,10 @@ async fn complete_multipart_upload_answered_200_with_internal_error_every_time_g
     let proxy = Proxy::start(&[Fault::Forward, Fault::Forward], Fault::OkWithError("InternalError")).await;
     let client = client_via(&proxy, |c| c.retry.max_attempts = 3).await;
     let (upload_id, parts) = upload_one_part(&client, "mp").await;
-    let err = client.complete_multipart_upload("mp", &upload_id, &parts).await.unwrap_err();
+    let err = client
+        .complete_multipart_upload("mp", &upload_id, &parts)
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("InternalError"), "{err:?}");
     assert!(err.to_string().contains("gave up after 3 attempts"), "{err}");
     assert_eq!(client.request_count("CompleteMultipartUpload"), 3);
@@ -388,7 +449,10 @@ fn amz_date(head: &str) -> i64 {
         .map(|(_, v)| v.trim().to_string())
         .expect("a signed request");
     let format = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    time::PrimitiveDateTime::parse(&value, &format).unwrap().assume_utc().unix_timestamp()
+    time::PrimitiveDateTime::parse(&value, &format)
+        .unwrap()
+        .assume_utc()
+        .unix_timestamp()
 }
 
 #[tokio::test]
@@ -397,7 +461,10 @@ async fn clock_skew_is_corrected_from_the_servers_date_and_the_request_retried_o
     let proxy = Proxy::start(&[Fault::Skewed(600)], Fault::Forward).await;
     let client = client_via(&proxy, |_| {}).await;
     assert_eq!(client.clock_offset_ms(), 0);
-    client.put_object("k", Bytes::from_static(b"signed later"), &PutOptions::default()).await.unwrap();
+    client
+        .put_object("k", Bytes::from_static(b"signed later"), &PutOptions::default())
+        .await
+        .unwrap();
     assert_eq!(client.request_count("PutObject"), 2);
     let offset = client.clock_offset_ms();
     assert!((595_000..=605_000).contains(&offset), "learnt offset {offset} ms");

@@ -5,9 +5,7 @@ mod support;
 use std::time::SystemTime;
 
 use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{
-    sign, PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings,
-};
+use aws_sigv4::http_request::{sign, PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 
@@ -32,8 +30,7 @@ async fn send(
         .build()
         .unwrap()
         .into();
-    let signable =
-        SignableRequest::new(method, url, std::iter::empty(), SignableBody::Bytes(&body)).unwrap();
+    let signable = SignableRequest::new(method, url, std::iter::empty(), SignableBody::Bytes(&body)).unwrap();
     let (instructions, _signature) = sign(signable, &params).unwrap().into_parts();
     let mut request = client.request(method.parse().unwrap(), url);
     for (name, value) in instructions.headers() {

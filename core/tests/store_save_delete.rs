@@ -11,7 +11,10 @@ use s3keep::{BackupId, Error, StatusCode};
 const MIB: usize = 1024 * 1024;
 
 fn pattern(len: usize, seed: u8) -> Bytes {
-    (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect::<Vec<u8>>().into()
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect::<Vec<u8>>()
+        .into()
 }
 
 async fn keys_under(store: &s3keep::BackupStore, prefix: &str) -> Vec<String> {
@@ -57,7 +60,10 @@ async fn second_save_of_same_id_is_backup_already_exists_and_first_is_untouched(
     let status = store.status(id).await.unwrap();
     assert_eq!(status.status, StatusCode::Completed);
     let metadata = store.restore_plan(id).await.unwrap();
-    let bytes = store.read_file(id, "files", &metadata.file_sets["files"][0]).await.unwrap();
+    let bytes = store
+        .read_file(id, "files", &metadata.file_sets["files"][0])
+        .await
+        .unwrap();
     assert_eq!(&bytes[..], b"first");
 }
 
@@ -70,23 +76,35 @@ async fn bad_names_are_rejected_before_any_request() {
         .sum();
     for bad in ["../x", "/etc/passwd", "a/../../b", "a\\b", "", "a//b", "nul\0byte"] {
         let set = FileSet::from_bytes("files", [(bad.to_string(), Bytes::from_static(b"x"))]);
-        let err = store.save(BackupId::new(0, 2, 0), vec![set], SaveOptions::default()).await.unwrap_err();
+        let err = store
+            .save(BackupId::new(0, 2, 0), vec![set], SaveOptions::default())
+            .await
+            .unwrap_err();
         assert!(matches!(err, Error::InvalidInput(_)), "{bad:?}: {err}");
     }
     for bad_set in ["Files", "-x", "a/b", ""] {
         let set = FileSet::from_bytes(bad_set, [("f".to_string(), Bytes::from_static(b"x"))]);
-        let err = store.save(BackupId::new(0, 2, 0), vec![set], SaveOptions::default()).await.unwrap_err();
+        let err = store
+            .save(BackupId::new(0, 2, 0), vec![set], SaveOptions::default())
+            .await
+            .unwrap_err();
         assert!(matches!(err, Error::InvalidInput(_)), "{bad_set:?}: {err}");
     }
     let long = FileSet::from_bytes("files", [("n".repeat(1100), Bytes::from_static(b"x"))]);
-    let err = store.save(BackupId::new(0, 2, 0), vec![long], SaveOptions::default()).await.unwrap_err();
+    let err = store
+        .save(BackupId::new(0, 2, 0), vec![long], SaveOptions::default())
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidInput(_)), "{err}");
     let sent_after: u64 = ["PutObject", "GetObject", "CreateMultipartUpload"]
         .iter()
         .map(|op| store.client().request_count(op))
         .sum();
     assert_eq!(sent_before, sent_after, "a request was sent for bad input");
-    assert_eq!(store.status(BackupId::new(0, 2, 0)).await.unwrap().status, StatusCode::DoesNotExist);
+    assert_eq!(
+        store.status(BackupId::new(0, 2, 0)).await.unwrap().status,
+        StatusCode::DoesNotExist
+    );
 }
 
 #[tokio::test]
@@ -134,14 +152,24 @@ async fn interrupted_delete_is_finished_by_the_next_delete() {
         .await
         .unwrap();
     let prefix = store.layout().backup_prefix(&id);
-    let first_batch: Vec<String> = keys_under(&store, &format!("{prefix}files/")).await.into_iter().take(1000).collect();
+    let first_batch: Vec<String> = keys_under(&store, &format!("{prefix}files/"))
+        .await
+        .into_iter()
+        .take(1000)
+        .collect();
     store.client().delete_objects(&first_batch).await.unwrap();
     assert_eq!(store.status(id).await.unwrap().status, StatusCode::Deleting);
     let listed = store.list(Default::default()).await.unwrap();
-    assert_eq!(listed.iter().find(|b| b.id == id).map(|b| b.status), Some(StatusCode::Deleting));
+    assert_eq!(
+        listed.iter().find(|b| b.id == id).map(|b| b.status),
+        Some(StatusCode::Deleting)
+    );
 
     store.delete(id, DeleteOptions::default()).await.unwrap();
-    assert!(keys_under(&store, &prefix).await.is_empty(), "the second delete left objects");
+    assert!(
+        keys_under(&store, &prefix).await.is_empty(),
+        "the second delete left objects"
+    );
     let err = store.delete(id, DeleteOptions::default()).await.unwrap_err();
     assert!(matches!(err, Error::NotFound(_)), "{err}");
 }
@@ -154,7 +182,11 @@ async fn in_progress_backup_is_not_deleted_without_force() {
     let doc = s3keep::backup::StatusDoc::new(StatusCode::InProgress, now, now);
     store
         .client()
-        .put_object(&store.layout().status_key(&id), doc.to_json().into(), &Default::default())
+        .put_object(
+            &store.layout().status_key(&id),
+            doc.to_json().into(),
+            &Default::default(),
+        )
         .await
         .unwrap();
     let err = store.delete(id, DeleteOptions::default()).await.unwrap_err();
@@ -171,14 +203,21 @@ async fn mark_failed_turns_in_progress_into_failed_and_refuses_completed() {
     let doc = s3keep::backup::StatusDoc::new(StatusCode::InProgress, now, now);
     store
         .client()
-        .put_object(&store.layout().status_key(&running), doc.to_json().into(), &Default::default())
+        .put_object(
+            &store.layout().status_key(&running),
+            doc.to_json().into(),
+            &Default::default(),
+        )
         .await
         .unwrap();
     let failed = store.mark_failed(running, "node crashed").await.unwrap();
     assert_eq!(failed.status, StatusCode::Failed);
     let status = store.status(running).await.unwrap();
     assert_eq!(status.failure_reason.as_deref(), Some("node crashed"));
-    assert_eq!(status.created_at.map(|t| t.unix_timestamp()), Some(now.unix_timestamp()));
+    assert_eq!(
+        status.created_at.map(|t| t.unix_timestamp()),
+        Some(now.unix_timestamp())
+    );
 
     let done = BackupId::new(0, 11, 0);
     let set = FileSet::from_bytes("files", [("f".to_string(), Bytes::from_static(b"x"))]);
@@ -203,7 +242,13 @@ async fn list_filters_by_partition_checkpoint_and_node_and_sorts() {
         let set = FileSet::from_bytes("files", [("f".to_string(), Bytes::from_static(b"x"))]);
         store.save(id, vec![set], SaveOptions::default()).await.unwrap();
     }
-    let all: Vec<BackupId> = store.list(Default::default()).await.unwrap().iter().map(|b| b.id).collect();
+    let all: Vec<BackupId> = store
+        .list(Default::default())
+        .await
+        .unwrap()
+        .iter()
+        .map(|b| b.id)
+        .collect();
     assert_eq!(
         all,
         [
@@ -256,5 +301,8 @@ async fn failed_upload_marks_backup_failed_and_aborts_multipart_uploads() {
     assert!(status.failure_reason.unwrap().contains("disk gone"));
     // Bucket-wide: MinIO matches ListMultipartUploads prefixes only against whole keys.
     let uploads: Vec<_> = store.client().list_multipart_uploads("").try_collect().await.unwrap();
-    assert!(uploads.iter().all(|p| p.uploads.is_empty()), "multipart uploads left open");
+    assert!(
+        uploads.iter().all(|p| p.uploads.is_empty()),
+        "multipart uploads left open"
+    );
 }

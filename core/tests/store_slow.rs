@@ -63,7 +63,9 @@ fn sparse_file(dir: &std::path::Path, size: u64) -> std::path::PathBuf {
 #[test]
 #[ignore = "child process of save_killed_midway_leaves_in_progress_never_completed"]
 fn child_slow_save() {
-    let Some(bucket) = child_env("S3KEEP_CHILD_BUCKET") else { return };
+    let Some(bucket) = child_env("S3KEEP_CHILD_BUCKET") else {
+        return;
+    };
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         let store = store_on(&bucket, 5 * MIB, 2).await;
         // 40 MiB trickling in 1 MiB chunks, 100 ms apart: about 4 s, killed before the end.
@@ -85,7 +87,9 @@ fn child_slow_save() {
             }],
         };
         println!("child: saving");
-        let _ = store.save(BackupId::new(0, 1, 0), vec![set], SaveOptions::default()).await;
+        let _ = store
+            .save(BackupId::new(0, 1, 0), vec![set], SaveOptions::default())
+            .await;
         println!("child: save returned (it should have been killed)");
     });
 }
@@ -111,10 +115,19 @@ async fn save_killed_midway_leaves_in_progress_never_completed() {
     child.wait().unwrap();
 
     let status = store.status(id).await.unwrap();
-    assert_eq!(status.status, StatusCode::InProgress, "a killed save must stay IN_PROGRESS");
+    assert_eq!(
+        status.status,
+        StatusCode::InProgress,
+        "a killed save must stay IN_PROGRESS"
+    );
     let metadata = store.client().head_object(&store.layout().metadata_key(&id)).await;
-    assert!(matches!(metadata, Err(s3keep::Error::NotFound(_))), "metadata.json written by a killed save");
-    let restore = store.restore(id, tempfile::tempdir().unwrap().path(), RestoreOptions::default()).await;
+    assert!(
+        matches!(metadata, Err(s3keep::Error::NotFound(_))),
+        "metadata.json written by a killed save"
+    );
+    let restore = store
+        .restore(id, tempfile::tempdir().unwrap().path(), RestoreOptions::default())
+        .await;
     assert!(matches!(restore, Err(s3keep::Error::BackupNotCompleted(_))));
 
     // The next calls clean up: the orphaned multipart upload, then the backup itself.
@@ -149,7 +162,10 @@ async fn file_just_over_5_gib_round_trips() {
     // 5 GiB + 1 MiB in 16 MiB parts: 321 parts.
     assert_eq!(store.client().request_count("UploadPart"), 321);
     let target = tempfile::tempdir().unwrap();
-    let summary = store.restore(id, target.path(), RestoreOptions::default()).await.unwrap();
+    let summary = store
+        .restore(id, target.path(), RestoreOptions::default())
+        .await
+        .unwrap();
     assert_eq!(summary.bytes_restored, size);
     let restored = target.path().join("sparse.bin");
     assert_eq!(std::fs::metadata(&restored).unwrap().len(), size);
@@ -174,7 +190,9 @@ async fn file_just_over_5_gib_round_trips() {
 #[test]
 #[ignore = "child process of saving_2_gib_keeps_peak_rss_under_the_bound"]
 fn child_save_2_gib() {
-    let Some(bucket) = child_env("S3KEEP_CHILD_BUCKET") else { return };
+    let Some(bucket) = child_env("S3KEEP_CHILD_BUCKET") else {
+        return;
+    };
     let path = std::path::PathBuf::from(child_env("S3KEEP_CHILD_FILE").unwrap());
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         let store = store_on(&bucket, 16 * MIB, 4).await;
@@ -185,7 +203,10 @@ fn child_save_2_gib() {
                 source: Source::Path(path),
             }],
         };
-        store.save(BackupId::new(0, 2, 0), vec![set], SaveOptions::default()).await.unwrap();
+        store
+            .save(BackupId::new(0, 2, 0), vec![set], SaveOptions::default())
+            .await
+            .unwrap();
     });
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let hwm = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
@@ -202,7 +223,10 @@ async fn saving_2_gib_keeps_peak_rss_under_the_bound() {
     store_on(&bucket, 16 * MIB, 4).await;
     let child = spawn_child(
         "child_save_2_gib",
-        &[("S3KEEP_CHILD_BUCKET", bucket), ("S3KEEP_CHILD_FILE", path.display().to_string())],
+        &[
+            ("S3KEEP_CHILD_BUCKET", bucket),
+            ("S3KEEP_CHILD_FILE", path.display().to_string()),
+        ],
     );
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success(), "the child save failed");
@@ -215,8 +239,15 @@ async fn saving_2_gib_keeps_peak_rss_under_the_bound() {
         .parse()
         .unwrap();
     let bound = (16 * MIB * 4 + 64 * MIB) / 1024;
-    println!("peak RSS saving 2 GiB (16 MiB parts, 4 in flight): {} MiB, bound {} MiB", kib / 1024, bound / 1024);
-    assert!(kib < bound, "peak RSS {kib} KiB is above part size × parts in flight + 64 MiB = {bound} KiB");
+    println!(
+        "peak RSS saving 2 GiB (16 MiB parts, 4 in flight): {} MiB, bound {} MiB",
+        kib / 1024,
+        bound / 1024
+    );
+    assert!(
+        kib < bound,
+        "peak RSS {kib} KiB is above part size × parts in flight + 64 MiB = {bound} KiB"
+    );
 }
 
 #[tokio::test]

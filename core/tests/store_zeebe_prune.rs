@@ -17,9 +17,17 @@ use time::OffsetDateTime;
 async fn put_zeebe_backup(store: &BackupStore, id: BackupId, snapshot_folder: &str, status: &str) {
     let folder = store.layout().backup_prefix(&id);
     let put = |key: String, body: Vec<u8>| async move {
-        store.client().put_object(&key, body.into(), &PutOptions::default()).await.unwrap();
+        store
+            .client()
+            .put_object(&key, body.into(), &PutOptions::default())
+            .await
+            .unwrap();
     };
-    put(format!("{folder}{snapshot_folder}/000012.sst"), b"snapshot table".to_vec()).await;
+    put(
+        format!("{folder}{snapshot_folder}/000012.sst"),
+        b"snapshot table".to_vec(),
+    )
+    .await;
     put(format!("{folder}{snapshot_folder}/CURRENT"), b"MANIFEST-1\n".to_vec()).await;
     put(format!("{folder}segments/raft-partition-1.log"), vec![7u8; 70_000]).await;
     let metadata = serde_json::json!({
@@ -59,9 +67,18 @@ async fn zeebe_backups_list_restore_verify_and_delete_like_native_ones() {
             ..RestoreOptions::default()
         };
         store.restore(id, dir.path(), options).await.unwrap();
-        assert_eq!(std::fs::read(dir.path().join("snapshot/000012.sst")).unwrap(), b"snapshot table");
-        assert_eq!(std::fs::read(dir.path().join("snapshot/CURRENT")).unwrap(), b"MANIFEST-1\n");
-        assert_eq!(std::fs::read(dir.path().join("segments/raft-partition-1.log")).unwrap(), vec![7u8; 70_000]);
+        assert_eq!(
+            std::fs::read(dir.path().join("snapshot/000012.sst")).unwrap(),
+            b"snapshot table"
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("snapshot/CURRENT")).unwrap(),
+            b"MANIFEST-1\n"
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("segments/raft-partition-1.log")).unwrap(),
+            vec![7u8; 70_000]
+        );
         let report = store.verify(id, true).await.unwrap();
         assert!(report.is_ok(), "{:?}", report.problems);
     }
@@ -76,7 +93,11 @@ async fn put_backup_at(store: &BackupStore, id: BackupId, created_at: OffsetDate
     let folder = store.layout().backup_prefix(&id);
     let client = store.client();
     client
-        .put_object(&format!("{folder}files/data"), Bytes::from_static(b"x"), &PutOptions::default())
+        .put_object(
+            &format!("{folder}files/data"),
+            Bytes::from_static(b"x"),
+            &PutOptions::default(),
+        )
         .await
         .unwrap();
     let metadata = s3keep::backup::Metadata::new(
@@ -87,12 +108,20 @@ async fn put_backup_at(store: &BackupStore, id: BackupId, created_at: OffsetDate
         created_at,
     );
     client
-        .put_object(&store.layout().metadata_key(&id), metadata.to_json().into(), &PutOptions::default())
+        .put_object(
+            &store.layout().metadata_key(&id),
+            metadata.to_json().into(),
+            &PutOptions::default(),
+        )
         .await
         .unwrap();
     let doc = s3keep::backup::StatusDoc::new(status, created_at, created_at);
     client
-        .put_object(&store.layout().status_key(&id), doc.to_json().into(), &PutOptions::default())
+        .put_object(
+            &store.layout().status_key(&id),
+            doc.to_json().into(),
+            &PutOptions::default(),
+        )
         .await
         .unwrap();
 }
@@ -122,7 +151,11 @@ async fn prune_of_40_backups_with_daily_and_weekly_policy_keeps_exactly_the_plan
     };
     let dry = store.prune(&policy, true).await.unwrap();
     assert!(dry.deleted.is_empty());
-    assert_eq!(store.list(ListFilter::default()).await.unwrap().len(), 41, "a dry run deleted something");
+    assert_eq!(
+        store.list(ListFilter::default()).await.unwrap().len(),
+        41,
+        "a dry run deleted something"
+    );
     let planned_keep: BTreeSet<BackupId> = dry.plan.to_keep().map(|e| e.id).collect();
 
     // Worked out by hand. Backup i is at 01-03 06:00 + 6 h × i: day 01-03 holds i = 0..=2,
@@ -131,12 +164,27 @@ async fn prune_of_40_backups_with_daily_and_weekly_policy_keeps_exactly_the_plan
     // the newest of ISO week 2 (i 39) and of week 1, Sunday 01-07 18:00 (i 18).
     let at = |i: u64| BackupId::new(1, 1000 + i, 0);
     let expected: BTreeSet<BackupId> = [at(39), at(38), at(34), at(18), failed].into_iter().collect();
-    assert_eq!(planned_keep, expected, "plan: {:?}", dry.plan.entries.iter().map(|e| (e.id.to_string(), e.action, e.reason)).collect::<Vec<_>>());
+    assert_eq!(
+        planned_keep,
+        expected,
+        "plan: {:?}",
+        dry.plan
+            .entries
+            .iter()
+            .map(|e| (e.id.to_string(), e.action, e.reason))
+            .collect::<Vec<_>>()
+    );
 
     let done = store.prune(&policy, false).await.unwrap();
     assert!(done.failed.is_empty(), "{:?}", done.failed);
     assert_eq!(done.deleted.len(), 36);
-    let remaining: BTreeSet<BackupId> = store.list(ListFilter::default()).await.unwrap().iter().map(|b| b.id).collect();
+    let remaining: BTreeSet<BackupId> = store
+        .list(ListFilter::default())
+        .await
+        .unwrap()
+        .iter()
+        .map(|b| b.id)
+        .collect();
     assert_eq!(remaining, expected);
     // Deleted backups leave no objects behind.
     for (id, _) in &all {
@@ -144,7 +192,13 @@ async fn prune_of_40_backups_with_daily_and_weekly_policy_keeps_exactly_the_plan
             let prefix = store.layout().backup_prefix(id);
             let page = store
                 .client()
-                .list_objects_v2_page(&s3keep::s3::ListOptions { prefix, ..Default::default() }, None)
+                .list_objects_v2_page(
+                    &s3keep::s3::ListOptions {
+                        prefix,
+                        ..Default::default()
+                    },
+                    None,
+                )
                 .await
                 .unwrap();
             assert!(page.objects.is_empty(), "{id} left objects");
@@ -157,5 +211,13 @@ async fn prune_of_40_backups_with_daily_and_weekly_policy_keeps_exactly_the_plan
     };
     let outcome = store.prune(&with_failed, false).await.unwrap();
     assert_eq!(outcome.deleted, [failed]);
-    assert!(outcome.plan.entries.iter().filter(|e| e.action == Action::Delete).count() == 1);
+    assert!(
+        outcome
+            .plan
+            .entries
+            .iter()
+            .filter(|e| e.action == Action::Delete)
+            .count()
+            == 1
+    );
 }

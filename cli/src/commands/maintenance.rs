@@ -7,8 +7,8 @@ use serde_json::json;
 use super::open_store;
 use crate::args::{CleanupArgs, GlobalArgs};
 use crate::exit;
-use crate::parse::format_duration;
 use crate::output::Output;
+use crate::parse::format_duration;
 
 /// Aborts the multipart uploads under the prefix older than `--older-than`.
 pub async fn cleanup_uploads(global: &GlobalArgs, args: CleanupArgs, out: Output) -> Result<i32> {

@@ -44,7 +44,10 @@ pub async fn prune(global: &GlobalArgs, args: PruneArgs, out: Output) -> Result<
         out.info("the policy has no --keep-* rule: no COMPLETED backup is deleted");
     }
     if !execute {
-        out.info(&format!("dry run: {to_delete} of {} backups would be deleted; nothing was deleted", entries.len()));
+        out.info(&format!(
+            "dry run: {to_delete} of {} backups would be deleted; nothing was deleted",
+            entries.len()
+        ));
         return Ok(exit::OK);
     }
     for (id, error) in &outcome.failed {
@@ -59,7 +62,11 @@ pub async fn prune(global: &GlobalArgs, args: PruneArgs, out: Output) -> Result<
             n => format!(", {n} failed (run prune again to finish them)"),
         }
     ));
-    Ok(if outcome.failed.is_empty() { exit::OK } else { exit::FAILURE })
+    Ok(if outcome.failed.is_empty() {
+        exit::OK
+    } else {
+        exit::FAILURE
+    })
 }
 
 /// The retention policy of the flags.
@@ -142,8 +149,16 @@ mod tests {
             status: StatusCode::Completed,
             created_at: time::macros::datetime!(2024-01-02 03:04:05 UTC),
             action,
-            reason: if action == Action::Keep { Reason::KeepLast } else { Reason::NoRuleMatched },
-            matched: if action == Action::Keep { vec![Rule::Last, Rule::Daily] } else { vec![] },
+            reason: if action == Action::Keep {
+                Reason::KeepLast
+            } else {
+                Reason::NoRuleMatched
+            },
+            matched: if action == Action::Keep {
+                vec![Rule::Last, Rule::Daily]
+            } else {
+                vec![]
+            },
         }
     }
 

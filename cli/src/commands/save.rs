@@ -125,7 +125,10 @@ mod tests {
 
     #[test]
     fn a_single_argument_is_an_id_if_it_parses_else_a_dir() {
-        assert_eq!(id_and_dir(Some("1/2/3"), None, 5).unwrap(), (BackupId::new(1, 2, 3), None));
+        assert_eq!(
+            id_and_dir(Some("1/2/3"), None, 5).unwrap(),
+            (BackupId::new(1, 2, 3), None)
+        );
         assert_eq!(
             id_and_dir(Some("./data"), None, 5).unwrap(),
             (BackupId::new(0, 5, 0), Some(PathBuf::from("./data")))

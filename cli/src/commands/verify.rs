@@ -30,7 +30,11 @@ pub async fn verify(global: &GlobalArgs, args: VerifyArgs, out: Output) -> Resul
         for problem in &report.problems {
             out.line(&problem.to_string());
         }
-        let depth = if args.deep { "sizes and CRC32C" } else { "presence and sizes" };
+        let depth = if args.deep {
+            "sizes and CRC32C"
+        } else {
+            "presence and sizes"
+        };
         out.line(&format!(
             "backup {id}: {} files, {} checked ({depth}): {}",
             report.files_checked,
@@ -45,7 +49,10 @@ pub async fn verify(global: &GlobalArgs, args: VerifyArgs, out: Output) -> Resul
         Ok(exit::OK)
     } else {
         if !out.json {
-            out.problem(&format!("backup {id} is damaged: {} problems found", report.problems.len()));
+            out.problem(&format!(
+                "backup {id} is damaged: {} problems found",
+                report.problems.len()
+            ));
         }
         Ok(exit::FAILURE)
     }

@@ -98,7 +98,11 @@ impl BackupStore {
             }
             keys = outcome.errors.iter().map(|e| e.key.clone()).collect();
             errors = outcome.errors;
-            tracing::warn!(attempt, failed = keys.len(), "DeleteObjects reported per-key errors; retrying them");
+            tracing::warn!(
+                attempt,
+                failed = keys.len(),
+                "DeleteObjects reported per-key errors; retrying them"
+            );
             runtime::sleep(std::time::Duration::from_millis(100 * u64::from(attempt))).await;
         }
         let listed: Vec<String> = errors

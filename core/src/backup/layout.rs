@@ -25,9 +25,7 @@ pub struct Layout {
 impl Layout {
     /// The layout under `prefix`, which must already be normalised (`a/b/` or empty).
     pub fn new(prefix: impl Into<String>) -> Self {
-        Self {
-            prefix: prefix.into(),
-        }
+        Self { prefix: prefix.into() }
     }
 
     /// The store prefix (`""` or ending in `/`).
@@ -139,7 +137,10 @@ mod tests {
         let id = BackupId::new(1, 42, 2);
         assert_eq!(layout.status_key(&id), "base/1/42/2/status.json");
         assert_eq!(layout.metadata_key(&id), "base/1/42/2/metadata.json");
-        assert_eq!(layout.file_key(&id, "segments", "a/b.log"), "base/1/42/2/segments/a/b.log");
+        assert_eq!(
+            layout.file_key(&id, "segments", "a/b.log"),
+            "base/1/42/2/segments/a/b.log"
+        );
         assert_eq!(layout.parse_status_key("base/1/42/2/status.json"), Some(id));
         assert_eq!(layout.parse_status_key("base/1/42/2/files/status.json"), None);
         assert_eq!(layout.parse_status_key("other/1/42/2/status.json"), None);
@@ -157,7 +158,19 @@ mod tests {
 
     #[test]
     fn escaping_paths_are_rejected() {
-        for bad in ["", "../x", "/etc/passwd", "a/../../b", "a/./b", "a//b", "a/", "a\\b", "a\0b", "a\nb", ".."] {
+        for bad in [
+            "",
+            "../x",
+            "/etc/passwd",
+            "a/../../b",
+            "a/./b",
+            "a//b",
+            "a/",
+            "a\\b",
+            "a\0b",
+            "a\nb",
+            "..",
+        ] {
             let err = validate_relative_path(bad).unwrap_err();
             assert!(matches!(err, Error::InvalidInput(_)), "{bad:?}");
         }

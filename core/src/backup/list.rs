@@ -51,21 +51,28 @@ impl BackupStore {
                     nodes
                         .into_iter()
                         .filter(|n| filter.node.is_none_or(|f| f as u64 == *n))
-                        .filter_map(|n| Some(BackupId::new(u32::try_from(partition).ok()?, checkpoint, u32::try_from(n).ok()?)))
+                        .filter_map(|n| {
+                            Some(BackupId::new(
+                                u32::try_from(partition).ok()?,
+                                checkpoint,
+                                u32::try_from(n).ok()?,
+                            ))
+                        })
                         .collect(),
                 )
             })
             .buffer_unordered(self.config.concurrency)
             .try_collect()
             .await?;
-        let mut infos: Vec<BackupInfo> = stream::iter(ids.into_iter().flatten())
-            .map(|id| async move {
-                Ok::<_, crate::Error>(self.read_status(&id).await?.map(|s| info_from_status(id, &s)))
-            })
-            .buffer_unordered(self.config.concurrency)
-            .try_filter_map(|info| async move { Ok(info) })
-            .try_collect()
-            .await?;
+        let mut infos: Vec<BackupInfo> =
+            stream::iter(ids.into_iter().flatten())
+                .map(|id| async move {
+                    Ok::<_, crate::Error>(self.read_status(&id).await?.map(|s| info_from_status(id, &s)))
+                })
+                .buffer_unordered(self.config.concurrency)
+                .try_filter_map(|info| async move { Ok(info) })
+                .try_collect()
+                .await?;
         infos.sort_by_key(|i| (i.id.partition, i.id.node, i.id.checkpoint));
         Ok(infos)
     }

@@ -71,12 +71,17 @@ impl BackupStore {
         // MinIO matches a ListMultipartUploads prefix only against whole object names
         // ("a/" lists nothing, "a/b.bin" lists that key's uploads): list the bucket, filter here.
         let pages: Vec<_> = self.client.list_multipart_uploads("").try_collect().await?;
-        let ours = pages.into_iter().flat_map(|p| p.uploads).filter(|u| u.key.starts_with(prefix));
+        let ours = pages
+            .into_iter()
+            .flat_map(|p| p.uploads)
+            .filter(|u| u.key.starts_with(prefix));
         let mut aborted = Vec::new();
         for upload in ours {
             let initiated = OffsetDateTime::parse(&upload.initiated, &Rfc3339).ok();
             if initiated.is_some_and(|t| t <= cutoff) {
-                self.client.abort_multipart_upload(&upload.key, &upload.upload_id).await?;
+                self.client
+                    .abort_multipart_upload(&upload.key, &upload.upload_id)
+                    .await?;
                 aborted.push(upload);
             }
         }
@@ -164,7 +169,12 @@ impl BackupStore {
             Ok(_) => permission("get", "GetObject", "s3:GetObject", get.as_ref().err()),
             Err(_) => skipped("get"),
         });
-        results.push(permission("list", "ListObjectsV2", "s3:ListBucket", list_error.as_ref()));
+        results.push(permission(
+            "list",
+            "ListObjectsV2",
+            "s3:ListBucket",
+            list_error.as_ref(),
+        ));
         results.push(match &put {
             Ok(_) => {
                 let delete = self.client.delete_object(&key).await;
@@ -180,14 +190,23 @@ impl BackupStore {
         };
         let skew = Duration::from_millis(skew_ms.unsigned_abs());
         let direction = if skew_ms > 0 { "behind" } else { "ahead of" };
-        let message = format!("the local clock is {:.0} s {direction} the server's", skew.as_secs_f64());
+        let message = format!(
+            "the local clock is {:.0} s {direction} the server's",
+            skew.as_secs_f64()
+        );
         let hint = "set the system clock right (enable NTP): requests are signed with the local time";
         let state = if skew >= SKEW_LIMIT {
             CheckState::Failed
         } else if skew >= SKEW_WARNING {
             CheckState::Warning
         } else {
-            return ok("clock", format!("the local clock is within {:.0} s of the server's", SKEW_WARNING.as_secs_f64()));
+            return ok(
+                "clock",
+                format!(
+                    "the local clock is within {:.0} s of the server's",
+                    SKEW_WARNING.as_secs_f64()
+                ),
+            );
         };
         CheckResult {
             name: "clock",

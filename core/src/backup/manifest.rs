@@ -22,10 +22,18 @@ pub struct StatusDoc {
     #[serde(default)]
     pub failure_reason: Option<String>,
     /// When the save started (RFC 3339); absent in Zeebe's status objects.
-    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub created_at: Option<OffsetDateTime>,
     /// When the status last changed (RFC 3339); absent in Zeebe's status objects.
-    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub updated_at: Option<OffsetDateTime>,
     /// `s3keep/x.y.z`; absent in Zeebe's status objects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -92,7 +100,11 @@ pub struct Metadata {
     #[serde(default)]
     pub user_metadata: BTreeMap<String, String>,
     /// When the save started.
-    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub created_at: Option<OffsetDateTime>,
     /// `s3keep/x.y.z`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -140,7 +152,11 @@ impl Metadata {
         descriptor: ZeebeDescriptor,
         created_at: OffsetDateTime,
     ) -> Self {
-        let names = |set: &str| file_sets.get(set).map(|files| files.iter().map(|f| f.name.clone()).collect());
+        let names = |set: &str| {
+            file_sets
+                .get(set)
+                .map(|files| files.iter().map(|f| f.name.clone()).collect())
+        };
         Self {
             format_version: Some(1),
             partition_id: id.partition,
@@ -257,7 +273,13 @@ mod tests {
         sets.insert("snapshot".to_string(), vec![file("s1", 10), file("s2", 5)]);
         sets.insert("files".to_string(), vec![file("f", 1)]);
         let t = datetime!(2026-11-22 10:00:00 UTC);
-        let m = Metadata::new(&BackupId::new(1, 2, 3), sets, BTreeMap::new(), ZeebeDescriptor::default(), t);
+        let m = Metadata::new(
+            &BackupId::new(1, 2, 3),
+            sets,
+            BTreeMap::new(),
+            ZeebeDescriptor::default(),
+            t,
+        );
         assert_eq!(m.total_size(), 16);
         assert_eq!(m.snapshot_file_names, Some(vec!["s1".to_string(), "s2".to_string()]));
         assert_eq!(m.segment_file_names, None);

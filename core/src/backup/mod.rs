@@ -25,9 +25,9 @@ pub use delete::DeleteOptions;
 pub use id::BackupId;
 pub use list::ListFilter;
 pub use maintenance::{CheckResult, CheckState};
-pub use prune::PruneOutcome;
 pub use manifest::{FileEntry, Metadata, StatusDoc, ZeebeDescriptor};
 pub use progress::{Progress, ProgressFn};
+pub use prune::PruneOutcome;
 pub use restore::{RestoreOptions, RestoreSummary};
 pub use save::SaveOptions;
 pub use source::{FileSet, FileSpec, RangedSource, Source};
@@ -121,11 +121,7 @@ impl BackupStore {
         }
         let client = S3Client::new(config.client.clone())?;
         let layout = Layout::new(crate::config::normalize_prefix(&config.prefix));
-        Ok(Self {
-            client,
-            layout,
-            config,
-        })
+        Ok(Self { client, layout, config })
     }
 
     /// The S3 client underneath.
@@ -185,7 +181,9 @@ impl BackupStore {
                 .with_key(id.to_string()))
             }
         }
-        let doc = self.write_status(&id, &status, StatusCode::Failed, Some(reason.to_string())).await?;
+        let doc = self
+            .write_status(&id, &status, StatusCode::Failed, Some(reason.to_string()))
+            .await?;
         Ok(info_from_status(
             id,
             &StatusObject {
@@ -250,7 +248,8 @@ impl BackupStore {
             content_type: Some("application/json".into()),
             ..PutOptions::default()
         };
-        self.put_json(&self.layout.status_key(id), doc.to_json(), &options).await?;
+        self.put_json(&self.layout.status_key(id), doc.to_json(), &options)
+            .await?;
         Ok(doc)
     }
 

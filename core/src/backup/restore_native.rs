@@ -123,13 +123,7 @@ impl BackupStore {
         }
     }
 
-    async fn restore_item(
-        &self,
-        id: BackupId,
-        target: &Path,
-        item: RestoreItem,
-        tracker: &Tracker,
-    ) -> Result<Outcome> {
+    async fn restore_item(&self, id: BackupId, target: &Path, item: RestoreItem, tracker: &Tracker) -> Result<Outcome> {
         let path = target.join(&item.relative);
         if already_restored(&path, &item.entry).await? {
             tracker.add_bytes(item.entry.size.unwrap_or(0));
@@ -199,7 +193,5 @@ async fn already_restored(path: &Path, entry: &FileEntry) -> Result<bool> {
 }
 
 fn cancelled(id: &BackupId) -> Error {
-    Error::Cancelled(
-        ErrorDetails::message(format!("restore of backup {id} was cancelled")).with_key(id.to_string()),
-    )
+    Error::Cancelled(ErrorDetails::message(format!("restore of backup {id} was cancelled")).with_key(id.to_string()))
 }

@@ -54,7 +54,10 @@ struct OpenUploads(Mutex<HashMap<String, String>>);
 
 impl OpenUploads {
     fn opened(&self, key: &str, upload_id: &str) {
-        self.0.lock().expect("not poisoned").insert(key.to_string(), upload_id.to_string());
+        self.0
+            .lock()
+            .expect("not poisoned")
+            .insert(key.to_string(), upload_id.to_string());
     }
 
     fn closed(&self, key: &str) {
@@ -117,7 +120,9 @@ impl BackupStore {
             Some(cancel) => {
                 let cancelled = async {
                     cancel.cancelled().await;
-                    Err(Error::Cancelled(ErrorDetails::message(format!("save of backup {id} was cancelled"))))
+                    Err(Error::Cancelled(ErrorDetails::message(format!(
+                        "save of backup {id} was cancelled"
+                    ))))
                 };
                 futures::pin_mut!(work, cancelled);
                 futures::future::select(work, cancelled).await.factor_first().0
@@ -162,7 +167,8 @@ impl BackupStore {
             content_type: Some("application/json".into()),
             ..PutOptions::default()
         };
-        self.put_json(&self.layout.metadata_key(&id), metadata.to_json(), &json).await?;
+        self.put_json(&self.layout.metadata_key(&id), metadata.to_json(), &json)
+            .await?;
         let doc = self.write_status(&id, in_progress, StatusCode::Completed, None).await?;
         let mut info = super::info_from_status(
             id,

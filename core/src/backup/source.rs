@@ -249,11 +249,7 @@ impl ChunkReader {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-async fn read_file_chunk(
-    path: &std::path::Path,
-    file: &mut Option<tokio::fs::File>,
-    max: usize,
-) -> Result<Bytes> {
+async fn read_file_chunk(path: &std::path::Path, file: &mut Option<tokio::fs::File>, max: usize) -> Result<Bytes> {
     use tokio::io::AsyncReadExt as _;
     if file.is_none() {
         *file = Some(tokio::fs::File::open(path).await.map_err(|e| Error::io(path, e))?);
@@ -278,9 +274,15 @@ mod tests {
 
     #[tokio::test]
     async fn stream_source_is_rechunked_to_the_requested_size() {
-        let parts: Vec<Result<Bytes>> = vec![Ok(Bytes::from_static(b"abc")), Ok(Bytes::from_static(b"defgh")), Ok(Bytes::from_static(b"i"))];
+        let parts: Vec<Result<Bytes>> = vec![
+            Ok(Bytes::from_static(b"abc")),
+            Ok(Bytes::from_static(b"defgh")),
+            Ok(Bytes::from_static(b"i")),
+        ];
         let stream: ByteStream = Box::pin(futures::stream::iter(parts));
-        let mut reader = ChunkReader::new(Source::Stream { size: None, stream }, "s").await.unwrap();
+        let mut reader = ChunkReader::new(Source::Stream { size: None, stream }, "s")
+            .await
+            .unwrap();
         let mut chunks = Vec::new();
         while let Some(c) = reader.next_chunk(4).await.unwrap() {
             chunks.push(c);
@@ -290,7 +292,9 @@ mod tests {
 
     #[tokio::test]
     async fn bytes_and_files_read_in_chunks() {
-        let mut reader = ChunkReader::new(Source::Bytes(Bytes::from_static(b"0123456789")), "b").await.unwrap();
+        let mut reader = ChunkReader::new(Source::Bytes(Bytes::from_static(b"0123456789")), "b")
+            .await
+            .unwrap();
         assert_eq!(reader.size(), Some(10));
         assert_eq!(reader.next_chunk(6).await.unwrap().unwrap(), &b"012345"[..]);
         assert_eq!(reader.next_chunk(6).await.unwrap().unwrap(), &b"6789"[..]);

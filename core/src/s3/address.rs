@@ -30,17 +30,14 @@ pub(crate) fn encode_query(value: &str) -> String {
 /// away by URL parsers (WHATWG URL, which reqwest uses) and address another object.
 pub(crate) fn check_key(key: &str) -> Result<()> {
     if key.is_empty() || key.len() > 1024 {
-        return Err(Error::invalid_input(format!(
-            "object key must be 1 to 1024 bytes, got {} bytes",
-            key.len()
-        ))
-        .with_key(key));
+        return Err(
+            Error::invalid_input(format!("object key must be 1 to 1024 bytes, got {} bytes", key.len())).with_key(key),
+        );
     }
     if key.split('/').any(|s| s == "." || s == "..") {
-        return Err(Error::invalid_input(
-            "object keys with '.' or '..' path segments cannot be addressed by URL",
-        )
-        .with_key(key));
+        return Err(
+            Error::invalid_input("object keys with '.' or '..' path segments cannot be addressed by URL").with_key(key),
+        );
     }
     Ok(())
 }

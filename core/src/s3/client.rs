@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use aws_sigv4::http_request::{
-    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest,
-    SigningSettings, UriPathNormalizationMode,
+    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
+    UriPathNormalizationMode,
 };
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
@@ -152,7 +152,13 @@ impl S3Client {
     /// How many requests of an S3 action (`"DeleteObjects"`, ...) this client has sent,
     /// retries included. Lets tests and benchmarks count round trips.
     pub fn request_count(&self, operation: &str) -> u64 {
-        self.inner.counts.lock().expect("not poisoned").get(operation).copied().unwrap_or(0)
+        self.inner
+            .counts
+            .lock()
+            .expect("not poisoned")
+            .get(operation)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Sends `request` with retries (SPEC §6); a non-2xx answer becomes a typed error.
@@ -193,7 +199,13 @@ impl S3Client {
     }
 
     async fn attempt(&self, request: &Request<'_>) -> Result<reqwest::Response> {
-        *self.inner.counts.lock().expect("not poisoned").entry(request.operation).or_default() += 1;
+        *self
+            .inner
+            .counts
+            .lock()
+            .expect("not poisoned")
+            .entry(request.operation)
+            .or_default() += 1;
         let url = self.inner.address.url(request.key, &request.query);
         let mut headers = request.headers.clone();
         self.sign(request, &url, &mut headers)?;
@@ -232,7 +244,10 @@ impl S3Client {
         let Some(offset) = skew_from_date(date) else {
             return;
         };
-        tracing::warn!(offset_ms = offset, "clock skew: correcting the signing clock from the server's Date");
+        tracing::warn!(
+            offset_ms = offset,
+            "clock skew: correcting the signing clock from the server's Date"
+        );
         self.inner.clock_offset_ms.store(offset, Ordering::Relaxed);
     }
 

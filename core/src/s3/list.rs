@@ -48,9 +48,10 @@ impl S3Client {
             request = request.query("continuation-token", token.to_string());
         }
         let response = self.send(request).await?;
-        let body = response.bytes().await.map_err(|e| {
-            super::response::transport_error(&e, self.endpoint(), None)
-        })?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| super::response::transport_error(&e, self.endpoint(), None))?;
         xml::parse_list_objects_v2(&body).map_err(|e| bad_xml("ListObjectsV2", e))
     }
 

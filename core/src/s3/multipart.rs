@@ -102,17 +102,16 @@ impl S3Client {
                 .bytes()
                 .await
                 .map_err(|e| transport_error(&e, self.endpoint(), Some(key)))?;
-            let error = match xml::parse_complete_multipart_upload(&body)
-                .map_err(|e| bad_xml("CompleteMultipartUpload", e))?
-            {
-                CompleteOutcome::Completed(result) => {
-                    return Ok(PutResult {
-                        etag: result.etag.unwrap_or_else(|| put_result(&headers).etag),
-                        checksum_crc32c: result.checksum_crc32c,
-                    })
-                }
-                CompleteOutcome::Failed(error) => error,
-            };
+            let error =
+                match xml::parse_complete_multipart_upload(&body).map_err(|e| bad_xml("CompleteMultipartUpload", e))? {
+                    CompleteOutcome::Completed(result) => {
+                        return Ok(PutResult {
+                            etag: result.etag.unwrap_or_else(|| put_result(&headers).etag),
+                            checksum_crc32c: result.checksum_crc32c,
+                        })
+                    }
+                    CompleteOutcome::Failed(error) => error,
+                };
             let details = ErrorDetails {
                 code: error.code.clone(),
                 status: Some(status),
@@ -140,7 +139,8 @@ impl S3Client {
     /// AbortMultipartUpload. Aborting an upload that no longer exists succeeds.
     pub async fn abort_multipart_upload(&self, key: &str, upload_id: &str) -> Result<()> {
         check_key(key)?;
-        let request = Request::new("AbortMultipartUpload", Method::DELETE, Some(key)).query("uploadId", upload_id.to_string());
+        let request =
+            Request::new("AbortMultipartUpload", Method::DELETE, Some(key)).query("uploadId", upload_id.to_string());
         match self.send(request).await {
             Ok(_) | Err(Error::NotFound(_)) => Ok(()),
             Err(e) => Err(e.with_key(key)),
@@ -198,10 +198,16 @@ fn next_upload_markers(page: &UploadsPage) -> Result<Option<(String, String)>> {
     }
     let last = page.uploads.last();
     let key = page.next_key_marker.clone().or_else(|| last.map(|u| u.key.clone()));
-    let upload_id = page.next_upload_id_marker.clone().or_else(|| last.map(|u| u.upload_id.clone()));
+    let upload_id = page
+        .next_upload_id_marker
+        .clone()
+        .or_else(|| last.map(|u| u.upload_id.clone()));
     match (key, upload_id) {
         (Some(key), Some(upload_id)) => Ok(Some((key, upload_id))),
-        _ => Err(bad_xml("ListMultipartUploads", "a truncated page without NextKeyMarker and NextUploadIdMarker")),
+        _ => Err(bad_xml(
+            "ListMultipartUploads",
+            "a truncated page without NextKeyMarker and NextUploadIdMarker",
+        )),
     }
 }
 

@@ -161,9 +161,9 @@ impl S3Client {
         let head = object_head(response.headers());
         let endpoint = self.endpoint().to_string();
         let owned_key = key.to_string();
-        let stream = response.bytes_stream().map(move |chunk| {
-            chunk.map_err(|e| super::response::transport_error(&e, &endpoint, Some(&owned_key)))
-        });
+        let stream = response
+            .bytes_stream()
+            .map(move |chunk| chunk.map_err(|e| super::response::transport_error(&e, &endpoint, Some(&owned_key))));
         Ok(GetObjectOutput {
             head,
             body: Box::pin(stream),

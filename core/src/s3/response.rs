@@ -34,7 +34,9 @@ pub(crate) fn error_from_response(
             .as_ref()
             .and_then(|e| e.request_id.clone())
             .or_else(|| header("x-amz-request-id")),
-        key: key.map(str::to_string).or_else(|| parsed.as_ref().and_then(|e| e.key.clone())),
+        key: key
+            .map(str::to_string)
+            .or_else(|| parsed.as_ref().and_then(|e| e.key.clone())),
         endpoint: Some(endpoint.to_string()),
         status: Some(status),
         message,
@@ -54,12 +56,13 @@ pub(crate) fn classify(code: Option<&str>, status: u16, details: ErrorDetails) -
         }
         Some("AccessDenied" | "AllAccessDisabled" | "AccountProblem") => Error::AccessDenied(details),
         Some("RequestTimeTooSkewed") => Error::ClockSkew(details),
-        Some("SlowDown" | "Throttling" | "TooManyRequests" | "ServiceUnavailable") => {
-            Error::Throttled(details)
-        }
+        Some("SlowDown" | "Throttling" | "TooManyRequests" | "ServiceUnavailable") => Error::Throttled(details),
         Some("RequestTimeout") => Error::Timeout(details),
         Some(
-            "BadDigest" | "InvalidDigest" | "XAmzContentSHA256Mismatch" | "XAmzContentChecksumMismatch"
+            "BadDigest"
+            | "InvalidDigest"
+            | "XAmzContentSHA256Mismatch"
+            | "XAmzContentChecksumMismatch"
             | "InvalidChecksum",
         ) => Error::Integrity(details),
         Some("PreconditionFailed" | "ConditionalRequestConflict" | "OperationAborted" | "BucketAlreadyExists")
@@ -141,8 +144,14 @@ mod tests {
     fn codes_map_to_variants() {
         assert!(matches!(err(404, &body("NoSuchBucket")), Error::NoSuchBucket(_)));
         assert!(matches!(err(404, &body("NoSuchKey")), Error::NotFound(_)));
-        assert!(matches!(err(403, &body("SignatureDoesNotMatch")), Error::InvalidCredentials(_)));
-        assert!(matches!(err(403, &body("InvalidAccessKeyId")), Error::InvalidCredentials(_)));
+        assert!(matches!(
+            err(403, &body("SignatureDoesNotMatch")),
+            Error::InvalidCredentials(_)
+        ));
+        assert!(matches!(
+            err(403, &body("InvalidAccessKeyId")),
+            Error::InvalidCredentials(_)
+        ));
         assert!(matches!(err(403, &body("AccessDenied")), Error::AccessDenied(_)));
         assert!(matches!(err(403, &body("RequestTimeTooSkewed")), Error::ClockSkew(_)));
         assert!(matches!(err(503, &body("SlowDown")), Error::Throttled(_)));
@@ -164,23 +173,47 @@ mod tests {
     fn bodiless_minio_answers_map_by_their_error_code_header() {
         let mut headers = HeaderMap::new();
         headers.insert("x-minio-error-code", "SignatureDoesNotMatch".parse().unwrap());
-        headers.insert("x-minio-error-desc", "\"The request signature we calculated does not match\"".parse().unwrap());
+        headers.insert(
+            "x-minio-error-desc",
+            "\"The request signature we calculated does not match\""
+                .parse()
+                .unwrap(),
+        );
         let e = error_from_response(403, &headers, b"", None, "http://h");
         assert!(matches!(e, Error::InvalidCredentials(_)), "{e:?}");
         assert_eq!(e.code(), Some("SignatureDoesNotMatch"));
-        assert_eq!(e.details().message, "The request signature we calculated does not match");
+        assert_eq!(
+            e.details().message,
+            "The request signature we calculated does not match"
+        );
         headers.insert("x-minio-error-code", "NoSuchBucket".parse().unwrap());
-        assert!(matches!(error_from_response(404, &headers, b"", None, "http://h"), Error::NoSuchBucket(_)));
+        assert!(matches!(
+            error_from_response(404, &headers, b"", None, "http://h"),
+            Error::NoSuchBucket(_)
+        ));
     }
 
     #[test]
     fn retry_classification_follows_spec() {
         // Retried: 500/502/503/504, 429, SlowDown, InternalError, RequestTimeout.
-        for (status, code) in [(500, "InternalError"), (503, "SlowDown"), (400, "RequestTimeout"), (502, "X"), (504, "X"), (429, "X")] {
+        for (status, code) in [
+            (500, "InternalError"),
+            (503, "SlowDown"),
+            (400, "RequestTimeout"),
+            (502, "X"),
+            (504, "X"),
+            (429, "X"),
+        ] {
             assert!(err(status, &body(code)).is_temporary(), "{status} {code}");
         }
         // Never retried: other 4xx, 412.
-        for (status, code) in [(412, "PreconditionFailed"), (403, "AccessDenied"), (404, "NoSuchKey"), (400, "InvalidArgument"), (400, "BadDigest")] {
+        for (status, code) in [
+            (412, "PreconditionFailed"),
+            (403, "AccessDenied"),
+            (404, "NoSuchKey"),
+            (400, "InvalidArgument"),
+            (400, "BadDigest"),
+        ] {
             assert!(!err(status, &body(code)).is_temporary(), "{status} {code}");
         }
     }

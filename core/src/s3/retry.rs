@@ -19,10 +19,7 @@ pub(crate) fn backoff_cap(attempt: u32, base: Duration, max: Duration) -> Durati
 
 /// Adds the attempt count and elapsed time to an error's message, as object_store does.
 pub(crate) fn with_attempts(mut err: Error, attempts: u32, elapsed: Duration) -> Error {
-    let note = format!(
-        " (gave up after {attempts} attempts in {:.1} s)",
-        elapsed.as_secs_f64()
-    );
+    let note = format!(" (gave up after {attempts} attempts in {:.1} s)", elapsed.as_secs_f64());
     err.details_mut().message.push_str(&note);
     err
 }

@@ -38,7 +38,9 @@ struct Signed(Vec<(&'static str, String)>);
 impl Signed {
     fn header(&self, name: &str) -> &str {
         let found = self.0.iter().find(|(n, _)| n.eq_ignore_ascii_case(name));
-        found.map(|(_, v)| v.as_str()).unwrap_or_else(|| panic!("no {name} header in {:?}", self.0))
+        found
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_else(|| panic!("no {name} header in {:?}", self.0))
     }
 
     /// `(credential scope, signed headers, signature)` from the Authorization header.
@@ -83,7 +85,12 @@ mod aws_s3_examples {
     }
 
     fn context(identity: &Identity, signed_payload: bool) -> SigningContext<'_> {
-        SigningContext::s3(identity, "us-east-1", at("Fri, 24 May 2013 00:00:00 GMT"), signed_payload)
+        SigningContext::s3(
+            identity,
+            "us-east-1",
+            at("Fri, 24 May 2013 00:00:00 GMT"),
+            signed_payload,
+        )
     }
 
     #[test]
@@ -95,7 +102,10 @@ mod aws_s3_examples {
         let (credential, signed_headers, signature) = signed.authorization();
         assert_eq!(credential, "AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request");
         assert_eq!(signed_headers, "host;range;x-amz-content-sha256;x-amz-date");
-        assert_eq!(signature, "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
+        assert_eq!(
+            signature,
+            "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
+        );
         assert_eq!(signed.header("x-amz-date"), "20130524T000000Z");
         assert_eq!(signed.header("x-amz-content-sha256"), EMPTY_SHA256);
     }
@@ -106,11 +116,20 @@ mod aws_s3_examples {
         // The key's `$` must reach the canonical URI as %24.
         let url = examplebucket().url(Some("test$file.text"), &[]);
         assert_eq!(url, "https://examplebucket.s3.amazonaws.com/test%24file.text");
-        let headers = [("date", "Fri, 24 May 2013 00:00:00 GMT"), ("x-amz-storage-class", "REDUCED_REDUNDANCY")];
+        let headers = [
+            ("date", "Fri, 24 May 2013 00:00:00 GMT"),
+            ("x-amz-storage-class", "REDUCED_REDUNDANCY"),
+        ];
         let signed = sign(&context(&id, true), "PUT", &url, &headers, b"Welcome to Amazon S3.");
         let (_, signed_headers, signature) = signed.authorization();
-        assert_eq!(signed_headers, "date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class");
-        assert_eq!(signature, "98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd");
+        assert_eq!(
+            signed_headers,
+            "date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class"
+        );
+        assert_eq!(
+            signature,
+            "98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd"
+        );
         assert_eq!(
             signed.header("x-amz-content-sha256"),
             "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072"
@@ -121,11 +140,17 @@ mod aws_s3_examples {
     fn put_object_without_signed_payload_signs_unsigned_payload_instead() {
         let id = identity(AWS_DOC_KEY);
         let url = examplebucket().url(Some("test$file.text"), &[]);
-        let headers = [("date", "Fri, 24 May 2013 00:00:00 GMT"), ("x-amz-storage-class", "REDUCED_REDUNDANCY")];
+        let headers = [
+            ("date", "Fri, 24 May 2013 00:00:00 GMT"),
+            ("x-amz-storage-class", "REDUCED_REDUNDANCY"),
+        ];
         let signed = sign(&context(&id, false), "PUT", &url, &headers, b"Welcome to Amazon S3.");
         assert_eq!(signed.header("x-amz-content-sha256"), "UNSIGNED-PAYLOAD");
         // Another payload hash, so not the published (signed-payload) signature.
-        assert_ne!(signed.signature(), "98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd");
+        assert_ne!(
+            signed.signature(),
+            "98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd"
+        );
     }
 
     #[test]
@@ -135,7 +160,10 @@ mod aws_s3_examples {
         let signed = sign(&context(&id, false), "GET", &url, &[], b"");
         let (_, signed_headers, signature) = signed.authorization();
         assert_eq!(signed_headers, "host;x-amz-content-sha256;x-amz-date");
-        assert_eq!(signature, "fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543");
+        assert_eq!(
+            signature,
+            "fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543"
+        );
     }
 
     #[test]
@@ -144,7 +172,10 @@ mod aws_s3_examples {
         // Given out of order: the canonical query string sorts them.
         let url = examplebucket().url(None, &[("prefix", "J".into()), ("max-keys", "2".into())]);
         let signed = sign(&context(&id, false), "GET", &url, &[], b"");
-        assert_eq!(signed.signature(), "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7");
+        assert_eq!(
+            signed.signature(),
+            "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7"
+        );
     }
 
     #[test]
@@ -152,11 +183,17 @@ mod aws_s3_examples {
         let url = examplebucket().url(Some("test.txt"), &[]);
         let wrong = identity(("AKIAIOSFODNN7EXAMPLE", "not-the-secret"));
         let signed = sign(&context(&wrong, false), "GET", &url, &[("range", "bytes=0-9")], b"");
-        assert_ne!(signed.signature(), "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
+        assert_ne!(
+            signed.signature(),
+            "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
+        );
         let id = identity(AWS_DOC_KEY);
         let later = SigningContext::s3(&id, "us-east-1", at("Fri, 24 May 2013 00:00:01 GMT"), false);
         let signed = sign(&later, "GET", &url, &[("range", "bytes=0-9")], b"");
-        assert_ne!(signed.signature(), "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
+        assert_ne!(
+            signed.signature(),
+            "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
+        );
     }
 }
 
@@ -181,30 +218,55 @@ mod aws_c_auth_suite {
 
     #[test]
     fn get_vanilla() {
-        check(None, &[], &[], "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
+        check(
+            None,
+            &[],
+            &[],
+            "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31",
+        );
     }
 
     #[test]
     fn get_space_unnormalized_encodes_the_space_once() {
         // GET /example space/  →  canonical URI /example%20space/
-        check(Some("example space/"), &[], &[], "652487583200325589f1fba4c7e578f72c47cb61beeca81406b39ddec1366741");
+        check(
+            Some("example space/"),
+            &[],
+            &[],
+            "652487583200325589f1fba4c7e578f72c47cb61beeca81406b39ddec1366741",
+        );
     }
 
     #[test]
     fn get_slashes_unnormalized_keeps_double_slashes() {
         // GET //example//  →  canonical URI //example// (a normalising signer would sign /example/)
-        check(Some("/example//"), &[], &[], "87cca117541a147f6df867677d98a7d80dff226d2bfca9e4ffa899665623c7e5");
+        check(
+            Some("/example//"),
+            &[],
+            &[],
+            "87cca117541a147f6df867677d98a7d80dff226d2bfca9e4ffa899665623c7e5",
+        );
     }
 
     #[test]
     fn get_utf8_path_is_percent_encoded_utf8() {
-        check(Some("ሴ"), &[], &[], "8318018e0b0f223aa2bbf98705b62bb787dc9c0e678f255a891fd03141be5d85");
+        check(
+            Some("ሴ"),
+            &[],
+            &[],
+            "8318018e0b0f223aa2bbf98705b62bb787dc9c0e678f255a891fd03141be5d85",
+        );
     }
 
     #[test]
     fn get_unreserved_characters_stay_as_they_are() {
         let unreserved = "-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-        check(Some(unreserved), &[], &[], "07ef7494c76fa4850883e2b006601f940f8a34d404d0cfa977f52a65bbf5f24f");
+        check(
+            Some(unreserved),
+            &[],
+            &[],
+            "07ef7494c76fa4850883e2b006601f940f8a34d404d0cfa977f52a65bbf5f24f",
+        );
         check(
             None,
             &[(unreserved, unreserved.to_string())],
@@ -215,7 +277,12 @@ mod aws_c_auth_suite {
 
     #[test]
     fn get_vanilla_utf8_query_name_is_percent_encoded_utf8() {
-        check(None, &[("ሴ", "bar".into())], &[], "2cdec8eed098649ff3a119c94853b13c643bcf08f8b0a1d91e12c9027818dd04");
+        check(
+            None,
+            &[("ሴ", "bar".into())],
+            &[],
+            "2cdec8eed098649ff3a119c94853b13c643bcf08f8b0a1d91e12c9027818dd04",
+        );
     }
 
     #[test]
@@ -231,7 +298,12 @@ mod aws_c_auth_suite {
     #[test]
     fn get_header_value_trim_collapses_inner_spaces() {
         let headers = [("my-header1", " value1"), ("my-header2", "\"a   b   c\"")];
-        check(None, &[], &headers, "acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736");
+        check(
+            None,
+            &[],
+            &headers,
+            "acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736",
+        );
     }
 }
 
@@ -261,11 +333,31 @@ mod keys_against_botocore {
     fn each_special_character_is_signed_as_botocore_signs_it() {
         let cases = [
             // key, canonical URI (as botocore printed it), signature
-            ("a b", "/examplebucket/a%20b", "eca4d05ef194250d2cfe0017f069386dd279bf6ae52a65cfdf105b6092dce248"),
-            ("a+b", "/examplebucket/a%2Bb", "7ca3d706797d771606cd1b0b22caa693360d07b65e8d5e6973f4b3bd2773e145"),
-            ("100%", "/examplebucket/100%25", "4b0e5697f50c50851dd36321c2590a3030a5335f2162790ec4b955cd9a5c8cdf"),
-            ("k=v", "/examplebucket/k%3Dv", "779a4a878c9099e8ca32b464c509f753b09d2226285c834ccde874903a172f19"),
-            ("~tilde", "/examplebucket/~tilde", "1c502d03a3b2c51a6a86d1a5488c2d6844f107dd686b99a627defa1e3a901b0e"),
+            (
+                "a b",
+                "/examplebucket/a%20b",
+                "eca4d05ef194250d2cfe0017f069386dd279bf6ae52a65cfdf105b6092dce248",
+            ),
+            (
+                "a+b",
+                "/examplebucket/a%2Bb",
+                "7ca3d706797d771606cd1b0b22caa693360d07b65e8d5e6973f4b3bd2773e145",
+            ),
+            (
+                "100%",
+                "/examplebucket/100%25",
+                "4b0e5697f50c50851dd36321c2590a3030a5335f2162790ec4b955cd9a5c8cdf",
+            ),
+            (
+                "k=v",
+                "/examplebucket/k%3Dv",
+                "779a4a878c9099e8ca32b464c509f753b09d2226285c834ccde874903a172f19",
+            ),
+            (
+                "~tilde",
+                "/examplebucket/~tilde",
+                "1c502d03a3b2c51a6a86d1a5488c2d6844f107dd686b99a627defa1e3a901b0e",
+            ),
             (
                 "é/ü/日本",
                 "/examplebucket/%C3%A9/%C3%BC/%E6%97%A5%E6%9C%AC",
@@ -295,10 +387,22 @@ mod keys_against_botocore {
         let id = identity(AWS_DOC_KEY);
         let context = SigningContext::s3(&id, "us-east-1", at("Fri, 24 May 2013 00:00:00 GMT"), false);
         let url = minio_style().url(Some("dir//a b+c%d=e~f/é.txt"), &[]);
-        let signed = sign(&context, "PUT", &url, &[("x-amz-checksum-crc32c", "yZRlqg==")], b"hello world");
+        let signed = sign(
+            &context,
+            "PUT",
+            &url,
+            &[("x-amz-checksum-crc32c", "yZRlqg==")],
+            b"hello world",
+        );
         let (_, signed_headers, signature) = signed.authorization();
-        assert_eq!(signed_headers, "host;x-amz-checksum-crc32c;x-amz-content-sha256;x-amz-date");
-        assert_eq!(signature, "4053cc426cf57ee02edd12e4d42d6833098d8421d80d0020b39f432ab7e2d4af");
+        assert_eq!(
+            signed_headers,
+            "host;x-amz-checksum-crc32c;x-amz-content-sha256;x-amz-date"
+        );
+        assert_eq!(
+            signature,
+            "4053cc426cf57ee02edd12e4d42d6833098d8421d80d0020b39f432ab7e2d4af"
+        );
     }
 
     #[test]
@@ -313,6 +417,9 @@ mod keys_against_botocore {
         ];
         let url = minio_style().url(None, &query);
         let signed = sign(&context, "GET", &url, &[], b"");
-        assert_eq!(signed.signature(), "1bec6e60df66675935bcaae6c7a30465fcd58e3e13a44aba9779597dbbd88174");
+        assert_eq!(
+            signed.signature(),
+            "1bec6e60df66675935bcaae6c7a30465fcd58e3e13a44aba9779597dbbd88174"
+        );
     }
 }

@@ -26,10 +26,7 @@ pub(crate) enum XmlError {
     #[error("{document}: empty response body")]
     Empty { document: &'static str },
     #[error("{document}: malformed XML: {reason}")]
-    Malformed {
-        document: &'static str,
-        reason: String,
-    },
+    Malformed { document: &'static str, reason: String },
     #[error("{document}: expected root element <{expected}>, found <{found}>")]
     UnexpectedRoot {
         document: &'static str,
@@ -50,10 +47,7 @@ pub(crate) enum XmlError {
     },
     /// A request body cannot be written from the given input.
     #[error("{document}: {reason}")]
-    InvalidRequest {
-        document: &'static str,
-        reason: String,
-    },
+    InvalidRequest { document: &'static str, reason: String },
 }
 
 /// The common S3 `<Error>` response body (AWS S3 API Reference, "Error responses").
@@ -222,11 +216,7 @@ pub(crate) fn parse_list_bucket_result(body: &[u8]) -> Result<ListBucketResult, 
         encoding_type,
     };
     if result.is_truncated && result.next_continuation_token.is_none() {
-        return Err(invalid(
-            DOC,
-            "NextContinuationToken",
-            "is missing on a truncated page",
-        ));
+        return Err(invalid(DOC, "NextContinuationToken", "is missing on a truncated page"));
     }
     Ok(result)
 }
@@ -282,9 +272,7 @@ pub(crate) fn parse_list_multipart_uploads(body: &[u8]) -> Result<UploadsPage, X
 /// Reads the whole `ListMultipartUploadsResult` document. A truncated page must carry a
 /// `NextKeyMarker` or, as MinIO's do (their `NextKeyMarker` is empty), uploads whose last one
 /// the next page starts after.
-pub(crate) fn parse_list_multipart_uploads_result(
-    body: &[u8],
-) -> Result<ListMultipartUploadsResult, XmlError> {
+pub(crate) fn parse_list_multipart_uploads_result(body: &[u8]) -> Result<ListMultipartUploadsResult, XmlError> {
     const DOC: &str = "ListMultipartUploads";
     let root = expect_root(body, DOC, "ListMultipartUploadsResult")?;
     let encoding_type = root.opt("EncodingType");
@@ -365,9 +353,7 @@ where
         out.push_str("</Key></Object>");
     }
     if count == 0 || count > MAX_DELETE_KEYS {
-        return Err(bad(format!(
-            "needs 1 to {MAX_DELETE_KEYS} keys, got {count}"
-        )));
+        return Err(bad(format!("needs 1 to {MAX_DELETE_KEYS} keys, got {count}")));
     }
     out.push_str("</Delete>");
     Ok(out)
@@ -398,10 +384,7 @@ pub struct DeleteOutcome {
 pub(crate) fn parse_delete_result(body: &[u8]) -> Result<DeleteOutcome, XmlError> {
     let root = expect_root(body, "DeleteObjects", "DeleteResult")?;
     Ok(DeleteOutcome {
-        deleted: root
-            .all("Deleted")
-            .map(|d| d.opt("Key").unwrap_or_default())
-            .collect(),
+        deleted: root.all("Deleted").map(|d| d.opt("Key").unwrap_or_default()).collect(),
         errors: root
             .all("Error")
             .map(|e| DeleteError {
@@ -425,9 +408,7 @@ pub(crate) struct MultipartUploadInit {
 }
 
 /// Reads the CreateMultipartUpload response (AWS S3 API Reference, CreateMultipartUpload).
-pub(crate) fn parse_initiate_multipart_upload(
-    body: &[u8],
-) -> Result<MultipartUploadInit, XmlError> {
+pub(crate) fn parse_initiate_multipart_upload(body: &[u8]) -> Result<MultipartUploadInit, XmlError> {
     const DOC: &str = "CreateMultipartUpload";
     let root = expect_root(body, DOC, "InitiateMultipartUploadResult")?;
     let upload_id = root.req("UploadId", DOC)?;
@@ -459,10 +440,7 @@ pub(crate) fn complete_multipart_upload_body(parts: &[CompletedPart]) -> String 
     let mut out = String::from(XML_DECL);
     out.push_str("<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
     for part in parts {
-        out.push_str(&format!(
-            "<Part><PartNumber>{}</PartNumber><ETag>",
-            part.part_number
-        ));
+        out.push_str(&format!("<Part><PartNumber>{}</PartNumber><ETag>", part.part_number));
         push_escaped(&mut out, &part.etag);
         out.push_str("</ETag>");
         if let Some(crc) = &part.checksum_crc32c {
@@ -584,10 +562,7 @@ fn parse_tree(body: &[u8], doc: &'static str) -> Result<Element, XmlError> {
     if body.is_empty() {
         return Err(XmlError::Empty { document: doc });
     }
-    let malformed = |reason: String| XmlError::Malformed {
-        document: doc,
-        reason,
-    };
+    let malformed = |reason: String| XmlError::Malformed { document: doc, reason };
     let text = std::str::from_utf8(body).map_err(|e| malformed(format!("not UTF-8: {e}")))?;
     let mut reader = Reader::from_str(text);
     let mut stack: Vec<Element> = Vec::new();
@@ -597,9 +572,7 @@ fn parse_tree(body: &[u8], doc: &'static str) -> Result<Element, XmlError> {
             .map_err(|e| malformed(format!("{e} at byte {}", reader.error_position())))?;
         let closed = match event {
             Event::Start(_) | Event::Empty(_) if stack.len() >= MAX_DEPTH => {
-                return Err(malformed(format!(
-                    "nested deeper than {MAX_DEPTH} elements"
-                )));
+                return Err(malformed(format!("nested deeper than {MAX_DEPTH} elements")));
             }
             Event::Start(e) => {
                 let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
@@ -668,11 +641,7 @@ fn parse_tree(body: &[u8], doc: &'static str) -> Result<Element, XmlError> {
 }
 
 /// Parses `body` and checks its root; an `<Error>` root becomes [`XmlError::ErrorDocument`].
-fn expect_root(
-    body: &[u8],
-    doc: &'static str,
-    expected: &'static str,
-) -> Result<Element, XmlError> {
+fn expect_root(body: &[u8], doc: &'static str, expected: &'static str) -> Result<Element, XmlError> {
     let root = parse_tree(body, doc)?;
     if root.name == expected {
         Ok(root)
@@ -721,9 +690,7 @@ struct Fields {
 
 impl Fields {
     fn decoded(&self, e: &Element, name: &'static str) -> Result<Option<String>, XmlError> {
-        e.opt(name)
-            .map(|v| url_decode(v, self.url, self.doc, name))
-            .transpose()
+        e.opt(name).map(|v| url_decode(v, self.url, self.doc, name)).transpose()
     }
     fn decoded_req(&self, e: &Element, name: &'static str) -> Result<String, XmlError> {
         url_decode(e.req(name, self.doc)?.to_owned(), self.url, self.doc, name)
@@ -747,12 +714,7 @@ fn is_url(encoding_type: &Option<String>) -> bool {
 /// `s3URLEncode` in cmd/api-utils.go, "based on Golang's url.QueryEscape"; botocore decodes
 /// these fields with `unquote_str = unquote_plus`, botocore/compat.py), so `+` is read as a
 /// space here, and only here: keys themselves may contain `+`.
-fn url_decode(
-    value: String,
-    url: bool,
-    doc: &'static str,
-    element: &'static str,
-) -> Result<String, XmlError> {
+fn url_decode(value: String, url: bool, doc: &'static str, element: &'static str) -> Result<String, XmlError> {
     if !url {
         return Ok(value);
     }

@@ -5,8 +5,7 @@ use super::*;
 const NS: &str = r#"xmlns="http://s3.amazonaws.com/doc/2006-03-01/""#;
 
 fn doc(root: &str, inner: &str) -> Vec<u8> {
-    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{root} {NS}>{inner}</{root}>")
-        .into_bytes()
+    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{root} {NS}>{inner}</{root}>").into_bytes()
 }
 
 #[test]
@@ -31,10 +30,7 @@ fn list_objects_v2_aws_page() {
             last_modified: "2024-05-01T10:00:00.000Z".into(),
         }
     );
-    assert_eq!(
-        page.objects[1].etag,
-        "\"599bab3ed2c697f1d26842727561fd94-2\""
-    );
+    assert_eq!(page.objects[1].etag, "\"599bab3ed2c697f1d26842727561fd94-2\"");
     assert_eq!(page.common_prefixes, vec!["snap/dir/".to_owned()]);
     assert!(!page.is_truncated);
     assert_eq!(page.next_continuation_token, None);
@@ -126,10 +122,7 @@ fn list_objects_v2_rejects_bad_pages() {
         "<IsTruncated>false</IsTruncated><Contents><Key>k</Key><Size>-1</Size></Contents>",
     );
     let err = parse_list_objects_v2(&bad_size).unwrap_err();
-    assert!(
-        err.to_string().contains("ListObjectsV2: element <Size>"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("ListObjectsV2: element <Size>"), "{err}");
     let bad_utf8 = doc(
         "ListBucketResult",
         "<EncodingType>url</EncodingType><IsTruncated>false</IsTruncated><Contents><Key>%FF</Key><Size>1</Size></Contents>",
@@ -145,20 +138,14 @@ fn list_objects_v2_rejects_bad_pages() {
         parse_list_objects_v2(&wrong),
         Err(XmlError::UnexpectedRoot { .. })
     ));
-    assert!(matches!(
-        parse_list_objects_v2(b"  "),
-        Err(XmlError::Empty { .. })
-    ));
+    assert!(matches!(parse_list_objects_v2(b"  "), Err(XmlError::Empty { .. })));
     let deep = format!("{}{}", "<a>".repeat(100), "</a>".repeat(100));
     assert!(parse_list_objects_v2(deep.as_bytes()).is_err());
 }
 
 #[test]
 fn error_root_in_place_of_a_result() {
-    let body = doc(
-        "Error",
-        "<Code>AccessDenied</Code><Message>Access Denied</Message>",
-    );
+    let body = doc("Error", "<Code>AccessDenied</Code><Message>Access Denied</Message>");
     match parse_list_objects_v2(&body) {
         Err(XmlError::ErrorDocument { document, error }) => {
             assert_eq!(document, "ListObjectsV2");
@@ -216,14 +203,8 @@ fn list_multipart_uploads_empty_and_invalid() {
         "ListMultipartUploadsResult",
         "<Bucket>b</Bucket><KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker><NextKeyMarker></NextKeyMarker><NextUploadIdMarker></NextUploadIdMarker><Delimiter></Delimiter><Prefix></Prefix><MaxUploads>1000</MaxUploads><IsTruncated>false</IsTruncated>",
     );
-    assert_eq!(
-        parse_list_multipart_uploads(&minio).unwrap(),
-        UploadsPage::default()
-    );
-    let truncated = doc(
-        "ListMultipartUploadsResult",
-        "<IsTruncated>true</IsTruncated>",
-    );
+    assert_eq!(parse_list_multipart_uploads(&minio).unwrap(), UploadsPage::default());
+    let truncated = doc("ListMultipartUploadsResult", "<IsTruncated>true</IsTruncated>");
     assert!(parse_list_multipart_uploads(&truncated).is_err());
     let no_id = doc(
         "ListMultipartUploadsResult",
@@ -297,15 +278,9 @@ fn delete_result_mixed_and_quiet() {
         ]
     );
     let quiet = doc("DeleteResult", "");
-    assert_eq!(
-        parse_delete_result(&quiet).unwrap(),
-        DeleteOutcome::default()
-    );
+    assert_eq!(parse_delete_result(&quiet).unwrap(), DeleteOutcome::default());
     let minio_quiet = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<DeleteResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"/>";
-    assert_eq!(
-        parse_delete_result(minio_quiet).unwrap(),
-        DeleteOutcome::default()
-    );
+    assert_eq!(parse_delete_result(minio_quiet).unwrap(), DeleteOutcome::default());
 }
 
 #[test]
@@ -322,10 +297,7 @@ fn create_multipart_upload_result() {
             upload_id: "VXBsb2FkIElEIGZvciA2aWWpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA".into(),
         }
     );
-    let empty_id = doc(
-        "InitiateMultipartUploadResult",
-        "<Bucket>b</Bucket><UploadId/>",
-    );
+    let empty_id = doc("InitiateMultipartUploadResult", "<Bucket>b</Bucket><UploadId/>");
     assert!(parse_initiate_multipart_upload(&empty_id).is_err());
 }
 
@@ -356,10 +328,7 @@ fn complete_multipart_upload_body_parts() {
         checksum_crc32c: None,
     }];
     let body = complete_multipart_upload_body(&odd);
-    assert!(
-        body.contains("<ETag>&quot;a&amp;b\u{FFFD}&quot;</ETag>"),
-        "{body}"
-    );
+    assert!(body.contains("<ETag>&quot;a&amp;b\u{FFFD}&quot;</ETag>"), "{body}");
 }
 
 #[test]
@@ -383,10 +352,7 @@ fn complete_multipart_upload_result_or_error() {
     match parse_complete_multipart_upload(failed).unwrap() {
         CompleteOutcome::Failed(e) => {
             assert_eq!(e.code.as_deref(), Some("InternalError"));
-            assert_eq!(
-                e.request_id.as_deref(),
-                Some("656c76696e6727732072657175657374")
-            );
+            assert_eq!(e.request_id.as_deref(), Some("656c76696e6727732072657175657374"));
         }
         other => panic!("{other:?}"),
     }
@@ -422,10 +388,7 @@ fn error_bodies() {
     );
 
     let region = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AuthorizationHeaderMalformed</Code><Message>The authorization header is malformed; the region 'us-east-1' is wrong; expecting 'eu-west-1'</Message><Region>eu-west-1</Region><RequestId>R</RequestId><HostId>H</HostId></Error>";
-    assert_eq!(
-        parse_error(region).unwrap().region.as_deref(),
-        Some("eu-west-1")
-    );
+    assert_eq!(parse_error(region).unwrap().region.as_deref(), Some("eu-west-1"));
 
     let redirect = b"<Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to access must be addressed using the specified endpoint.</Message><Endpoint>b.s3.eu-west-1.amazonaws.com</Endpoint><Bucket>b</Bucket></Error>";
     assert_eq!(
@@ -452,12 +415,7 @@ fn error_bodies() {
         b"\xFF\xFE<\x00E\x00",
         b"<ListBucketResult/>",
     ] {
-        assert_eq!(
-            parse_error(junk),
-            None,
-            "{:?}",
-            String::from_utf8_lossy(junk)
-        );
+        assert_eq!(parse_error(junk), None, "{:?}", String::from_utf8_lossy(junk));
     }
 }
 
