@@ -25,8 +25,9 @@ BINDINGS=(rust python node deno bun workerd)
 #   available_NAME  returns 0 if the runner can run here, else prints why and returns 1;
 #   run_NAME        runs the runner once; S3KEEP_INTEROP_BUCKET / _PHASE / _EXPECT are set,
 #                   which puts it in interop mode (instead of running the cases).
-# Only the Rust runner exists so far. The others are HOOKS: fill in the runner path and
-# command when the runner is written (what it must do: conformance/README.md, "Interop").
+# Rust and the JavaScript runners (node, deno, bun, workerd) exist; python is a HOOK: fill in
+# the runner path and command when it is written (what it must do: conformance/README.md,
+# "Interop").
 # ------------------------------------------------------------------------------------------
 
 available_rust() { command -v cargo >/dev/null || { echo "cargo not found"; return 1; }; }
@@ -41,8 +42,9 @@ available_python() {
 }
 run_python() { .venv/bin/python "$PYTHON_RUNNER"; }
 
-# HOOK(node, deno, bun): one ES module runs under all three.
-JS_RUNNER=bindings-wasm/test/conformance.mjs
+# node, deno, bun: one ES module runs under all three (it detects its runtime; interop
+# mode when S3KEEP_INTEROP_BUCKET and S3KEEP_INTEROP_PHASE are set).
+JS_RUNNER=bindings-wasm/test/conformance/run.mjs
 WASM=bindings-wasm/pkg/s3keep_wasm_bg.wasm
 js_tool() { # js_tool NAME: the runtime's binary (the npm-installed one first)
     local local_bin="bindings-wasm/node_modules/.bin/$1"
@@ -56,12 +58,12 @@ available_js() { # available_js RUNTIME
 available_node() { available_js node; }
 run_node() { "$(js_tool node)" "$JS_RUNNER"; }
 available_deno() { available_js deno; }
-run_deno() { "$(js_tool deno)" run --allow-all "$JS_RUNNER"; }
+run_deno() { NO_COLOR=1 "$(js_tool deno)" run --allow-net=127.0.0.1 --allow-read --allow-env "$JS_RUNNER"; }
 available_bun() { available_js bun; }
 run_bun() { "$(js_tool bun)" "$JS_RUNNER"; }
 
-# HOOK(workerd): a Node script that runs the phase inside workerd (miniflare).
-WORKERD_RUNNER=bindings-wasm/test/workerd/conformance.mjs
+# workerd: a Node script that runs the phase inside workerd (Miniflare).
+WORKERD_RUNNER=bindings-wasm/test/conformance/workerd.mjs
 available_workerd() {
     [ -f "$WORKERD_RUNNER" ] || { echo "no runner yet ($WORKERD_RUNNER)"; return 1; }
     [ -f "$WASM" ] || { echo "binding not built ($WASM: run scripts/build-wasm.sh)"; return 1; }
