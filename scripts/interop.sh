@@ -25,16 +25,14 @@ BINDINGS=(rust python node deno bun workerd)
 #   available_NAME  returns 0 if the runner can run here, else prints why and returns 1;
 #   run_NAME        runs the runner once; S3KEEP_INTEROP_BUCKET / _PHASE / _EXPECT are set,
 #                   which puts it in interop mode (instead of running the cases).
-# Rust and the JavaScript runners (node, deno, bun, workerd) exist; python is a HOOK: fill in
-# the runner path and command when it is written (what it must do: conformance/README.md,
-# "Interop").
+# What each runner must do in interop mode: conformance/README.md, "Interop".
 # ------------------------------------------------------------------------------------------
 
 available_rust() { command -v cargo >/dev/null || { echo "cargo not found"; return 1; }; }
 run_rust() { cargo test --quiet -p s3keep --test conformance; }
 
-# HOOK(python): the Python runner, usable as a script in interop mode.
-PYTHON_RUNNER=bindings-python/tests/conformance_runner.py
+# python: the interop phases of the Python runner (the cases run under pytest, test_conformance.py).
+PYTHON_RUNNER=bindings-python/tests/interop.py
 available_python() {
     [ -f "$PYTHON_RUNNER" ] || { echo "no runner yet ($PYTHON_RUNNER)"; return 1; }
     [ -x .venv/bin/python ] && .venv/bin/python -c 'import s3keep' 2>/dev/null \

@@ -173,3 +173,45 @@ pub fn metadata(value: Option<&Bound<'_, PyAny>>) -> PyResult<std::collections::
     }
     Ok(out)
 }
+
+/// Reads the `descriptor` argument: Zeebe's backup descriptor fields, a mapping with any of
+/// `checkpoint_position` (int), `number_of_partitions` (int) and `snapshot_id` (str), written
+/// to `metadata.json` (SPEC §3). An unknown key or a value out of range is `InvalidInput`.
+pub fn descriptor(value: Option<&Bound<'_, PyAny>>) -> PyResult<s3keep::backup::ZeebeDescriptor> {
+    let mut out = s3keep::backup::ZeebeDescriptor::default();
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(out);
+    };
+    let py = value.py();
+    let mapping = value
+        .cast::<PyMapping>()
+        .map_err(|_| pyo3::exceptions::PyTypeError::new_err("descriptor must be a mapping"))?;
+    for item in mapping.items()?.iter() {
+        let (key, v): (String, Bound<'_, PyAny>) = item.extract()?;
+        let count = |max: u64| -> PyResult<Option<u64>> {
+            let n: i64 = v
+                .extract()
+                .map_err(|_| pyo3::exceptions::PyTypeError::new_err(format!("descriptor {key} must be an int")))?;
+            crate::convert::opt_count(py, &format!("descriptor {key}"), Some(n), max)
+        };
+        match key.as_str() {
+            "checkpoint_position" => out.checkpoint_position = count(i64::MAX as u64)?,
+            "number_of_partitions" => out.number_of_partitions = count(u32::MAX as u64)?.map(|n| n as u32),
+            "snapshot_id" => {
+                out.snapshot_id = Some(
+                    v.extract()
+                        .map_err(|_| pyo3::exceptions::PyTypeError::new_err("descriptor snapshot_id must be a str"))?,
+                )
+            }
+            other => {
+                return Err(crate::convert::invalid(
+                    py,
+                    format!(
+                        "unknown descriptor field {other:?} (checkpoint_position, number_of_partitions, snapshot_id)"
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(out)
+}

@@ -123,6 +123,7 @@ impl PyBackupStore {
         id: &Bound<'_, PyAny>,
         file_sets: &Bound<'_, PyAny>,
         metadata: Option<&Bound<'_, PyAny>>,
+        descriptor: Option<&Bound<'_, PyAny>>,
         progress: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Call<s3keep::BackupInfo>> {
         let id = backup_id(id)?;
@@ -131,9 +132,9 @@ impl PyBackupStore {
         let cancel = CancelToken::new();
         let options = SaveOptions {
             user_metadata: filesets::metadata(metadata)?,
+            descriptor: filesets::descriptor(descriptor)?,
             progress: sink.as_ref().map(ProgressSink::core_callback),
             cancel: Some(cancel.clone()),
-            ..SaveOptions::default()
         };
         let token = cancel.clone();
         let work = self.op(move |store| async move {
@@ -454,28 +455,30 @@ impl PyBackupStore {
         s
     }
 
-    #[pyo3(signature = (id, file_sets, *, metadata = None, progress = None))]
+    #[pyo3(signature = (id, file_sets, *, metadata = None, descriptor = None, progress = None))]
     fn save(
         &self,
         py: Python<'_>,
         id: &Bound<'_, PyAny>,
         file_sets: &Bound<'_, PyAny>,
         metadata: Option<&Bound<'_, PyAny>>,
+        descriptor: Option<&Bound<'_, PyAny>>,
         progress: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
-        self.save_call(id, file_sets, metadata, progress)?.run(py)
+        self.save_call(id, file_sets, metadata, descriptor, progress)?.run(py)
     }
 
-    #[pyo3(signature = (id, file_sets, *, metadata = None, progress = None))]
+    #[pyo3(signature = (id, file_sets, *, metadata = None, descriptor = None, progress = None))]
     fn save_async<'py>(
         &self,
         py: Python<'py>,
         id: &Bound<'py, PyAny>,
         file_sets: &Bound<'py, PyAny>,
         metadata: Option<&Bound<'_, PyAny>>,
+        descriptor: Option<&Bound<'_, PyAny>>,
         progress: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.save_call(id, file_sets, metadata, progress)?.spawn(py)
+        self.save_call(id, file_sets, metadata, descriptor, progress)?.spawn(py)
     }
 
     fn status(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {

@@ -5,6 +5,7 @@ look behind s3keep's back, and small directory trees to save."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -67,3 +68,17 @@ def tree(tmp_path: Path) -> Path:
             "d/e.txt": "ünïcode name content".encode(),
         },
     )
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """After a run of the conformance cases: the report of conformance/README.md, one line per
+    case and `N passed, N failed, N skipped`, as every runner of the suite prints it."""
+    module = sys.modules.get("test_conformance")
+    report = getattr(module, "REPORT", None)
+    if not report:
+        return
+    terminalreporter.section("conformance (conformance/README.md)")
+    for _verdict, line in report:
+        terminalreporter.write_line(line)
+    counts = {v: sum(1 for verdict, _ in report if verdict == v) for v in ("passed", "failed", "skipped")}
+    terminalreporter.write_line(f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from pathlib import Path
 from typing import Any, Callable
@@ -94,6 +95,19 @@ def test_large_file_goes_by_multipart_and_verifies_deep(make_store: Callable[...
     store.restore("0/1/0", tmp_path / "out")
     assert (tmp_path / "out" / "big.bin").read_bytes() == src.read_bytes()
     assert multipart_uploads(s3, bucket_name) == []
+
+
+def test_save_writes_the_zeebe_descriptor_into_metadata_json(store: s3keep.BackupStore, s3: Any, bucket_name: str) -> None:
+    store.save("2/5/1", {"snapshot": {"CURRENT": b"MANIFEST-000001\n"}},
+               descriptor={"checkpoint_position": 1234, "number_of_partitions": 3, "snapshot_id": "1-2-3-4"})
+    doc = json.loads(s3.get_object(Bucket=bucket_name, Key="backups/2/5/1/metadata.json")["Body"].read())
+    assert (doc["checkpointPosition"], doc["numberOfPartitions"], doc["snapshotId"]) == (1234, 3, "1-2-3-4")
+    assert doc["snapshotFileNames"] == ["CURRENT"]
+    with pytest.raises(s3keep.InvalidInput):
+        store.save("2/6/1", {"files": b"x"}, descriptor={"checkpointPosition": 1})  # type: ignore[typeddict-unknown-key]
+    with pytest.raises(s3keep.InvalidInput):
+        store.save("2/6/1", {"files": b"x"}, descriptor={"number_of_partitions": -1})
+    assert store.status("2/6/1").status == "DOES_NOT_EXIST"
 
 
 def test_list_filters_and_sorts(store: s3keep.BackupStore) -> None:

@@ -93,6 +93,7 @@ def sync_api(store: BackupStore, tmp: Path) -> None:
             "single": "relative/path",
         },
         metadata={"k": "v"},
+        descriptor={"checkpoint_position": 1234, "number_of_partitions": 3, "snapshot_id": "1-2-3-4"},
         progress=progress,
     )
     show(saved)

@@ -6,7 +6,7 @@ import builtins
 import os
 from collections.abc import Awaitable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Callable, Literal, Optional, Union, final
+from typing import Callable, Literal, Optional, TypedDict, Union, final
 
 __version__: str
 
@@ -45,6 +45,13 @@ _FileSetSource = Union[
 - bytes: one file named like the set;
 - a mapping ``{relative name: bytes or path}``: files under the names given.
 """
+
+class _ZeebeDescriptor(TypedDict, total=False):
+    """Zeebe's backup descriptor fields, written to `metadata.json` when given (SPEC §3)."""
+
+    checkpoint_position: int
+    number_of_partitions: int
+    snapshot_id: str
 
 _BackupIdLike = Union["BackupId", str]
 """A `BackupId`, or its text `"PARTITION/CHECKPOINT/NODE"`."""
@@ -374,6 +381,7 @@ class BackupStore:
         file_sets: Mapping[str, _FileSetSource],
         *,
         metadata: Optional[Mapping[str, str]] = None,
+        descriptor: Optional[_ZeebeDescriptor] = None,
         progress: Optional[_ProgressCallback] = None,
     ) -> BackupInfo:
         """Saves the file sets as backup `id` and returns its (COMPLETED) status.
@@ -381,13 +389,15 @@ class BackupStore:
         Set names match `[a-z0-9][a-z0-9_-]{0,62}`; file names are relative paths without
         `.`/`..` components. Raises `InvalidInput` for bad names (nothing is sent),
         `BackupAlreadyExists` if `id` exists (it is left untouched), `Io` for unreadable
-        files; after any transfer error the backup is FAILED and its uploads aborted."""
+        files; `descriptor` (Zeebe's `checkpoint_position`, `number_of_partitions`,
+        `snapshot_id`) goes into `metadata.json`; after any transfer error the backup is FAILED and its uploads aborted."""
     def save_async(
         self,
         id: _BackupIdLike,
         file_sets: Mapping[str, _FileSetSource],
         *,
         metadata: Optional[Mapping[str, str]] = None,
+        descriptor: Optional[_ZeebeDescriptor] = None,
         progress: Optional[_ProgressCallback] = None,
     ) -> Awaitable[BackupInfo]: ...
     def status(self, id: _BackupIdLike) -> BackupInfo:
