@@ -20,8 +20,11 @@ trap 'exit 130' INT TERM
 
 summaries=()
 status=0
-log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+# Miniflare (workerd) leaves a directory in TMPDIR per run: give the suites their own
+# TMPDIR and remove it at the end, so no temp dirs are left behind.
+export TMPDIR="$(mktemp -d "${TMPDIR:-/tmp}/s3keep-js-XXXXXX")"
+log="$TMPDIR/suite.log"
+trap 'rm -rf "$TMPDIR"' EXIT
 
 # run NAME PARSER CMD...: runs CMD (output shown and kept), then prints its counts as
 # "NAME: N passed, N failed[, N skipped]" using PARSER (a function reading $log).
