@@ -306,3 +306,40 @@ async fn failed_upload_marks_backup_failed_and_aborts_multipart_uploads() {
         "multipart uploads left open"
     );
 }
+
+#[tokio::test]
+async fn large_file_restores_by_concurrent_ranged_gets_and_catches_corruption() {
+    let mut config = support::fresh_store_config().await;
+    config.multipart_threshold = 5 * MIB as u64;
+    config.part_size = 5 * MIB as u64;
+    config.concurrency = 4;
+    let store = support::store_for(config).await;
+    let id = BackupId::new(0, 30, 0);
+    let big = pattern(21 * MIB + 3, 9);
+    let set = FileSet::from_bytes("files", [("big.bin".to_string(), big.clone())]);
+    store.save(id, vec![set], SaveOptions::default()).await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let gets_before = store.client().request_count("GetObject");
+    let summary = store.restore(id, dir.path(), Default::default()).await.unwrap();
+    assert_eq!(summary.bytes_restored, big.len() as u64);
+    // status.json, metadata.json, then 21 MiB + 3 bytes in 5 MiB ranges: 5 ranged GETs.
+    assert_eq!(store.client().request_count("GetObject") - gets_before, 2 + 5);
+    assert!(
+        std::fs::read(dir.path().join("big.bin")).unwrap() == big[..],
+        "restored bytes differ"
+    );
+
+    // The same length, other bytes, behind our back: the combined CRC32C catches it.
+    let key = store.layout().file_key(&id, "files", "big.bin");
+    store
+        .client()
+        .put_object(&key, pattern(big.len(), 10), &Default::default())
+        .await
+        .unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let err = store.restore(id, other.path(), Default::default()).await.unwrap_err();
+    assert!(matches!(err, Error::Integrity(_)), "{err}");
+    let left: Vec<_> = std::fs::read_dir(other.path()).unwrap().collect();
+    assert!(left.is_empty(), "a restore that failed its check left files: {left:?}");
+}

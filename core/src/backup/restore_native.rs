@@ -137,25 +137,10 @@ impl BackupStore {
             path: dir.join(temp_name(file_name)),
             renamed: false,
         };
-        let file = tokio::fs::File::create(&partial.path)
-            .await
-            .map_err(|e| Error::io(&partial.path, e))?;
-        let mut writer = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
-        let mut body = self.open_file(id, &item.set, &item.entry).await?.body;
-        let mut written = 0u64;
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk?;
-            writer
-                .write_all(&chunk)
-                .await
-                .map_err(|e| Error::io(&partial.path, e))?;
-            written += chunk.len() as u64;
-            tracker.add_bytes(chunk.len() as u64);
-        }
-        // No fsync: after a crash a truncated file under its final name fails the size
-        // or CRC32C check of the next run and is downloaded again.
-        writer.flush().await.map_err(|e| Error::io(&partial.path, e))?;
-        drop(writer);
+        let written = match ranged_size(&item.entry, self.config.part_size) {
+            Some(size) => self.download_ranges(id, &item, &partial.path, size, tracker).await?,
+            None => self.download_stream(id, &item, &partial.path, tracker).await?,
+        };
         tokio::fs::rename(&partial.path, &path)
             .await
             .map_err(|e| Error::io(&path, e))?;
@@ -163,6 +148,121 @@ impl BackupStore {
         tracker.file_done();
         Ok(Outcome::Restored(written))
     }
+
+    /// One GetObject streamed into `partial`, verified as it passes (`open_file`).
+    async fn download_stream(
+        &self,
+        id: BackupId,
+        item: &RestoreItem,
+        partial: &Path,
+        tracker: &Tracker,
+    ) -> Result<u64> {
+        let file = tokio::fs::File::create(partial)
+            .await
+            .map_err(|e| Error::io(partial, e))?;
+        let mut writer = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
+        let mut body = self.open_file(id, &item.set, &item.entry).await?.body;
+        let mut written = 0u64;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk?;
+            writer.write_all(&chunk).await.map_err(|e| Error::io(partial, e))?;
+            written += chunk.len() as u64;
+            tracker.add_bytes(chunk.len() as u64);
+        }
+        // No fsync: after a crash a truncated file under its final name fails the size
+        // or CRC32C check of the next run and is downloaded again.
+        writer.flush().await.map_err(|e| Error::io(partial, e))?;
+        Ok(written)
+    }
+
+    /// A large file as concurrent ranged GetObjects of one part size each, written at their
+    /// offsets: one TCP stream is limited by its own window and round trips (boto3's
+    /// download_file does the same). The parts' CRC32Cs are combined in order and compared
+    /// with the whole file's, as save combines them.
+    async fn download_ranges(
+        &self,
+        id: BackupId,
+        item: &RestoreItem,
+        partial: &Path,
+        size: u64,
+        tracker: &Tracker,
+    ) -> Result<u64> {
+        let key = self.layout.file_key(&id, &item.set, &item.entry.name);
+        let file = tokio::fs::File::create(partial)
+            .await
+            .map_err(|e| Error::io(partial, e))?;
+        file.set_len(size).await.map_err(|e| Error::io(partial, e))?;
+        drop(file);
+        let part = self.config.part_size;
+        let ranges: Vec<(u64, u64)> = (0..size.div_ceil(part))
+            .map(|i| (i * part, ((i + 1) * part).min(size)))
+            .collect();
+        let crcs: Vec<(u32, u64)> = stream::iter(ranges)
+            .map(|(start, end)| self.download_range(&key, partial, start, end, tracker))
+            .buffered(self.config.concurrency)
+            .try_collect()
+            .await?;
+        let crc = crcs.iter().fold(0u32, |crc, (part_crc, len)| {
+            crc32c::crc32c_combine(crc, *part_crc, *len as usize)
+        });
+        let actual = Crc32c::from_value(crc).to_base64();
+        let expected = item.entry.crc32c.as_deref().unwrap_or_default();
+        if actual != expected {
+            return Err(Error::integrity(
+                &key,
+                format!("{key}: CRC32C of the downloaded bytes is {actual}, metadata.json says {expected}"),
+            ));
+        }
+        Ok(size)
+    }
+
+    /// Bytes `start..end` of `key` into `partial` at `start`; returns their CRC32C and length.
+    async fn download_range(
+        &self,
+        key: &str,
+        partial: &Path,
+        start: u64,
+        end: u64,
+        tracker: &Tracker,
+    ) -> Result<(u32, u64)> {
+        use tokio::io::AsyncSeekExt as _;
+        let mut body = self.client.get_object(key, Some((start, end - 1))).await?.body;
+        let mut file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .open(partial)
+            .await
+            .map_err(|e| Error::io(partial, e))?;
+        file.seek(std::io::SeekFrom::Start(start))
+            .await
+            .map_err(|e| Error::io(partial, e))?;
+        let mut writer = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
+        let mut crc = Crc32c::new();
+        let mut received = 0u64;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk?;
+            received += chunk.len() as u64;
+            if received > end - start {
+                break;
+            }
+            crc.update(&chunk);
+            writer.write_all(&chunk).await.map_err(|e| Error::io(partial, e))?;
+            tracker.add_bytes(chunk.len() as u64);
+        }
+        if received != end - start {
+            return Err(Error::integrity(
+                key,
+                format!("{key}: bytes {start}..{end} came back as {received} bytes; the object is not the size metadata.json says"),
+            ));
+        }
+        writer.flush().await.map_err(|e| Error::io(partial, e))?;
+        Ok((crc.value(), received))
+    }
+}
+
+/// The size of a file to download by ranges: larger than one part, with a size and CRC32C
+/// recorded (s3keep-written, so its key is the layout's, never Zeebe's `snapshots/`).
+fn ranged_size(entry: &FileEntry, part_size: u64) -> Option<u64> {
+    entry.size.filter(|size| *size > part_size && entry.crc32c.is_some())
 }
 
 /// Whether `path` already holds the file: a regular file of the recorded size and
