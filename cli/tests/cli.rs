@@ -5,7 +5,8 @@
 #[path = "../../core/tests/support/mod.rs"]
 mod support;
 
-use std::collections::BTreeMap;
+use support::tree;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -124,24 +125,6 @@ fn finish(out: Output) -> Run {
         "{run:?}"
     );
     run
-}
-
-/// Every file below `dir` by relative path (with `/`), with its bytes.
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(root, &path, out);
-            } else {
-                let name = path.strip_prefix(root).unwrap().to_str().unwrap().replace('\\', "/");
-                out.insert(name, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
 }
 
 /// A directory with nested, unicode, empty and binary files.

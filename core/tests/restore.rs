@@ -2,6 +2,8 @@
 //! resumption, tampered metadata, Zeebe-written backups, cancellation.
 mod support;
 
+use support::tree;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,26 +30,6 @@ async fn store() -> BackupStore {
     let store = BackupStore::new(config).unwrap();
     store.ensure_bucket().await.unwrap();
     store
-}
-
-/// Every regular file below `root`: `/`-separated relative path → bytes.
-fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(root, &path, out);
-            } else {
-                let rel = path.strip_prefix(root).unwrap().to_str().unwrap().replace('\\', "/");
-                out.insert(rel, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    if root.exists() {
-        walk(root, root, &mut out);
-    }
-    out
 }
 
 fn write(root: &Path, rel: &str, bytes: &[u8]) {
