@@ -343,3 +343,22 @@ async fn large_file_restores_by_concurrent_ranged_gets_and_catches_corruption() 
     let left: Vec<_> = std::fs::read_dir(other.path()).unwrap().collect();
     assert!(left.is_empty(), "a restore that failed its check left files: {left:?}");
 }
+
+#[tokio::test]
+async fn stale_in_progress_backup_is_deleted_without_force_through_deleting() {
+    let store = support::fresh_store().await;
+    let id = BackupId::new(0, 40, 0);
+    let two_days_ago = time::OffsetDateTime::now_utc() - time::Duration::days(2);
+    let doc = s3keep::backup::StatusDoc::new(StatusCode::InProgress, two_days_ago, two_days_ago);
+    let status_key = store.layout().status_key(&id);
+    store
+        .client()
+        .put_object(&status_key, doc.to_json().into(), &Default::default())
+        .await
+        .unwrap();
+    let puts_before = store.client().request_count("PutObject");
+    store.delete(id, DeleteOptions::default()).await.unwrap();
+    // The DELETING status is written first: it changes the ETag a live writer would need.
+    assert_eq!(store.client().request_count("PutObject") - puts_before, 1);
+    assert_eq!(store.status(id).await.unwrap().status, StatusCode::DoesNotExist);
+}

@@ -36,8 +36,8 @@ impl BackupStore {
     /// naming the keys that could not be deleted after retries.
     pub async fn delete(&self, id: BackupId, options: DeleteOptions) -> Result<u64> {
         let status = self.read_status(&id).await?;
-        match &status {
-            Some(s) if s.doc.status_code == StatusCode::InProgress && !options.force => {
+        if let Some(s) = &status {
+            if s.doc.status_code == StatusCode::InProgress && !options.force {
                 let stale_after = time::Duration::try_from(self.config.stale_after).unwrap_or(time::Duration::MAX);
                 let fresh = s
                     .created_at()
@@ -49,10 +49,11 @@ impl BackupStore {
                     .with_key(id.to_string()));
                 }
             }
-            Some(s) if s.doc.status_code != StatusCode::Deleting => {
+            // DELETING changes the status ETag, so a writer still alive cannot complete the
+            // backup (its If-Match fails) while its files are being deleted.
+            if s.doc.status_code != StatusCode::Deleting {
                 self.write_status(&id, s, StatusCode::Deleting, None).await?;
             }
-            _ => {}
         }
         let deleted = self.delete_files(&id).await?;
         if status.is_none() && deleted == 0 {

@@ -248,9 +248,25 @@ impl BackupStore {
             content_type: Some("application/json".into()),
             ..PutOptions::default()
         };
-        self.put_json(&self.layout.status_key(id), doc.to_json(), &options)
-            .await?;
+        self.put_status(id, &doc, &options).await?;
         Ok(doc)
+    }
+
+    /// PutObject of a status with a condition (If-None-Match / If-Match). The client retries
+    /// lost answers, so a 412 may answer our own first attempt that did land: a status object
+    /// holding exactly what we sent (its `updatedAt` is unique) is then a success.
+    pub(crate) async fn put_status(&self, id: &BackupId, doc: &StatusDoc, options: &PutOptions) -> Result<PutResult> {
+        let key = self.layout.status_key(id);
+        match self.put_json(&key, doc.to_json(), options).await {
+            Err(Error::Conflict(d)) => match self.read_status(id).await? {
+                Some(current) if current.doc == *doc => Ok(PutResult {
+                    etag: current.etag.unwrap_or_default(),
+                    checksum_crc32c: None,
+                }),
+                _ => Err(Error::Conflict(d)),
+            },
+            other => other,
+        }
     }
 
     pub(crate) async fn put_json(&self, key: &str, json: Vec<u8>, options: &PutOptions) -> Result<PutResult> {

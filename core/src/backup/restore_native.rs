@@ -94,9 +94,12 @@ impl BackupStore {
             .await
             .map_err(|e| Error::io(target, e))?;
         let bytes_total = items.iter().filter_map(|i| i.entry.size).sum();
-        let tracker = Tracker::new(bytes_total, items.len() as u64, options.progress.clone());
+        let ctx = Ctx {
+            tracker: Tracker::new(bytes_total, items.len() as u64, options.progress.clone()),
+            permits: tokio::sync::Semaphore::new(self.config.concurrency),
+        };
         let work = stream::iter(items)
-            .map(|item| self.restore_item(id, target, item, &tracker))
+            .map(|item| self.restore_item(id, target, item, &ctx))
             .buffer_unordered(self.config.concurrency)
             .try_fold(RestoreSummary::default(), |mut summary, outcome| async move {
                 match outcome {
@@ -123,11 +126,11 @@ impl BackupStore {
         }
     }
 
-    async fn restore_item(&self, id: BackupId, target: &Path, item: RestoreItem, tracker: &Tracker) -> Result<Outcome> {
+    async fn restore_item(&self, id: BackupId, target: &Path, item: RestoreItem, ctx: &Ctx) -> Result<Outcome> {
         let path = target.join(&item.relative);
         if already_restored(&path, &item.entry).await? {
-            tracker.add_bytes(item.entry.size.unwrap_or(0));
-            tracker.file_done();
+            ctx.tracker.add_bytes(item.entry.size.unwrap_or(0));
+            ctx.tracker.file_done();
             return Ok(Outcome::Skipped);
         }
         let dir = path.parent().unwrap_or(target);
@@ -138,25 +141,19 @@ impl BackupStore {
             renamed: false,
         };
         let written = match ranged_size(&item.entry, self.config.part_size) {
-            Some(size) => self.download_ranges(id, &item, &partial.path, size, tracker).await?,
-            None => self.download_stream(id, &item, &partial.path, tracker).await?,
+            Some(size) => self.download_ranges(id, &item, &partial.path, size, ctx).await?,
+            None => self.download_stream(id, &item, &partial.path, ctx).await?,
         };
         tokio::fs::rename(&partial.path, &path)
             .await
             .map_err(|e| Error::io(&path, e))?;
         partial.renamed = true;
-        tracker.file_done();
+        ctx.tracker.file_done();
         Ok(Outcome::Restored(written))
     }
 
     /// One GetObject streamed into `partial`, verified as it passes (`open_file`).
-    async fn download_stream(
-        &self,
-        id: BackupId,
-        item: &RestoreItem,
-        partial: &Path,
-        tracker: &Tracker,
-    ) -> Result<u64> {
+    async fn download_stream(&self, id: BackupId, item: &RestoreItem, partial: &Path, ctx: &Ctx) -> Result<u64> {
         let file = tokio::fs::File::create(partial)
             .await
             .map_err(|e| Error::io(partial, e))?;
@@ -167,7 +164,7 @@ impl BackupStore {
             let chunk = chunk?;
             writer.write_all(&chunk).await.map_err(|e| Error::io(partial, e))?;
             written += chunk.len() as u64;
-            tracker.add_bytes(chunk.len() as u64);
+            ctx.tracker.add_bytes(chunk.len() as u64);
         }
         // No fsync: after a crash a truncated file under its final name fails the size
         // or CRC32C check of the next run and is downloaded again.
@@ -185,7 +182,7 @@ impl BackupStore {
         item: &RestoreItem,
         partial: &Path,
         size: u64,
-        tracker: &Tracker,
+        ctx: &Ctx,
     ) -> Result<u64> {
         let key = self.layout.file_key(&id, &item.set, &item.entry.name);
         let file = tokio::fs::File::create(partial)
@@ -198,7 +195,7 @@ impl BackupStore {
             .map(|i| (i * part, ((i + 1) * part).min(size)))
             .collect();
         let crcs: Vec<(u32, u64)> = stream::iter(ranges)
-            .map(|(start, end)| self.download_range(&key, partial, start, end, tracker))
+            .map(|(start, end)| self.download_range(&key, partial, start, end, ctx))
             .buffered(self.config.concurrency)
             .try_collect()
             .await?;
@@ -217,15 +214,9 @@ impl BackupStore {
     }
 
     /// Bytes `start..end` of `key` into `partial` at `start`; returns their CRC32C and length.
-    async fn download_range(
-        &self,
-        key: &str,
-        partial: &Path,
-        start: u64,
-        end: u64,
-        tracker: &Tracker,
-    ) -> Result<(u32, u64)> {
+    async fn download_range(&self, key: &str, partial: &Path, start: u64, end: u64, ctx: &Ctx) -> Result<(u32, u64)> {
         use tokio::io::AsyncSeekExt as _;
+        let _permit = ctx.permits.acquire().await.expect("the semaphore is never closed");
         let mut body = self.client.get_object(key, Some((start, end - 1))).await?.body;
         let mut file = tokio::fs::OpenOptions::new()
             .write(true)
@@ -246,7 +237,7 @@ impl BackupStore {
             }
             crc.update(&chunk);
             writer.write_all(&chunk).await.map_err(|e| Error::io(partial, e))?;
-            tracker.add_bytes(chunk.len() as u64);
+            ctx.tracker.add_bytes(chunk.len() as u64);
         }
         if received != end - start {
             return Err(Error::integrity(
@@ -257,6 +248,13 @@ impl BackupStore {
         writer.flush().await.map_err(|e| Error::io(partial, e))?;
         Ok((crc.value(), received))
     }
+}
+
+/// What the files of one restore share: progress, and the cap on GetObjects in flight
+/// (`concurrency`, whole files and ranges together).
+struct Ctx {
+    tracker: Tracker,
+    permits: tokio::sync::Semaphore,
 }
 
 /// The size of a file to download by ranges: larger than one part, with a size and CRC32C

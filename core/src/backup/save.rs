@@ -97,8 +97,7 @@ impl BackupStore {
             content_type: Some("application/json".into()),
             ..PutOptions::default()
         };
-        let status_key = self.layout.status_key(&id);
-        let written = match self.put_json(&status_key, status.to_json(), &put).await {
+        let written = match self.put_status(&id, &status, &put).await {
             Ok(written) => written,
             Err(Error::Conflict(d)) => return Err(already_exists(&id, d)),
             Err(e) => return Err(e),
@@ -279,13 +278,12 @@ impl BackupStore {
             None => self.config.part_size.max(self.config.multipart_threshold),
         } as usize;
         let first_permit = acquire(&transfer.permits).await;
+        // The permit stays held through a small stream's PutObject: its buffer counts too.
         let Some(first) = reader.next_chunk(part_size).await? else {
-            drop(first_permit);
-            return self.put_small(transfer, key, Bytes::new()).await;
+            return self.put_small(transfer, key, Bytes::new(), first_permit).await;
         };
         if first.len() < part_size && reader.size().is_none() {
-            drop(first_permit);
-            return self.put_small(transfer, key, first).await;
+            return self.put_small(transfer, key, first, first_permit).await;
         }
         let upload_id = self.client.create_multipart_upload(key).await?;
         transfer.uploads.opened(key, &upload_id);
@@ -352,7 +350,13 @@ impl BackupStore {
 
     // Takes the key, not the `PlannedFile`: a `&PlannedFile` held across an await would make
     // the save future `!Send` (a stream source is not `Sync`), and the Python binding spawns it.
-    async fn put_small(&self, transfer: &Transfer, key: &str, body: Bytes) -> Result<(u64, Crc32c)> {
+    async fn put_small(
+        &self,
+        transfer: &Transfer,
+        key: &str,
+        body: Bytes,
+        _permit: OwnedSemaphorePermit,
+    ) -> Result<(u64, Crc32c)> {
         let mut crc = Crc32c::new();
         crc.update(&body);
         let len = body.len() as u64;
