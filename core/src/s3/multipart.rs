@@ -95,7 +95,22 @@ impl S3Client {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let response = self.send(request.clone()).await.map_err(|e| e.with_key(key))?;
+            let sent_before = self.request_count("CompleteMultipartUpload");
+            let response = match self.send(request.clone()).await {
+                Ok(response) => response,
+                Err(Error::NotFound(d)) if self.request_count("CompleteMultipartUpload") > sent_before + 1 => {
+                    // A retry answered NoSuchUpload: the first attempt completed the upload and
+                    // its answer was lost. The object is there; anything else is the error.
+                    return match self.head_object(key).await {
+                        Ok(head) => Ok(PutResult {
+                            etag: head.etag.unwrap_or_default(),
+                            checksum_crc32c: None,
+                        }),
+                        Err(_) => Err(Error::NotFound(d).with_key(key)),
+                    };
+                }
+                Err(e) => return Err(e.with_key(key)),
+            };
             let headers = response.headers().clone();
             let status = response.status().as_u16();
             let body = response

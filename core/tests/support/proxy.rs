@@ -34,6 +34,9 @@ pub enum Fault {
     /// Forward, and shift the answer's `Date` by this many seconds (a server whose clock
     /// differs from ours).
     ForwardWithDateShift(i64),
+    /// Forward and let the server act, then reset the connection instead of answering: a
+    /// request that landed whose answer was lost.
+    ForwardThenReset,
 }
 
 pub struct Proxy {
@@ -97,6 +100,16 @@ async fn serve(
         Fault::Skewed(ahead) => answer(client, is_head, "403 Forbidden", "RequestTimeTooSkewed", ahead).await,
         Fault::OkWithError(code) => answer(client, is_head, "200 OK", code, 0).await,
         Fault::Reset => {
+            client.set_zero_linger()?;
+            Ok(())
+        }
+        Fault::ForwardThenReset => {
+            let mut server = TcpStream::connect(upstream).await?;
+            server.write_all(head.as_bytes()).await?;
+            server.write_all(&body).await?;
+            let mut answer = [0u8; 1];
+            // Wait until the server has answered (it acted), then drop its answer.
+            let _ = server.read(&mut answer).await?;
             client.set_zero_linger()?;
             Ok(())
         }
