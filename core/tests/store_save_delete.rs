@@ -362,3 +362,35 @@ async fn stale_in_progress_backup_is_deleted_without_force_through_deleting() {
     assert_eq!(store.client().request_count("PutObject") - puts_before, 1);
     assert_eq!(store.status(id).await.unwrap().status, StatusCode::DoesNotExist);
 }
+
+#[tokio::test]
+async fn a_connection_lost_in_a_ranged_download_restarts_that_range() {
+    let mut config = support::fresh_store_config().await;
+    config.multipart_threshold = 5 * MIB as u64;
+    config.part_size = 5 * MIB as u64;
+    let store = support::store_for(config.clone()).await;
+    let id = BackupId::new(0, 50, 0);
+    let big = pattern(12 * MIB, 4);
+    let set = FileSet::from_bytes("files", [("big.bin".to_string(), big.clone())]);
+    store.save(id, vec![set], SaveOptions::default()).await.unwrap();
+
+    // status.json and metadata.json pass; the first ranged GET loses its connection after
+    // 1 MiB of body; everything after passes.
+    use support::proxy::{Fault, Proxy};
+    let proxy = Proxy::start(
+        &[Fault::Forward, Fault::Forward, Fault::ForwardTruncated(MIB)],
+        Fault::Forward,
+    )
+    .await;
+    config.client.endpoint = Some(proxy.endpoint.clone());
+    config.create_bucket = false;
+    let via_proxy = s3keep::BackupStore::new(config).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    via_proxy.restore(id, dir.path(), Default::default()).await.unwrap();
+    assert!(
+        std::fs::read(dir.path().join("big.bin")).unwrap() == big[..],
+        "restored bytes differ"
+    );
+    // 2 manifests + 3 ranges + the one range restarted.
+    assert_eq!(via_proxy.client().request_count("GetObject"), 6);
+}

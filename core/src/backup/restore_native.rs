@@ -215,8 +215,33 @@ impl BackupStore {
 
     /// Bytes `start..end` of `key` into `partial` at `start`; returns their CRC32C and length.
     async fn download_range(&self, key: &str, partial: &Path, start: u64, end: u64, ctx: &Ctx) -> Result<(u32, u64)> {
-        use tokio::io::AsyncSeekExt as _;
         let _permit = ctx.permits.acquire().await.expect("the semaphore is never closed");
+        // `send` retries until the answer's head arrives; a connection lost in the body
+        // restarts the range here, with the same backoff (SPEC §6).
+        let stopwatch = crate::runtime::Stopwatch::start();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let err = match self.download_range_once(key, partial, start, end).await {
+                Ok(done) => {
+                    ctx.tracker.add_bytes(done.1);
+                    return Ok(done);
+                }
+                Err(err) => err,
+            };
+            match self.client.retry_delay(&err, attempt, stopwatch.elapsed()) {
+                Some(delay) => {
+                    tracing::debug!(%key, start, attempt, error = %err, "restarting a ranged GetObject");
+                    crate::runtime::sleep(delay).await;
+                }
+                None => return Err(err),
+            }
+        }
+    }
+
+    /// One try of a range; progress is reported by the caller once the range is complete.
+    async fn download_range_once(&self, key: &str, partial: &Path, start: u64, end: u64) -> Result<(u32, u64)> {
+        use tokio::io::AsyncSeekExt as _;
         let mut body = self.client.get_object(key, Some((start, end - 1))).await?.body;
         let mut file = tokio::fs::OpenOptions::new()
             .write(true)
@@ -237,7 +262,6 @@ impl BackupStore {
             }
             crc.update(&chunk);
             writer.write_all(&chunk).await.map_err(|e| Error::io(partial, e))?;
-            ctx.tracker.add_bytes(chunk.len() as u64);
         }
         if received != end - start {
             return Err(Error::integrity(

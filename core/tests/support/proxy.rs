@@ -37,6 +37,9 @@ pub enum Fault {
     /// Forward and let the server act, then reset the connection instead of answering: a
     /// request that landed whose answer was lost.
     ForwardThenReset,
+    /// Forward, then pass on the answer's head and only this many bytes of its body before
+    /// resetting the connection: a connection lost in the middle of a download.
+    ForwardTruncated(usize),
 }
 
 pub struct Proxy {
@@ -100,6 +103,28 @@ async fn serve(
         Fault::Skewed(ahead) => answer(client, is_head, "403 Forbidden", "RequestTimeTooSkewed", ahead).await,
         Fault::OkWithError(code) => answer(client, is_head, "200 OK", code, 0).await,
         Fault::Reset => {
+            client.set_zero_linger()?;
+            Ok(())
+        }
+        Fault::ForwardTruncated(keep) => {
+            let mut server = TcpStream::connect(upstream).await?;
+            server.write_all(head.as_bytes()).await?;
+            server.write_all(&body).await?;
+            let mut answer = Vec::new();
+            let mut chunk = [0u8; 64 * 1024];
+            let cut = loop {
+                let n = server.read(&mut chunk).await?;
+                answer.extend_from_slice(&chunk[..n]);
+                if let Some(i) = answer.windows(4).position(|w| w == b"\r\n\r\n") {
+                    if answer.len() >= i + 4 + keep || n == 0 {
+                        break (i + 4 + keep).min(answer.len());
+                    }
+                }
+                if n == 0 {
+                    break answer.len();
+                }
+            };
+            client.write_all(&answer[..cut]).await?;
             client.set_zero_linger()?;
             Ok(())
         }
