@@ -29,25 +29,8 @@ from s3keep._s3keep import (
     VerifyReport,
     __version__,
 )
-from s3keep.exceptions import (
-    AccessDenied,
-    BackupAlreadyExists,
-    BackupNotCompleted,
-    Cancelled,
-    ClockSkew,
-    Conflict,
-    Integrity,
-    InvalidCredentials,
-    InvalidInput,
-    Io,
-    Network,
-    NoSuchBucket,
-    NotFound,
-    S3Error,
-    S3KeepError,
-    Throttled,
-    Timeout,
-)
+from s3keep import exceptions
+from s3keep.exceptions import *  # noqa: F403  (the exception classes, listed in exceptions.__all__)
 
 __all__ = [
     "__version__",
@@ -62,21 +45,5 @@ __all__ = [
     "RetentionPolicy",
     "PlanEntry",
     "PrunePlan",
-    "S3KeepError",
-    "NoSuchBucket",
-    "NotFound",
-    "BackupAlreadyExists",
-    "BackupNotCompleted",
-    "AccessDenied",
-    "InvalidCredentials",
-    "ClockSkew",
-    "Throttled",
-    "Network",
-    "Timeout",
-    "InvalidInput",
-    "Integrity",
-    "Conflict",
-    "Io",
-    "Cancelled",
-    "S3Error",
 ]
+__all__ += exceptions.__all__

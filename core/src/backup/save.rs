@@ -235,22 +235,10 @@ impl BackupStore {
     /// Uploads one file: PutObject up to the threshold, multipart above it.
     async fn upload_file(&self, transfer: &Transfer, mut file: PlannedFile) -> Result<(String, FileEntry)> {
         let threshold = self.config.multipart_threshold;
-        let single = match file.reader.size() {
-            Some(size) => size <= threshold,
-            None => false,
-        };
-        let (size, crc) = if single {
+        let (size, crc) = if file.reader.size().is_some_and(|size| size <= threshold) {
             let permit = acquire(&transfer.permits).await;
             let body = read_all(&mut file.reader, threshold).await?;
-            let mut crc = Crc32c::new();
-            crc.update(&body);
-            let len = body.len() as u64;
-            self.client
-                .put_object_with_checksum(&file.key, body, &crc.to_base64(), &PutOptions::default())
-                .await?;
-            drop(permit);
-            transfer.tracker.add_bytes(len);
-            (len, crc)
+            self.put_small(transfer, &file.key, body, permit).await?
         } else {
             self.upload_multipart(transfer, &file.key, file.reader).await?
         };
@@ -350,6 +338,7 @@ impl BackupStore {
 
     // Takes the key, not the `PlannedFile`: a `&PlannedFile` held across an await would make
     // the save future `!Send` (a stream source is not `Sync`), and the Python binding spawns it.
+    /// One PutObject of a whole file, holding `_permit` (its buffer counts against the cap).
     async fn put_small(
         &self,
         transfer: &Transfer,
