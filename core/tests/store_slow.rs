@@ -2,7 +2,7 @@
 //!
 //! The slow tests are `#[ignore]`d so that a plain `cargo test` stays quick; the README's test
 //! command (scripts/test.sh) runs them with `--include-ignored`. Tests that need a process to
-//! kill re-run this test binary as a child with `S3KEEP_CHILD` set.
+//! kill or to measure re-run themselves in a child process with `S3KEEP_CHILD_BUCKET` set.
 
 mod support;
 
@@ -17,12 +17,13 @@ use s3keep::{BackupId, StatusCode};
 const MIB: u64 = 1024 * 1024;
 const GIB: u64 = 1024 * MIB;
 
-/// Runs the test `name` of this binary in a child process with `env`; returns the child.
+/// Runs the test `name` of this binary again in a child process with `env` (which holds
+/// `S3KEEP_CHILD_BUCKET`, so the test plays the child's part); returns the child.
 fn spawn_child(name: &str, env: &[(&str, String)]) -> std::process::Child {
     let m = support::minio();
     let mut command = Command::new(std::env::current_exe().unwrap());
     command
-        .args(["--exact", name, "--ignored", "--nocapture", "--test-threads=1"])
+        .args(["--exact", name, "--include-ignored", "--nocapture", "--test-threads=1"])
         .env("S3KEEP_TEST_ENDPOINT", &m.endpoint)
         .env("S3KEEP_TEST_ACCESS_KEY", &m.access_key)
         .env("S3KEEP_TEST_SECRET_KEY", &m.secret_key)
@@ -60,14 +61,10 @@ fn sparse_file(dir: &std::path::Path, size: u64) -> std::path::PathBuf {
     path
 }
 
-#[test]
-#[ignore = "child process of save_killed_midway_leaves_in_progress_never_completed"]
-fn child_slow_save() {
-    let Some(bucket) = child_env("S3KEEP_CHILD_BUCKET") else {
-        return;
-    };
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let store = store_on(&bucket, 5 * MIB, 2).await;
+/// The child's part of `save_killed_midway_leaves_in_progress_never_completed`.
+async fn child_slow_save(bucket: &str) {
+    {
+        let store = store_on(bucket, 5 * MIB, 2).await;
         // 40 MiB trickling in 1 MiB chunks, 100 ms apart: about 4 s, killed before the end.
         let chunks = futures::stream::unfold(0u32, |i| async move {
             if i == 40 {
@@ -91,15 +88,21 @@ fn child_slow_save() {
             .save(BackupId::new(0, 1, 0), vec![set], SaveOptions::default())
             .await;
         println!("child: save returned (it should have been killed)");
-    });
+    }
 }
 
 #[tokio::test]
 async fn save_killed_midway_leaves_in_progress_never_completed() {
+    if let Some(bucket) = child_env("S3KEEP_CHILD_BUCKET") {
+        return child_slow_save(&bucket).await;
+    }
     let bucket = support::fresh_bucket_name();
     let store = store_on(&bucket, 5 * MIB, 2).await;
     let id = BackupId::new(0, 1, 0);
-    let mut child = spawn_child("child_slow_save", &[("S3KEEP_CHILD_BUCKET", bucket.clone())]);
+    let mut child = spawn_child(
+        "save_killed_midway_leaves_in_progress_never_completed",
+        &[("S3KEEP_CHILD_BUCKET", bucket.clone())],
+    );
     // Wait until the save has begun and its first parts are in flight, then kill -9.
     let mut begun = false;
     for _ in 0..100 {
@@ -187,15 +190,12 @@ async fn file_just_over_5_gib_round_trips() {
     store.delete(id, DeleteOptions::default()).await.unwrap();
 }
 
-#[test]
-#[ignore = "child process of saving_2_gib_keeps_peak_rss_under_the_bound"]
-fn child_save_2_gib() {
-    let Some(bucket) = child_env("S3KEEP_CHILD_BUCKET") else {
-        return;
-    };
+/// The child's part of `saving_2_gib_keeps_peak_rss_under_the_bound`: saves, then prints
+/// its peak RSS.
+async fn child_save_2_gib(bucket: &str) {
     let path = std::path::PathBuf::from(child_env("S3KEEP_CHILD_FILE").unwrap());
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let store = store_on(&bucket, 16 * MIB, 4).await;
+    {
+        let store = store_on(bucket, 16 * MIB, 4).await;
         let set = FileSet {
             name: "files".into(),
             files: vec![FileSpec {
@@ -207,7 +207,7 @@ fn child_save_2_gib() {
             .save(BackupId::new(0, 2, 0), vec![set], SaveOptions::default())
             .await
             .unwrap();
-    });
+    }
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let hwm = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
     let kib: u64 = hwm.split_whitespace().nth(1).unwrap().parse().unwrap();
@@ -217,12 +217,15 @@ fn child_save_2_gib() {
 #[tokio::test]
 #[ignore = "slow: saves 2 GiB in a child process; run by scripts/test.sh"]
 async fn saving_2_gib_keeps_peak_rss_under_the_bound() {
+    if let Some(bucket) = child_env("S3KEEP_CHILD_BUCKET") {
+        return child_save_2_gib(&bucket).await;
+    }
     let dir = tempfile::tempdir().unwrap();
     let path = sparse_file(dir.path(), 2 * GIB);
     let bucket = support::fresh_bucket_name();
     store_on(&bucket, 16 * MIB, 4).await;
     let child = spawn_child(
-        "child_save_2_gib",
+        "saving_2_gib_keeps_peak_rss_under_the_bound",
         &[
             ("S3KEEP_CHILD_BUCKET", bucket),
             ("S3KEEP_CHILD_FILE", path.display().to_string()),
