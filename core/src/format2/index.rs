@@ -24,7 +24,7 @@ pub const MAX_INDEX_OBJECT: u64 = 512 * 1024 * 1024;
 
 /// One blob as an index object records it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct IndexBlob {
     /// The chunk's id.
     pub id: ChunkId,
@@ -247,8 +247,8 @@ impl Index {
     /// objects in, places every chunk in the same pack.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] when the pack is over [`MAX_PACK_SIZE`] (a checked
-    /// [`IndexFile`] never is).
+    /// [`Error::InvalidInput`] when the pack is over [`MAX_PACK_SIZE`] or a blob lies
+    /// outside it (a checked [`IndexFile`] never does); the blobs before it are indexed.
     pub fn add_pack(
         &mut self,
         pack: PackId,
@@ -262,6 +262,12 @@ impl Index {
         }
         let slot = self.slot(pack, length);
         for (id, location) in blobs {
+            if location.range().end > length {
+                return Err(Error::invalid_input(format!(
+                    "blob {id} at {} of {} bytes lies outside pack {pack} of {length} bytes",
+                    location.offset, location.length
+                )));
+            }
             let entry = IndexEntry {
                 pack: slot,
                 offset: location.offset as u32,
@@ -566,6 +572,9 @@ mod tests {
             })
             .collect();
         index.add_pack(PackId([1; 32]), 2_000_000, blobs).unwrap();
+        assert!(index
+            .add_pack(PackId([2; 32]), 5, [(ChunkId([9; 32]), loc(0, 10))])
+            .is_err());
         assert_eq!(std::mem::size_of::<IndexEntry>(), 20);
         let per_entry = index.memory_bytes() / index.len();
         assert!((53..=130).contains(&per_entry), "{per_entry} bytes per entry");

@@ -236,7 +236,7 @@ impl PackWriter {
     /// for a chunk of `raw_length` bytes with id `id`.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] when a length exceeds [`MAX_BLOB_SIZE`], or the pack already
+    /// [`Error::InvalidInput`] when a length is 0 or exceeds [`MAX_BLOB_SIZE`], or the pack already
     /// holds [`MAX_ENTRIES`] blobs or 1 GiB (half of [`MAX_PACK_SIZE`]).
     pub fn add(
         &mut self,
@@ -246,10 +246,10 @@ impl PackWriter {
         raw_length: usize,
         stored: &[u8],
     ) -> Result<()> {
-        let too_big = |n: usize| n > MAX_BLOB_SIZE as usize;
-        if too_big(raw_length) || too_big(stored.len()) {
+        let in_range = |n: usize| (1..=MAX_BLOB_SIZE as usize).contains(&n);
+        if !in_range(raw_length) || !in_range(stored.len()) {
             return Err(Error::invalid_input(format!(
-                "blob {id} of {raw_length} bytes ({} stored) is larger than the 16 MiB a pack entry allows",
+                "blob {id} of {raw_length} bytes ({} stored) is empty or larger than the 16 MiB a pack entry allows",
                 stored.len()
             )));
         }
@@ -398,6 +398,9 @@ mod tests {
             w.add(ChunkId([3; 32]), BlobKind::Data, Compression::None, big.len(), &big),
             Err(Error::InvalidInput(_))
         ));
+        assert!(w
+            .add(ChunkId([3; 32]), BlobKind::Data, Compression::None, 0, b"")
+            .is_err());
         assert!(w.is_empty());
         let tiny_parts = PackConfig {
             target_size: 16 << 20,

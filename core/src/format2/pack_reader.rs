@@ -152,7 +152,7 @@ fn decode_entry(key: &str, raw: &[u8]) -> Result<PackEntry> {
     if raw[50..52] != [0, 0] {
         return Err(corrupt(key, format!("blob {id} has non-zero reserved bytes")));
     }
-    if length == 0 || length > MAX_BLOB_SIZE || raw_length > MAX_BLOB_SIZE {
+    if length == 0 || raw_length == 0 || length > MAX_BLOB_SIZE || raw_length > MAX_BLOB_SIZE {
         return Err(corrupt(
             key,
             format!("blob {id} has impossible lengths {length}/{raw_length}"),
