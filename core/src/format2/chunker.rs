@@ -122,6 +122,17 @@ pub struct Chunker {
     next_try: usize,
 }
 
+impl std::fmt::Debug for Chunker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chunker")
+            .field("params", &self.params)
+            .field("offset", &self.offset)
+            .field("pending", &self.pending())
+            .field("eof", &self.eof)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Chunker {
     /// A chunker for one input (use [`Chunker::reset`] to reuse its buffer for the next).
     ///

@@ -189,14 +189,18 @@ pub enum ChunkIdScheme {
     /// SHA-256 of the plaintext (unencrypted stores).
     Sha256,
     /// HMAC-SHA256 of the plaintext under the store's MAC key (encrypted stores, issue 13).
-    HmacSha256(Box<hmac::Hmac<Sha256>>),
+    HmacSha256(KeyedSha256),
 }
+
+/// HMAC-SHA256 keyed with a [`MacKey`] (the key schedule done once, cloned per chunk).
+#[derive(Clone)]
+pub struct KeyedSha256(Box<hmac::Hmac<Sha256>>);
 
 impl ChunkIdScheme {
     /// The keyed scheme for `key`.
     pub fn hmac_sha256(key: &MacKey) -> Self {
         let mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(&key.0).expect("HMAC accepts any key length");
-        Self::HmacSha256(Box::new(mac))
+        Self::HmacSha256(KeyedSha256(Box::new(mac)))
     }
 
     /// The name recorded in the store descriptor: `sha256` or `hmac-sha256`.
@@ -212,7 +216,7 @@ impl ChunkIdScheme {
         match self {
             Self::Sha256 => ChunkId(sha256(plaintext)),
             Self::HmacSha256(keyed) => {
-                let mut mac = (**keyed).clone();
+                let mut mac = (*keyed.0).clone();
                 mac.update(plaintext);
                 ChunkId(mac.finalize().into_bytes().into())
             }

@@ -38,7 +38,7 @@ pub use change::{ChangeRule, Changed, FileStat, Verdict};
 pub use chunker::{Chunk, Chunker, ChunkerParams};
 pub use compress::{Compression, Compressor, Decompressor};
 pub use descriptor::StoreDescriptor;
-pub use id::{ChunkId, ChunkIdScheme, IndexId, LockId, MacKey, PackId, StoreId};
+pub use id::{ChunkId, ChunkIdScheme, IndexId, KeyedSha256, LockId, MacKey, PackId, StoreId};
 pub use index::{Index, IndexFile, Located, PackUsage};
 pub use layout::Format2Layout;
 pub use manifest::{Manifest, ManifestFile};

@@ -169,7 +169,6 @@ pub struct PackWriter {
 }
 
 /// A finished pack: its last part and what the index needs to know about it.
-#[derive(Debug)]
 pub struct FinishedPack {
     /// The pack's id (its key is `Layout::pack_key(id)`).
     pub id: PackId,
@@ -182,6 +181,30 @@ pub struct FinishedPack {
     pub length: u64,
     /// Its blobs, in offset order.
     pub entries: Vec<PackEntry>,
+}
+
+impl std::fmt::Debug for PackWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PackWriter")
+            .field("id", &self.id)
+            .field("blobs", &self.entries.len())
+            .field("data_len", &self.data_len)
+            .field("buffered", &self.pending.len())
+            .field("parts_taken", &self.parts_taken)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for FinishedPack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FinishedPack")
+            .field("id", &self.id)
+            .field("length", &self.length)
+            .field("blobs", &self.entries.len())
+            .field("parts_taken", &self.parts_taken)
+            .field("last_part_len", &self.last_part.len())
+            .finish()
+    }
 }
 
 impl PackWriter {
