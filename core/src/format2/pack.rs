@@ -402,6 +402,26 @@ mod tests {
     }
 
     #[test]
+    fn the_smallest_pack_is_byte_for_byte_the_documented_example() {
+        // docs/FORMAT.md, "Packs": one raw blob "hello". The CRC32C was cross-checked
+        // with a bitwise Castagnoli implementation outside this crate.
+        let mut w = PackWriter::new(PackId([0; 32]), config()).unwrap();
+        let id = ChunkIdScheme::Sha256.id(b"hello");
+        w.add(id, BlobKind::Data, Compression::None, 5, b"hello").unwrap();
+        let expected = "68656c6c6f\
+            2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824\
+            0000000000000000\
+            05000000\
+            05000000\
+            00000000\
+            34000000\
+            2ae0bd4d\
+            73336b7061636b\
+            01";
+        assert_eq!(hex::encode(&w.finish().unwrap().last_part), expected);
+    }
+
+    #[test]
     fn small_packs_are_one_object_and_empty_packs_are_refused() {
         let mut w = PackWriter::new(PackId([2; 32]), config()).unwrap();
         w.add(ChunkId([3; 32]), BlobKind::Data, Compression::None, 3, b"abc")
