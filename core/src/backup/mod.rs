@@ -3,7 +3,6 @@
 //! `verify.rs`, `prune.rs`, `maintenance.rs` (cleanup_uploads, check).
 
 mod delete;
-mod id;
 pub mod layout;
 mod list;
 mod maintenance;
@@ -13,7 +12,6 @@ mod prune;
 mod restore;
 mod save;
 mod source;
-mod status;
 mod verify;
 
 use std::collections::BTreeMap;
@@ -21,8 +19,9 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use time::OffsetDateTime;
 
+pub use crate::id::BackupId;
+pub use crate::status::StatusCode;
 pub use delete::DeleteOptions;
-pub use id::BackupId;
 pub use list::ListFilter;
 pub use maintenance::{CheckResult, CheckState};
 pub use manifest::{FileEntry, Metadata, StatusDoc, ZeebeDescriptor};
@@ -31,7 +30,6 @@ pub use prune::PruneOutcome;
 pub use restore::{RestoreOptions, RestoreSummary};
 pub use save::SaveOptions;
 pub use source::{FileSet, FileSpec, RangedSource, Source};
-pub use status::StatusCode;
 pub use verify::{VerifyProblem, VerifyProblemKind, VerifyReport};
 
 use crate::config::StoreConfig;
