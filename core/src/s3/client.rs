@@ -3,9 +3,8 @@
 //! One code path for native (tokio) and wasm32 (fetch). The operations themselves live in
 //! the sibling modules (`object.rs`, `list.rs`, `delete.rs`, `multipart.rs`).
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use aws_sigv4::http_request::{
@@ -18,6 +17,7 @@ use bytes::Bytes;
 use http::Method;
 
 use super::address::BucketAddress;
+use super::operation::{Operation, RequestCounts};
 use super::response::{error_from_response, transport_error};
 use super::retry::{backoff_delay, with_attempts};
 use crate::config::ClientConfig;
@@ -40,7 +40,7 @@ struct Inner {
     /// Server `Date` minus local time (ms) at the last answer; `i64::MIN` before any.
     observed_skew_ms: AtomicI64,
     /// Requests sent per S3 action, retries included.
-    counts: Mutex<HashMap<&'static str, u64>>,
+    counts: RequestCounts,
 }
 
 impl std::fmt::Debug for S3Client {
@@ -56,8 +56,8 @@ impl std::fmt::Debug for S3Client {
 /// One request, before signing. Keys and query values are given decoded.
 #[derive(Clone, Debug)]
 pub(crate) struct Request<'a> {
-    /// The S3 action name (`PutObject`, `ListObjectsV2`...), for counts, logs and errors.
-    pub operation: &'static str,
+    /// The S3 action, for counts, logs and errors.
+    pub operation: Operation,
     pub method: Method,
     /// The object key, or `None` for a bucket-level request.
     pub key: Option<&'a str>,
@@ -68,7 +68,7 @@ pub(crate) struct Request<'a> {
 
 impl<'a> Request<'a> {
     /// A request without query, headers or body.
-    pub fn new(operation: &'static str, method: Method, key: Option<&'a str>) -> Self {
+    pub fn new(operation: Operation, method: Method, key: Option<&'a str>) -> Self {
         Self {
             operation,
             method,
@@ -123,7 +123,7 @@ impl S3Client {
                 config,
                 clock_offset_ms: AtomicI64::new(0),
                 observed_skew_ms: AtomicI64::new(i64::MIN),
-                counts: Mutex::new(HashMap::new()),
+                counts: RequestCounts::default(),
             }),
         })
     }
@@ -151,14 +151,14 @@ impl S3Client {
 
     /// How many requests of an S3 action (`"DeleteObjects"`, ...) this client has sent,
     /// retries included. Lets tests and benchmarks count round trips.
+    /// 0 for an action the client never sends.
     pub fn request_count(&self, operation: &str) -> u64 {
-        self.inner
-            .counts
-            .lock()
-            .expect("not poisoned")
-            .get(operation)
-            .copied()
-            .unwrap_or(0)
+        self.inner.counts.get_named(operation)
+    }
+
+    /// Requests of `operation` sent so far, retries included.
+    pub(crate) fn sent(&self, operation: Operation) -> u64 {
+        self.inner.counts.get(operation)
     }
 
     /// Sends `request` with retries (SPEC §6); a non-2xx answer becomes a typed error.
@@ -199,13 +199,7 @@ impl S3Client {
     }
 
     async fn attempt(&self, request: &Request<'_>) -> Result<reqwest::Response> {
-        *self
-            .inner
-            .counts
-            .lock()
-            .expect("not poisoned")
-            .entry(request.operation)
-            .or_default() += 1;
+        self.inner.counts.add(request.operation);
         let url = self.inner.address.url(request.key, &request.query);
         let mut headers = request.headers.clone();
         self.sign(request, &url, &mut headers)?;

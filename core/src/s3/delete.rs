@@ -5,6 +5,7 @@ use http::Method;
 use super::checksum::md5_base64;
 use super::client::{Request, S3Client};
 use super::list::bad_xml;
+use super::operation::Operation;
 use super::xml::{self, DeleteOutcome};
 use crate::error::{Error, Result};
 
@@ -27,7 +28,7 @@ impl S3Client {
             )));
         }
         let body = xml::delete_objects_body(keys, true).map_err(|e| Error::invalid_input(e.to_string()))?;
-        let request = Request::new("DeleteObjects", Method::POST, None)
+        let request = Request::new(Operation::DeleteObjects, Method::POST, None)
             .query("delete", "")
             .header("content-md5", md5_base64(body.as_bytes()))
             .header("content-type", "application/xml")

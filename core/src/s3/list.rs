@@ -4,6 +4,7 @@ use futures::stream::{self, Stream};
 use http::Method;
 
 use super::client::{Request, S3Client};
+use super::operation::Operation;
 use super::xml::{self, ListPage};
 use crate::error::{Error, ErrorDetails, Result};
 
@@ -29,7 +30,7 @@ impl S3Client {
         options: &ListOptions,
         continuation_token: Option<&str>,
     ) -> Result<ListPage> {
-        let mut request = Request::new("ListObjectsV2", Method::GET, None)
+        let mut request = Request::new(Operation::ListObjectsV2, Method::GET, None)
             .query("list-type", "2")
             .query("encoding-type", "url");
         if !options.prefix.is_empty() {

@@ -15,6 +15,7 @@ mod delete;
 mod list;
 mod multipart;
 mod object;
+mod operation;
 mod response;
 mod retry;
 mod xml;

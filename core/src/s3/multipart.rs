@@ -9,6 +9,7 @@ use super::address::check_key;
 use super::client::{Request, S3Client};
 use super::list::bad_xml;
 use super::object::{put_result, PutResult};
+use super::operation::Operation;
 use super::response::{classify, transport_error};
 use super::retry::with_attempts;
 use super::xml::{self, CompleteOutcome, CompletedPart, UploadsPage};
@@ -28,7 +29,7 @@ impl S3Client {
     /// with `x-amz-checksum-algorithm: CRC32C` so every part's checksum is verified.
     pub async fn create_multipart_upload(&self, key: &str) -> Result<String> {
         check_key(key)?;
-        let mut request = Request::new("CreateMultipartUpload", Method::POST, Some(key)).query("uploads", "");
+        let mut request = Request::new(Operation::CreateMultipartUpload, Method::POST, Some(key)).query("uploads", "");
         if self.config().checksum == ChecksumMode::Crc32c {
             request = request.header("x-amz-checksum-algorithm", "CRC32C");
         }
@@ -57,7 +58,7 @@ impl S3Client {
         crc32c: &str,
     ) -> Result<CompletedPart> {
         check_key(key)?;
-        let request = Request::new("UploadPart", Method::PUT, Some(key))
+        let request = Request::new(Operation::UploadPart, Method::PUT, Some(key))
             .query("partNumber", part_number.to_string())
             .query("uploadId", upload_id.to_string());
         let request = self.checksum_header(request, &body, crc32c).body(body);
@@ -86,7 +87,7 @@ impl S3Client {
     ) -> Result<PutResult> {
         check_key(key)?;
         let body = xml::complete_multipart_upload_body(parts);
-        let request = Request::new("CompleteMultipartUpload", Method::POST, Some(key))
+        let request = Request::new(Operation::CompleteMultipartUpload, Method::POST, Some(key))
             .query("uploadId", upload_id.to_string())
             .header("content-type", "application/xml")
             .body(body);
@@ -95,10 +96,10 @@ impl S3Client {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let sent_before = self.request_count("CompleteMultipartUpload");
+            let sent_before = self.sent(Operation::CompleteMultipartUpload);
             let response = match self.send(request.clone()).await {
                 Ok(response) => response,
-                Err(Error::NotFound(d)) if self.request_count("CompleteMultipartUpload") > sent_before + 1 => {
+                Err(Error::NotFound(d)) if self.sent(Operation::CompleteMultipartUpload) > sent_before + 1 => {
                     // A retry answered NoSuchUpload: the first attempt completed the upload and
                     // its answer was lost. The object is there; anything else is the error.
                     return match self.head_object(key).await {
@@ -154,8 +155,8 @@ impl S3Client {
     /// AbortMultipartUpload. Aborting an upload that no longer exists succeeds.
     pub async fn abort_multipart_upload(&self, key: &str, upload_id: &str) -> Result<()> {
         check_key(key)?;
-        let request =
-            Request::new("AbortMultipartUpload", Method::DELETE, Some(key)).query("uploadId", upload_id.to_string());
+        let request = Request::new(Operation::AbortMultipartUpload, Method::DELETE, Some(key))
+            .query("uploadId", upload_id.to_string());
         match self.send(request).await {
             Ok(_) | Err(Error::NotFound(_)) => Ok(()),
             Err(e) => Err(e.with_key(key)),
@@ -168,7 +169,7 @@ impl S3Client {
         prefix: &str,
         markers: Option<(&str, &str)>,
     ) -> Result<UploadsPage> {
-        let mut request = Request::new("ListMultipartUploads", Method::GET, None)
+        let mut request = Request::new(Operation::ListMultipartUploads, Method::GET, None)
             .query("uploads", "")
             .query("encoding-type", "url");
         if !prefix.is_empty() {
