@@ -2,6 +2,7 @@
 
 use http::Method;
 
+use super::body::MAX_XML_BYTES;
 use super::checksum::md5_base64;
 use super::client::{Request, S3Client};
 use super::list::bad_xml;
@@ -33,11 +34,9 @@ impl S3Client {
             .header("content-md5", md5_base64(body.as_bytes()))
             .header("content-type", "application/xml")
             .body(body);
-        let response = self.send(request).await?;
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| super::response::transport_error(&e, self.endpoint(), None))?;
-        xml::parse_delete_result(&bytes).map_err(|e| bad_xml("DeleteObjects", e))
+        let answer = self
+            .send_read(request, MAX_XML_BYTES, || self.xml_too_large("DeleteObjects"))
+            .await?;
+        xml::parse_delete_result(&answer.body).map_err(|e| bad_xml("DeleteObjects", e))
     }
 }

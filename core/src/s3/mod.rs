@@ -11,6 +11,7 @@
 //!   request bodies.
 
 mod address;
+mod body;
 pub mod checksum;
 mod client;
 mod delete;
@@ -18,14 +19,17 @@ mod list;
 mod multipart;
 mod object;
 mod operation;
+mod paging;
 mod response;
 mod retry;
 mod xml;
 mod xml_request;
 
+pub(crate) use body::human_size;
+pub use body::{MAX_ERROR_BODY_BYTES, MAX_XML_BYTES};
 pub use client::S3Client;
 pub use delete::DELETE_OBJECTS_MAX_KEYS;
-pub use list::ListOptions;
+pub use list::{ListOptions, MAX_LIST_PAGES};
 pub use multipart::{part_size_for, MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE};
 pub use object::{GetObjectOutput, ObjectHead, PutOptions, PutResult};
 pub use xml::{DeleteError, DeleteOutcome, ListPage, ObjectInfo, UploadInfo, UploadsPage};

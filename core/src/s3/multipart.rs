@@ -6,11 +6,13 @@ use futures::stream::{self, Stream};
 use http::Method;
 
 use super::address::check_key;
+use super::body::MAX_XML_BYTES;
 use super::client::{Request, S3Client};
 use super::list::bad_xml;
 use super::object::{put_result, PutResult};
 use super::operation::Operation;
-use super::response::{classify, transport_error};
+use super::paging::PageGuard;
+use super::response::classify;
 use super::retry::with_attempts;
 use super::xml::{self, CompleteOutcome, CompletedPart, UploadsPage};
 use crate::config::ChecksumMode;
@@ -33,12 +35,11 @@ impl S3Client {
         if self.config().checksum == ChecksumMode::Crc32c {
             request = request.header("x-amz-checksum-algorithm", "CRC32C");
         }
-        let response = self.send(request).await.map_err(|e| e.with_key(key))?;
-        let body = response
-            .bytes()
+        let answer = self
+            .send_read(request, MAX_XML_BYTES, || self.xml_too_large("CreateMultipartUpload"))
             .await
-            .map_err(|e| transport_error(&e, self.endpoint(), Some(key)))?;
-        xml::parse_initiate_multipart_upload(&body)
+            .map_err(|e| e.with_key(key))?;
+        xml::parse_initiate_multipart_upload(&answer.body)
             .map(|r| r.upload_id)
             .map_err(|e| bad_xml("CreateMultipartUpload", e).with_key(key))
     }
@@ -97,8 +98,9 @@ impl S3Client {
         loop {
             attempt += 1;
             let sent_before = self.sent(Operation::CompleteMultipartUpload);
-            let response = match self.send(request.clone()).await {
-                Ok(response) => response,
+            let too_large = || self.xml_too_large("CompleteMultipartUpload");
+            let answer = match self.send_read(request.clone(), MAX_XML_BYTES, too_large).await {
+                Ok(answer) => answer,
                 Err(Error::NotFound(d)) if self.sent(Operation::CompleteMultipartUpload) > sent_before + 1 => {
                     // A retry answered NoSuchUpload: the first attempt completed the upload and
                     // its answer was lost. The object is there; anything else is the error.
@@ -112,22 +114,18 @@ impl S3Client {
                 }
                 Err(e) => return Err(e.with_key(key)),
             };
-            let headers = response.headers().clone();
-            let status = response.status().as_u16();
-            let body = response
-                .bytes()
-                .await
-                .map_err(|e| transport_error(&e, self.endpoint(), Some(key)))?;
-            let error =
-                match xml::parse_complete_multipart_upload(&body).map_err(|e| bad_xml("CompleteMultipartUpload", e))? {
-                    CompleteOutcome::Completed(result) => {
-                        return Ok(PutResult {
-                            etag: result.etag.unwrap_or_else(|| put_result(&headers).etag),
-                            checksum_crc32c: result.checksum_crc32c,
-                        })
-                    }
-                    CompleteOutcome::Failed(error) => error,
-                };
+            let status = answer.status;
+            let error = match xml::parse_complete_multipart_upload(&answer.body)
+                .map_err(|e| bad_xml("CompleteMultipartUpload", e).with_key(key))?
+            {
+                CompleteOutcome::Completed(result) => {
+                    return Ok(PutResult {
+                        etag: result.etag.unwrap_or_else(|| put_result(&answer.headers).etag),
+                        checksum_crc32c: result.checksum_crc32c,
+                    })
+                }
+                CompleteOutcome::Failed(error) => error,
+            };
             let details = ErrorDetails {
                 code: error.code.clone(),
                 status: Some(status),
@@ -180,26 +178,34 @@ impl S3Client {
                 .query("key-marker", key_marker.to_string())
                 .query("upload-id-marker", upload_id_marker.to_string());
         }
-        let response = self.send(request).await?;
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| transport_error(&e, self.endpoint(), None))?;
-        xml::parse_list_multipart_uploads(&body).map_err(|e| bad_xml("ListMultipartUploads", e))
+        let too_large = || self.xml_too_large("ListMultipartUploads");
+        let answer = self.send_read(request, MAX_XML_BYTES, too_large).await?;
+        xml::parse_list_multipart_uploads(&answer.body).map_err(|e| bad_xml("ListMultipartUploads", e))
     }
 
     /// Every page of ListMultipartUploads under `prefix`, following the markers.
+    ///
+    /// # Errors
+    /// Those of one page; [`Error::S3`] when the store hands out markers it gave before (the
+    /// listing would never end), or after [`MAX_LIST_PAGES`](super::MAX_LIST_PAGES) pages.
     pub fn list_multipart_uploads<'a>(&'a self, prefix: &'a str) -> impl Stream<Item = Result<UploadsPage>> + 'a {
-        stream::try_unfold(Some(None::<(String, String)>), move |state| async move {
-            let Some(markers) = state else {
-                return Ok(None);
-            };
-            let page = self
-                .list_multipart_uploads_page(prefix, markers.as_ref().map(|(k, u)| (k.as_str(), u.as_str())))
-                .await?;
-            let next = next_upload_markers(&page)?.map(Some);
-            Ok(Some((page, next)))
-        })
+        let guard = PageGuard::new(Operation::ListMultipartUploads, self.endpoint());
+        stream::try_unfold(
+            (Some(None::<(String, String)>), guard),
+            move |(state, mut guard)| async move {
+                let Some(markers) = state else {
+                    return Ok(None);
+                };
+                let page = self
+                    .list_multipart_uploads_page(prefix, markers.as_ref().map(|(k, u)| (k.as_str(), u.as_str())))
+                    .await?;
+                let next = next_upload_markers(&page)?;
+                if let Some(markers) = &next {
+                    guard.next_page("key and upload id markers", markers)?;
+                }
+                Ok(Some((page, (next.map(Some), guard))))
+            },
+        )
     }
 }
 

@@ -160,15 +160,31 @@ impl S3Client {
         }
         let response = self.send(request).await.map_err(|e| e.with_key(key))?;
         let head = object_head(response.headers());
-        let endpoint = self.endpoint().to_string();
-        let owned_key = key.to_string();
-        let stream = response
-            .bytes_stream()
-            .map(move |chunk| chunk.map_err(|e| super::response::transport_error(&e, &endpoint, Some(&owned_key))));
         Ok(GetObjectOutput {
             head,
-            body: Box::pin(stream),
+            body: self.body_stream(response, Some(key)),
         })
+    }
+
+    /// GetObject of a small object read whole, at most `limit` bytes, retried as one request
+    /// (a body that stalls or breaks off is fetched again).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when the key does not exist; `too_large()` when the object (by its
+    /// `Content-Length`, else by the bytes received) exceeds `limit`: the rest is never read.
+    pub(crate) async fn get_object_bytes(
+        &self,
+        key: &str,
+        limit: usize,
+        too_large: impl Fn() -> Error,
+    ) -> Result<(ObjectHead, Bytes)> {
+        check_key(key)?;
+        let request = Request::new(Operation::GetObject, Method::GET, Some(key));
+        let answer = self
+            .send_read(request, limit, too_large)
+            .await
+            .map_err(|e| e.with_key(key))?;
+        Ok((object_head(&answer.headers), answer.body))
     }
 
     /// HeadObject, asking for the stored checksum (`x-amz-checksum-mode: ENABLED`).

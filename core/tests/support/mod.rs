@@ -6,6 +6,7 @@
 //! which stops MinIO and deletes its data when this test binary exits.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod hostile;
 pub mod proxy;
 
 use std::io::{BufRead, BufReader};
