@@ -432,11 +432,13 @@ async fn an_answer_that_never_starts_is_a_timeout_at_the_read_timeout() {
     .await;
     let (_, via) = stores(&hostile, |c| {
         c.client.read_timeout = Duration::from_millis(300);
+        c.client.request_timeout = Duration::from_secs(10);
         c.client.retry.max_attempts = 1;
     })
     .await;
     let err = via.status(BackupId::new(0, 1, 0)).await.unwrap_err();
     assert!(matches!(err, Error::Timeout(_)), "{err:?}");
+    // The read timeout ended it, not the request timeout.
     assert!(err.to_string().contains("waited for an answer (read timeout)"), "{err}");
 }
 
