@@ -255,6 +255,13 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
+/// [`Hostile::start`] on a runtime of its own, for tests that are not async (the CLI's).
+pub fn hostile(rule: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> (tokio::runtime::Runtime, Hostile) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(Hostile::start(rule));
+    (rt, server)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Documents
 

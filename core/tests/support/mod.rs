@@ -125,6 +125,30 @@ pub async fn store_for(config: s3keep::StoreConfig) -> s3keep::BackupStore {
     store
 }
 
+/// An S3 client for `bucket` on the test MinIO.
+pub fn client_for(bucket: &str) -> s3keep::s3::S3Client {
+    let m = minio();
+    let mut c = s3keep::ClientConfig::new(bucket);
+    c.endpoint = Some(m.endpoint.clone());
+    c.region = m.region.clone();
+    c.credentials = Some(s3keep::Credentials::new(&m.access_key, &m.secret_key));
+    s3keep::s3::S3Client::new(c).unwrap()
+}
+
+/// Every key of the client's bucket (all ListObjectsV2 pages).
+pub async fn all_keys(client: &s3keep::s3::S3Client) -> Vec<String> {
+    let options = s3keep::s3::ListOptions::default();
+    let (mut keys, mut token) = (Vec::new(), None::<String>);
+    loop {
+        let page = client.list_objects_v2_page(&options, token.as_deref()).await.unwrap();
+        keys.extend(page.objects.into_iter().map(|o| o.key));
+        match page.next_continuation_token {
+            Some(t) if page.is_truncated => token = Some(t),
+            _ => return keys,
+        }
+    }
+}
+
 /// Every regular file below `root`: `/`-separated relative path → bytes.
 pub fn tree(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     fn walk(root: &Path, dir: &Path, out: &mut std::collections::BTreeMap<String, Vec<u8>>) {
