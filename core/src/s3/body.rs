@@ -154,8 +154,8 @@ mod tests {
     use super::*;
 
     fn chunks(parts: &[&'static [u8]]) -> ByteStream {
-        let items: Vec<Result<Bytes>> = parts.iter().map(|p| Ok(Bytes::from_static(p))).collect();
-        futures::stream::iter(items).boxed()
+        let items: Vec<Bytes> = parts.iter().map(|p| Bytes::from_static(p)).collect();
+        futures::stream::iter(items).map(Ok::<_, Error>).boxed()
     }
 
     fn big() -> Error {
@@ -176,14 +176,18 @@ mod tests {
         let never = futures::stream::poll_fn(|_| -> Poll<Option<Result<Bytes>>> { panic!("read") }).boxed();
         assert!(read_limited(never, Some(5), 4, big).await.is_err());
         // Undeclared (or understated): stops at the chunk that crosses the limit.
-        let endless = futures::stream::repeat_with(|| Ok(Bytes::from_static(b"xx"))).boxed();
+        let endless = futures::stream::repeat(Bytes::from_static(b"xx"))
+            .map(Ok::<_, Error>)
+            .boxed();
         assert!(read_limited(endless, None, 1024, big).await.is_err());
         assert!(read_limited(chunks(&[b"abc", b"de"]), Some(3), 4, big).await.is_err());
     }
 
     #[tokio::test]
     async fn an_error_body_is_cut_at_the_limit() {
-        let endless = futures::stream::repeat_with(|| Ok(Bytes::from_static(b"0123456789"))).boxed();
+        let endless = futures::stream::repeat(Bytes::from_static(b"0123456789"))
+            .map(Ok::<_, Error>)
+            .boxed();
         assert_eq!(read_prefix(endless, 25).await, "0123456789012345678901234");
         assert_eq!(read_prefix(chunks(&[b"ab"]), 25).await, "ab");
     }
