@@ -197,6 +197,7 @@ impl PyVerifyProblem {
             VerifyProblemKind::Missing => "missing",
             VerifyProblemKind::SizeMismatch { .. } => "size_mismatch",
             VerifyProblemKind::ChecksumMismatch { .. } => "checksum_mismatch",
+            VerifyProblemKind::Corrupt { .. } => "corrupt",
         }
     }
     #[getter]
@@ -205,6 +206,7 @@ impl PyVerifyProblem {
             VerifyProblemKind::Missing => None,
             VerifyProblemKind::SizeMismatch { expected, .. } => Some(Value::Int(*expected)),
             VerifyProblemKind::ChecksumMismatch { expected, .. } => Some(Value::Text(expected.clone())),
+            VerifyProblemKind::Corrupt { .. } => None,
         }
     }
     #[getter]
@@ -213,6 +215,7 @@ impl PyVerifyProblem {
             VerifyProblemKind::Missing => None,
             VerifyProblemKind::SizeMismatch { actual, .. } => Some(Value::Int(*actual)),
             VerifyProblemKind::ChecksumMismatch { actual, .. } => Some(Value::Text(actual.clone())),
+            VerifyProblemKind::Corrupt { .. } => None,
         }
     }
     fn __str__(&self) -> String {

@@ -56,6 +56,7 @@ pub(crate) fn verify_report(report: &VerifyReport) -> Value {
                 VerifyProblemKind::ChecksumMismatch { expected, actual } => {
                     ("checksum-mismatch", json!(expected), json!(actual))
                 }
+                VerifyProblemKind::Corrupt { .. } => ("corrupt", Value::Null, Value::Null),
             };
             json!({ "key": p.key, "kind": kind, "expected": expected, "actual": actual, "message": p.to_string() })
         })
@@ -66,6 +67,7 @@ pub(crate) fn verify_report(report: &VerifyReport) -> Value {
         "filesChecked": report.files_checked,
         "bytesChecked": report.bytes_checked,
         "problems": problems,
+        "notes": report.notes,
     })
 }
 

@@ -203,6 +203,10 @@ pub struct StoreConfig {
     pub part_size: u64,
     /// An IN_PROGRESS backup older than this is stale: deletable and prunable (default 24 h).
     pub stale_after: Duration,
+    /// The storage format of a new store: 1 (one object per file, SPEC §3) or 2 (packs,
+    /// SPEC §11). `None` (the default) makes a new store format 2 and keeps an existing
+    /// store's format; a value that contradicts an existing store is refused by `save`.
+    pub format: Option<u8>,
 }
 
 impl StoreConfig {
@@ -216,6 +220,7 @@ impl StoreConfig {
             multipart_threshold: 16 * 1024 * 1024,
             part_size: 16 * 1024 * 1024,
             stale_after: Duration::from_secs(24 * 3600),
+            format: None,
         }
     }
 

@@ -25,10 +25,14 @@ pub async fn verify(global: &GlobalArgs, args: VerifyArgs, out: Output) -> Resul
             "filesChecked": report.files_checked,
             "bytesChecked": report.bytes_checked,
             "problems": report.problems.iter().map(problem_json).collect::<Vec<_>>(),
+            "notes": report.notes,
         }));
     } else {
         for problem in &report.problems {
             out.line(&problem.to_string());
+        }
+        for note in &report.notes {
+            out.line(&format!("note: {note}"));
         }
         let depth = if args.deep {
             "sizes and CRC32C"
@@ -67,6 +71,7 @@ fn problem_json(problem: &VerifyProblem) -> Value {
         VerifyProblemKind::ChecksumMismatch { expected, actual } => {
             ("checksum-mismatch", json!(expected), json!(actual))
         }
+        VerifyProblemKind::Corrupt { .. } => ("corrupt", Value::Null, Value::Null),
     };
     json!({
         "key": problem.key,

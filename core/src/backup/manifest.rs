@@ -134,6 +134,12 @@ pub struct Metadata {
     /// Zeebe's list of the `segments` set's files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segment_file_names: Option<Vec<String>>,
+    /// Format 2: bytes of all files (the file list is in the manifest, not here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_size: Option<u64>,
+    /// Format 2: number of files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_count: Option<u64>,
 }
 
 /// Zeebe's descriptor fields, given by callers that write Zeebe-compatible backups.
@@ -181,7 +187,31 @@ impl Metadata {
             checkpoint_position: descriptor.checkpoint_position,
             number_of_partitions: descriptor.number_of_partitions,
             snapshot_id: descriptor.snapshot_id,
+            total_size: None,
+            file_count: None,
         }
+    }
+
+    /// The `metadata.json` of a format 2 backup: a summary for `status` (sizes, counts,
+    /// user metadata); the files are listed in its manifest.
+    pub fn format2_summary(
+        id: &BackupId,
+        total_size: u64,
+        file_count: u64,
+        user_metadata: BTreeMap<String, String>,
+        descriptor: ZeebeDescriptor,
+        created_at: OffsetDateTime,
+    ) -> Self {
+        let mut metadata = Self::new(id, BTreeMap::new(), user_metadata, descriptor, created_at);
+        metadata.format_version = Some(2);
+        metadata.total_size = Some(total_size);
+        metadata.file_count = Some(file_count);
+        metadata
+    }
+
+    /// Whether this is a format 2 backup (its files are in `manifest.json.zst`).
+    pub fn is_format2(&self) -> bool {
+        self.format_version == Some(2)
     }
 
     /// The JSON bytes.
@@ -225,12 +255,18 @@ impl Metadata {
 
     /// Total bytes of all files whose size is known.
     pub fn total_size(&self) -> u64 {
-        self.file_sets.values().flatten().filter_map(|f| f.size).sum()
+        match self.total_size {
+            Some(total) if self.file_sets.is_empty() => total,
+            _ => self.file_sets.values().flatten().filter_map(|f| f.size).sum(),
+        }
     }
 
     /// Number of files in all sets.
     pub fn file_count(&self) -> u64 {
-        self.file_sets.values().map(|f| f.len() as u64).sum()
+        match self.file_count {
+            Some(count) if self.file_sets.is_empty() => count,
+            _ => self.file_sets.values().map(|f| f.len() as u64).sum(),
+        }
     }
 }
 

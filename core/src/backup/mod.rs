@@ -7,11 +7,11 @@ pub mod layout;
 mod list;
 mod maintenance;
 pub mod manifest;
-mod progress;
+pub(crate) mod progress;
 mod prune;
-mod restore;
+pub(crate) mod restore;
 mod save;
-mod source;
+pub(crate) mod source;
 mod verify;
 
 use std::collections::BTreeMap;
@@ -29,6 +29,7 @@ pub use progress::{Progress, ProgressFn};
 pub use prune::PruneOutcome;
 pub use restore::{RestoreOptions, RestoreSummary};
 pub use save::SaveOptions;
+pub(crate) use save::{OpenUploads, PlannedFile, Transfer};
 pub use source::{FileSet, FileSpec, RangedSource, Source};
 pub use verify::{VerifyProblem, VerifyProblemKind, VerifyReport};
 
@@ -43,9 +44,11 @@ use manifest::{MAX_METADATA_BYTES, MAX_STATUS_BYTES};
 /// Cheap to clone. Every operation is safe to retry and safe to interrupt.
 #[derive(Clone, Debug)]
 pub struct BackupStore {
-    client: S3Client,
-    layout: Layout,
-    config: StoreConfig,
+    pub(crate) client: S3Client,
+    pub(crate) layout: Layout,
+    pub(crate) config: StoreConfig,
+    /// What format 2 remembers between calls (the store descriptor, the backup being read).
+    pub(crate) format2: std::sync::Arc<crate::format2::store::Format2State>,
 }
 
 /// What `status` and `list` report of one backup.
@@ -144,9 +147,21 @@ impl BackupStore {
                 config.part_size
             )));
         }
+        if config.format.is_some_and(|f| f != 1 && f != 2) {
+            return Err(Error::invalid_input(format!(
+                "format must be 1 or 2, got {}",
+                config.format.unwrap_or_default()
+            )));
+        }
         let client = S3Client::new(config.client.clone())?;
         let layout = Layout::new(crate::config::normalize_prefix(&config.prefix));
-        Ok(Self { client, layout, config })
+        let format2 = std::sync::Arc::new(crate::format2::store::Format2State::new(layout.prefix()));
+        Ok(Self {
+            client,
+            layout,
+            config,
+            format2,
+        })
     }
 
     /// The S3 client underneath.

@@ -115,6 +115,11 @@ impl BackupStore {
     ///   (`../x`, `/etc/passwd`, `a/../../b`...).
     pub async fn restore_plan(&self, id: BackupId) -> Result<Metadata> {
         let metadata = self.completed_metadata(id).await?;
+        if metadata.is_format2() {
+            // The manifest's names were checked as it was read.
+            return self.format2_plan(id, metadata).await;
+        }
+        self.remember_format1(id);
         for (set, entries) in &metadata.file_sets {
             validate_set_name(set).map_err(|e| refused(&id, e))?;
             for entry in entries {
@@ -167,16 +172,14 @@ impl BackupStore {
     pub async fn open_file(&self, id: BackupId, set: &str, entry: &FileEntry) -> Result<GetObjectOutput> {
         validate_set_name(set)?;
         validate_relative_path(&entry.name)?;
+        if let Some(session) = self.session_if_format2(id).await? {
+            return self.format2_open_file(session, set, entry);
+        }
         let (key, output) = self.get_file_object(&id, set, &entry.name).await?;
         let check = FileCheck::new(entry.size.or(Some(output.head.size)), entry.crc32c.clone());
         Ok(GetObjectOutput {
             head: output.head,
-            body: Box::pin(VerifiedBody {
-                body: output.body,
-                key,
-                check,
-                done: false,
-            }),
+            body: verified_body(output.body, key, check),
         })
     }
 
@@ -212,6 +215,17 @@ impl BackupStore {
             Err(e) => Err(e),
         }
     }
+}
+
+/// `body` checked as it passes: ends with an [`Error::Integrity`] naming `key` instead of
+/// ending normally when its size or CRC32C is not what `check` expects.
+pub(crate) fn verified_body(body: crate::s3::ByteStream, key: String, check: FileCheck) -> crate::s3::ByteStream {
+    Box::pin(VerifiedBody {
+        body,
+        key,
+        check,
+        done: false,
+    })
 }
 
 /// A rejected name in `metadata.json`: says the metadata is at fault, not the caller.

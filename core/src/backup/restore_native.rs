@@ -97,6 +97,7 @@ impl BackupStore {
         let ctx = Ctx {
             tracker: Tracker::new(bytes_total, items.len() as u64, options.progress.clone()),
             permits: tokio::sync::Semaphore::new(self.config.concurrency),
+            format2: metadata.is_format2(),
         };
         let work = stream::iter(items)
             .map(|item| self.restore_item(id, target, item, &ctx))
@@ -140,7 +141,9 @@ impl BackupStore {
             path: dir.join(temp_name(file_name)),
             renamed: false,
         };
-        let written = match ranged_size(&item.entry, self.config.part_size) {
+        // Format 2 files stream from their chunks' packs (`open_file`).
+        let ranged = ranged_size(&item.entry, self.config.part_size).filter(|_| !ctx.format2);
+        let written = match ranged {
             Some(size) => self.download_ranges(id, &item, &partial.path, size, ctx).await?,
             None => self.download_stream(id, &item, &partial.path, ctx).await?,
         };
@@ -279,6 +282,7 @@ impl BackupStore {
 struct Ctx {
     tracker: Tracker,
     permits: tokio::sync::Semaphore,
+    format2: bool,
 }
 
 /// The size of a file to download by ranges: larger than one part, with a size and CRC32C

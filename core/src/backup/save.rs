@@ -20,6 +20,7 @@ use super::progress::{ProgressFn, Tracker};
 use super::source::{ChunkReader, FileSet};
 use super::{BackupId, BackupInfo, BackupStore, StatusCode, StatusObject};
 use crate::error::{Error, ErrorDetails, Result};
+use crate::format2::store::StoreFormat;
 use crate::runtime::{self, CancelToken};
 use crate::s3::checksum::Crc32c;
 use crate::s3::{part_size_for, CompletedPart, PutOptions};
@@ -50,17 +51,17 @@ impl std::fmt::Debug for SaveOptions {
 
 /// Multipart uploads begun and not yet completed, so that a failure can abort them all.
 #[derive(Default)]
-struct OpenUploads(Mutex<HashMap<String, String>>);
+pub(crate) struct OpenUploads(Mutex<HashMap<String, String>>);
 
 impl OpenUploads {
-    fn opened(&self, key: &str, upload_id: &str) {
+    pub(crate) fn opened(&self, key: &str, upload_id: &str) {
         self.0
             .lock()
             .expect("not poisoned")
             .insert(key.to_string(), upload_id.to_string());
     }
 
-    fn closed(&self, key: &str) {
+    pub(crate) fn closed(&self, key: &str) {
         self.0.lock().expect("not poisoned").remove(key);
     }
 
@@ -70,11 +71,13 @@ impl OpenUploads {
 }
 
 /// Everything one save shares between its files.
-struct Transfer {
-    id: BackupId,
-    permits: Arc<Semaphore>,
-    uploads: OpenUploads,
-    tracker: Tracker,
+pub(crate) struct Transfer {
+    pub(crate) id: BackupId,
+    pub(crate) permits: Arc<Semaphore>,
+    pub(crate) uploads: Arc<OpenUploads>,
+    pub(crate) tracker: Tracker,
+    /// Format 2: the save's shared lock, released by the failure path too.
+    pub(crate) lock: Mutex<Option<Arc<crate::format2::lock::SharedLock>>>,
 }
 
 impl BackupStore {
@@ -89,8 +92,10 @@ impl BackupStore {
     /// status already (it is left untouched); any transfer error, after which the backup is
     /// FAILED and its multipart uploads aborted.
     pub async fn save(&self, id: BackupId, sets: Vec<FileSet>, options: SaveOptions) -> Result<BackupInfo> {
-        let files = self.plan_files(&id, sets).await?;
+        // Before any file is looked at: format 2's change detection relies on it (docs/FORMAT.md).
         let created_at = runtime::now_utc();
+        let files = self.plan_files(&id, sets).await?;
+        let format = self.format_for_save().await?;
         let status = StatusDoc::new(StatusCode::InProgress, created_at, created_at);
         let put = PutOptions {
             if_none_match: true,
@@ -111,10 +116,19 @@ impl BackupStore {
         let transfer = Transfer {
             id,
             permits: Arc::new(Semaphore::new(self.config.concurrency)),
-            uploads: OpenUploads::default(),
+            uploads: Arc::new(OpenUploads::default()),
             tracker: Tracker::new(bytes_total, files.len() as u64, options.progress.clone()),
+            lock: Mutex::new(None),
         };
-        let work = self.upload_and_complete(&transfer, files, &in_progress, &options);
+        let work = async {
+            match &format {
+                StoreFormat::One => self.upload_and_complete(&transfer, files, &in_progress, &options).await,
+                StoreFormat::Two(descriptor) => {
+                    self.save_format2(&transfer, files, &in_progress, &options, descriptor.clone())
+                        .await
+                }
+            }
+        };
         let result = match &options.cancel {
             Some(cancel) => {
                 let cancelled = async {
@@ -198,6 +212,10 @@ impl BackupStore {
             if let Err(e) = self.client.abort_multipart_upload(&key, &upload_id).await {
                 tracing::warn!(%key, error = %e, "could not abort a multipart upload; cleanup_uploads will");
             }
+        }
+        let lock = transfer.lock.lock().expect("not poisoned").take();
+        if let Some(lock) = lock {
+            lock.release(&self.client).await;
         }
         let reason = err.to_string();
         if let Err(e) = self
@@ -365,11 +383,11 @@ impl BackupStore {
     }
 }
 
-struct PlannedFile {
-    set: String,
-    name: String,
+pub(crate) struct PlannedFile {
+    pub(crate) set: String,
+    pub(crate) name: String,
     key: String,
-    reader: ChunkReader,
+    pub(crate) reader: ChunkReader,
 }
 
 async fn acquire(permits: &Arc<Semaphore>) -> OwnedSemaphorePermit {

@@ -132,6 +132,8 @@ pub(crate) struct ChunkReader {
     kind: ReaderKind,
     /// Size in bytes, when known.
     size: Option<u64>,
+    /// What the file system says of a file on disk (format 2's change detection).
+    stat: Option<crate::format2::FileStat>,
     position: u64,
     /// For a name in errors.
     label: String,
@@ -155,10 +157,12 @@ enum ReaderKind {
 impl ChunkReader {
     /// Prepares to read; for a path, finds its size (without opening it for reading yet).
     pub async fn new(source: Source, label: &str) -> Result<Self> {
+        let mut stat = None;
         let (kind, size) = match source {
             #[cfg(not(target_arch = "wasm32"))]
             Source::Path(path) => {
                 let meta = tokio::fs::metadata(&path).await.map_err(|e| Error::io(&path, e))?;
+                stat = Some(crate::format2::FileStat::from_metadata(&meta));
                 (ReaderKind::Path { path, file: None }, Some(meta.len()))
             }
             Source::Bytes(b) => {
@@ -181,6 +185,7 @@ impl ChunkReader {
         Ok(Self {
             kind,
             size,
+            stat,
             position: 0,
             label: label.to_string(),
         })
@@ -189,6 +194,26 @@ impl ChunkReader {
     /// The size in bytes, when known.
     pub fn size(&self) -> Option<u64> {
         self.size
+    }
+
+    /// Size, mode, times and inode of a file on disk, as found when the reader was made;
+    /// for other sources only the size (0 when unknown), which change detection never
+    /// takes for unchanged.
+    pub fn stat(&self) -> crate::format2::FileStat {
+        self.stat.unwrap_or(crate::format2::FileStat {
+            size: self.size.unwrap_or(0),
+            ..Default::default()
+        })
+    }
+
+    /// The path of a file on disk not yet read from (format 2 reads those on worker
+    /// threads, synchronously).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn unread_path(&self) -> Option<&std::path::Path> {
+        match &self.kind {
+            ReaderKind::Path { path, file: None } if self.position == 0 => Some(path),
+            _ => None,
+        }
     }
 
     /// The next chunk of at most `max` bytes (exactly `max` unless at the end); `None` at

@@ -25,6 +25,8 @@ pub struct VerifyReport {
     pub bytes_checked: u64,
     /// What is wrong, sorted by key; empty when the backup is intact.
     pub problems: Vec<VerifyProblem>,
+    /// What is worth knowing but not wrong (format 2: packs no COMPLETED backup uses).
+    pub notes: Vec<String>,
 }
 
 impl VerifyReport {
@@ -63,6 +65,12 @@ pub enum VerifyProblemKind {
         /// Computed from the downloaded bytes.
         actual: String,
     },
+    /// Format 2: a pack that is torn, truncated or holds other bytes than its chunks' ids
+    /// say (deep), or a file whose chunk is in no index object.
+    Corrupt {
+        /// What is wrong, in one line.
+        reason: String,
+    },
 }
 
 impl fmt::Display for VerifyProblem {
@@ -76,6 +84,7 @@ impl fmt::Display for VerifyProblem {
             VerifyProblemKind::ChecksumMismatch { expected, actual } => {
                 write!(f, "{key}: checksum mismatch: CRC32C {actual}, expected {expected}")
             }
+            VerifyProblemKind::Corrupt { reason } => write!(f, "{key}: corrupt: {reason}"),
         }
     }
 }
@@ -107,6 +116,9 @@ impl BackupStore {
     /// `metadata.json` is missing or unreadable; transfer errors of ListObjectsV2/GetObject.
     pub async fn verify(&self, id: BackupId, deep: bool) -> Result<VerifyReport> {
         let metadata = self.completed_metadata(id).await?;
+        if metadata.is_format2() {
+            return self.format2_verify(id, deep).await;
+        }
         let listed = self.list_sizes(&id).await?;
         let shallow = check_listing(expected_objects(&self.layout, &id, &metadata), &listed);
         let mut problems = shallow.problems;
@@ -124,6 +136,7 @@ impl BackupStore {
             files_checked: shallow.files_checked,
             bytes_checked: shallow.bytes_checked,
             problems,
+            notes: Vec::new(),
         })
     }
 
@@ -362,6 +375,7 @@ mod tests {
             files_checked: 1,
             bytes_checked: 0,
             problems: vec![p],
+            notes: Vec::new(),
         };
         assert!(!report.is_ok());
     }

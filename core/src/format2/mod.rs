@@ -23,16 +23,25 @@
 // carries the same clippy warning. Boxing it is a crate-wide decision, not this module's.
 #![allow(clippy::result_large_err)]
 
+pub mod catalog;
 pub mod change;
 pub mod chunker;
+mod chunking;
 pub mod compress;
 pub mod descriptor;
 pub mod id;
 pub mod index;
 pub mod layout;
+pub(crate) mod lock;
 pub mod manifest;
 pub mod pack;
 pub mod pack_reader;
+mod packer;
+pub(crate) mod restore;
+mod save;
+pub(crate) mod store;
+mod task;
+pub(crate) mod verify;
 
 pub use change::{ChangeRule, Changed, FileStat, Verdict};
 pub use chunker::{Chunk, Chunker, ChunkerParams};

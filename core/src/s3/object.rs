@@ -187,6 +187,47 @@ impl S3Client {
         Ok((object_head(&answer.headers), answer.body))
     }
 
+    /// GetObject of bytes `first..=last` read whole, retried as one request (a body that
+    /// stalls or breaks off is fetched again). Format 2 reads blobs of packs this way.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when the key does not exist; [`Error::Integrity`] naming the key
+    /// when the answer is not exactly the bytes asked for (a store that ignores `Range`, an
+    /// object shorter than the range: S3 answers 416 `InvalidRange` when it starts past
+    /// the end, and a short body when it ends past it).
+    pub(crate) async fn get_object_range_bytes(&self, key: &str, first: u64, last: u64) -> Result<Bytes> {
+        check_key(key)?;
+        let want = last - first + 1;
+        let request =
+            Request::new(Operation::GetObject, Method::GET, Some(key)).header("range", format!("bytes={first}-{last}"));
+        let too_long = || {
+            Error::integrity(
+                key,
+                format!("{key}: the answer to a GetObject of bytes {first}..={last} is longer than that; the store ignores Range"),
+            )
+        };
+        let answer = match self.send_read(request, want as usize, too_long).await {
+            Ok(answer) => answer,
+            Err(e) if e.code() == Some("InvalidRange") || e.status() == Some(416) => {
+                return Err(Error::integrity(
+                    key,
+                    format!("{key} ends before byte {first}: it is shorter than expected"),
+                ))
+            }
+            Err(e) => return Err(e.with_key(key)),
+        };
+        if answer.body.len() as u64 != want {
+            return Err(Error::integrity(
+                key,
+                format!(
+                    "{key}: bytes {first}..={last} came back as {} bytes; the object is shorter than expected",
+                    answer.body.len()
+                ),
+            ));
+        }
+        Ok(answer.body)
+    }
+
     /// HeadObject, asking for the stored checksum (`x-amz-checksum-mode: ENABLED`).
     ///
     /// # Errors

@@ -44,8 +44,8 @@ pub enum Fault {
 
 pub struct Proxy {
     pub endpoint: String,
-    /// Heads of the requests received, in order.
-    requests: Arc<Mutex<Vec<String>>>,
+    /// Heads of the requests received, in order, with the length of their bodies.
+    requests: Arc<Mutex<Vec<(String, usize)>>>,
 }
 
 impl Proxy {
@@ -76,7 +76,29 @@ impl Proxy {
     }
 
     pub fn requests(&self) -> Vec<String> {
-        self.requests.lock().unwrap().clone()
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(head, _)| head.clone())
+            .collect()
+    }
+
+    /// Body bytes of the PUT requests (PutObject, UploadPart) whose request line contains
+    /// `path_part`, as received on the wire.
+    pub fn put_bytes(&self, path_part: &str) -> u64 {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(head, _)| head.starts_with("PUT ") && head.lines().next().unwrap_or("").contains(path_part))
+            .map(|(_, len)| *len as u64)
+            .sum()
+    }
+
+    /// Forgets the requests seen so far.
+    pub fn reset(&self) {
+        self.requests.lock().unwrap().clear();
     }
 }
 
@@ -84,12 +106,12 @@ async fn serve(
     mut client: TcpStream,
     upstream: &str,
     next_fault: impl FnOnce() -> Fault,
-    seen: &Mutex<Vec<String>>,
+    seen: &Mutex<Vec<(String, usize)>>,
 ) -> std::io::Result<()> {
     let Some((head, body)) = read_request(&mut client).await? else {
         return Ok(());
     };
-    seen.lock().unwrap().push(head.clone());
+    seen.lock().unwrap().push((head.clone(), body.len()));
     let is_head = head.starts_with("HEAD ");
     match next_fault() {
         Fault::Forward => forward(client, upstream, &head, &body, None).await,

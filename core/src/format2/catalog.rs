@@ -1,0 +1,220 @@
+//! Reading what a format 2 store knows: the index (every index object merged), a backup's
+//! manifest, the previous backup of a (partition, node) for change detection, and whether
+//! the packs a backup references exist.
+
+use std::collections::HashMap;
+
+use futures::stream::{self, StreamExt as _, TryStreamExt as _};
+
+use super::id::{IndexId, PackId};
+use super::index::{Index, IndexFile, MAX_INDEX_OBJECT};
+use super::manifest::{Manifest, MAX_MANIFEST};
+use crate::backup::layout::key_inside;
+use crate::backup::{BackupId, BackupStore, StatusCode};
+use crate::error::{Error, Result};
+use crate::s3::ListOptions;
+
+/// How many earlier checkpoints a save looks at to find its previous COMPLETED backup.
+const PREVIOUS_CANDIDATES: usize = 16;
+/// Above this many packs, one listing of `data/` is cheaper than a HeadObject per pack.
+const HEAD_PACKS_MAX: usize = 64;
+
+impl BackupStore {
+    /// Every key (with its size) below `prefix`, all ListObjectsV2 pages; keys the listing
+    /// names outside `prefix` are ignored.
+    pub(crate) async fn list_below(&self, prefix: &str) -> Result<Vec<(String, u64)>> {
+        let options = ListOptions {
+            prefix: prefix.to_string(),
+            ..ListOptions::default()
+        };
+        let mut pages = std::pin::pin!(self.client.list_objects_v2(options));
+        let mut keys = Vec::new();
+        while let Some(page) = pages.try_next().await? {
+            keys.extend(
+                page.objects
+                    .into_iter()
+                    .filter(|o| key_inside(prefix, &o.key))
+                    .map(|o| (o.key, o.size)),
+            );
+        }
+        Ok(keys)
+    }
+
+    /// The store's index: every object under `index/` read (`concurrency` at a time),
+    /// checked against its name, and merged. An object listed but gone when read (a prune
+    /// replaced it) makes the whole load start again once.
+    ///
+    /// # Errors
+    /// [`Error::Integrity`] naming a corrupt index object; transfer errors.
+    pub(crate) async fn load_index(&self) -> Result<Index> {
+        match self.load_index_once().await? {
+            Some(index) => Ok(index),
+            None => self.load_index_once().await?.ok_or_else(|| {
+                Error::Conflict(crate::ErrorDetails::message(
+                    "index objects kept disappearing while being read (a prune is running?); retry",
+                ))
+            }),
+        }
+    }
+
+    async fn load_index_once(&self) -> Result<Option<Index>> {
+        let layout = &self.f2().layout;
+        let ids: Vec<(String, IndexId)> = self
+            .list_below(&layout.index_prefix())
+            .await?
+            .into_iter()
+            .filter_map(|(key, _)| layout.parse_index_key(&key).map(|id| (key, id)))
+            .collect();
+        let files: Vec<Option<IndexFile>> = stream::iter(ids)
+            .map(|(key, id)| async move {
+                let too_large = || Error::integrity(&key, format!("index object {key} is larger than 512 MiB"));
+                match self
+                    .client
+                    .get_object_bytes(&key, MAX_INDEX_OBJECT as usize, too_large)
+                    .await
+                {
+                    Ok((_, bytes)) => IndexFile::from_stored(&key, &id, &bytes).map(Some),
+                    Err(Error::NotFound(_)) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .buffer_unordered(self.config.concurrency)
+            .try_collect()
+            .await?;
+        let mut index = Index::new();
+        for file in files {
+            let Some(file) = file else {
+                return Ok(None);
+            };
+            index.merge(&file)?;
+        }
+        Ok(Some(index))
+    }
+
+    /// The manifest of backup `id`, checked (names, and that it is this backup's); `None`
+    /// when there is none.
+    ///
+    /// # Errors
+    /// [`Error::Integrity`] naming the key when it is corrupt or another backup's.
+    pub(crate) async fn read_manifest(&self, id: &BackupId) -> Result<Option<Manifest>> {
+        let key = self.f2().layout.manifest_key(id);
+        let too_large = || Error::integrity(&key, format!("manifest {key} is larger than 1 GiB"));
+        let bytes = match self
+            .client
+            .get_object_bytes(&key, MAX_MANIFEST as usize, too_large)
+            .await
+        {
+            Ok((_, bytes)) => bytes,
+            Err(Error::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let manifest = Manifest::from_stored(&key, &bytes)?;
+        if manifest.backup_id() != *id {
+            return Err(Error::integrity(
+                &key,
+                format!("manifest {key} describes backup {}, not {id}", manifest.backup_id()),
+            ));
+        }
+        Ok(Some(manifest))
+    }
+
+    /// The manifest of backup `id`, which must exist (its status says COMPLETED).
+    pub(crate) async fn completed_manifest(&self, id: &BackupId) -> Result<Manifest> {
+        let key = self.f2().layout.manifest_key(id);
+        self.read_manifest(id).await?.ok_or_else(|| {
+            Error::integrity(
+                &key,
+                format!("backup {id} is COMPLETED but its {key} is missing: the backup is damaged"),
+            )
+        })
+    }
+
+    /// The manifest of the COMPLETED format 2 backup of the same (partition, node) with the
+    /// largest checkpoint below `id`'s, for change detection; `None` when there is none
+    /// among the [`PREVIOUS_CANDIDATES`] nearest checkpoints.
+    pub(crate) async fn previous_manifest(&self, id: &BackupId) -> Result<Option<Manifest>> {
+        let folder = format!("{}{}/", self.layout.prefix(), id.partition);
+        let options = ListOptions {
+            prefix: folder.clone(),
+            delimiter: Some("/".into()),
+            ..ListOptions::default()
+        };
+        let pages: Vec<_> = self.client.list_objects_v2(options).try_collect().await?;
+        let mut checkpoints: Vec<u64> = pages
+            .iter()
+            .flat_map(|p| p.common_prefixes.iter())
+            .filter_map(|p| p.strip_prefix(folder.as_str())?.strip_suffix('/'))
+            .filter(|name| name.bytes().all(|b| b.is_ascii_digit()))
+            .filter_map(|name| name.parse().ok())
+            .filter(|c| *c < id.checkpoint)
+            .collect();
+        checkpoints.sort_unstable_by(|a, b| b.cmp(a));
+        checkpoints.dedup();
+        for checkpoint in checkpoints.into_iter().take(PREVIOUS_CANDIDATES) {
+            let candidate = BackupId::new(id.partition, checkpoint, id.node);
+            let completed = matches!(
+                self.read_status(&candidate).await,
+                Ok(Some(s)) if s.doc.status_code == StatusCode::Completed
+            );
+            if !completed {
+                continue;
+            }
+            // A damaged or format 1 candidate only costs change detection: try the next.
+            match self.read_manifest(&candidate).await {
+                Ok(Some(manifest)) => return Ok(Some(manifest)),
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(backup = %candidate, error = %e, "previous backup unreadable; not used for change detection");
+                    continue;
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Checks that every pack exists with its length (HeadObject each, or one listing of
+    /// `data/` when there are many).
+    ///
+    /// # Errors
+    /// [`Error::Integrity`] naming the first pack missing or of another length.
+    pub(crate) async fn check_packs_exist(&self, packs: &HashMap<PackId, u64>) -> Result<()> {
+        let layout = &self.f2().layout;
+        let found: HashMap<PackId, Option<u64>> = if packs.len() <= HEAD_PACKS_MAX {
+            stream::iter(packs.keys().copied())
+                .map(|pack| async move {
+                    match self.client.head_object(&layout.pack_key(&pack)).await {
+                        Ok(head) => Ok((pack, Some(head.size))),
+                        Err(Error::NotFound(_)) => Ok((pack, None)),
+                        Err(e) => Err(e),
+                    }
+                })
+                .buffer_unordered(self.config.concurrency)
+                .try_collect()
+                .await?
+        } else {
+            let listed: HashMap<PackId, u64> = self
+                .list_below(&layout.packs_prefix())
+                .await?
+                .into_iter()
+                .filter_map(|(key, size)| layout.parse_pack_key(&key).map(|id| (id, size)))
+                .collect();
+            packs.keys().map(|p| (*p, listed.get(p).copied())).collect()
+        };
+        let mut sorted: Vec<_> = packs.iter().collect();
+        sorted.sort();
+        for (pack, length) in sorted {
+            let key = layout.pack_key(pack);
+            match found.get(pack).copied().flatten() {
+                None => return Err(Error::integrity(&key, format!("pack {key} is missing"))),
+                Some(size) if size != *length => {
+                    return Err(Error::integrity(
+                        &key,
+                        format!("pack {key} has {size} bytes where the index says {length}"),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+}

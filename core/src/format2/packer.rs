@@ -1,0 +1,234 @@
+//! The packer of a save: blobs into packs, each pack uploaded while it fills.
+//!
+//! A pack's parts (5 MiB) go out by UploadPart as soon as they are full, concurrently, each
+//! holding a permit of the save's request cap while its bytes are in memory; a pack that
+//! ends before its first part is full is one PutObject. A full pack is finished in the
+//! background (its last part, CompleteMultipartUpload, then an index object listing just
+//! that pack) while the next one fills. So a killed save leaves every pack it finished
+//! indexed, and the next save finds their chunks (docs/FORMAT.md, "Save").
+//!
+//! Memory: parts in flight × part size, plus one pack's unsent part and one blob.
+
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::chunking::Blob;
+use super::id::PackId;
+use super::index::IndexFile;
+use super::layout::Format2Layout;
+use super::pack::{BlobKind, PackConfig, PackEntry, PackWriter};
+use super::task::{spawn, Task};
+use crate::backup::OpenUploads;
+use crate::error::{Error, Result};
+use crate::s3::checksum::crc32c_base64;
+use crate::s3::{CompletedPart, PutOptions, S3Client};
+
+/// A pack this save uploaded and indexed.
+#[derive(Clone, Debug)]
+pub(crate) struct WrittenPack {
+    pub id: PackId,
+    pub length: u64,
+    pub entries: Vec<PackEntry>,
+}
+
+struct OpenPack {
+    writer: PackWriter,
+    key: String,
+    upload_id: Option<String>,
+    parts: Vec<Task<Result<CompletedPart>>>,
+}
+
+/// Builds and uploads the packs of one save.
+pub(crate) struct Packer {
+    client: S3Client,
+    layout: Format2Layout,
+    uploads: Arc<OpenUploads>,
+    permits: Arc<Semaphore>,
+    config: PackConfig,
+    level: i32,
+    current: Option<OpenPack>,
+    finishing: Vec<Task<Result<WrittenPack>>>,
+    /// The first error of a background upload, reported at the next blob.
+    failure: Arc<Mutex<Option<Error>>>,
+    /// Bytes of packs handed to uploads.
+    pub bytes_packed: u64,
+}
+
+impl Packer {
+    pub fn new(
+        client: S3Client,
+        layout: Format2Layout,
+        uploads: Arc<OpenUploads>,
+        permits: Arc<Semaphore>,
+        config: PackConfig,
+        level: i32,
+    ) -> Result<Self> {
+        config.validate()?;
+        Ok(Self {
+            client,
+            layout,
+            uploads,
+            permits,
+            config,
+            level,
+            current: None,
+            finishing: Vec::new(),
+            failure: Arc::new(Mutex::new(None)),
+            bytes_packed: 0,
+        })
+    }
+
+    fn check_failure(&self) -> Result<()> {
+        match self.failure.lock().expect("not poisoned").take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Adds a blob to the current pack, uploading parts as they fill and finishing the
+    /// pack when it is full.
+    pub async fn add(&mut self, blob: Blob) -> Result<()> {
+        self.check_failure()?;
+        if self.current.is_none() {
+            let id = PackId::random();
+            self.current = Some(OpenPack {
+                writer: PackWriter::new(id, self.config)?,
+                key: self.layout.pack_key(&id),
+                upload_id: None,
+                parts: Vec::new(),
+            });
+        }
+        let pack = self.current.as_mut().expect("set above");
+        pack.writer
+            .add(blob.id, BlobKind::Data, blob.compression, blob.raw_len, &blob.stored)?;
+        drop(blob);
+        while let Some(part) = pack.writer.take_part() {
+            let upload_id = match &pack.upload_id {
+                Some(id) => id.clone(),
+                None => {
+                    let id = self.client.create_multipart_upload(&pack.key).await?;
+                    self.uploads.opened(&pack.key, &id);
+                    pack.upload_id = Some(id.clone());
+                    id
+                }
+            };
+            let permit = acquire(&self.permits).await;
+            let number = pack.parts.len() as u32 + 1;
+            self.bytes_packed += part.len() as u64;
+            let (client, key, failure) = (self.client.clone(), pack.key.clone(), self.failure.clone());
+            pack.parts.push(spawn(async move {
+                let result = upload_part(&client, &key, &upload_id, number, part, permit).await;
+                remember(&failure, &result);
+                result
+            }));
+        }
+        if pack.writer.is_full() {
+            self.finish_current().await?;
+        }
+        Ok(())
+    }
+
+    /// Finishes the current pack in the background.
+    async fn finish_current(&mut self) -> Result<()> {
+        let Some(pack) = self.current.take() else {
+            return Ok(());
+        };
+        let finished = pack.writer.finish()?;
+        let permit = acquire(&self.permits).await;
+        self.bytes_packed += finished.last_part.len() as u64;
+        let (client, layout, uploads, failure, level) = (
+            self.client.clone(),
+            self.layout.clone(),
+            self.uploads.clone(),
+            self.failure.clone(),
+            self.level,
+        );
+        let (key, upload_id, parts) = (pack.key, pack.upload_id, pack.parts);
+        self.finishing.push(spawn(async move {
+            let result = async {
+                let number = parts.len() as u32 + 1;
+                match &upload_id {
+                    Some(upload_id) => {
+                        let mut completed = Vec::with_capacity(parts.len() + 1);
+                        for part in parts {
+                            completed.push(part.await??);
+                        }
+                        let last = upload_part(&client, &key, upload_id, number, finished.last_part, permit).await?;
+                        completed.push(last);
+                        client.complete_multipart_upload(&key, upload_id, &completed).await?;
+                        uploads.closed(&key);
+                    }
+                    None => {
+                        let crc = crc32c_base64(&finished.last_part);
+                        client
+                            .put_object_with_checksum(&key, finished.last_part, &crc, &PutOptions::default())
+                            .await?;
+                        drop(permit);
+                    }
+                }
+                let mut index = IndexFile::new();
+                index.push_pack(finished.id, finished.length, &finished.entries);
+                let (index_id, stored) = index.to_stored(level);
+                client
+                    .put_object(
+                        &layout.index_key(&index_id),
+                        Bytes::from(stored),
+                        &PutOptions::default(),
+                    )
+                    .await?;
+                Ok(WrittenPack {
+                    id: finished.id,
+                    length: finished.length,
+                    entries: finished.entries,
+                })
+            }
+            .await;
+            remember(&failure, &result);
+            result
+        }));
+        Ok(())
+    }
+
+    /// Finishes the last pack and waits for every upload; returns the packs written.
+    pub async fn finish(mut self) -> Result<Vec<WrittenPack>> {
+        self.check_failure()?;
+        if self.current.as_ref().is_some_and(|p| !p.writer.is_empty()) {
+            self.finish_current().await?;
+        }
+        let mut written = Vec::with_capacity(self.finishing.len());
+        for task in std::mem::take(&mut self.finishing) {
+            written.push(task.await??);
+        }
+        Ok(written)
+    }
+}
+
+async fn upload_part(
+    client: &S3Client,
+    key: &str,
+    upload_id: &str,
+    number: u32,
+    part: Bytes,
+    permit: OwnedSemaphorePermit,
+) -> Result<CompletedPart> {
+    let crc = crc32c_base64(&part);
+    let done = client.upload_part(key, upload_id, number, part, &crc).await;
+    drop(permit);
+    done
+}
+
+fn remember<T>(failure: &Mutex<Option<Error>>, result: &Result<T>) {
+    if let Err(e) = result {
+        failure.lock().expect("not poisoned").get_or_insert_with(|| e.clone());
+    }
+}
+
+async fn acquire(permits: &Arc<Semaphore>) -> OwnedSemaphorePermit {
+    permits
+        .clone()
+        .acquire_owned()
+        .await
+        .expect("the semaphore is never closed")
+}
