@@ -31,7 +31,7 @@ fn big_tree(root: &Path) {
 }
 
 async fn store_on(bucket: &str, endpoint: Option<&str>) -> BackupStore {
-    let mut config = support::fresh_store_config().await;
+    let mut config = support::fresh_format2_config().await;
     config.client.bucket = bucket.to_string();
     config.concurrency = 2;
     if let Some(endpoint) = endpoint {
@@ -131,7 +131,7 @@ async fn a_save_killed_with_sigkill_is_resumed_by_the_next_save() {
 
 /// Saves one incompressible file; returns the store, the backup and its only pack's key.
 async fn one_pack_backup(src: &Path) -> (BackupStore, BackupId, String) {
-    let store = support::fresh_store().await;
+    let store = support::fresh_format2_store().await;
     std::fs::write(src.join("db.bin"), random(3 * MIB, 8)).unwrap();
     let id = BackupId::new(0, 1, 0);
     let set = FileSet::from_dir("files", src).unwrap();

@@ -78,7 +78,7 @@ async fn count_under(store: &BackupStore, folder: &str) -> usize {
 
 #[tokio::test]
 async fn second_save_of_an_unchanged_10000_file_tree_uploads_no_data_and_opens_no_file() {
-    let store = support::fresh_store().await;
+    let store = support::fresh_format2_store().await;
     let src = tempfile::tempdir().unwrap();
     let mut rng = fastrand::Rng::with_seed(10_000);
     for i in 0..10_000 {
@@ -127,7 +127,7 @@ async fn second_save_of_an_unchanged_10000_file_tree_uploads_no_data_and_opens_n
 
 #[tokio::test]
 async fn editing_one_byte_in_the_middle_of_a_64_mib_file_uploads_one_or_two_chunks() {
-    let store = support::fresh_store().await;
+    let store = support::fresh_format2_store().await;
     let src = tempfile::tempdir().unwrap();
     let mut data = random(64 * MIB, 64);
     write_old(src.path(), "db.bin", &data);
@@ -170,7 +170,7 @@ async fn editing_one_byte_in_the_middle_of_a_64_mib_file_uploads_one_or_two_chun
 
 #[tokio::test]
 async fn the_same_file_in_two_partitions_is_stored_once() {
-    let store = support::fresh_store().await;
+    let store = support::fresh_format2_store().await;
     let src = tempfile::tempdir().unwrap();
     write_old(src.path(), "state.bin", &random(5 * MIB, 2));
     write_old(src.path(), "small.txt", b"partition-independent");
@@ -199,7 +199,7 @@ async fn the_same_file_in_two_partitions_is_stored_once() {
 async fn a_file_edited_within_the_timestamp_tick_is_read_again() {
     // Written just before the first save: its mtime is within 2 s of that save's start, so
     // the second save cannot trust an unchanged mtime and reads it (restic's rule).
-    let store = support::fresh_store().await;
+    let store = support::fresh_format2_store().await;
     let src = tempfile::tempdir().unwrap();
     std::fs::write(src.path().join("racy.txt"), b"first").unwrap();
     write_old(src.path(), "old.txt", b"old");

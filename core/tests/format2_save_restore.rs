@@ -53,7 +53,7 @@ fn sample_tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 async fn format2_store() -> BackupStore {
-    support::fresh_store().await
+    support::fresh_format2_store().await
 }
 
 async fn save_dir(store: &BackupStore, id: BackupId, dir: &Path) -> s3keep::BackupInfo {
@@ -202,7 +202,7 @@ async fn the_format_option_picks_a_new_store_and_must_agree_with_an_existing_one
     write(src.path(), "a.txt", b"a");
 
     // format=1 on a new store: no descriptor, file objects as always.
-    let mut config = support::fresh_store_config().await;
+    let mut config = support::fresh_format2_config().await;
     config.format = Some(1);
     let one = support::store_for(config.clone()).await;
     save_dir(&one, BackupId::new(0, 1, 0), src.path()).await;

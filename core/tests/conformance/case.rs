@@ -45,6 +45,8 @@ pub struct CaseConfig {
     pub bucket: Option<String>,
     /// "harness" (default) or "unreachable".
     pub endpoint: Option<String>,
+    /// The store format of a new store: 1 or 2 (default: the binding's, 2).
+    pub format: Option<u8>,
 }
 
 /// One step: the operation and what is expected of it.

@@ -90,6 +90,7 @@ impl CaseRun {
         if let Some(v) = config.concurrency {
             store_config.concurrency = v;
         }
+        store_config.format = config.format;
         let prefix = s3keep::config::normalize_prefix(&store_config.prefix);
         Ok(Self {
             config: store_config,
@@ -483,5 +484,6 @@ fn problem_kind(kind: &s3keep::backup::VerifyProblemKind) -> &'static str {
         K::Missing => "Missing",
         K::SizeMismatch { .. } => "SizeMismatch",
         K::ChecksumMismatch { .. } => "ChecksumMismatch",
+        K::Corrupt { .. } => "Corrupt",
     }
 }

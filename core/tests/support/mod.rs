@@ -103,8 +103,23 @@ fn spawn_harness() -> Minio {
     }
 }
 
-/// A store configuration for a fresh bucket on the test MinIO (the bucket is created).
+/// A store configuration for a fresh bucket on the test MinIO (the bucket is created), in
+/// format 1: the tests written against format 1's objects (one per file, multipart parts,
+/// keys under the backup's folder) say so here; format 2's use [`fresh_format2_config`].
 pub async fn fresh_store_config() -> s3keep::StoreConfig {
+    let mut config = fresh_format2_config().await;
+    config.format = Some(1);
+    config
+}
+
+/// A store on a fresh bucket of the test MinIO, in format 1 (see [`fresh_store_config`]).
+pub async fn fresh_store() -> s3keep::BackupStore {
+    store_for(fresh_store_config().await).await
+}
+
+/// A store configuration for a fresh bucket with the default format: a new store is
+/// format 2.
+pub async fn fresh_format2_config() -> s3keep::StoreConfig {
     let m = minio();
     let mut config = s3keep::StoreConfig::new(fresh_bucket_name()).with_prefix("backups");
     config.client.endpoint = Some(m.endpoint.clone());
@@ -114,9 +129,9 @@ pub async fn fresh_store_config() -> s3keep::StoreConfig {
     config
 }
 
-/// A store on a fresh bucket of the test MinIO.
-pub async fn fresh_store() -> s3keep::BackupStore {
-    store_for(fresh_store_config().await).await
+/// A store on a fresh bucket with the default format (format 2).
+pub async fn fresh_format2_store() -> s3keep::BackupStore {
+    store_for(fresh_format2_config().await).await
 }
 
 /// A store for `config`, its bucket created if asked.
