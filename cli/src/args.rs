@@ -65,6 +65,10 @@ pub struct GlobalArgs {
     /// Requests in flight at once (files and parts together; default 8).
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: Option<u16>,
+    /// Storage format of a new store: 1 (one object per file) or 2 (packs, the default);
+    /// must agree with an existing store.
+    #[arg(long, global = true, value_name = "1|2", value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub format: Option<u8>,
     /// Print one JSON document on stdout instead of tables.
     #[arg(long, global = true)]
     pub json: bool,

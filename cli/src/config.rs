@@ -40,6 +40,7 @@ pub fn store_config(args: &GlobalArgs) -> Result<StoreConfig> {
     if let Some(n) = args.concurrency {
         config.concurrency = usize::from(n);
     }
+    config.format = args.format;
     Ok(config.fill_from_env(explicit_region))
 }
 

@@ -157,13 +157,21 @@ enum ReaderKind {
 impl ChunkReader {
     /// Prepares to read; for a path, finds its size (without opening it for reading yet).
     pub async fn new(source: Source, label: &str) -> Result<Self> {
-        let mut stat = None;
+        #[cfg(not(target_arch = "wasm32"))]
+        let stat = match &source {
+            Source::Path(path) => {
+                let meta = tokio::fs::metadata(path).await.map_err(|e| Error::io(path, e))?;
+                Some(crate::format2::FileStat::from_metadata(&meta))
+            }
+            _ => None,
+        };
+        #[cfg(target_arch = "wasm32")]
+        let stat = None;
         let (kind, size) = match source {
             #[cfg(not(target_arch = "wasm32"))]
             Source::Path(path) => {
-                let meta = tokio::fs::metadata(&path).await.map_err(|e| Error::io(&path, e))?;
-                stat = Some(crate::format2::FileStat::from_metadata(&meta));
-                (ReaderKind::Path { path, file: None }, Some(meta.len()))
+                let size = stat.map(|s: crate::format2::FileStat| s.size);
+                (ReaderKind::Path { path, file: None }, size)
             }
             Source::Bytes(b) => {
                 let len = b.len() as u64;
