@@ -328,3 +328,47 @@ async fn an_in_progress_backup_is_not_restored() {
         .unwrap_err();
     assert!(matches!(err, Error::BackupNotCompleted(_)), "{err}");
 }
+
+#[tokio::test]
+async fn a_second_restore_skips_what_is_there_and_links_below_the_target_are_not_followed() {
+    let store = format2_store().await;
+    let src = tempfile::tempdir().unwrap();
+    let files = sample_tree(src.path());
+    let id = BackupId::new(0, 1, 0);
+    save_dir(&store, id, src.path()).await;
+    let dst = tempfile::tempdir().unwrap();
+    store.restore(id, dst.path(), RestoreOptions::default()).await.unwrap();
+
+    // Resume: a damaged file and a symlink planted at a final name are restored again (the
+    // link replaced, its target untouched); everything else is skipped.
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim");
+    std::fs::write(&victim, b"outside the target").unwrap();
+    std::fs::write(dst.path().join("a/small.txt"), b"damaged").unwrap();
+    std::fs::remove_file(dst.path().join("twin/one.bin")).unwrap();
+    std::os::unix::fs::symlink(&victim, dst.path().join("twin/one.bin")).unwrap();
+    let summary = store.restore(id, dst.path(), RestoreOptions::default()).await.unwrap();
+    assert_eq!(
+        (summary.files_restored, summary.files_skipped),
+        (2, files.len() as u64 - 2)
+    );
+    assert_eq!(support::tree(dst.path()), files);
+    assert!(!std::fs::symlink_metadata(dst.path().join("twin/one.bin"))
+        .unwrap()
+        .is_symlink());
+    assert_eq!(std::fs::read(&victim).unwrap(), b"outside the target");
+
+    // A symlink where the backup needs a directory is refused, not followed.
+    let dst = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), dst.path().join("big")).unwrap();
+    let err = store
+        .restore(id, dst.path(), RestoreOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Io(_)), "{err}");
+    assert_eq!(
+        std::fs::read_dir(outside.path()).unwrap().count(),
+        1,
+        "nothing written outside"
+    );
+}

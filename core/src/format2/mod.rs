@@ -23,7 +23,7 @@
 // carries the same clippy warning. Boxing it is a crate-wide decision, not this module's.
 #![allow(clippy::result_large_err)]
 
-pub mod catalog;
+mod catalog;
 pub mod change;
 pub mod chunker;
 mod chunking;
@@ -38,6 +38,8 @@ pub mod pack;
 pub mod pack_reader;
 mod packer;
 pub(crate) mod restore;
+#[cfg(not(target_arch = "wasm32"))]
+mod restore_dir;
 mod save;
 pub(crate) mod store;
 mod task;
