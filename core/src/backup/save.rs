@@ -230,6 +230,7 @@ impl BackupStore {
     async fn plan_files(&self, id: &BackupId, sets: Vec<FileSet>) -> Result<Vec<PlannedFile>> {
         let mut seen_sets = HashSet::new();
         let mut planned = Vec::new();
+        let mut sources = Vec::new();
         for set in sets {
             validate_set_name(&set.name)?;
             if !seen_sets.insert(set.name.clone()) {
@@ -246,16 +247,16 @@ impl BackupStore {
                 }
                 let key = self.layout.file_key(id, &set.name, &file.name);
                 validate_key_length(&key)?;
-                let reader = ChunkReader::new(file.source, &file.name).await?;
-                planned.push(PlannedFile {
-                    set: set.name.clone(),
-                    name: file.name,
-                    key,
-                    reader,
-                });
+                sources.push((file.source, file.name.clone()));
+                planned.push((set.name.clone(), file.name, key));
             }
         }
-        Ok(planned)
+        let readers = ChunkReader::new_all(sources).await?;
+        Ok(planned
+            .into_iter()
+            .zip(readers)
+            .map(|((set, name, key), reader)| PlannedFile { set, name, key, reader })
+            .collect())
     }
 
     /// Uploads one file: PutObject up to the threshold, multipart above it.
