@@ -128,7 +128,7 @@ impl BackupStore {
     }
 
     /// One DeleteObjects batch (≤ 1000 keys); keys reported as failed are retried.
-    async fn delete_batch(&self, mut keys: Vec<String>) -> Result<()> {
+    pub(crate) async fn delete_batch(&self, mut keys: Vec<String>) -> Result<()> {
         let mut errors: Vec<DeleteError> = Vec::new();
         for attempt in 1..=PER_KEY_ATTEMPTS {
             let outcome = self.client.delete_objects(&keys).await?;

@@ -1,8 +1,13 @@
 //! prune: retention (SPEC §7) applied to the store. The plan comes from the pure planner in
 //! [`crate::retention`]; executing it goes through the delete protocol, backup by backup.
+//! In a format 2 store an executed prune holds the exclusive lock throughout and ends with
+//! garbage collection (restic's `forget --prune`): packs no remaining backup uses are
+//! deleted. A policy without keep rules deletes no COMPLETED backup, so it only collects.
 
 use super::{BackupId, BackupStore, DeleteOptions, ListFilter, StatusCode};
 use crate::error::{Error, Result};
+use crate::format2::lock::LockKind;
+use crate::format2::GcReport;
 use crate::retention::{plan, Candidate, Plan, RetentionPolicy};
 use crate::runtime;
 
@@ -17,6 +22,8 @@ pub struct PruneOutcome {
     pub deleted: Vec<BackupId>,
     /// Backups whose delete failed; a later prune (or delete) finishes them.
     pub failed: Vec<(BackupId, Error)>,
+    /// Format 2, executed: what garbage collection deleted.
+    pub gc: Option<GcReport>,
 }
 
 impl BackupStore {
@@ -24,10 +31,38 @@ impl BackupStore {
     /// `dry_run`, deletes what the plan says with the delete protocol.
     ///
     /// A failed delete does not stop the others; it is reported in [`PruneOutcome::failed`].
+    /// In a format 2 store, unless `dry_run`, the whole prune holds the exclusive lock and
+    /// ends with garbage collection ([`PruneOutcome::gc`]); a store busy with saves for
+    /// longer than the lock wait (5 minutes) is reported, holders named, before anything
+    /// is deleted.
     ///
     /// # Errors
-    /// Errors of the listing; delete errors are collected instead.
+    /// Errors of the listing; [`Error::Conflict`] when the store stayed busy or the lock
+    /// was lost; [`Error::Integrity`] when garbage collection found the store damaged
+    /// (it then deletes no pack); delete errors are collected instead.
     pub async fn prune(&self, policy: &RetentionPolicy, dry_run: bool) -> Result<PruneOutcome> {
+        let format2 = matches!(self.read_descriptor().await?, Some(d) if d.format_version == 2);
+        if dry_run || !format2 {
+            return self.prune_backups(policy, dry_run).await;
+        }
+        let lock = self.take_lock(LockKind::Exclusive, "prune", None).await?;
+        let work = async {
+            let mut outcome = self.prune_backups(policy, dry_run).await?;
+            outcome.gc = Some(self.collect_garbage(&lock).await?);
+            Ok(outcome)
+        };
+        let refresh = lock.keep_fresh(&self.client);
+        futures::pin_mut!(work, refresh);
+        let result = match futures::future::select(work, refresh).await {
+            futures::future::Either::Left((result, _)) => result,
+            futures::future::Either::Right((broken, _)) => Err(broken),
+        };
+        lock.release(&self.client).await;
+        result
+    }
+
+    /// The retention part of [`BackupStore::prune`].
+    async fn prune_backups(&self, policy: &RetentionPolicy, dry_run: bool) -> Result<PruneOutcome> {
         let backups = self.list(ListFilter::default()).await?;
         let candidates: Vec<Candidate> = backups
             .iter()
@@ -44,6 +79,7 @@ impl BackupStore {
             dry_run,
             deleted: Vec::new(),
             failed: Vec::new(),
+            gc: None,
         };
         if dry_run {
             return Ok(outcome);

@@ -77,7 +77,7 @@ pub(crate) struct Transfer {
     pub(crate) uploads: Arc<OpenUploads>,
     pub(crate) tracker: Tracker,
     /// Format 2: the save's shared lock, released by the failure path too.
-    pub(crate) lock: Mutex<Option<Arc<crate::format2::lock::SharedLock>>>,
+    pub(crate) lock: Mutex<Option<Arc<crate::format2::lock::Lock>>>,
 }
 
 impl BackupStore {

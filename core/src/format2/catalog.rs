@@ -12,7 +12,7 @@ use super::manifest::{Manifest, MAX_MANIFEST};
 use crate::backup::layout::key_inside;
 use crate::backup::{BackupId, BackupStore, StatusCode};
 use crate::error::{Error, Result};
-use crate::s3::ListOptions;
+use crate::s3::{ListOptions, ObjectInfo};
 
 /// How many earlier checkpoints a save looks at to find its previous COMPLETED backup.
 const PREVIOUS_CANDIDATES: usize = 16;
@@ -23,21 +23,27 @@ impl BackupStore {
     /// Every key (with its size) below `prefix`, all ListObjectsV2 pages; keys the listing
     /// names outside `prefix` are ignored.
     pub(crate) async fn list_below(&self, prefix: &str) -> Result<Vec<(String, u64)>> {
+        Ok(self
+            .objects_below(prefix)
+            .await?
+            .into_iter()
+            .map(|o| (o.key, o.size))
+            .collect())
+    }
+
+    /// Every object below `prefix` as the listing describes it (size, LastModified), all
+    /// ListObjectsV2 pages; objects the listing names outside `prefix` are ignored.
+    pub(crate) async fn objects_below(&self, prefix: &str) -> Result<Vec<ObjectInfo>> {
         let options = ListOptions {
             prefix: prefix.to_string(),
             ..ListOptions::default()
         };
         let mut pages = std::pin::pin!(self.client.list_objects_v2(options));
-        let mut keys = Vec::new();
+        let mut objects = Vec::new();
         while let Some(page) = pages.try_next().await? {
-            keys.extend(
-                page.objects
-                    .into_iter()
-                    .filter(|o| key_inside(prefix, &o.key))
-                    .map(|o| (o.key, o.size)),
-            );
+            objects.extend(page.objects.into_iter().filter(|o| key_inside(prefix, &o.key)));
         }
-        Ok(keys)
+        Ok(objects)
     }
 
     /// The store's index: every object under `index/` read (`concurrency` at a time),
@@ -58,6 +64,22 @@ impl BackupStore {
     }
 
     async fn load_index_once(&self) -> Result<Option<Index>> {
+        let Some(objects) = self.index_objects().await? else {
+            return Ok(None);
+        };
+        let mut index = Index::new();
+        for (_, _, file) in &objects {
+            index.merge(file)?;
+        }
+        Ok(Some(index))
+    }
+
+    /// Every index object under `index/` with its key and id, read `concurrency` at a time
+    /// and checked against its name; `None` when one listed was gone when read.
+    ///
+    /// # Errors
+    /// [`Error::Integrity`] naming a corrupt index object; transfer errors.
+    pub(crate) async fn index_objects(&self) -> Result<Option<Vec<(String, IndexId, IndexFile)>>> {
         let layout = &self.f2().layout;
         let ids: Vec<(String, IndexId)> = self
             .list_below(&layout.index_prefix())
@@ -65,7 +87,7 @@ impl BackupStore {
             .into_iter()
             .filter_map(|(key, _)| layout.parse_index_key(&key).map(|id| (key, id)))
             .collect();
-        let files: Vec<Option<IndexFile>> = stream::iter(ids)
+        let files: Vec<Option<(String, IndexId, IndexFile)>> = stream::iter(ids)
             .map(|(key, id)| async move {
                 let too_large = || Error::integrity(&key, format!("index object {key} is larger than 512 MiB"));
                 match self
@@ -73,7 +95,10 @@ impl BackupStore {
                     .get_object_bytes(&key, MAX_INDEX_OBJECT as usize, too_large)
                     .await
                 {
-                    Ok((_, bytes)) => IndexFile::from_stored(&key, &id, &bytes).map(Some),
+                    Ok((_, bytes)) => {
+                        let file = IndexFile::from_stored(&key, &id, &bytes)?;
+                        Ok(Some((key, id, file)))
+                    }
                     Err(Error::NotFound(_)) => Ok(None),
                     Err(e) => Err(e),
                 }
@@ -81,14 +106,7 @@ impl BackupStore {
             .buffer_unordered(self.config.concurrency)
             .try_collect()
             .await?;
-        let mut index = Index::new();
-        for file in files {
-            let Some(file) = file else {
-                return Ok(None);
-            };
-            index.merge(&file)?;
-        }
-        Ok(Some(index))
+        Ok(files.into_iter().collect())
     }
 
     /// The manifest of backup `id`, checked (names, and that it is this backup's); `None`

@@ -1,14 +1,18 @@
-//! Lock objects `{prefix}locks/{id}` (docs/FORMAT.md, "Locks"): the shared side, which a
-//! save holds so that garbage collection (which takes the exclusive lock) never removes a
-//! pack the save relies on.
+//! Lock objects `{prefix}locks/{id}` (docs/FORMAT.md, "Locks"): saves hold shared locks,
+//! garbage collection (prune) holds the exclusive lock, so that GC never removes a pack a
+//! save relies on.
 //!
-//! A save creates its lock, lists `locks/` (list after create: two racing takers see each
-//! other) and backs off while a fresh exclusive lock stands; it refreshes its lock every
-//! [`LOCK_REFRESH`] with `If-Match` (a lock someone broke is never silently recreated); it
-//! checks the lock before writing COMPLETED; it deletes the lock when done.
+//! A taker creates its lock with `If-None-Match: *`, lists `locks/` (list after create: two
+//! racing takers see each other) and backs off while a conflicting fresh lock stands; it
+//! refreshes its lock every [`LockTiming::refresh`] with `If-Match` (a lock someone broke is
+//! never silently recreated); it checks the lock before every irreversible step; it deletes
+//! the lock when done.
 //!
 //! Fresh or stale is judged by the server's clock only: a lock's age is the server's time
 //! (our clock corrected by the skew seen in the answers' `Date`) minus its `LastModified`.
+//! A holder gives up its lock (stops, fails) once it could not refresh it for half the
+//! stale limit: the other half is the margin between its last check and the moment anyone
+//! may judge the lock stale.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -24,16 +28,45 @@ use crate::error::{Error, ErrorDetails, Result};
 use crate::runtime::{self, Stopwatch};
 use crate::s3::{PutOptions, S3Client};
 
-/// A lock not refreshed for this long is stale: anyone may break it.
-pub const LOCK_STALE: Duration = Duration::from_secs(30 * 60);
-/// How often a holder refreshes its lock.
-pub const LOCK_REFRESH: Duration = Duration::from_secs(5 * 60);
-/// How long a save waits for an exclusive lock (a prune) to go before it gives up.
+/// The longest stale limit: a lock not refreshed for this long is stale whatever the
+/// store's `stale_after` says (SPEC §11: 30 minutes).
+pub const LOCK_STALE_MAX: Duration = Duration::from_secs(30 * 60);
+/// The shortest stale limit (a smaller `stale_after` is raised to it).
+const LOCK_STALE_MIN: Duration = Duration::from_secs(1);
+/// How long a taker waits for conflicting locks to go before it gives up (`busy`).
 pub const LOCK_WAIT: Duration = Duration::from_secs(5 * 60);
+/// How far a lock's age by the server's clock may be off: `Last-Modified` and `Date` are
+/// HTTP dates, whole seconds (RFC 9110 §5.6.7).
+const SERVER_AGE_SLACK: Duration = Duration::from_secs(1);
 /// The largest lock object read.
 const MAX_LOCK_BYTES: usize = 64 * 1024;
 
-/// Shared (saves, restores, verifies) or exclusive (garbage collection).
+/// The times of the lock protocol, all derived from one stale limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LockTiming {
+    /// A lock not refreshed for this long (by the server's clock) is stale: anyone may
+    /// ignore it, and an exclusive taker deletes it.
+    pub stale: Duration,
+    /// How often a holder refreshes its lock (a sixth of `stale`).
+    pub refresh: Duration,
+    /// A holder's lock must have been written less than this long ago for the holder to
+    /// go on (half of `stale`): refresh and check fail beyond it.
+    pub hold: Duration,
+}
+
+impl LockTiming {
+    /// The timing of a stale limit of `min(stale_after, 30 min)` (at least 1 s).
+    pub fn from_stale_after(stale_after: Duration) -> Self {
+        let stale = stale_after.clamp(LOCK_STALE_MIN, LOCK_STALE_MAX);
+        Self {
+            stale,
+            refresh: stale / 6,
+            hold: stale / 2,
+        }
+    }
+}
+
+/// Shared (saves) or exclusive (garbage collection).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LockKind {
@@ -41,6 +74,15 @@ pub enum LockKind {
     Shared,
     /// Alone.
     Exclusive,
+}
+
+impl LockKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            LockKind::Shared => "shared",
+            LockKind::Exclusive => "exclusive",
+        }
+    }
 }
 
 /// The content of a lock object.
@@ -73,15 +115,12 @@ impl LockDoc {
         let backup = self
             .backup_id
             .as_deref()
-            .map(|b| format!(" of {b}"))
+            .map(|b| format!(" of {}", crate::format2::id::printable(b)))
             .unwrap_or_default();
         format!(
             "{} {}{backup} by {} pid {} ({} s old)",
-            match self.kind {
-                LockKind::Shared => "shared",
-                LockKind::Exclusive => "exclusive",
-            },
-            self.operation,
+            self.kind.as_str(),
+            crate::format2::id::printable(&self.operation),
             crate::format2::id::printable(&self.host),
             self.pid,
             age.as_secs()
@@ -89,47 +128,71 @@ impl LockDoc {
     }
 }
 
-/// A shared lock held by this process. Refresh it with [`SharedLock::keep_fresh`], check it
-/// with [`SharedLock::check`], delete it with [`SharedLock::release`].
+/// A lock held by this process. Refresh it with [`Lock::keep_fresh`], check it with
+/// [`Lock::check`], delete it with [`Lock::release`].
 #[derive(Debug)]
-pub(crate) struct SharedLock {
+pub(crate) struct Lock {
     key: String,
     body: Bytes,
+    kind: LockKind,
+    operation: String,
+    timing: LockTiming,
     /// The ETag of the last write (every write holds the same bytes, so it stays the same
     /// while nobody else writes the object; a retried refresh whose first try landed
     /// therefore still matches).
     etag: Mutex<String>,
+    /// Started just before the last successful write: the lock's LastModified is later,
+    /// so this overstates its age (the safe side).
+    written: Mutex<Stopwatch>,
+}
+
+/// One lock object as a taker sees it.
+struct Seen {
+    key: String,
+    age: Duration,
+    /// `None`: unreadable (counts as exclusive while fresh).
+    doc: Option<LockDoc>,
 }
 
 impl BackupStore {
-    /// Takes a shared lock for `operation` on `id`: PutObject, then list `locks/`; while a
-    /// fresh exclusive lock stands, deletes its own, waits (jittered, growing up to 10 s)
-    /// and tries again, for at most [`LOCK_WAIT`].
+    /// The lock timing of this store (from its `stale_after` option).
+    pub(crate) fn lock_timing(&self) -> LockTiming {
+        LockTiming::from_stale_after(self.config.stale_after)
+    }
+
+    /// Takes a shared lock for `operation` on `id` (see [`BackupStore::take_lock`]).
+    pub(crate) async fn take_shared_lock(&self, operation: &str, id: &BackupId) -> Result<Lock> {
+        self.take_lock(LockKind::Shared, operation, Some(id)).await
+    }
+
+    /// Takes a lock: PutObject with `If-None-Match: *`, then list `locks/`. A shared lock
+    /// conflicts with a fresh exclusive one; an exclusive lock with any other fresh lock.
+    /// On conflict it deletes its own, waits (jittered, growing up to 10 s) and tries again,
+    /// for at most [`LOCK_WAIT`]. An exclusive taker deletes the stale locks it sees
+    /// (their holders have stopped: see [`LockTiming::hold`]), with a warning naming them.
     ///
     /// # Errors
-    /// [`Error::Conflict`] naming the holders when the store stayed locked; transfer errors.
-    pub(crate) async fn take_shared_lock(&self, operation: &str, id: &BackupId) -> Result<SharedLock> {
+    /// [`Error::Conflict`] naming the holders when the store stayed busy; transfer errors.
+    pub(crate) async fn take_lock(&self, kind: LockKind, operation: &str, id: Option<&BackupId>) -> Result<Lock> {
         let doc = LockDoc {
-            kind: LockKind::Shared,
+            kind,
             operation: operation.to_string(),
-            backup_id: Some(id.to_string()),
+            backup_id: id.map(ToString::to_string),
             host: host_name(),
             pid: process_id(),
             created_at: Some(runtime::now_utc()),
             writer: crate::WRITER.to_string(),
         };
         let body = Bytes::from(serde_json::to_vec(&doc).expect("a lock always serialises"));
+        let timing = self.lock_timing();
         let stopwatch = Stopwatch::start();
         let mut attempt = 0u32;
         loop {
             attempt += 1;
             let key = self.f2().layout.lock_key(&LockId::random());
-            let options = PutOptions {
-                content_type: Some("application/json".into()),
-                ..PutOptions::default()
-            };
-            let written = self.client.put_object(&key, body.clone(), &options).await?;
-            let holders = match self.exclusive_holders(&key).await {
+            let written = Stopwatch::start();
+            let etag = self.create_lock(&key, &body).await?;
+            let holders = match self.conflicting_locks(kind, &key, timing).await {
                 Ok(holders) => holders,
                 Err(e) => {
                     let _ = self.client.delete_object(&key).await;
@@ -137,10 +200,14 @@ impl BackupStore {
                 }
             };
             if holders.is_empty() {
-                return Ok(SharedLock {
+                return Ok(Lock {
                     key,
                     body,
-                    etag: Mutex::new(written.etag),
+                    kind,
+                    operation: operation.to_string(),
+                    timing,
+                    etag: Mutex::new(etag),
+                    written: Mutex::new(written),
                 });
             }
             self.client.delete_object(&key).await?;
@@ -151,14 +218,36 @@ impl BackupStore {
                     stopwatch.elapsed().as_secs()
                 ))));
             }
-            let cap = Duration::from_millis(500u64.saturating_mul(1 << attempt.min(5))).min(Duration::from_secs(10));
+            let cap = Duration::from_millis(100u64.saturating_mul(1 << attempt.min(7))).min(Duration::from_secs(10));
             runtime::sleep(cap.mul_f64(0.5 + fastrand::f64() / 2.0)).await;
         }
     }
 
-    /// Fresh exclusive locks other than `own`, described for messages. A lock object that
-    /// cannot be read counts as exclusive while fresh (it may be a newer writer's).
-    async fn exclusive_holders(&self, own: &str) -> Result<Vec<String>> {
+    /// PutObject of a new lock with `If-None-Match: *`; returns its ETag. A 412 can only be
+    /// our own first try having landed (the id is 32 random bytes): then the object holds
+    /// our bytes, and its ETag is read back.
+    async fn create_lock(&self, key: &str, body: &Bytes) -> Result<String> {
+        let options = PutOptions {
+            if_none_match: true,
+            content_type: Some("application/json".into()),
+            ..PutOptions::default()
+        };
+        match self.client.put_object(key, body.clone(), &options).await {
+            Ok(written) => Ok(written.etag),
+            Err(Error::Conflict(details)) => {
+                let too_large = || Error::integrity(key, "lock object larger than 64 KiB");
+                let (head, found) = self.client.get_object_bytes(key, MAX_LOCK_BYTES, too_large).await?;
+                match head.etag {
+                    Some(etag) if found == *body => Ok(etag),
+                    _ => Err(Error::Conflict(details)),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every lock object but `own`, with its age by the server's clock.
+    async fn seen_locks(&self, own: &str) -> Result<Vec<Seen>> {
         let prefix = self.f2().layout.locks_prefix();
         let options = crate::s3::ListOptions {
             prefix: prefix.clone(),
@@ -166,37 +255,49 @@ impl BackupStore {
         };
         let pages: Vec<_> = futures::TryStreamExt::try_collect(self.client.list_objects_v2(options)).await?;
         let now = server_now(&self.client);
-        let mut holders = Vec::new();
+        let mut seen = Vec::new();
         for object in pages.into_iter().flat_map(|p| p.objects) {
             if object.key == own || !key_inside(&prefix, &object.key) {
                 continue;
             }
             let modified = OffsetDateTime::parse(&object.last_modified, &time::format_description::well_known::Rfc3339);
-            let age = match modified {
-                Ok(modified) => age_of(now, modified),
-                Err(_) => Duration::ZERO,
-            };
-            if age >= LOCK_STALE {
+            // A date that cannot be read counts as brand new (never stale).
+            let age = modified.map(|m| age_of(now, m)).unwrap_or(Duration::ZERO);
+            seen.push(Seen {
+                key: object.key,
+                age,
+                doc: None,
+            });
+        }
+        Ok(seen)
+    }
+
+    /// Fresh locks that conflict with taking a `kind` lock, described for messages. An
+    /// exclusive taker deletes the stale ones.
+    async fn conflicting_locks(&self, kind: LockKind, own: &str, timing: LockTiming) -> Result<Vec<String>> {
+        let mut holders = Vec::new();
+        for mut lock in self.seen_locks(own).await? {
+            if lock.age >= timing.stale {
+                if kind == LockKind::Exclusive {
+                    tracing::warn!(key = %lock.key, age_s = lock.age.as_secs(), "breaking a stale lock (not refreshed within the stale limit)");
+                    self.client.delete_object(&lock.key).await?;
+                }
                 continue;
             }
-            let too_large = || Error::integrity(&object.key, "lock object larger than 64 KiB");
-            let doc = match self
-                .client
-                .get_object_bytes(&object.key, MAX_LOCK_BYTES, too_large)
-                .await
-            {
+            let too_large = || Error::integrity(&lock.key, "lock object larger than 64 KiB");
+            lock.doc = match self.client.get_object_bytes(&lock.key, MAX_LOCK_BYTES, too_large).await {
                 Ok((_, bytes)) => serde_json::from_slice::<LockDoc>(&bytes).ok(),
                 // Released between the listing and now.
                 Err(Error::NotFound(_)) => continue,
                 Err(e) => return Err(e),
             };
-            match doc {
-                Some(doc) if doc.kind == LockKind::Shared => {}
-                Some(doc) => holders.push(doc.describe(age)),
+            match &lock.doc {
+                Some(doc) if kind == LockKind::Shared && doc.kind == LockKind::Shared => {}
+                Some(doc) => holders.push(doc.describe(lock.age)),
                 None => holders.push(format!(
                     "an unreadable lock object {} ({} s old)",
-                    object.key,
-                    age.as_secs()
+                    lock.key,
+                    lock.age.as_secs()
                 )),
             }
         }
@@ -204,21 +305,25 @@ impl BackupStore {
     }
 }
 
-impl SharedLock {
+impl Lock {
     /// Rewrites the lock with `If-Match` on its last ETag, which moves its LastModified.
     ///
     /// # Errors
-    /// [`Error::Conflict`] when the lock is gone or was replaced (someone broke it).
+    /// [`Error::Conflict`] when the lock is gone, was replaced (someone broke it), or was
+    /// last written longer than [`LockTiming::hold`] ago (others may soon judge it stale).
     pub async fn refresh(&self, client: &S3Client) -> Result<()> {
+        self.held_long_enough()?;
         let etag = self.etag.lock().expect("not poisoned").clone();
         let options = PutOptions {
             if_match: Some(etag),
             content_type: Some("application/json".into()),
             ..PutOptions::default()
         };
+        let started = Stopwatch::start();
         match client.put_object(&self.key, self.body.clone(), &options).await {
             Ok(written) => {
                 *self.etag.lock().expect("not poisoned") = written.etag;
+                *self.written.lock().expect("not poisoned") = started;
                 Ok(())
             }
             Err(Error::Conflict(_) | Error::NotFound(_)) => Err(self.broken("it was removed or replaced")),
@@ -226,23 +331,33 @@ impl SharedLock {
         }
     }
 
-    /// Refreshes the lock every [`LOCK_REFRESH`] until a refresh fails; returns that error.
-    /// Run it beside the work it protects, and stop the work when it returns.
+    /// Refreshes the lock every [`LockTiming::refresh`]; a failed refresh is retried at the
+    /// next tick until the lock is no longer held ([`LockTiming::hold`]), then this returns
+    /// the error. Run it beside the work it protects, and stop the work when it returns.
     pub async fn keep_fresh(&self, client: &S3Client) -> Error {
         loop {
-            runtime::sleep(LOCK_REFRESH).await;
-            if let Err(e) = self.refresh(client).await {
-                return e;
+            runtime::sleep(self.timing.refresh).await;
+            match self.refresh(client).await {
+                Ok(()) => {}
+                Err(e @ Error::Conflict(_)) => return e,
+                Err(e) => {
+                    if let Err(lost) = self.held_long_enough() {
+                        return lost;
+                    }
+                    tracing::warn!(key = %self.key, error = %e, "could not refresh a lock; retrying");
+                }
             }
         }
     }
 
-    /// Before an irreversible step: the lock must exist, hold our last ETag and be fresh by
-    /// the server's clock.
+    /// Before an irreversible step: the lock must exist, hold our last ETag, and have been
+    /// written less than [`LockTiming::hold`] ago by our clock, and by the server's (within
+    /// the one second its HTTP dates may be off).
     ///
     /// # Errors
-    /// [`Error::Conflict`] when it was removed, replaced or went stale.
+    /// [`Error::Conflict`] when it was removed, replaced or is about to go stale.
     pub async fn check(&self, client: &S3Client) -> Result<()> {
+        self.held_long_enough()?;
         let head = match client.head_object(&self.key).await {
             Ok(head) => head,
             Err(Error::NotFound(_)) => return Err(self.broken("it was removed")),
@@ -259,35 +374,53 @@ impl SharedLock {
             .map(OffsetDateTime::from);
         if let Some(modified) = modified {
             let age = age_of(server_now(client), modified);
-            if age >= LOCK_STALE {
+            if age >= self.timing.hold + SERVER_AGE_SLACK {
                 return Err(self.broken(&format!(
-                    "it was last refreshed {} s ago, past the {} s after which others may break it",
+                    "the server last saw it written {} s ago, past the {} s within which it must be refreshed",
                     age.as_secs(),
-                    LOCK_STALE.as_secs()
+                    self.timing.hold.as_secs()
                 )));
             }
         }
-        Ok(())
+        self.held_long_enough()
     }
 
     /// Deletes the lock (best effort: a lock left behind goes stale).
     pub async fn release(&self, client: &S3Client) {
         if let Err(e) = client.delete_object(&self.key).await {
-            tracing::warn!(key = %self.key, error = %e, "could not delete a lock; it goes stale in 30 minutes");
+            tracing::warn!(key = %self.key, error = %e, "could not delete a lock; it goes stale");
         }
     }
 
+    fn held_long_enough(&self) -> Result<()> {
+        let since = self.written.lock().expect("not poisoned").elapsed();
+        if since >= self.timing.hold {
+            return Err(self.broken(&format!(
+                "it was last written {} s ago, past the {} s within which it must be refreshed",
+                since.as_secs(),
+                self.timing.hold.as_secs()
+            )));
+        }
+        Ok(())
+    }
+
     fn broken(&self, why: &str) -> Error {
+        let consequence = match self.kind {
+            LockKind::Shared => "a prune may have removed data it relies on",
+            LockKind::Exclusive => "a save may have started",
+        };
         Error::Conflict(ErrorDetails::message(format!(
-            "this save's lock {} no longer stands ({why}): a prune may have removed data it relies on, so it stops",
-            self.key
+            "the {} lock {} of this {} no longer stands ({why}): {consequence}, so it stops",
+            self.kind.as_str(),
+            self.key,
+            self.operation
         )))
         .with_key(self.key.clone())
     }
 }
 
 /// The server's time: ours corrected by the skew its last `Date` showed.
-fn server_now(client: &S3Client) -> OffsetDateTime {
+pub(crate) fn server_now(client: &S3Client) -> OffsetDateTime {
     let skew = client.observed_clock_skew_ms().unwrap_or(0);
     runtime::now_utc() + time::Duration::milliseconds(skew)
 }
@@ -352,6 +485,23 @@ mod tests {
         );
         let shared: LockDoc = serde_json::from_str(r#"{"kind":"shared","operation":"save"}"#).unwrap();
         assert_eq!(shared.kind, LockKind::Shared);
+    }
+
+    #[test]
+    fn lock_timing_follows_stale_after_up_to_30_minutes() {
+        let day = LockTiming::from_stale_after(Duration::from_secs(86_400));
+        assert_eq!(day.stale, Duration::from_secs(1800));
+        assert_eq!(day.refresh, Duration::from_secs(300));
+        assert_eq!(day.hold, Duration::from_secs(900));
+        let short = LockTiming::from_stale_after(Duration::from_secs(6));
+        assert_eq!(
+            (short.stale, short.refresh, short.hold),
+            (Duration::from_secs(6), Duration::from_secs(1), Duration::from_secs(3))
+        );
+        assert_eq!(
+            LockTiming::from_stale_after(Duration::ZERO).stale,
+            Duration::from_secs(1)
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //!   reader that checks everything;
 //! - [`index`]: chunk id → pack location, index objects, GC's referenced-pack sets;
 //! - [`manifest`] / [`change`]: a backup's file list and change detection;
+//! - `gc`: garbage collection of packs and index objects (prune, under the exclusive lock);
 //! - [`descriptor`], the store descriptor `{prefix}s3keep.json`;
 //! - [`layout`], the keys.
 //!
@@ -29,6 +30,7 @@ pub mod chunker;
 mod chunking;
 pub mod compress;
 pub mod descriptor;
+pub(crate) mod gc;
 pub mod id;
 pub mod index;
 pub mod layout;
@@ -49,6 +51,7 @@ pub use change::{ChangeRule, Changed, FileStat, Verdict};
 pub use chunker::{Chunk, Chunker, ChunkerParams};
 pub use compress::{Compression, Compressor, Decompressor};
 pub use descriptor::StoreDescriptor;
+pub use gc::GcReport;
 pub use id::{ChunkId, ChunkIdScheme, IndexId, KeyedSha256, LockId, MacKey, PackId, StoreId};
 pub use index::{Index, IndexFile, Located, PackUsage};
 pub use layout::Format2Layout;

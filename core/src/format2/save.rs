@@ -26,7 +26,7 @@ use super::chunking::{Blob, ChunkedFile, Dedup, FileChunker};
 use super::descriptor::StoreDescriptor;
 use super::id::{ChunkId, PackId};
 use super::index::Index;
-use super::lock::SharedLock;
+use super::lock::Lock;
 use super::manifest::{Manifest, ManifestFile};
 use super::pack::PackConfig;
 use super::packer::{Packer, WrittenPack};
@@ -72,7 +72,7 @@ impl BackupStore {
         in_progress: &StatusObject,
         options: &SaveOptions,
         descriptor: &StoreDescriptor,
-        lock: &SharedLock,
+        lock: &Lock,
     ) -> Result<BackupInfo> {
         let id = transfer.id;
         let created_at = in_progress.doc.created_at.unwrap_or_else(crate::runtime::now_utc);
