@@ -143,7 +143,30 @@ pub(crate) struct Lock {
     etag: Mutex<String>,
     /// Started just before the last successful write: the lock's LastModified is later,
     /// so this overstates its age (the safe side).
-    written: Mutex<Stopwatch>,
+    written: Mutex<Written>,
+}
+
+/// When a lock was last written, by two clocks: the monotonic one (immune to clock
+/// changes) and the wall clock (which, unlike Linux's monotonic clock, also runs while the
+/// machine sleeps). Its age is the larger of the two.
+#[derive(Clone, Copy, Debug)]
+struct Written {
+    stopwatch: Stopwatch,
+    wall: std::time::SystemTime,
+}
+
+impl Written {
+    fn now() -> Self {
+        Self {
+            stopwatch: Stopwatch::start(),
+            wall: runtime::now(),
+        }
+    }
+
+    fn age(&self) -> Duration {
+        let wall = runtime::now().duration_since(self.wall).unwrap_or(Duration::ZERO);
+        self.stopwatch.elapsed().max(wall)
+    }
 }
 
 /// One lock object as a taker sees it.
@@ -190,7 +213,7 @@ impl BackupStore {
         loop {
             attempt += 1;
             let key = self.f2().layout.lock_key(&LockId::random());
-            let written = Stopwatch::start();
+            let written = Written::now();
             let etag = self.create_lock(&key, &body).await?;
             let holders = match self.conflicting_locks(kind, &key, timing).await {
                 Ok(holders) => holders,
@@ -319,7 +342,7 @@ impl Lock {
             content_type: Some("application/json".into()),
             ..PutOptions::default()
         };
-        let started = Stopwatch::start();
+        let started = Written::now();
         match client.put_object(&self.key, self.body.clone(), &options).await {
             Ok(written) => {
                 *self.etag.lock().expect("not poisoned") = written.etag;
@@ -393,7 +416,7 @@ impl Lock {
     }
 
     fn held_long_enough(&self) -> Result<()> {
-        let since = self.written.lock().expect("not poisoned").elapsed();
+        let since = self.written.lock().expect("not poisoned").age();
         if since >= self.timing.hold {
             return Err(self.broken(&format!(
                 "it was last written {} s ago, past the {} s within which it must be refreshed",
