@@ -93,7 +93,8 @@ pub enum Command {
     Delete(DeleteArgs),
     /// Mark an IN_PROGRESS backup FAILED (its writer died).
     MarkFailed(MarkFailedArgs),
-    /// Apply a retention policy: show the plan, then delete with --yes.
+    /// Apply a retention policy: show the plan, then delete with --yes; in a format 2 store
+    /// also delete the packs no backup uses (without --keep-* rules: only that).
     Prune(PruneArgs),
     /// Check that every file of a backup is in the store (--deep: download and check CRC32C).
     Verify(VerifyArgs),

@@ -407,6 +407,15 @@ fn prune_dry_run_shows_the_plan_and_yes_deletes() {
     assert_eq!(deleted.len(), 2);
     assert!(deleted.iter().all(|e| e["deleted"] == true), "{executed}");
     assert_eq!(ids(&store.run(&["list", "--json"]).json()), vec!["0/3/0"]);
+
+    // The store is format 2: prune also collects garbage (without keep rules, only that).
+    // The packs of the deleted backups are younger than the grace period (30 minutes).
+    let collected = store.run(&["prune", "--yes"]).expect(0);
+    let said = format!("{}{}", collected.stdout, collected.stderr);
+    assert!(
+        said.contains("garbage collection: deleted 0 packs") && said.contains("too young"),
+        "{said}"
+    );
 }
 
 #[test]

@@ -62,6 +62,12 @@ pub async fn prune(global: &GlobalArgs, args: PruneArgs, out: Output) -> Result<
             n => format!(", {n} failed (run prune again to finish them)"),
         }
     ));
+    if let Some(gc) = &outcome.gc {
+        out.info(&format!(
+            "garbage collection: deleted {} packs ({} bytes), kept {} in use and {} too young to collect yet",
+            gc.packs_deleted, gc.bytes_deleted, gc.packs_used, gc.packs_too_young
+        ));
+    }
     Ok(if outcome.failed.is_empty() {
         exit::OK
     } else {
