@@ -8,6 +8,7 @@
 pub mod backup;
 pub mod config;
 pub mod error;
+pub mod redact;
 pub mod retention;
 pub mod runtime;
 pub mod s3;

@@ -7,6 +7,7 @@
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 pub mod proxy;
+pub mod redirect;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
