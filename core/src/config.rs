@@ -124,6 +124,11 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// Timeout of one request attempt, body included (default 300 s).
     pub request_timeout: Duration,
+    /// The longest wait for the next bytes of an answer: its head, once a request body of at
+    /// most 1 MiB is sent, then each chunk of its body (default 60 s, botocore's
+    /// `read_timeout`). A server that stalls longer gives [`Error::Timeout`], retried like
+    /// any timeout. Answers that trickle in faster are bounded by `request_timeout` instead.
+    pub read_timeout: Duration,
     /// Retry policy.
     pub retry: RetryConfig,
     /// Checksum header of uploads.
@@ -134,17 +139,32 @@ pub struct ClientConfig {
 
 impl fmt::Debug for ClientConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Destructured, so that a new field cannot be left out (or shown unredacted) unnoticed.
+        let ClientConfig {
+            bucket,
+            endpoint,
+            region,
+            credentials,
+            addressing,
+            connect_timeout,
+            request_timeout,
+            read_timeout,
+            retry,
+            checksum,
+            signed_payload,
+        } = self;
         f.debug_struct("ClientConfig")
-            .field("bucket", &self.bucket)
-            .field("endpoint", &self.endpoint.as_deref().map(redact_url))
-            .field("region", &self.region)
-            .field("credentials", &self.credentials)
-            .field("addressing", &self.addressing)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("request_timeout", &self.request_timeout)
-            .field("retry", &self.retry)
-            .field("checksum", &self.checksum)
-            .field("signed_payload", &self.signed_payload)
+            .field("bucket", bucket)
+            .field("endpoint", &endpoint.as_deref().map(redact_url))
+            .field("region", region)
+            .field("credentials", credentials)
+            .field("addressing", addressing)
+            .field("connect_timeout", connect_timeout)
+            .field("request_timeout", request_timeout)
+            .field("read_timeout", read_timeout)
+            .field("retry", retry)
+            .field("checksum", checksum)
+            .field("signed_payload", signed_payload)
             .finish()
     }
 }
@@ -160,6 +180,7 @@ impl ClientConfig {
             addressing: Addressing::Auto,
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(300),
+            read_timeout: Duration::from_secs(60),
             retry: RetryConfig::default(),
             checksum: ChecksumMode::Crc32c,
             signed_payload: false,
