@@ -7,6 +7,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::redact::{self, redact_url};
 
 /// A secret string (secret access key, session token). Prints as `***`.
 #[derive(Clone, PartialEq, Eq)]
@@ -105,7 +106,9 @@ impl Default for RetryConfig {
 }
 
 /// What the S3 client needs: where, as whom, and how to send requests.
-#[derive(Clone, Debug)]
+///
+/// `Debug` shows the endpoint through [`redact_url`] and the credentials without secrets.
+#[derive(Clone)]
 pub struct ClientConfig {
     /// The bucket name.
     pub bucket: String,
@@ -134,6 +137,38 @@ pub struct ClientConfig {
     pub signed_payload: bool,
 }
 
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Destructured, so that a new field cannot be left out (or shown unredacted) unnoticed.
+        let ClientConfig {
+            bucket,
+            endpoint,
+            region,
+            credentials,
+            addressing,
+            connect_timeout,
+            request_timeout,
+            read_timeout,
+            retry,
+            checksum,
+            signed_payload,
+        } = self;
+        f.debug_struct("ClientConfig")
+            .field("bucket", bucket)
+            .field("endpoint", &endpoint.as_deref().map(redact_url))
+            .field("region", region)
+            .field("credentials", credentials)
+            .field("addressing", addressing)
+            .field("connect_timeout", connect_timeout)
+            .field("request_timeout", request_timeout)
+            .field("read_timeout", read_timeout)
+            .field("retry", retry)
+            .field("checksum", checksum)
+            .field("signed_payload", signed_payload)
+            .finish()
+    }
+}
+
 impl ClientConfig {
     /// A configuration for `bucket` with every default of SPEC §2 and no credentials.
     pub fn new(bucket: impl Into<String>) -> Self {
@@ -154,9 +189,12 @@ impl ClientConfig {
 
     /// Checks the bucket name and endpoint before any request is sent.
     ///
+    /// Messages name the endpoint only in its [`redact_url`] form: no userinfo, no query.
+    ///
     /// # Errors
     /// [`Error::InvalidInput`] for an empty or malformed bucket name, or an endpoint that is
-    /// not `http(s)://host[:port]` or that carries credentials.
+    /// not `http(s)://host[:port][/path]`: one that carries credentials (`user:password@`),
+    /// a query string or a fragment is refused.
     pub fn validate(&self) -> Result<()> {
         let b = &self.bucket;
         let ok = (3..=63).contains(&b.len())
@@ -164,22 +202,34 @@ impl ClientConfig {
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"-._".contains(&c))
             && b.as_bytes()[0].is_ascii_alphanumeric();
         if !ok {
+            // A bucket typed as `AK:SECRET@host` (a mistaken URL) is not echoed.
+            let name =
+                redact::shown_name(b).map_or_else(|| "the bucket name".to_string(), |n| format!("bucket name {n}"));
             return Err(Error::invalid_input(format!(
-                "bucket name {b:?} is not valid: 3 to 63 characters of a-z, 0-9, '-', '.', '_', starting with a letter or digit"
+                "{name} is not valid: 3 to 63 characters of a-z, 0-9, '-', '.', '_', starting with a letter or digit"
             )));
         }
         if let Some(endpoint) = &self.endpoint {
-            let url = url::Url::parse(endpoint)
-                .map_err(|e| Error::invalid_input(format!("endpoint {endpoint:?} is not a URL: {e}")))?;
-            if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            let url = url::Url::parse(endpoint).map_err(|e| {
+                Error::invalid_input(format!(
+                    "the endpoint is not a URL ({e}): it must look like http(s)://host[:port]"
+                ))
+            })?;
+            let shown = redact_url(endpoint);
+            if !url.username().is_empty() || url.password().is_some() {
                 return Err(Error::invalid_input(format!(
-                    "endpoint {endpoint:?} must look like http(s)://host[:port]"
+                    "the endpoint {shown} must not contain credentials (user:password@); pass them as access key and secret"
                 )));
             }
-            if !url.username().is_empty() || url.password().is_some() {
-                return Err(Error::invalid_input(
-                    "the endpoint URL must not contain credentials; pass them as access key and secret",
-                ));
+            if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+                return Err(Error::invalid_input(format!(
+                    "the endpoint {shown} must look like http(s)://host[:port]"
+                )));
+            }
+            if url.query().is_some() || url.fragment().is_some() {
+                return Err(Error::invalid_input(format!(
+                    "the endpoint {shown} must not carry a query string or fragment: it must look like http(s)://host[:port]"
+                )));
             }
         }
         Ok(())
@@ -255,21 +305,30 @@ impl StoreConfig {
 
     /// Parses `s3://BUCKET[/PREFIX][?endpoint=URL&region=R&addressing=path|virtual]`.
     ///
+    /// Messages name the part that is wrong, never the whole URL (its endpoint may carry
+    /// credentials); the endpoint itself is checked by [`ClientConfig::validate`].
+    ///
     /// # Errors
-    /// [`Error::InvalidInput`] when the URL is not of that form or names an unknown option.
+    /// [`Error::InvalidInput`] when the URL is not of that form, carries credentials
+    /// (`s3://user:password@...`) or names an unknown option.
     pub fn from_url(url: &str) -> Result<Self> {
         let bad = |why: &str| {
             Error::invalid_input(format!(
-                "{url:?} is not s3://BUCKET[/PREFIX][?endpoint=URL&region=R]: {why}"
+                "the store URL must look like s3://BUCKET[/PREFIX][?endpoint=URL&region=R]: {why}"
             ))
         };
         let rest = url
             .strip_prefix("s3://")
-            .ok_or_else(|| bad("it must start with s3://"))?;
+            .ok_or_else(|| bad(&format!("it must start with s3:// (got {})", redact_url(url))))?;
         let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
         let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
         if bucket.is_empty() {
             return Err(bad("the bucket is missing"));
+        }
+        if bucket.contains('@') {
+            return Err(bad(
+                "credentials (user:password@) do not belong in it; pass them as access key and secret",
+            ));
         }
         let mut config = StoreConfig::new(bucket).with_prefix(prefix);
         for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
@@ -283,7 +342,10 @@ impl StoreConfig {
                         _ => return Err(bad("addressing must be path or virtual")),
                     }
                 }
-                other => return Err(bad(&format!("unknown option {other:?}"))),
+                other => {
+                    let name = redact::shown_name(other).unwrap_or_else(|| "(not shown)".into());
+                    return Err(bad(&format!("unknown option {name}")));
+                }
             }
         }
         Ok(config)
@@ -392,6 +454,92 @@ mod tests {
         assert_eq!(c.secret_access_key.expose(), "D");
         assert_eq!(c.session_token.unwrap().expose(), "E");
         assert!(parse_credentials_file(text, "missing").is_none());
+    }
+
+    /// Fails when `err`'s message, `Display` or `Debug` shows any part of a secret.
+    #[track_caller]
+    fn assert_hides_secrets(err: &Error) {
+        let text = format!("{err} {err:?}");
+        for secret in ["SECRET", "AK:", "SIG", "TOKEN"] {
+            assert!(!text.contains(secret), "{secret} shown in {text}");
+        }
+    }
+
+    #[test]
+    fn s3_url_errors_name_the_wrong_part_without_echoing_secrets() {
+        for (url, says) in [
+            (
+                "https://AK:SECRET@host/b",
+                "must start with s3:// (got https://***@host/b)",
+            ),
+            ("s3://AK:SECRET@host/b", "credentials (user:password@) do not belong"),
+            (
+                "s3://bk?endpoint=http://h:9000&colour=AK:SECRET",
+                "unknown option \"colour\"",
+            ),
+            ("s3://bk?http://AK:SECRET@host", "unknown option (not shown)"),
+            (
+                "s3://bk?endpoint=http://h&addressing=SECRET",
+                "addressing must be path or virtual",
+            ),
+        ] {
+            let err = StoreConfig::from_url(url).unwrap_err();
+            assert!(matches!(err, Error::InvalidInput(_)), "{url}: {err}");
+            assert!(err.to_string().contains(says), "{url}: {err}");
+            assert_hides_secrets(&err);
+        }
+    }
+
+    #[test]
+    fn endpoint_errors_never_echo_userinfo_or_query() {
+        for (endpoint, says) in [
+            (
+                "ftp://AK:SECRET@host",
+                "the endpoint ftp://***@host must not contain credentials",
+            ),
+            (
+                "http://AK:SECRET@host:9000",
+                "the endpoint http://***@host:9000 must not contain credentials",
+            ),
+            (
+                "http://AK:SECRET@host:99999",
+                "the endpoint is not a URL (invalid port number)",
+            ),
+            (
+                "http://AK:SECRET@[::1",
+                "the endpoint is not a URL (invalid IPv6 address)",
+            ),
+            (
+                "AK:SECRET@host",
+                "the endpoint <an unparsable URL> must look like http(s)://host[:port]",
+            ),
+            (
+                "http://h:9000/?X-Amz-Signature=SIG&X-Amz-Credential=AK%3A&X-Amz-Security-Token=TOKEN",
+                "the endpoint http://h:9000?*** must not carry a query string",
+            ),
+            ("http://h:9000/#SECRET", "must not carry a query string or fragment"),
+        ] {
+            let mut c = ClientConfig::new("good-bucket");
+            c.endpoint = Some(endpoint.into());
+            let err = c.validate().unwrap_err();
+            assert!(err.to_string().contains(says), "{endpoint}: {err}");
+            assert_hides_secrets(&err);
+            // The same endpoint inside an s3:// URL: parsed, then refused by validate.
+            let query: String = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("endpoint", endpoint)
+                .finish();
+            let config = StoreConfig::from_url(&format!("s3://good-bucket?{query}")).unwrap();
+            assert_hides_secrets(&config.client.validate().unwrap_err());
+        }
+    }
+
+    #[test]
+    fn debug_of_a_config_shows_the_endpoint_without_userinfo_or_query() {
+        let mut c = StoreConfig::new("bk");
+        c.client.endpoint = Some("http://AK:SECRET@h:9000/?X-Amz-Signature=SIG".into());
+        let text = format!("{c:?}");
+        assert!(text.contains("http://***@h:9000?***"), "{text}");
+        assert!(!text.contains("SECRET") && !text.contains("SIG"), "{text}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod format2;
 mod id;
+pub mod redact;
 pub mod retention;
 pub mod runtime;
 pub mod s3;
