@@ -1,12 +1,14 @@
-//! Configuration (SPEC §2): explicit values, the AWS environment variables, the shared
-//! credentials profile (native only), and the `s3://bucket/prefix?endpoint=...` URL form.
+//! Configuration types (SPEC §2). They are made from strings — options, the `s3://` URL,
+//! the environment, the shared credentials profile — by [`crate::options`].
 //!
 //! Secrets live in [`Secret`], whose `Debug` and `Display` print `***`.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::options::{ConfigKey, Source};
 
 /// A secret string (secret access key, session token). Prints as `***`.
 #[derive(Clone, PartialEq, Eq)]
@@ -159,22 +161,12 @@ impl ClientConfig {
             && b.as_bytes()[0].is_ascii_alphanumeric();
         if !ok {
             return Err(Error::invalid_input(format!(
-                "bucket name {b:?} is not valid: 3 to 63 characters of a-z, 0-9, '-', '.', '_', starting with a letter or digit"
+                "bucket: {} is not a bucket name; give 3 to 63 characters of a-z, 0-9, '-', '.', '_', starting with a letter or digit",
+                crate::options::values::shown(b)
             )));
         }
         if let Some(endpoint) = &self.endpoint {
-            let url = url::Url::parse(endpoint)
-                .map_err(|e| Error::invalid_input(format!("endpoint {endpoint:?} is not a URL: {e}")))?;
-            if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-                return Err(Error::invalid_input(format!(
-                    "endpoint {endpoint:?} must look like http(s)://host[:port]"
-                )));
-            }
-            if !url.username().is_empty() || url.password().is_some() {
-                return Err(Error::invalid_input(
-                    "the endpoint URL must not contain credentials; pass them as access key and secret",
-                ));
-            }
+            crate::options::values::check_endpoint(endpoint)?;
         }
         Ok(())
     }
@@ -195,8 +187,13 @@ pub struct StoreConfig {
     pub multipart_threshold: u64,
     /// Requested part size (bytes; default 16 MiB), raised to fit 10,000 parts (SPEC §5).
     pub part_size: u64,
-    /// An IN_PROGRESS backup older than this is stale: deletable and prunable (default 24 h).
+    /// An IN_PROGRESS backup older than this is stale: deletable and prunable (default 24 h);
+    /// also the default age of `cleanup_uploads`.
     pub stale_after: Duration,
+    /// The shared-credentials profile the credentials came from, if they did.
+    pub profile: Option<String>,
+    /// Where the values set by [`StoreConfig::builder`] came from (empty otherwise).
+    pub sources: BTreeMap<ConfigKey, Source>,
 }
 
 impl StoreConfig {
@@ -209,7 +206,9 @@ impl StoreConfig {
             concurrency: 8,
             multipart_threshold: 16 * 1024 * 1024,
             part_size: 16 * 1024 * 1024,
-            stale_after: Duration::from_secs(24 * 3600),
+            stale_after: crate::retention::DEFAULT_STALE_AFTER,
+            profile: None,
+            sources: BTreeMap::new(),
         }
     }
 
@@ -217,70 +216,6 @@ impl StoreConfig {
     pub fn with_prefix(mut self, prefix: &str) -> Self {
         self.prefix = normalize_prefix(prefix);
         self
-    }
-
-    /// Fills what is unset from the environment (SPEC §2): `AWS_REGION`/`AWS_DEFAULT_REGION`,
-    /// `AWS_ENDPOINT_URL_S3`/`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/
-    /// `AWS_SESSION_TOKEN`, then the shared credentials file (`AWS_PROFILE`,
-    /// `AWS_SHARED_CREDENTIALS_FILE`, `~/.aws/credentials`) on native targets.
-    pub fn fill_from_env(mut self, explicit_region: bool) -> Self {
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let c = &mut self.client;
-        if !explicit_region {
-            if let Some(region) = env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION")) {
-                c.region = region;
-            }
-        }
-        if c.endpoint.is_none() {
-            c.endpoint = env("AWS_ENDPOINT_URL_S3").or_else(|| env("AWS_ENDPOINT_URL"));
-        }
-        if c.credentials.is_none() {
-            c.credentials = match (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
-                (Some(id), Some(secret)) => Some(Credentials {
-                    access_key_id: id,
-                    secret_access_key: Secret::new(secret),
-                    session_token: env("AWS_SESSION_TOKEN").map(Secret::new),
-                }),
-                _ => profile_credentials(),
-            };
-        }
-        self
-    }
-
-    /// Parses `s3://BUCKET[/PREFIX][?endpoint=URL&region=R&addressing=path|virtual]`.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] when the URL is not of that form or names an unknown option.
-    pub fn from_url(url: &str) -> Result<Self> {
-        let bad = |why: &str| {
-            Error::invalid_input(format!(
-                "{url:?} is not s3://BUCKET[/PREFIX][?endpoint=URL&region=R]: {why}"
-            ))
-        };
-        let rest = url
-            .strip_prefix("s3://")
-            .ok_or_else(|| bad("it must start with s3://"))?;
-        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-        let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
-        if bucket.is_empty() {
-            return Err(bad("the bucket is missing"));
-        }
-        let mut config = StoreConfig::new(bucket).with_prefix(prefix);
-        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
-            match k.as_ref() {
-                "endpoint" => config.client.endpoint = Some(v.into_owned()),
-                "region" => config.client.region = v.into_owned(),
-                "addressing" => {
-                    config.client.addressing = match v.as_ref() {
-                        "path" => Addressing::Path,
-                        "virtual" | "virtual-hosted" => Addressing::VirtualHosted,
-                        _ => return Err(bad("addressing must be path or virtual")),
-                    }
-                }
-                other => return Err(bad(&format!("unknown option {other:?}"))),
-            }
-        }
-        Ok(config)
     }
 }
 
@@ -292,21 +227,6 @@ pub fn normalize_prefix(prefix: &str) -> String {
     } else {
         format!("{trimmed}/")
     }
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-fn profile_credentials() -> Option<Credentials> {
-    let path = std::env::var_os("AWS_SHARED_CREDENTIALS_FILE")
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".aws/credentials")))?;
-    let text = std::fs::read_to_string(path).ok()?;
-    let profile = std::env::var("AWS_PROFILE").unwrap_or_else(|_| "default".into());
-    parse_credentials_file(&text, &profile)
-}
-
-#[cfg(target_arch = "wasm32")]
-fn profile_credentials() -> Option<Credentials> {
-    None
 }
 
 /// Reads one profile of an AWS shared credentials file (INI).
@@ -346,23 +266,6 @@ mod tests {
         assert_eq!(normalize_prefix("/"), "");
         assert_eq!(normalize_prefix("/a/b"), "a/b/");
         assert_eq!(normalize_prefix("a/b//"), "a/b/");
-    }
-
-    #[test]
-    fn s3_url_gives_bucket_prefix_endpoint_region() {
-        let c = StoreConfig::from_url("s3://bk/x/y?endpoint=http://127.0.0.1:9000&region=eu-west-1").unwrap();
-        assert_eq!(c.client.bucket, "bk");
-        assert_eq!(c.prefix, "x/y/");
-        assert_eq!(c.client.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
-        assert_eq!(c.client.region, "eu-west-1");
-        assert!(matches!(
-            StoreConfig::from_url("http://bk"),
-            Err(Error::InvalidInput(_))
-        ));
-        assert!(matches!(
-            StoreConfig::from_url("s3://bk?colour=red"),
-            Err(Error::InvalidInput(_))
-        ));
     }
 
     #[test]

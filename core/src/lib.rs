@@ -8,6 +8,7 @@
 pub mod backup;
 pub mod config;
 pub mod error;
+pub mod options;
 pub mod retention;
 pub mod runtime;
 pub mod s3;
@@ -15,6 +16,7 @@ pub mod s3;
 pub use backup::{BackupId, BackupInfo, BackupStore, StatusCode};
 pub use config::{Addressing, ChecksumMode, ClientConfig, Credentials, RetryConfig, Secret, StoreConfig};
 pub use error::{Error, ErrorDetails, Result};
+pub use options::{ConfigBuilder, ConfigKey, ConfigReport};
 
 /// The `writer` recorded in `status.json` and `metadata.json`: `s3keep/<version>`.
 pub const WRITER: &str = concat!("s3keep/", env!("CARGO_PKG_VERSION"));
