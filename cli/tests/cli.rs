@@ -402,7 +402,11 @@ fn usage_errors_exit_2() {
 
     let no_bucket = s3keep(&["list"], &store.secret);
     no_bucket.expect(2);
-    assert!(no_bucket.error_line().contains("--bucket"), "{}", no_bucket.stderr);
+    assert!(
+        no_bucket.error_line().contains("no bucket given"),
+        "{}",
+        no_bucket.stderr
+    );
 
     s3keep(&["--help"], &store.secret).expect(0);
     let version = s3keep(&["--version"], &store.secret);

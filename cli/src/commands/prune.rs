@@ -2,6 +2,7 @@
 //! (--dry-run | --yes)`: retention (SPEC §7). The plan is always shown; deleting needs `--yes`.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use s3keep::retention::{PlanEntry, RetentionPolicy};
 use s3keep::{BackupId, Error, Result};
@@ -15,8 +16,8 @@ use crate::output::{error_json, rfc3339, short_time, Output};
 /// Plans retention and, with `--yes`, deletes. Without `--yes` or `--dry-run` the plan is
 /// shown and the command exits 2 asking for one of them.
 pub async fn prune(global: &GlobalArgs, args: PruneArgs, out: Output) -> Result<i32> {
-    let policy = policy(&args);
     let store = open_store(global).await?;
+    let policy = policy(&args, store.config().stale_after);
     let execute = args.yes;
     let outcome = store.prune(&policy, !execute).await?;
     let entries = &outcome.plan.entries;
@@ -69,8 +70,8 @@ pub async fn prune(global: &GlobalArgs, args: PruneArgs, out: Output) -> Result<
     })
 }
 
-/// The retention policy of the flags.
-fn policy(args: &PruneArgs) -> RetentionPolicy {
+/// The retention policy of the flags; stale after the store's `stale_after` option.
+fn policy(args: &PruneArgs, stale_after: Duration) -> RetentionPolicy {
     RetentionPolicy {
         keep_last: args.keep_last,
         keep_hourly: args.keep_hourly,
@@ -81,7 +82,7 @@ fn policy(args: &PruneArgs) -> RetentionPolicy {
         keep_within: args.keep_within,
         prune_failed: args.prune_failed,
         prune_stale: args.prune_stale,
-        stale_after: args.stale_after,
+        stale_after,
     }
 }
 

@@ -182,7 +182,7 @@ impl ConfigBuilder {
 
         let (bucket, source) = lookup(K::Bucket).ok_or_else(|| {
             Error::invalid_input(
-                "no bucket given: set the option bucket or url (s3://BUCKET/PREFIX), or S3KEEP_BUCKET or S3KEEP_URL",
+                "no bucket given: give the option bucket or url (s3://BUCKET/PREFIX), or set S3KEEP_BUCKET or S3KEEP_URL",
             )
         })?;
         let mut config = StoreConfig::new(bucket);

@@ -272,6 +272,10 @@ impl ConfigKey {
             V::Duration => "DURATION",
             _ => match self {
                 K::Url | K::Endpoint => "URL",
+                K::Bucket => "BUCKET",
+                K::Prefix => "PREFIX",
+                K::Region => "REGION",
+                K::Profile => "PROFILE",
                 K::Addressing => "auto|path|virtual",
                 K::Checksum => "crc32c|md5",
                 _ => "TEXT",
