@@ -45,7 +45,7 @@ fn opt<T: std::fmt::Display>(value: &Option<T>) -> String {
 
 /// One backup as `status`, `list`, `save` and `mark_failed` report it.
 ///
-/// `status` is one of `IN_PROGRESS`, `COMPLETED`, `FAILED`, `DELETING`, `DOES_NOT_EXIST`.
+/// `status` is one of `IN_PROGRESS`, `COMPLETED`, `FAILED`, `DELETING`, `DOES_NOT_EXIST`, `CORRUPT`.
 /// `total_size` (bytes), `file_count` and `user_metadata` come from `metadata.json`: they are
 /// set by `status` and `save` for COMPLETED backups, `None`/empty in `list`.
 #[pyclass(frozen, eq, module = "s3keep", name = "BackupInfo")]

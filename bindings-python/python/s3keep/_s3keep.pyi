@@ -58,7 +58,7 @@ class _ZeebeDescriptor(TypedDict, total=False):
 _BackupIdLike = Union["BackupId", str]
 """A `BackupId`, or its text `"PARTITION/CHECKPOINT/NODE"`."""
 
-_Status = Literal["IN_PROGRESS", "COMPLETED", "FAILED", "DELETING", "DOES_NOT_EXIST"]
+_Status = Literal["IN_PROGRESS", "COMPLETED", "FAILED", "DELETING", "DOES_NOT_EXIST", "CORRUPT"]
 
 _ProgressCallback = Callable[[int, int, int, int], object]
 """`progress(bytes_done, bytes_total, files_done, files_total)`: called at most ~10 times a
