@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use clap::{CommandFactory, Parser};
 use s3keep::ConfigKey;
+use s3keep_cli::args::Cli;
 use s3keep_cli::options::has_flag;
 use serde_json::Value;
 
@@ -160,4 +162,53 @@ fn docs_options_md_lists_every_option_and_variable() {
             );
         }
     }
+}
+
+#[test]
+fn every_key_but_the_credentials_has_a_flag_named_after_it() {
+    let cmd = Cli::command();
+    for key in ConfigKey::ALL {
+        let flag = cmd.get_arguments().find(|a| a.get_long() == Some(key.kebab_name()));
+        assert_eq!(flag.is_some(), has_flag(key), "--{}", key.kebab_name());
+        assert_eq!(
+            has_flag(key),
+            !key.name().contains("key") && key != ConfigKey::SessionToken
+        );
+    }
+}
+
+#[test]
+fn flags_and_dash_o_become_pairs_before_or_after_the_command() {
+    let cli = Cli::try_parse_from([
+        "s3keep",
+        "-o",
+        "region=from-o",
+        "list",
+        "--part-size",
+        "32MiB",
+        "--create-bucket",
+        "--signed-payload=false",
+        "--region",
+        "from-flag",
+    ])
+    .unwrap();
+    let pairs = &cli.global.options.pairs;
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .filter(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(get("region"), ["from-o", "from-flag"]);
+    assert_eq!(get("part_size"), ["32MiB"]);
+    assert_eq!(get("create_bucket"), ["true"]);
+    assert_eq!(get("signed_payload"), ["false"]);
+}
+
+#[test]
+fn a_dash_o_without_equals_is_a_usage_error_that_does_not_echo_it() {
+    let err = Cli::try_parse_from(["s3keep", "-o", "hunter2", "list"]).unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    assert!(!err.to_string().contains("hunter2"), "{err}");
 }
