@@ -224,7 +224,7 @@ export interface RetentionPolicy {
   keepWithin?: Duration;
   /** Delete FAILED backups. */
   pruneFailed?: boolean;
-  /** Delete IN_PROGRESS backups older than `staleAfter` (default 24 h). */
+  /** Delete IN_PROGRESS backups older than `staleAfter` (default: the store's `staleAfter` option). */
   pruneStale?: boolean;
   staleAfter?: Duration;
 }

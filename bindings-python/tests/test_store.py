@@ -340,6 +340,6 @@ def test_results_are_immutable_hashable_and_readable(store: s3keep.BackupStore) 
 
     policy = RetentionPolicy(keep_daily=7, keep_within=dt.timedelta(days=2))
     assert repr(policy) == "RetentionPolicy(keep_daily=7, keep_within=datetime.timedelta(days=2))"
-    assert policy.keep_within == dt.timedelta(days=2) and policy.stale_after == dt.timedelta(hours=24)
+    assert policy.keep_within == dt.timedelta(days=2) and policy.stale_after is None
     assert RetentionPolicy().is_empty and not policy.is_empty
     assert policy == RetentionPolicy(keep_daily=7, keep_within=172800)

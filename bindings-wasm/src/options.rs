@@ -168,7 +168,7 @@ struct PolicyJson {
 
 pub(crate) fn retention_policy(json: &str) -> Result<RetentionPolicy> {
     let p: PolicyJson = parse(json, "retention policy")?;
-    let mut policy = RetentionPolicy {
+    Ok(RetentionPolicy {
         keep_last: p.keep_last,
         keep_hourly: p.keep_hourly,
         keep_daily: p.keep_daily,
@@ -178,12 +178,8 @@ pub(crate) fn retention_policy(json: &str) -> Result<RetentionPolicy> {
         keep_within: json_duration("keepWithin", p.keep_within)?,
         prune_failed: p.prune_failed,
         prune_stale: p.prune_stale,
-        ..RetentionPolicy::default()
-    };
-    if let Some(d) = json_duration("staleAfter", p.stale_after)? {
-        policy.stale_after = d;
-    }
-    Ok(policy)
+        stale_after: json_duration("staleAfter", p.stale_after)?,
+    })
 }
 
 /// An entry of `restorePlan`, handed back by the wrapper to open the file.

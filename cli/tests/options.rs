@@ -96,9 +96,7 @@ fn declared_fields(text: &str, opening: &str) -> Vec<String> {
     text[start + opening.len()..]
         .lines()
         .skip(1)
-        .take_while(|line| {
-            !line.starts_with('}') && !(line.starts_with(|c: char| !c.is_whitespace()) && !line.is_empty())
-        })
+        .take_while(|line| line.is_empty() || line.starts_with(char::is_whitespace))
         .filter_map(|line| {
             let line = line.trim();
             let name = line.split([':', '?']).next()?;

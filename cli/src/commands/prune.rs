@@ -2,7 +2,6 @@
 //! (--dry-run | --yes)`: retention (SPEC §7). The plan is always shown; deleting needs `--yes`.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use s3keep::retention::{PlanEntry, RetentionPolicy};
 use s3keep::{BackupId, Error, Result};
@@ -16,8 +15,8 @@ use crate::output::{error_json, rfc3339, short_time, Output};
 /// Plans retention and, with `--yes`, deletes. Without `--yes` or `--dry-run` the plan is
 /// shown and the command exits 2 asking for one of them.
 pub async fn prune(global: &GlobalArgs, args: PruneArgs, out: Output) -> Result<i32> {
+    let policy = policy(&args);
     let store = open_store(global).await?;
-    let policy = policy(&args, store.config().stale_after);
     let execute = args.yes;
     let outcome = store.prune(&policy, !execute).await?;
     let entries = &outcome.plan.entries;
@@ -71,7 +70,7 @@ pub async fn prune(global: &GlobalArgs, args: PruneArgs, out: Output) -> Result<
 }
 
 /// The retention policy of the flags; stale after the store's `stale_after` option.
-fn policy(args: &PruneArgs, stale_after: Duration) -> RetentionPolicy {
+fn policy(args: &PruneArgs) -> RetentionPolicy {
     RetentionPolicy {
         keep_last: args.keep_last,
         keep_hourly: args.keep_hourly,
@@ -82,7 +81,7 @@ fn policy(args: &PruneArgs, stale_after: Duration) -> RetentionPolicy {
         keep_within: args.keep_within,
         prune_failed: args.prune_failed,
         prune_stale: args.prune_stale,
-        stale_after,
+        stale_after: None,
     }
 }
 

@@ -422,10 +422,7 @@ impl CaseRun {
             keep_within: policy.keep_within.as_deref().map(parse_duration).transpose()?,
             prune_failed: policy.prune_failed,
             prune_stale: policy.prune_stale,
-            stale_after: match &policy.stale_after {
-                Some(d) => parse_duration(d)?,
-                None => RetentionPolicy::default().stale_after,
-            },
+            stale_after: policy.stale_after.as_deref().map(parse_duration).transpose()?,
         };
         let outcome = self.store().prune(&policy, dry_run).await?;
         if let Some((id, e)) = outcome.failed.first() {
