@@ -304,6 +304,9 @@ export class BackupStore {
  * Restores a backup into a directory (Node, Deno and Bun: needs node:fs): set `files` into
  * `dir`, every other set NAME into `dir/NAME/`; files written under a temporary name,
  * verified, then renamed; files already there with the right size and CRC32C are skipped.
+ * No link below `dir` is followed: a symlink where a directory is needed rejects with
+ * `IoError` naming it, and a link at a temporary or final name is replaced, never written
+ * through (README: the one race node:fs cannot close).
  */
 export function restoreToDirectory(
   store: BackupStore,

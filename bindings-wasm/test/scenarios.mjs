@@ -11,6 +11,7 @@ import {
   InvalidCredentialsError,
   IntegrityError,
   InvalidInputError,
+  IoError,
   NotFoundError,
   S3KeepError,
   restoreToDirectory,
@@ -390,4 +391,88 @@ export const fsScenarios = [
       await fs.rm(dir, { recursive: true, force: true });
     }
   }],
+
+  ["restoreToDirectory refuses a symlink as a directory below the target, even one pointing inside", async () => {
+    const { fs, path, base, target, victimUntouched } = await linkScene();
+    try {
+      const store = await newStore();
+      await store.save("0/11/0", { files: { "a.txt": new TextEncoder().encode("A"), "sub/b.bin": new TextEncoder().encode("B") } });
+      // The issue's scenario: target/sub -> ../outside.
+      await fs.symlink("../outside", path.join(target, "sub"));
+      await rejects(restoreToDirectory(store, "0/11/0", target), IoError, (e) => {
+        assert.equal(e.key, path.join(target, "sub"));
+        assert.match(e.message, /symbolic link/);
+      });
+      await victimUntouched();
+      await fs.rm(path.join(target, "sub"));
+      await fs.mkdir(path.join(target, "inside"));
+      await fs.symlink("inside", path.join(target, "sub"));
+      await rejects(restoreToDirectory(store, "0/11/0", target), IoError, (e) => assert.match(e.message, /symbolic link/));
+      assert.deepEqual(await fs.readdir(path.join(target, "inside")), []);
+    } finally {
+      await fs.rm(base, { recursive: true, force: true });
+    }
+  }],
+
+  ["restoreToDirectory does not write through a symlink planted at a temporary name", async () => {
+    const { fs, path, base, target, victim, victimUntouched, regularFileWith } = await linkScene();
+    try {
+      const store = await newStore();
+      await store.save("0/12/0", { files: { "b.bin": new TextEncoder().encode("restored b") } });
+      await fs.symlink(victim, path.join(target, ".b.bin.s3keep-partial"));
+      const summary = await restoreToDirectory(store, "0/12/0", target);
+      assert.equal(summary.filesRestored, 1);
+      await victimUntouched();
+      await regularFileWith(path.join(target, "b.bin"), "restored b");
+      assert.deepEqual(await fs.readdir(target), ["b.bin"]);
+    } finally {
+      await fs.rm(base, { recursive: true, force: true });
+    }
+  }],
+
+  ["restoreToDirectory replaces a symlink at a final name, also one to the right content", async () => {
+    const { fs, path, base, target, victim, victimUntouched, regularFileWith } = await linkScene();
+    try {
+      const store = await newStore();
+      await store.save("0/13/0", { files: { "d/b.bin": new TextEncoder().encode("restored b"), "same.bin": VICTIM } });
+      await fs.mkdir(path.join(target, "d"));
+      await fs.symlink(victim, path.join(target, "d", "b.bin"));
+      // Right size and CRC32C behind the link: a resume check that followed it would skip it.
+      await fs.symlink(victim, path.join(target, "same.bin"));
+      const summary = await restoreToDirectory(store, "0/13/0", target);
+      assert.deepEqual([summary.filesRestored, summary.filesSkipped], [2, 0]);
+      await victimUntouched();
+      await regularFileWith(path.join(target, "d", "b.bin"), "restored b");
+      await regularFileWith(path.join(target, "same.bin"), new TextDecoder().decode(VICTIM));
+    } finally {
+      await fs.rm(base, { recursive: true, force: true });
+    }
+  }],
 ];
+
+const VICTIM = new TextEncoder().encode("the victim's own bytes, which no restore may touch");
+
+/** A temporary `base` with `base/target/` (empty) and `base/outside/victim`. */
+async function linkScene() {
+  const fs = await import("node:fs/promises");
+  const os = await import("node:os");
+  const path = await import("node:path");
+  const base = await fs.mkdtemp(path.join(os.tmpdir(), "s3keep-js-links-"));
+  const target = path.join(base, "target");
+  const outside = path.join(base, "outside");
+  const victim = path.join(outside, "victim");
+  await fs.mkdir(target);
+  await fs.mkdir(outside);
+  await fs.writeFile(victim, VICTIM);
+  return {
+    fs, path, base, target, outside, victim,
+    async victimUntouched() {
+      assert.deepEqual(await fs.readdir(outside), ["victim"], "something was written outside the target");
+      sameBytes(new Uint8Array(await fs.readFile(victim)), VICTIM, "victim");
+    },
+    async regularFileWith(file, text) {
+      assert.ok((await fs.lstat(file)).isFile(), `${file} is not a regular file`);
+      assert.equal(await fs.readFile(file, "utf8"), text);
+    },
+  };
+}

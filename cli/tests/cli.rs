@@ -302,6 +302,38 @@ fn named_sets_restore_into_subdirectories_and_one_set_into_the_target() {
     );
 }
 
+/// Issue 16's report: a symlink `out/sub -> ../outside` made `restore ID out` write
+/// `outside/b.bin`.
+#[cfg(unix)]
+#[test]
+fn restore_refuses_a_symlink_below_the_target_and_writes_nothing_outside() {
+    let store = Store::new();
+    store.create();
+    let src = tempfile::tempdir().unwrap();
+    std::fs::write(src.path().join("a.txt"), b"A").unwrap();
+    std::fs::create_dir(src.path().join("sub")).unwrap();
+    std::fs::write(src.path().join("sub/b.bin"), b"B").unwrap();
+    store.run(&["save", "0/16/0", path_str(src.path())]).expect(0);
+
+    let base = tempfile::tempdir().unwrap();
+    let (out, outside) = (base.path().join("out"), base.path().join("outside"));
+    std::fs::create_dir(&out).unwrap();
+    std::fs::create_dir(&outside).unwrap();
+    std::os::unix::fs::symlink("../outside", out.join("sub")).unwrap();
+    let run = store.run(&["restore", "0/16/0", path_str(&out)]);
+    run.expect(1);
+    let line = run.error_line();
+    assert!(
+        line.contains("Io") && line.contains(path_str(&out.join("sub"))) && line.contains("symbolic link"),
+        "{line}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&outside).unwrap().count(),
+        0,
+        "written outside the target"
+    );
+}
+
 #[test]
 fn prune_dry_run_shows_the_plan_and_yes_deletes() {
     let store = Store::new();
