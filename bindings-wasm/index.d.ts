@@ -325,7 +325,7 @@ export function init(moduleOrPath?: WebAssembly.Module | URL | string | BufferSo
 export type ErrorKind =
   | "NoSuchBucket" | "NotFound" | "BackupAlreadyExists" | "BackupNotCompleted" | "AccessDenied"
   | "InvalidCredentials" | "ClockSkew" | "Throttled" | "Network" | "Timeout" | "InvalidInput"
-  | "Integrity" | "Conflict" | "Io" | "Cancelled" | "S3";
+  | "Integrity" | "Conflict" | "Io" | "Cancelled" | "Redirect" | "S3";
 
 /** Base class of every error s3keep throws. */
 export class S3KeepError extends Error {
@@ -365,4 +365,6 @@ export class IntegrityError extends S3KeepError {}
 export class ConflictError extends S3KeepError {}
 export class IoError extends S3KeepError {}
 export class CancelledError extends S3KeepError {}
+/** The store answered with a redirect to another endpoint or region; it is never followed. */
+export class RedirectError extends S3KeepError {}
 export class S3Error extends S3KeepError {}

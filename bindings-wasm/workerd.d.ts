@@ -4,7 +4,7 @@ export {
   BackupStore, init, S3KeepError, NoSuchBucketError, NotFoundError, BackupAlreadyExistsError,
   BackupNotCompletedError, AccessDeniedError, InvalidCredentialsError, ClockSkewError, ThrottledError,
   NetworkError, TimeoutError, InvalidInputError, IntegrityError, ConflictError, IoError,
-  CancelledError, S3Error,
+  CancelledError, RedirectError, S3Error,
 } from "./index.js";
 export type {
   BackupIdLike, Duration, Size, StatusCode, BackupStoreOptions, ConfigReport, FileSource, FileSets, Progress, CallOptions,

@@ -180,7 +180,9 @@ def errors(store: BackupStore, tmp: Path) -> None:
         print(e.code)
     except (s3keep.BackupAlreadyExists, s3keep.ClockSkew, s3keep.Throttled, s3keep.Network, s3keep.Timeout) as e:
         print(e.status)
-    except (s3keep.InvalidInput, s3keep.Integrity, s3keep.Conflict, s3keep.Io, s3keep.Cancelled, s3keep.S3Error) as e:
+    except (s3keep.InvalidInput, s3keep.Integrity, s3keep.Conflict, s3keep.Io, s3keep.Cancelled) as e:
+        print(e.key)
+    except (s3keep.Redirect, s3keep.S3Error) as e:
         print(e.key)
     except s3keep.S3KeepError as e:
         print(e.request_id)

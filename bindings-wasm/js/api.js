@@ -8,7 +8,7 @@ export {
   S3KeepError, NoSuchBucketError, NotFoundError, BackupAlreadyExistsError,
   BackupNotCompletedError, AccessDeniedError, InvalidCredentialsError, ClockSkewError,
   ThrottledError, NetworkError, TimeoutError, InvalidInputError, IntegrityError, ConflictError,
-  IoError, CancelledError, S3Error,
+  IoError, CancelledError, RedirectError, S3Error,
 } from "./errors.js";
 
 /** Raised by the constructor when the wasm module was never initialised. */

@@ -13,10 +13,12 @@ import {
   InvalidInputError,
   IoError,
   NotFoundError,
+  RedirectError,
   S3KeepError,
   restoreToDirectory,
 } from "../js/index.js";
 import { freshBucketName, minio } from "./harness.mjs";
+import { LOCATION_SECRET, startRedirect } from "./redirect_server.mjs";
 
 const MiB = 1024 * 1024;
 
@@ -309,6 +311,54 @@ export const scenarios = [
     const e = await rejects(store.status("0/1/0"), S3KeepError);
     const all = `${e.message} ${JSON.stringify(e)} ${e.stack}`;
     assert.ok(!all.includes("TOPSECRETVALUE") && !all.includes("SESSIONTOKENVALUE"));
+  }],
+
+  ["URLs and endpoints with credentials or a query are refused without showing them", async () => {
+    for (const options of [
+      { url: "s3://bkt?endpoint=ftp://AK:SECRET@host" },
+      { url: "s3://bkt?endpoint=http://AK:SECRET@host&colour=red" },
+      { url: "s3://bkt?endpoint=http://AK:SECRET@[::1" },
+      { url: "https://AK:SECRET@host/b" },
+      { bucket: "bkt", endpoint: "http://AK:SECRET@host:9000" },
+      { bucket: "bkt", endpoint: "http://host:9000/?X-Amz-Signature=SECRET&X-Amz-Security-Token=SECRET" },
+      { bucket: "bkt", env: { AWS_ENDPOINT_URL: "http://AK:SECRET@host:9000" } },
+    ]) {
+      let error;
+      try {
+        new BackupStore({ env: false, ...options });
+      } catch (e) {
+        error = e;
+      }
+      assert.ok(error instanceof InvalidInputError, `${JSON.stringify(options)}: ${error}`);
+      const all = `${error} ${error.message} ${JSON.stringify(error)} ${error.stack} ${error.endpoint}`;
+      assert.ok(!all.includes("SECRET") && !all.includes("AK:"), all);
+    }
+  }],
+
+  ["a 301 or 307 to another host is a RedirectError and the other host receives nothing", async () => {
+    for (const status of [301, 307]) {
+      const { endpoint, otherHost, received, close } = await startRedirect(status);
+      const store = new BackupStore({
+        bucket: "redirected", endpoint, accessKeyId: "AKIDREDIRECT", secretAccessKey: "SECRET-KEY",
+        sessionToken: "SESSION-TOKEN-SECRET", maxAttempts: 1, env: false,
+      });
+      try {
+        const save = store.save("0/1/0", { files: { "a.bin": new TextEncoder().encode("FILE-CONTENTS-SECRET") } });
+        const e = await rejects(save, RedirectError);
+        assert.equal(e.kind, "Redirect");
+        assert.equal(e.status, status);
+        assert.equal(e.code, status === 301 ? "PermanentRedirect" : "TemporaryRedirect");
+        assert.ok(e.message.includes(`the store redirected to ${otherHost} (region eu-west-1)`), e.message);
+        const all = `${e} ${JSON.stringify(e)} ${e.stack} ${String(store)}`;
+        for (const secret of [LOCATION_SECRET, "SESSION-TOKEN", "FILE-CONTENTS", "SECRET-KEY"]) {
+          assert.ok(!all.includes(secret), `${secret} in ${all}`);
+        }
+        await rejects(store.list(), RedirectError);
+        assert.deepEqual(received, [], "the other host was contacted");
+      } finally {
+        await close();
+      }
+    }
   }],
 
   ["restore and deep verify catch a file changed in the bucket (CRC32C)", async () => {

@@ -4,7 +4,7 @@ import {
   BackupStore, init, restoreToDirectory, S3KeepError, NoSuchBucketError, NotFoundError,
   BackupAlreadyExistsError, BackupNotCompletedError, AccessDeniedError, InvalidCredentialsError,
   ClockSkewError, ThrottledError, NetworkError, TimeoutError, InvalidInputError, IntegrityError,
-  ConflictError, IoError, CancelledError, S3Error,
+  ConflictError, IoError, CancelledError, RedirectError, S3Error,
 } from "s3keep";
 import type {
   BackupInfo, BackupStoreOptions, CheckResult, ConfigReport, DeleteResult, ErrorKind, FileSets, MultipartUpload,
@@ -118,7 +118,7 @@ async function example(blob: Blob, file: File, stream: ReadableStream<Uint8Array
     const classes = [
       NoSuchBucketError, NotFoundError, BackupAlreadyExistsError, BackupNotCompletedError, AccessDeniedError,
       InvalidCredentialsError, ClockSkewError, ThrottledError, NetworkError, TimeoutError, InvalidInputError,
-      IntegrityError, ConflictError, IoError, CancelledError, S3Error,
+      IntegrityError, ConflictError, IoError, CancelledError, RedirectError, S3Error,
     ];
     console.log(classes.some((c) => e instanceof c), new S3Error("x", { code: "Y" }).kind);
   }

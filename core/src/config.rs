@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::options::{ConfigKey, Source};
+use crate::redact::redact_url;
 
 /// A secret string (secret access key, session token). Prints as `***`.
 #[derive(Clone, PartialEq, Eq)]
@@ -107,7 +108,9 @@ impl Default for RetryConfig {
 }
 
 /// What the S3 client needs: where, as whom, and how to send requests.
-#[derive(Clone, Debug)]
+///
+/// `Debug` shows the endpoint through [`redact_url`] and the credentials without secrets.
+#[derive(Clone)]
 pub struct ClientConfig {
     /// The bucket name.
     pub bucket: String,
@@ -136,6 +139,38 @@ pub struct ClientConfig {
     pub signed_payload: bool,
 }
 
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Destructured, so that a new field cannot be left out (or shown unredacted) unnoticed.
+        let ClientConfig {
+            bucket,
+            endpoint,
+            region,
+            credentials,
+            addressing,
+            connect_timeout,
+            request_timeout,
+            read_timeout,
+            retry,
+            checksum,
+            signed_payload,
+        } = self;
+        f.debug_struct("ClientConfig")
+            .field("bucket", bucket)
+            .field("endpoint", &endpoint.as_deref().map(redact_url))
+            .field("region", region)
+            .field("credentials", credentials)
+            .field("addressing", addressing)
+            .field("connect_timeout", connect_timeout)
+            .field("request_timeout", request_timeout)
+            .field("read_timeout", read_timeout)
+            .field("retry", retry)
+            .field("checksum", checksum)
+            .field("signed_payload", signed_payload)
+            .finish()
+    }
+}
+
 impl ClientConfig {
     /// A configuration for `bucket` with every default of SPEC §2 and no credentials.
     pub fn new(bucket: impl Into<String>) -> Self {
@@ -156,9 +191,12 @@ impl ClientConfig {
 
     /// Checks the bucket name and endpoint before any request is sent.
     ///
+    /// Messages name the endpoint only in its [`redact_url`] form: no userinfo, no query.
+    ///
     /// # Errors
     /// [`Error::InvalidInput`] for an empty or malformed bucket name, or an endpoint that is
-    /// not `http(s)://host[:port]` or that carries credentials.
+    /// not `http(s)://host[:port][/path]`: one that carries credentials (`user:password@`),
+    /// a query string or a fragment is refused.
     pub fn validate(&self) -> Result<()> {
         let b = &self.bucket;
         let ok = (3..=63).contains(&b.len())
@@ -166,6 +204,7 @@ impl ClientConfig {
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"-._".contains(&c))
             && b.as_bytes()[0].is_ascii_alphanumeric();
         if !ok {
+            // A bucket typed as `AK:SECRET@host` (a mistaken URL) is not echoed (`shown`).
             return Err(Error::invalid_input(format!(
                 "bucket: {} is not a bucket name; give 3 to 63 characters of a-z, 0-9, '-', '.', '_', starting with a letter or digit",
                 crate::options::values::shown(b)
@@ -295,6 +334,72 @@ mod tests {
         assert_eq!(c.secret_access_key.expose(), "D");
         assert_eq!(c.session_token.unwrap().expose(), "E");
         assert!(parse_credentials_file(text, "missing").is_none());
+    }
+
+    /// Fails when `err`'s message, `Display` or `Debug` shows any part of a secret.
+    #[track_caller]
+    fn assert_hides_secrets(err: &Error) {
+        let text = format!("{err} {err:?}");
+        for secret in ["SECRET", "AK:", "SIG", "TOKEN"] {
+            assert!(!text.contains(secret), "{secret} shown in {text}");
+        }
+    }
+
+    #[test]
+    fn s3_url_errors_name_the_wrong_part_without_echoing_secrets() {
+        for (url, says) in [
+            ("https://AK:SECRET@host/b", "the scheme is not s3"),
+            ("s3://AK:SECRET@host/b", "credentials do not belong"),
+            ("s3://bk?endpoint=http://h:9000&colour=AK:SECRET", "unknown option \"colour\""),
+            ("s3://bk?http://AK:SECRET@host", "unknown option http://***@host"),
+            ("s3://bk?endpoint=http://h&addressing=sideways", "addressing"),
+            ("s3://AK:SECRET@host", "credentials do not belong"),
+        ] {
+            let err = StoreConfig::builder().with_url(url).build().unwrap_err();
+            assert!(matches!(err, Error::InvalidInput(_)), "{url}: {err}");
+            assert!(err.to_string().contains(says), "{url}: {err}");
+            assert_hides_secrets(&err);
+        }
+    }
+
+    #[test]
+    fn endpoint_errors_never_echo_userinfo_or_query() {
+        for (endpoint, says) in [
+            ("ftp://AK:SECRET@host", "the scheme is not http or https"),
+            ("http://AK:SECRET@host:9000", "must not contain credentials"),
+            ("http://AK:SECRET@host:99999", "is not a URL (invalid port number)"),
+            ("http://AK:SECRET@[::1", "is not a URL (invalid IPv6 address)"),
+            ("AK:SECRET@host", "the scheme is not http or https"),
+            (
+                "http://h:9000/?X-Amz-Signature=SIG&X-Amz-Credential=AK%3A&X-Amz-Security-Token=TOKEN",
+                "must not carry a query string",
+            ),
+            ("http://h:9000/#SECRET", "must not carry a query string or fragment"),
+        ] {
+            let mut c = ClientConfig::new("good-bucket");
+            c.endpoint = Some(endpoint.into());
+            let err = c.validate().unwrap_err();
+            assert!(err.to_string().contains(says), "{endpoint}: {err}");
+            assert_hides_secrets(&err);
+            // The same endpoint inside an s3:// URL: refused by the builder the same way.
+            let query: String = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("endpoint", endpoint)
+                .finish();
+            let err = StoreConfig::builder()
+                .with_url(&format!("s3://good-bucket?{query}"))
+                .build()
+                .unwrap_err();
+            assert_hides_secrets(&err);
+        }
+    }
+
+    #[test]
+    fn debug_of_a_config_shows_the_endpoint_without_userinfo_or_query() {
+        let mut c = StoreConfig::new("bk");
+        c.client.endpoint = Some("http://AK:SECRET@h:9000/?X-Amz-Signature=SIG".into());
+        let text = format!("{c:?}");
+        assert!(text.contains("http://***@h:9000?***"), "{text}");
+        assert!(!text.contains("SECRET") && !text.contains("SIG"), "{text}");
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod error;
 pub mod format2;
 mod id;
 pub mod options;
+pub mod redact;
 pub mod retention;
 pub mod runtime;
 pub mod s3;

@@ -33,8 +33,16 @@ const SIZE_UNITS: &[(&str, u64)] = &[
 ];
 
 /// A value as it appears in a message: quoted, control characters escaped, at most 40
-/// characters (never used for secrets or URLs).
+/// characters. A value that may hold a secret is never echoed: a URL is shown in its
+/// [`redact_url`](crate::redact::redact_url) form, and anything with `@` (a mistyped
+/// `user:password@host`) only as `(not shown)`.
 pub(crate) fn shown(value: &str) -> String {
+    if value.contains("://") {
+        return crate::redact::redact_url(value);
+    }
+    if value.contains('@') {
+        return "(not shown: it may hold a secret)".to_string();
+    }
     let cut: String = value.chars().take(40).collect();
     let quoted = format!("{cut:?}");
     if cut.len() < value.len() {
@@ -186,6 +194,9 @@ pub(crate) fn check_endpoint(text: &str) -> Result<()> {
         return Err(Error::invalid_input(
             "endpoint: the URL must not contain credentials; pass them as access key and secret",
         ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("it must not carry a query string or fragment"));
     }
     Ok(())
 }
@@ -362,6 +373,7 @@ mod tests {
             ("ftp://secret-host:21", "scheme"),
             ("http://AKIDSECRET:hunter2@host:9000", "credentials"),
             ("no-scheme-hunter2", "not a URL"),
+            ("http://host:9000/?X-Amz-Signature=hunter2", "query string"),
         ] {
             let m = message(check_endpoint(text).unwrap_err());
             assert!(m.contains(part), "{m}");
