@@ -56,6 +56,8 @@ export interface BackupStoreOptions {
   connectTimeout?: Duration;
   /** Timeout of one request attempt (default 5m). */
   requestTimeout?: Duration;
+  /** The longest a server may send nothing before the attempt is a retried Timeout (default 1m). */
+  readTimeout?: Duration;
   /** An IN_PROGRESS backup older than this is stale (default 1d); also cleanupUploads' default age. */
   staleAfter?: Duration;
   /** Checksum each upload carries (default `crc32c`; `md5` for stores without flexible checksums). */
@@ -83,6 +85,7 @@ export interface ConfigReport {
   maxElapsed: string;
   connectTimeout: string;
   requestTimeout: string;
+  readTimeout: string;
   checksum: "crc32c" | "md5";
   signedPayload: boolean;
   staleAfter: string;

@@ -350,7 +350,10 @@ mod tests {
         for (url, says) in [
             ("https://AK:SECRET@host/b", "the scheme is not s3"),
             ("s3://AK:SECRET@host/b", "credentials do not belong"),
-            ("s3://bk?endpoint=http://h:9000&colour=AK:SECRET", "unknown option \"colour\""),
+            (
+                "s3://bk?endpoint=http://h:9000&colour=AK:SECRET",
+                "unknown option \"colour\"",
+            ),
             ("s3://bk?http://AK:SECRET@host", "unknown option http://***@host"),
             ("s3://bk?endpoint=http://h&addressing=sideways", "addressing"),
             ("s3://AK:SECRET@host", "credentials do not belong"),

@@ -92,6 +92,7 @@ class _StoreOptions(TypedDict, total=False):
     max_elapsed: Optional[_Seconds]
     connect_timeout: Optional[_Seconds]
     request_timeout: Optional[_Seconds]
+    read_timeout: Optional[_Seconds]
     checksum: Optional[Literal["crc32c", "md5"]]
     signed_payload: Optional[Union[bool, str]]
     stale_after: Optional[_Seconds]
@@ -118,6 +119,7 @@ class _ConfigReport(TypedDict):
     maxElapsed: str
     connectTimeout: str
     requestTimeout: str
+    readTimeout: str
     checksum: str
     signedPayload: bool
     staleAfter: str

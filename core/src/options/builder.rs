@@ -274,6 +274,7 @@ fn apply(c: &mut StoreConfig, key: K, value: &str) -> Result<()> {
         K::MaxElapsed => c.client.retry.max_elapsed = positive(value)?,
         K::ConnectTimeout => c.client.connect_timeout = positive(value)?,
         K::RequestTimeout => c.client.request_timeout = positive(value)?,
+        K::ReadTimeout => c.client.read_timeout = positive(value)?,
         K::Checksum => c.client.checksum = value.parse()?,
         K::SignedPayload => c.client.signed_payload = parse_bool(name, value)?,
         K::StaleAfter => c.stale_after = parse_duration(name, value)?,

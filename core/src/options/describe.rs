@@ -51,6 +51,8 @@ pub struct ConfigReport {
     pub connect_timeout: String,
     /// Attempt timeout (`5m`).
     pub request_timeout: String,
+    /// Longest silence of a server (`1m`).
+    pub read_timeout: String,
     /// `crc32c` or `md5`.
     pub checksum: String,
     /// Payload signing.
@@ -85,6 +87,7 @@ impl StoreConfig {
             max_elapsed: format_duration(c.retry.max_elapsed),
             connect_timeout: format_duration(c.connect_timeout),
             request_timeout: format_duration(c.request_timeout),
+            read_timeout: format_duration(c.read_timeout),
             checksum: c.checksum.to_string(),
             signed_payload: c.signed_payload,
             stale_after: format_duration(self.stale_after),

@@ -69,6 +69,8 @@ pub enum ConfigKey {
     ConnectTimeout,
     /// Timeout of one request attempt, body included.
     RequestTimeout,
+    /// The longest a server may send nothing while an answer is awaited.
+    ReadTimeout,
     /// Checksum header of uploads.
     Checksum,
     /// Sign the SHA-256 of every payload.
@@ -163,6 +165,9 @@ const TABLE: &[Spec] = &[
     Spec { key: K::RequestTimeout, names: ["request_timeout", "requestTimeout", "request-timeout"],
         kind: V::Duration, env: &["S3KEEP_REQUEST_TIMEOUT"], default: "5m",
         doc: "timeout of one request attempt, body included" },
+    Spec { key: K::ReadTimeout, names: ["read_timeout", "readTimeout", "read-timeout"],
+        kind: V::Duration, env: &["S3KEEP_READ_TIMEOUT"], default: "1m",
+        doc: "the longest a server may send nothing (no head, no next bytes) before the attempt is a retried Timeout" },
     Spec { key: K::Checksum, names: ["checksum", "checksum", "checksum"], kind: V::Choice,
         env: &["S3KEEP_CHECKSUM"], default: "crc32c",
         doc: "checksum of uploads: crc32c, or md5 for stores without flexible checksums" },
@@ -176,7 +181,7 @@ const TABLE: &[Spec] = &[
 
 impl ConfigKey {
     /// Every key, in table order.
-    pub const ALL: [ConfigKey; 21] = [
+    pub const ALL: [ConfigKey; 22] = [
         K::Url,
         K::Bucket,
         K::Prefix,
@@ -195,6 +200,7 @@ impl ConfigKey {
         K::MaxElapsed,
         K::ConnectTimeout,
         K::RequestTimeout,
+        K::ReadTimeout,
         K::Checksum,
         K::SignedPayload,
         K::StaleAfter,
