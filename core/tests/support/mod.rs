@@ -9,6 +9,7 @@
 pub mod hostile;
 pub mod opens;
 pub mod proxy;
+pub mod redirect;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
