@@ -1,4 +1,4 @@
-//! prune: retention (SPEC §7) applied to the store. The plan comes from the pure planner in
+//! prune: retention (§7) applied to the store. The plan comes from the pure planner in
 //! [`crate::retention`]; executing it goes through the delete protocol, backup by backup.
 //! In a format 2 store an executed prune holds the exclusive lock throughout and ends with
 //! garbage collection (restic's `forget --prune`): packs no remaining backup uses are
