@@ -235,8 +235,8 @@ pub struct StoreConfig {
     /// An IN_PROGRESS backup older than this is stale: deletable and prunable (default 24 h);
     /// also the default age of `cleanup_uploads`.
     pub stale_after: Duration,
-    /// The storage format of a new store: 1 (one object per file, SPEC §3) or 2 (packs,
-    /// SPEC §11). `None` (the default) makes a new store format 2 and keeps an existing
+    /// The storage format of a new store: 1 (one object per file, §3) or 2 (packs,
+    /// §11). `None` (the default) makes a new store format 2 and keeps an existing
     /// store's format; a value that contradicts an existing store is refused by `save`.
     pub format: Option<u8>,
     /// The shared-credentials profile the credentials came from, if they did.

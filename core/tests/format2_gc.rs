@@ -279,7 +279,7 @@ fn victim_bytes(round: u64) -> Vec<u8> {
 /// victim's pack is past the grace period, and the racing prune deletes the victim.
 const REVIVE_AFTER: u64 = 6;
 
-/// SPEC §11's invariant: a save and a prune racing, with random delays, 100 times; after
+/// §11's invariant: a save and a prune racing, with random delays, 100 times; after
 /// each round every COMPLETED backup restores byte-exact, and the round's backup and one
 /// other verify deep (every backup still there does at the end).
 ///

@@ -1,4 +1,4 @@
-//! Format 2's incremental saves against MinIO (SPEC §11): what a second save uploads and
+//! Format 2's incremental saves against MinIO (§11): what a second save uploads and
 //! reads. Bytes are counted on the wire by a proxy in front of MinIO
 //! (`support::proxy::Proxy::put_bytes`); files opened are counted by the kernel
 //! (`support::opens::OpenWatch`, inotify).

@@ -1,4 +1,4 @@
-//! Format 2 (SPEC §11) end to end against MinIO: which format a store gets, save → restore
+//! Format 2 (§11) end to end against MinIO: which format a store gets, save → restore
 //! byte-exact, file by file reads, status and list, verify, and delete leaving packs.
 
 mod support;

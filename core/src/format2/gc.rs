@@ -1,4 +1,4 @@
-//! Garbage collection of format 2 (SPEC §11; docs/FORMAT.md, "Garbage collection"), run by
+//! Garbage collection of format 2 (§11; docs/FORMAT.md, "Garbage collection"), run by
 //! prune under the exclusive lock:
 //!
 //! 1. the **used set**: the chunk ids of every COMPLETED backup's manifest (and of a

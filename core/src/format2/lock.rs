@@ -29,7 +29,7 @@ use crate::runtime::{self, Stopwatch};
 use crate::s3::{PutOptions, S3Client};
 
 /// The longest stale limit: a lock not refreshed for this long is stale whatever the
-/// store's `stale_after` says (SPEC §11: 30 minutes).
+/// store's `stale_after` says (§11: 30 minutes).
 pub const LOCK_STALE_MAX: Duration = Duration::from_secs(30 * 60);
 /// The shortest stale limit (a smaller `stale_after` is raised to it).
 const LOCK_STALE_MIN: Duration = Duration::from_secs(1);

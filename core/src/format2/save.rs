@@ -1,4 +1,4 @@
-//! save, format 2 (SPEC §11; docs/FORMAT.md, "Save"). `backup/save.rs` has checked every
+//! save, format 2 (§11; docs/FORMAT.md, "Save"). `backup/save.rs` has checked every
 //! name, read the store descriptor and written `status.json` = IN_PROGRESS; then:
 //!
 //! 1. take a shared lock (refreshed while the save runs);

@@ -1,4 +1,4 @@
-//! Which format a store holds (SPEC §11), and the per-store state format 2 keeps between
+//! Which format a store holds (§11), and the per-store state format 2 keeps between
 //! calls.
 //!
 //! `{prefix}s3keep.json` says it. It is read on first use and cached for the life of the
@@ -29,7 +29,7 @@ const MAX_DESCRIPTOR_BYTES: usize = 64 * 1024;
 /// The format a save writes.
 #[derive(Clone, Debug)]
 pub(crate) enum StoreFormat {
-    /// One object per file (SPEC §3).
+    /// One object per file (§3).
     One,
     /// Packs, index and manifests, with the store's descriptor.
     Two(Arc<StoreDescriptor>),

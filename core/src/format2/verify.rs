@@ -1,4 +1,4 @@
-//! verify, format 2 (SPEC §11; docs/FORMAT.md, "Verify").
+//! verify, format 2 (§11; docs/FORMAT.md, "Verify").
 //!
 //! - Shallow: every chunk of the manifest is indexed, and every pack holding them exists
 //!   with the length the index records (one HeadObject per pack, not per chunk).
