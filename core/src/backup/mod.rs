@@ -11,6 +11,8 @@ mod progress;
 mod prune;
 mod restore;
 mod save;
+#[cfg(not(target_arch = "wasm32"))]
+mod scan;
 mod source;
 mod verify;
 
@@ -29,6 +31,8 @@ pub use progress::{Progress, ProgressFn};
 pub use prune::PruneOutcome;
 pub use restore::{RestoreOptions, RestoreSummary};
 pub use save::SaveOptions;
+#[cfg(not(target_arch = "wasm32"))]
+pub use scan::{OnFileError, Scan, ScanOptions, SkipReason, Skipped};
 pub use source::{FileSet, FileSpec, RangedSource, Source};
 pub use verify::{VerifyProblem, VerifyProblemKind, VerifyReport};
 
