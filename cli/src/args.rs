@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use s3keep::backup::OnFileError;
 use s3keep::BackupId;
 
 use crate::parse;
@@ -14,7 +15,8 @@ use crate::parse;
 ///
 /// Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN,
 /// else from the shared profile (AWS_PROFILE, ~/.aws/credentials). Exit codes: 0 ok,
-/// 1 failure, 2 usage error, 3 not found, 4 already exists / conflict, 130 interrupted.
+/// 1 failure, 2 usage error, 3 not found, 4 already exists / conflict, 5 saved without the
+/// files skipped by --on-file-error skip, 130 interrupted.
 #[derive(Debug, Parser)]
 #[command(name = "s3keep", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
@@ -91,7 +93,7 @@ pub enum Command {
     MarkFailed(MarkFailedArgs),
     /// Apply a retention policy: show the plan, then delete with --yes.
     Prune(PruneArgs),
-    /// Check that every file of a backup is in the store (--deep: download and check CRC32C).
+    /// Check that every file of a backup is in the store with its size (--deep: download it and check its CRC32C).
     Verify(VerifyArgs),
     /// Abort multipart uploads left behind by crashed saves.
     CleanupUploads(CleanupArgs),
@@ -99,8 +101,10 @@ pub enum Command {
     Doctor,
 }
 
-/// `save [ID] [DIR] [--set NAME=PATH]... [--meta KEY=VALUE]...`
+/// `save [ID] [DIR] [--set NAME=PATH]... [--meta KEY=VALUE]... [--follow-symlinks]
+/// [--on-file-error fail|skip]`
 #[derive(Debug, Args)]
+#[command(after_long_help = SAVE_RULES)]
 pub struct SaveArgs {
     /// PARTITION/CHECKPOINT/NODE (default 0/<now in ms>/0). With one argument that is not an
     /// id, it is taken as DIR.
@@ -115,7 +119,27 @@ pub struct SaveArgs {
     /// User metadata stored with the backup.
     #[arg(long = "meta", value_name = "KEY=VALUE", value_parser = parse::meta_arg)]
     pub meta: Vec<(String, String)>,
+    /// Follow symbolic links met inside the directories (to files and directories; a loop
+    /// is skipped). Default: links are skipped with a note.
+    #[arg(long)]
+    pub follow_symlinks: bool,
+    /// A file that cannot be saved (unreadable, a dangling link being followed, a name that
+    /// is not UTF-8 or holds a control character): fail (nothing is sent) or skip (saved
+    /// without it, a note names it, exit code 5).
+    #[arg(long, value_name = "fail|skip", default_value = "fail", value_parser = parse::on_file_error)]
+    pub on_file_error: OnFileError,
 }
+
+/// What `save --help` says about the files of a tree.
+const SAVE_RULES: &str = "What is saved:
+  A path given as DIR or --set NAME=PATH is read through links. A directory is walked; any
+  other path is one file named by its file name. A FIFO named this way is read to its end
+  and streamed (multipart as it fills), e.g. `mkfifo /run/db.fifo; pg_dump > /run/db.fifo &
+  s3keep save --set db=/run/db.fifo`.
+  Inside a directory, only regular files are saved: symbolic links are skipped with a note
+  (the backup format stores regular files only) unless --follow-symlinks; FIFOs, sockets and
+  devices are skipped with a note. Notes go to stderr (`note: skipped ...`) and to the
+  `skipped` list of --json. Names are printed with control characters escaped (\\n, \\u{1b}).";
 
 /// `list [--partition P] [--checkpoint C] [--node N]`
 #[derive(Debug, Args)]
@@ -223,7 +247,8 @@ pub struct VerifyArgs {
     /// PARTITION/CHECKPOINT/NODE of a COMPLETED backup.
     #[arg(value_name = "ID", value_parser = parse::backup_id)]
     pub id: BackupId,
-    /// Download every file again and check its CRC32C.
+    /// Download every file again and check its CRC32C (content). Without it, verify checks
+    /// presence and sizes only (one HEAD per file): a same-size replacement goes unseen.
     #[arg(long)]
     pub deep: bool,
 }
