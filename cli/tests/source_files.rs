@@ -272,3 +272,30 @@ fn symlinks_are_skipped_unless_followed_and_a_dangling_one_is_a_per_file_error()
     );
     assert!(run.stdout.contains("COMPLETED"), "{}", run.stdout);
 }
+
+#[test]
+fn a_failed_restore_leaves_no_partial_file() {
+    let store = Store::new();
+    let src = tempfile::tempdir().unwrap();
+    for i in 0..300 {
+        std::fs::write(src.path().join(format!("f{i:03}")), vec![i as u8; 64 * 1024]).unwrap();
+    }
+    store.run(&["save", "0/10/0", s(src.path())]).expect(0);
+    // One object replaced by other bytes of the same size: its CRC32C no longer matches.
+    let file = tempfile::NamedTempFile::new().unwrap();
+    file.as_file().write_all(&vec![0xEE; 64 * 1024]).unwrap();
+    support::minio().mc(&["cp", s(file.path()), &store.mc_path("0/10/0/files/f002")]);
+
+    for round in 0..8 {
+        let out = tempfile::tempdir().unwrap();
+        let run = store.run(&["restore", "0/10/0", s(out.path()), "--concurrency", "64"]);
+        run.expect(1);
+        assert!(run.stderr.contains("Integrity"), "{}", run.stderr);
+        let partial: Vec<String> = std::fs::read_dir(out.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains("s3keep-partial"))
+            .collect();
+        assert!(partial.is_empty(), "round {round}: left behind: {partial:?}");
+    }
+}

@@ -18,7 +18,6 @@
 //!   fails before any request is sent; with [`OnFileError::Skip`] the file is skipped with a
 //!   note marked as an error, and the save goes on without it.
 
-use std::collections::HashSet;
 use std::fmt;
 use std::fs::{FileType, Metadata};
 use std::path::Path;
