@@ -74,6 +74,10 @@ pub struct GlobalArgs {
     /// (errors are still printed).
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Diagnostics on stderr: -v one line per S3 request (action, key, HTTP status, ms) and
+    /// retries, -vv more. RUST_LOG (e.g. s3keep=debug) overrides. Never a secret or a URL.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 /// The subcommands.

@@ -20,6 +20,7 @@ pub mod args;
 mod commands;
 pub mod config;
 pub mod exit;
+mod logging;
 pub mod output;
 pub mod parse;
 pub mod progress;
@@ -36,6 +37,7 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Ok(cli) => cli,
         Err(e) => return usage_error(&e, &args),
     };
+    logging::init(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {

@@ -3,95 +3,13 @@
 //! named and met in a tree, symbolic links, per-file errors with `--on-file-error`.
 //! Real processes against the harness MinIO.
 
-#[path = "../../core/tests/support/mod.rs"]
-mod support;
+mod common;
 
 use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use serde_json::Value;
-
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    #[track_caller]
-    fn expect(&self, code: i32) -> &Self {
-        assert_eq!(self.code, code, "stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
-        self
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {:?}", self.stdout))
-    }
-
-    /// No raw control character anywhere in what was printed (newlines end lines only).
-    #[track_caller]
-    fn printable(&self) -> &Self {
-        for (name, text) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
-            for line in text.lines() {
-                assert!(
-                    !line.chars().any(|c| c.is_control() && c != '\t'),
-                    "{name} holds a raw control character: {line:?}"
-                );
-            }
-        }
-        self
-    }
-}
-
-/// A fresh bucket, created through the command.
-struct Store {
-    bucket: String,
-}
-
-impl Store {
-    fn new() -> Self {
-        let store = Self {
-            bucket: support::fresh_bucket_name(),
-        };
-        store.run(&["list", "--create-bucket", "--json"]).expect(0);
-        store
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        let m = support::minio();
-        let out = Command::new(env!("CARGO_BIN_EXE_s3keep"))
-            .args(["--endpoint", &m.endpoint, "--bucket", &self.bucket])
-            .args(args)
-            .stdin(Stdio::null())
-            .env("AWS_ACCESS_KEY_ID", &m.access_key)
-            .env("AWS_SECRET_ACCESS_KEY", &m.secret_key)
-            .env("AWS_REGION", &m.region)
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/s3keep-test-credentials")
-            .env_remove("S3KEEP_URL")
-            .env_remove("AWS_PROFILE")
-            .env_remove("RUST_LOG")
-            .output()
-            .expect("cannot run s3keep");
-        let run = Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        };
-        assert!(!run.stderr.contains("panicked"), "{run:?}");
-        run
-    }
-
-    /// `mc` path of a key of this bucket.
-    fn mc_path(&self, key: &str) -> String {
-        format!("{}/{}/{key}", support::minio().mc_alias, self.bucket)
-    }
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::{s, support, Store};
 
 fn mkfifo(path: &Path) {
     let status = Command::new("mkfifo").arg(path).status().expect("mkfifo");

@@ -276,7 +276,32 @@ impl S3Client {
         (err.is_temporary() && attempt < retry.max_attempts && !out_of_time).then_some(delay)
     }
 
+    /// One attempt, logged as one `debug` line on the target `s3keep::request` (the CLI's
+    /// `-v`): the action, the key (escaped), the HTTP status or the error kind, the time in
+    /// ms. Never the URL, a query, a header or a body: no signature, token or credential.
     async fn attempt(&self, request: &Request<'_>) -> Result<reqwest::Response> {
+        let stopwatch = Stopwatch::start();
+        let result = self.attempt_once(request).await;
+        if tracing::enabled!(target: "s3keep::request", tracing::Level::DEBUG) {
+            let key = crate::escape::escape_controls(request.key.unwrap_or("-"));
+            let ms = stopwatch.elapsed().as_millis() as u64;
+            let operation = request.operation.as_str();
+            match &result {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    tracing::debug!(target: "s3keep::request", %operation, %key, status, ms, "S3 request");
+                }
+                Err(err) => {
+                    let status = err.status().unwrap_or(0);
+                    let error = err.kind();
+                    tracing::debug!(target: "s3keep::request", %operation, %key, status, ms, error, "S3 request");
+                }
+            }
+        }
+        result
+    }
+
+    async fn attempt_once(&self, request: &Request<'_>) -> Result<reqwest::Response> {
         self.inner.counts.add(request.operation);
         let url = self.inner.address.url(request.key, &request.query);
         let mut headers = request.headers.clone();
