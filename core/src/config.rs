@@ -135,6 +135,11 @@ pub struct ClientConfig {
     pub checksum: ChecksumMode,
     /// Sign the SHA-256 of every payload instead of `UNSIGNED-PAYLOAD` (costs ~0.5 core-s/GB).
     pub signed_payload: bool,
+    /// A PEM file of the certificate authorities to trust for HTTPS, instead of the
+    /// system's (`AWS_CA_BUNDLE`, as the AWS CLI and SDKs read it; for a store behind a
+    /// private CA or with a self-signed certificate). Native only: in wasm the host's
+    /// `fetch` decides.
+    pub ca_bundle: Option<std::path::PathBuf>,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -152,6 +157,7 @@ impl fmt::Debug for ClientConfig {
             retry,
             checksum,
             signed_payload,
+            ca_bundle,
         } = self;
         f.debug_struct("ClientConfig")
             .field("bucket", bucket)
@@ -165,6 +171,7 @@ impl fmt::Debug for ClientConfig {
             .field("retry", retry)
             .field("checksum", checksum)
             .field("signed_payload", signed_payload)
+            .field("ca_bundle", ca_bundle)
             .finish()
     }
 }
@@ -184,6 +191,7 @@ impl ClientConfig {
             retry: RetryConfig::default(),
             checksum: ChecksumMode::Crc32c,
             signed_payload: false,
+            ca_bundle: None,
         }
     }
 
@@ -278,7 +286,8 @@ impl StoreConfig {
     /// Fills what is unset from the environment (SPEC §2): `AWS_REGION`/`AWS_DEFAULT_REGION`,
     /// `AWS_ENDPOINT_URL_S3`/`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/
     /// `AWS_SESSION_TOKEN`, then the shared credentials file (`AWS_PROFILE`,
-    /// `AWS_SHARED_CREDENTIALS_FILE`, `~/.aws/credentials`) on native targets.
+    /// `AWS_SHARED_CREDENTIALS_FILE`, `~/.aws/credentials`) on native targets; and
+    /// `AWS_CA_BUNDLE` ([`ClientConfig::ca_bundle`]).
     pub fn fill_from_env(mut self, explicit_region: bool) -> Self {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let c = &mut self.client;
@@ -289,6 +298,11 @@ impl StoreConfig {
         }
         if c.endpoint.is_none() {
             c.endpoint = env("AWS_ENDPOINT_URL_S3").or_else(|| env("AWS_ENDPOINT_URL"));
+        }
+        if c.ca_bundle.is_none() {
+            c.ca_bundle = std::env::var_os("AWS_CA_BUNDLE")
+                .filter(|v| !v.is_empty())
+                .map(std::path::PathBuf::from);
         }
         if c.credentials.is_none() {
             c.credentials = match (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {

@@ -466,11 +466,18 @@ fn build_http(config: &ClientConfig) -> Result<reqwest::Client> {
         // Never follow a redirect: reqwest would re-send the session token and the body to
         // the new host (it only drops `Authorization`), unsigned for that host. A 3xx becomes
         // `Error::Redirect` instead (response.rs).
-        builder
+        let builder = builder
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(30))
-            .tcp_nodelay(true)
+            .tcp_nodelay(true);
+        // Without TLS there is no HTTPS to trust a bundle for.
+        #[cfg(feature = "tls")]
+        let builder = match &config.ca_bundle {
+            Some(path) => builder.tls_certs_only(ca_bundle(path)?),
+            None => builder,
+        };
+        builder
     };
     // In wasm32 reqwest has no redirect policy (reqwest issue #2071): the package's build
     // makes every fetch of the module carry `redirect: "manual"` (scripts/build-wasm.sh).
@@ -482,6 +489,23 @@ fn build_http(config: &ClientConfig) -> Result<reqwest::Client> {
             ..ErrorDetails::default()
         })
     })
+}
+
+/// The certificates of a PEM CA bundle (`AWS_CA_BUNDLE`), trusted instead of the system's,
+/// as the AWS CLI and SDKs do.
+///
+/// # Errors
+/// [`Error::InvalidInput`] naming the file when it cannot be read or holds no certificate.
+#[cfg(all(not(target_arch = "wasm32"), feature = "tls"))]
+fn ca_bundle(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>> {
+    let shown = crate::escape::shown_path(path);
+    let bad = |why: String| Error::invalid_input(format!("the CA bundle {shown} (AWS_CA_BUNDLE) {why}"));
+    let pem = std::fs::read(path).map_err(|e| bad(format!("cannot be read: {e}")))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad(format!("is not PEM: {e}")))?;
+    if certs.is_empty() {
+        return Err(bad("holds no PEM certificate".into()));
+    }
+    Ok(certs)
 }
 
 #[cfg(test)]
