@@ -58,7 +58,11 @@ fn names_from_a_tampered_metadata_json_are_printed_escaped_once() {
     let m = support::minio();
     let cat = m.mc(&["cat", &store.mc_path("0/3/0/metadata.json")]);
     let metadata = String::from_utf8(cat.stdout).unwrap();
-    let tampered = metadata.replace("\"a.txt\"", &serde_json::to_string(EVIL).unwrap());
+    let mut doc: serde_json::Value = serde_json::from_str(&metadata).unwrap();
+    doc["userMetadata"] = serde_json::json!({ format!("k-{EVIL}"): format!("v-{EVIL}") });
+    let tampered = doc
+        .to_string()
+        .replace("\"a.txt\"", &serde_json::to_string(EVIL).unwrap());
     assert_ne!(tampered, metadata, "the name is in metadata.json: {metadata}");
     let file = tempfile::NamedTempFile::new().unwrap();
     file.as_file().write_all(tampered.as_bytes()).unwrap();
@@ -70,6 +74,9 @@ fn names_from_a_tampered_metadata_json_are_printed_escaped_once() {
     assert_eq!(run.stderr.lines().count(), 1, "{:?}", run.stderr);
     assert!(run.stderr.contains(EVIL_SHOWN), "{}", run.stderr);
     assert_eq!(run.stderr.matches("evil").count(), 1, "named once: {}", run.stderr);
+    let run = store.run(&["status", "0/3/0"]);
+    run.expect(0).printable();
+    assert!(run.stdout.contains(&format!("v-{EVIL_SHOWN}")), "{}", run.stdout);
     for deep in [false, true] {
         let mut args = vec!["verify", "0/3/0"];
         if deep {
