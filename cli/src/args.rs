@@ -137,8 +137,9 @@ pub struct SaveArgs {
 /// What `save --help` says about the files of a tree.
 const SAVE_RULES: &str = "What is saved:
   A path given as DIR or --set NAME=PATH is read through links. A directory is walked; any
-  other path is one file named by its file name. A FIFO named this way is read to its end
-  and streamed (multipart as it fills), e.g. `mkfifo /run/db.fifo; pg_dump > /run/db.fifo &
+  other path is one file named by its file name. A FIFO named this way is opened before
+  the first request (the save waits for its writer; nothing is in the store until then),
+  read to its end and streamed (multipart as it fills), e.g. `mkfifo /run/db.fifo; pg_dump > /run/db.fifo &
   s3keep save --set db=/run/db.fifo`.
   Inside a directory, only regular files are saved: symbolic links are skipped with a note
   (the backup format stores regular files only) unless --follow-symlinks; FIFOs, sockets and

@@ -128,6 +128,35 @@ fn a_fifo_named_as_a_source_is_streamed_while_its_writer_feeds_it() {
 }
 
 #[test]
+fn a_save_waiting_for_a_fifo_writer_has_written_nothing_yet() {
+    let store = Store::new();
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("late.fifo");
+    mkfifo(&fifo);
+    let set = format!("db={}", s(&fifo));
+    let saving = {
+        let args: Vec<String> = ["save", "0/11/0", "--set", &set, "--json"].map(String::from).to_vec();
+        let store = Store {
+            bucket: store.bucket.clone(),
+        };
+        std::thread::spawn(move || store.run(&args.iter().map(String::as_str).collect::<Vec<_>>()))
+    };
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // No writer yet: the save waits before its first request, so no IN_PROGRESS exists.
+    let status = store.run(&["status", "0/11/0", "--json"]);
+    assert_eq!(status.json()["status"], "DOES_NOT_EXIST", "{status:?}");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&fifo)
+        .unwrap()
+        .write_all(b"late dump\n")
+        .unwrap();
+    let run = saving.join().unwrap();
+    run.expect(0);
+    assert_eq!(run.json()["totalSize"], 10);
+}
+
+#[test]
 fn a_fifo_inside_a_tree_is_skipped_with_a_note() {
     let store = Store::new();
     let src = tempfile::tempdir().unwrap();

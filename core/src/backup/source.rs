@@ -135,7 +135,14 @@ impl ChunkReader {
                         crate::escape::shown_path(&path)
                     )));
                 }
-                (ReaderKind::Path { path, file: None }, size)
+                // A FIFO is opened now, while the save is still planning: the open waits
+                // for its writer before anything is written to the store, so a FIFO nobody
+                // feeds leaves no IN_PROGRESS backup behind (issue 16, class 4).
+                let file = match size {
+                    Some(_) => None,
+                    None => Some(tokio::fs::File::open(&path).await.map_err(|e| Error::io(&path, e))?),
+                };
+                (ReaderKind::Path { path, file }, size)
             }
             Source::Bytes(b) => {
                 let len = b.len() as u64;
