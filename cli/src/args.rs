@@ -14,7 +14,8 @@ use crate::parse;
 /// s3keep: crash-safe backups in S3-compatible object storage (AWS S3, MinIO, Ceph, R2, ...).
 ///
 /// Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN,
-/// else from the shared profile (AWS_PROFILE, ~/.aws/credentials). Exit codes: 0 ok,
+/// else from the shared profile (AWS_PROFILE, ~/.aws/credentials). AWS_CA_BUNDLE names a PEM
+/// file of certificate authorities trusted for HTTPS instead of the system's. Exit codes: 0 ok,
 /// 1 failure, 2 usage error, 3 not found, 4 already exists / conflict, 5 saved without the
 /// files skipped by --on-file-error skip, 130 interrupted.
 #[derive(Debug, Parser)]
