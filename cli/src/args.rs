@@ -254,7 +254,8 @@ pub struct VerifyArgs {
     #[arg(value_name = "ID", value_parser = parse::backup_id)]
     pub id: BackupId,
     /// Download every file again and check its CRC32C (content). Without it, verify checks
-    /// presence and sizes only (one HEAD per file): a same-size replacement goes unseen.
+    /// presence and sizes only (from a listing of the backup): a same-size replacement goes
+    /// unseen.
     #[arg(long)]
     pub deep: bool,
 }
