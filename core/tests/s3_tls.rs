@@ -137,14 +137,25 @@ async fn a_private_ca_store_is_refused_by_default_and_reached_through_aws_ca_bun
     let err = client.create_bucket().await.unwrap_err();
     assert!(matches!(err, Error::Network(_)), "{err:?}");
 
-    // AWS_CA_BUNDLE, read as the SDKs do (this test binary has one test: no other thread
-    // reads the environment while it is set).
-    std::env::set_var("AWS_CA_BUNDLE", &ca);
-    let mut store = StoreConfig::new(bucket.clone());
-    store.client = config(&endpoint, &bucket);
-    let filled = store.fill_from_env(true);
-    std::env::remove_var("AWS_CA_BUNDLE");
+    // AWS_CA_BUNDLE, read as the SDKs do, through the option table.
+    let m = support::minio();
+    let env = |name: &str| match name {
+        "AWS_CA_BUNDLE" => Some(ca.to_str().unwrap().to_string()),
+        "AWS_ACCESS_KEY_ID" => Some(m.access_key.clone()),
+        "AWS_SECRET_ACCESS_KEY" => Some(m.secret_key.clone()),
+        "AWS_SHARED_CREDENTIALS_FILE" => Some("/nonexistent/s3keep-test-credentials".into()),
+        _ => None,
+    };
+    let filled = StoreConfig::builder()
+        .with_option("bucket", bucket.clone())
+        .with_option("endpoint", endpoint.clone())
+        .with_option("region", m.region.clone())
+        .with_option("max_attempts", "1")
+        .with_env(env)
+        .build()
+        .unwrap();
     assert_eq!(filled.client.ca_bundle.as_deref(), Some(ca.as_path()));
+    assert_eq!(filled.describe().ca_bundle.as_deref(), ca.to_str());
     let client = S3Client::new(filled.client).unwrap();
     client.create_bucket().await.unwrap();
     client
