@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use s3keep::backup::OnFileError;
 use s3keep::BackupId;
 
 use crate::options::OptionArgs;
@@ -79,8 +78,8 @@ pub enum Command {
     Config,
 }
 
-/// `save [ID] [DIR] [--set NAME=PATH]... [--meta KEY=VALUE]... [--follow-symlinks]
-/// [--on-file-error fail|skip]`
+/// `save [ID] [DIR] [--set NAME=PATH]... [--meta KEY=VALUE]...` (and the store options
+/// `--follow-symlinks`, `--on-file-error fail|skip` of the core's table)
 #[derive(Debug, Args)]
 #[command(after_long_help = SAVE_RULES)]
 pub struct SaveArgs {
@@ -97,15 +96,6 @@ pub struct SaveArgs {
     /// User metadata stored with the backup.
     #[arg(long = "meta", value_name = "KEY=VALUE", value_parser = parse::meta_arg)]
     pub meta: Vec<(String, String)>,
-    /// Follow symbolic links met inside the directories (to files and directories; a loop
-    /// is skipped). Default: links are skipped with a note.
-    #[arg(long)]
-    pub follow_symlinks: bool,
-    /// A file that cannot be saved (unreadable, a dangling link being followed, a name that
-    /// is not UTF-8 or holds a control character): fail (nothing is sent) or skip (saved
-    /// without it, a note names it, exit code 5).
-    #[arg(long, value_name = "fail|skip", default_value = "fail", value_parser = parse::on_file_error)]
-    pub on_file_error: OnFileError,
 }
 
 /// What `save --help` says about the files of a tree.
@@ -117,7 +107,9 @@ const SAVE_RULES: &str = "What is saved:
   s3keep save --set db=/run/db.fifo`.
   Inside a directory, only regular files are saved: symbolic links are skipped with a note
   (the backup format stores regular files only) unless --follow-symlinks; FIFOs, sockets and
-  devices are skipped with a note. Notes go to stderr (`note: skipped ...`) and to the
+  devices are skipped with a note. A file that cannot be read fails the save before any
+  request (--on-file-error fail), or is left out with a note (--on-file-error skip; the
+  exit code is then 5). Notes go to stderr (`note: skipped ...`) and to the
   `skipped` list of --json. Names are printed with control characters escaped (\\n, \\u{1b}).";
 
 /// `list [--partition P] [--checkpoint C] [--node N]`

@@ -53,11 +53,6 @@ pub fn meta_arg(text: &str) -> Result<(String, String), String> {
     }
 }
 
-/// `--on-file-error fail|skip`, as the core's option reads it.
-pub fn on_file_error(text: &str) -> Result<s3keep::backup::OnFileError, String> {
-    text.parse().map_err(|_| format!("expected fail or skip, not {text:?}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -245,6 +245,9 @@ pub struct StoreConfig {
     pub stale_after: Duration,
     /// The shared-credentials profile the credentials came from, if they did.
     pub profile: Option<String>,
+    /// How a local tree is read when saving a directory (option keys `follow_symlinks`,
+    /// `on_file_error`; native only): [`crate::backup::FileSet::scan`].
+    pub scan: crate::backup::ScanOptions,
     /// Where the values set by [`StoreConfig::builder`] came from (empty otherwise).
     pub sources: BTreeMap<ConfigKey, Source>,
 }
@@ -261,6 +264,7 @@ impl StoreConfig {
             part_size: 16 * 1024 * 1024,
             stale_after: crate::retention::DEFAULT_STALE_AFTER,
             profile: None,
+            scan: crate::backup::ScanOptions::default(),
             sources: BTreeMap::new(),
         }
     }

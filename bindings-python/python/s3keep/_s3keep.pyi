@@ -97,6 +97,8 @@ class _StoreOptions(TypedDict, total=False):
     signed_payload: Optional[Union[bool, str]]
     stale_after: Optional[_Seconds]
     ca_bundle: Optional[str]
+    follow_symlinks: Optional[Union[bool, str]]
+    on_file_error: Optional[Literal["fail", "skip"]]
 
 class _ConfigReport(TypedDict):
     """`BackupStore.config()`: the effective options, secrets as `"***"` (docs/OPTIONS.md).
@@ -125,6 +127,8 @@ class _ConfigReport(TypedDict):
     signedPayload: bool
     staleAfter: str
     caBundle: Optional[str]
+    followSymlinks: bool
+    onFileError: str
     sources: dict[str, str]
 
 @final

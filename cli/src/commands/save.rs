@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use s3keep::backup::{FileSet, SaveOptions, ScanOptions, SkipReason};
+use s3keep::backup::{FileSet, SaveOptions, SkipReason};
 use s3keep::runtime::{now_millis, CancelToken, Stopwatch};
 use s3keep::{BackupId, Result};
 
@@ -33,10 +33,10 @@ pub async fn save(global: &GlobalArgs, args: SaveArgs, out: Output) -> Result<i3
         return Err(usage("nothing to save: give a DIR or at least one --set NAME=PATH"));
     }
     let user_metadata = metadata(args.meta)?;
-    let scan_options = ScanOptions {
-        follow_symlinks: args.follow_symlinks,
-        on_file_error: args.on_file_error,
-    };
+    // The store's options say how trees are read (`follow_symlinks`, `on_file_error`);
+    // the trees are read before any request is sent.
+    let config = crate::options::store_config(&global.options)?;
+    let scan_options = config.scan;
     let mut sets = Vec::new();
     let mut skipped = Vec::new();
     for (name, path) in &named {

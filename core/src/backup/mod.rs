@@ -13,6 +13,7 @@ mod restore;
 mod save;
 #[cfg(not(target_arch = "wasm32"))]
 mod scan;
+mod scan_options;
 mod source;
 mod verify;
 
@@ -32,7 +33,8 @@ pub use prune::PruneOutcome;
 pub use restore::{RestoreOptions, RestoreSummary};
 pub use save::SaveOptions;
 #[cfg(not(target_arch = "wasm32"))]
-pub use scan::{OnFileError, Scan, ScanOptions, SkipReason, Skipped};
+pub use scan::{Scan, SkipReason, Skipped};
+pub use scan_options::{OnFileError, ScanOptions};
 pub use source::{FileSet, FileSpec, RangedSource, Source};
 pub use verify::{VerifyProblem, VerifyProblemKind, VerifyReport};
 

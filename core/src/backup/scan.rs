@@ -23,45 +23,10 @@ use std::fs::{FileType, Metadata};
 use std::path::Path;
 
 use super::layout::validate_relative_path;
+pub use super::scan_options::{OnFileError, ScanOptions};
 use super::source::{FileSet, FileSpec, Source};
 use crate::error::{Error, Result};
 use crate::escape::shown_path;
-
-/// What to do with a file of a tree that cannot be saved (option key `on_file_error`,
-/// values `fail` and `skip`; the CLI's `--on-file-error`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum OnFileError {
-    /// Stop: the scan fails with an error naming the file, before any request is sent.
-    #[default]
-    Fail,
-    /// Skip the file with a note ([`SkipReason::Error`]) and save the rest.
-    Skip,
-}
-
-impl std::str::FromStr for OnFileError {
-    type Err = Error;
-
-    fn from_str(text: &str) -> Result<Self> {
-        match text {
-            "fail" => Ok(Self::Fail),
-            "skip" => Ok(Self::Skip),
-            _ => Err(Error::invalid_input(format!(
-                "on_file_error must be \"fail\" or \"skip\", not {:?}",
-                crate::escape::escape_controls(text)
-            ))),
-        }
-    }
-}
-
-/// How a local path becomes a file set (option keys `follow_symlinks`, `on_file_error`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ScanOptions {
-    /// Follow symbolic links met inside a tree (to files and directories); default `false`:
-    /// links are skipped with a note.
-    pub follow_symlinks: bool,
-    /// What a file that cannot be saved does to the scan; default [`OnFileError::Fail`].
-    pub on_file_error: OnFileError,
-}
 
 /// Why an entry of a tree was left out.
 #[derive(Clone, Debug, PartialEq, Eq)]
