@@ -1,4 +1,4 @@
-//! Exit codes of SPEC §8, stable for scripts.
+//! Exit codes of §8, stable for scripts.
 
 use s3keep::Error;
 
@@ -47,6 +47,7 @@ mod tests {
             (Error::Network(d()), 1),
             (Error::Integrity(d()), 1),
             (Error::Io(d()), 1),
+            (Error::Redirect(d()), 1),
             (Error::S3(d()), 1),
         ];
         for (error, code) in cases {

@@ -1,4 +1,4 @@
-//! The one public error type (SPEC §6).
+//! The one public error type (§6).
 //!
 //! Every variant carries the same [`ErrorDetails`]: the S3 error code, HTTP status, request
 //! id, key and endpoint where there is one, and a message. `Display` adds what to do about it.
@@ -68,7 +68,7 @@ impl fmt::Debug for ErrorDetails {
 
 /// Every error s3keep returns. Match on the variant; read details with the accessors.
 ///
-/// The variants are those of SPEC §6. [`Error::S3`] covers S3 errors none of the others
+/// The variants are those of §6. [`Error::S3`] covers S3 errors none of the others
 /// describe (its `code` says which).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -103,6 +103,10 @@ pub enum Error {
     Io(ErrorDetails),
     /// The operation was cancelled by the caller (Ctrl-C, `AbortSignal`).
     Cancelled(ErrorDetails),
+    /// The store answered with a redirect (`301 PermanentRedirect`, `307 TemporaryRedirect`,
+    /// any 3xx but 304) to another endpoint or region. Redirects are never followed: the
+    /// request would carry the credentials' session token and the data to another host.
+    Redirect(ErrorDetails),
     /// Any other error answered by the store; `code` names it.
     S3(ErrorDetails),
 }
@@ -126,6 +130,7 @@ macro_rules! for_each_variant {
             | Error::Conflict($d)
             | Error::Io($d)
             | Error::Cancelled($d)
+            | Error::Redirect($d)
             | Error::S3($d) => $body,
         }
     };
@@ -159,6 +164,7 @@ impl Error {
             Error::Conflict(_) => "Conflict",
             Error::Io(_) => "Io",
             Error::Cancelled(_) => "Cancelled",
+            Error::Redirect(_) => "Redirect",
             Error::S3(_) => "S3",
         }
     }
@@ -205,11 +211,14 @@ impl Error {
             Error::Conflict(_) => "another writer changed the object at the same time; check its status and retry",
             Error::Io(_) => "check the local path, its permissions and free disk space",
             Error::Cancelled(_) => "the operation was stopped on request; run it again to finish",
+            Error::Redirect(_) => {
+                "set the endpoint (and region) to the one the store names; redirects are not followed, so that credentials and data never go to another host"
+            }
             Error::S3(_) => "see the S3 error code in the store's documentation",
         }
     }
 
-    /// Whether retrying the same request may succeed (SPEC §6's retried cases).
+    /// Whether retrying the same request may succeed (§6's retried cases).
     pub fn is_temporary(&self) -> bool {
         matches!(self, Error::Throttled(_) | Error::Network(_) | Error::Timeout(_))
             || matches!(self.code(), Some("InternalError" | "RequestTimeout" | "SlowDown"))

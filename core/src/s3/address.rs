@@ -54,7 +54,7 @@ pub(crate) struct BucketAddress {
 }
 
 impl BucketAddress {
-    /// Resolves the addressing style of SPEC §2.
+    /// Resolves the addressing style of §2.
     pub fn new(config: &ClientConfig) -> Result<Self> {
         config.validate()?;
         let (endpoint, default_style) = match &config.endpoint {
@@ -127,6 +127,24 @@ mod tests {
         );
         let a = BucketAddress::new(&ClientConfig::new("bkt")).unwrap();
         assert_eq!(a.url(None, &[]), "https://bkt.s3.us-east-1.amazonaws.com/");
+    }
+
+    #[test]
+    fn endpoints_with_credentials_or_a_query_are_refused_without_echoing_them() {
+        for endpoint in [
+            "http://AK:SECRET@127.0.0.1:9000",
+            "http://127.0.0.1:9000/?X-Amz-Signature=SIG&X-Amz-Security-Token=TOKEN",
+        ] {
+            let mut c = ClientConfig::new("bkt");
+            c.endpoint = Some(endpoint.into());
+            let err = BucketAddress::new(&c).unwrap_err();
+            let text = format!("{err} {err:?}");
+            assert!(matches!(err, Error::InvalidInput(_)), "{text}");
+            assert!(
+                !["SECRET", "SIG", "TOKEN", "AK:"].iter().any(|s| text.contains(s)),
+                "{text}"
+            );
+        }
     }
 
     #[test]
