@@ -2,19 +2,26 @@
 //!
 //! Layers, top to bottom: [`BackupStore`] (layout and protocols of SPEC §3–§5) →
 //! [`s3::S3Client`] (requests, signing, XML, retries) → reqwest (tokio natively, fetch in
-//! wasm32). [`retention`] is the pure planner behind `prune`.
+//! wasm32). [`retention`] is the pure planner behind `prune`; [`report`] holds what the
+//! operations return and their one JSON schema.
 #![deny(missing_docs)]
 
 pub mod backup;
 pub mod config;
 pub mod error;
+pub mod id;
+pub mod report;
 pub mod retention;
 pub mod runtime;
 pub mod s3;
+pub mod status;
 
-pub use backup::{BackupId, BackupInfo, BackupStore, StatusCode};
+pub use backup::BackupStore;
 pub use config::{Addressing, ChecksumMode, ClientConfig, Credentials, RetryConfig, Secret, StoreConfig};
 pub use error::{Error, ErrorDetails, Result};
+pub use id::BackupId;
+pub use report::BackupInfo;
+pub use status::StatusCode;
 
 /// The `writer` recorded in `status.json` and `metadata.json`: `s3keep/<version>`.
 pub const WRITER: &str = concat!("s3keep/", env!("CARGO_PKG_VERSION"));

@@ -93,7 +93,8 @@ use std::time::Duration;
 use serde::{Serialize, Serializer};
 use time::{OffsetDateTime, UtcOffset};
 
-use crate::backup::{BackupId, StatusCode};
+use crate::id::BackupId;
+use crate::status::StatusCode;
 
 /// The default [`RetentionPolicy::stale_after`]: 24 hours.
 pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(24 * 60 * 60);

@@ -265,7 +265,7 @@ async fn delete_of_25000_files_leaves_nothing_behind() {
         .unwrap();
     let deletes_before = store.client().request_count("DeleteObjects");
     let removed = store.delete(id, DeleteOptions::default()).await.unwrap();
-    assert_eq!(removed, 25_002);
+    assert_eq!(removed.objects_deleted, 25_002);
     // ceil(25,002 / 1000) pages, one DeleteObjects each.
     assert_eq!(store.client().request_count("DeleteObjects") - deletes_before, 26);
     let page = store

@@ -10,7 +10,7 @@ use s3keep::{BackupId, Error, Result};
 use super::{open_store, usage, with_ctrl_c};
 use crate::args::{GlobalArgs, SaveArgs};
 use crate::exit;
-use crate::output::{backup_json, size, Output};
+use crate::output::{size, Output};
 use crate::progress::Bar;
 
 /// The set a plain `save ID DIR` writes (and `restore ID DIR` reads back into DIR itself).
@@ -51,7 +51,7 @@ pub async fn save(global: &GlobalArgs, args: SaveArgs, out: Output) -> Result<i3
     bar.finish();
     let info = result?;
     if out.json {
-        out.document(&backup_json(&info));
+        out.document(&info);
     } else if out.quiet {
         // Scripts capture the id of a backup whose id was chosen for them.
         out.line(&id.to_string());

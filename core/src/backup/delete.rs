@@ -12,7 +12,7 @@
 use futures::TryStreamExt as _;
 
 use super::layout::{METADATA_JSON, STATUS_JSON};
-use super::{not_found, BackupId, BackupStore, StatusCode};
+use super::{not_found, BackupId, BackupStore, DeleteReport, StatusCode};
 use crate::error::{Error, ErrorDetails, Result};
 use crate::runtime;
 use crate::s3::{DeleteError, ListOptions};
@@ -28,13 +28,13 @@ pub struct DeleteOptions {
 }
 
 impl BackupStore {
-    /// delete(id): removes every object of the backup; returns how many objects were deleted.
+    /// delete(id): removes every object of the backup; reports how many were deleted.
     ///
     /// # Errors
     /// [`Error::NotFound`] when nothing of the backup exists; [`Error::Conflict`] for an
     /// IN_PROGRESS backup younger than the stale threshold without `force`; [`Error::S3`]
     /// naming the keys that could not be deleted after retries.
-    pub async fn delete(&self, id: BackupId, options: DeleteOptions) -> Result<u64> {
+    pub async fn delete(&self, id: BackupId, options: DeleteOptions) -> Result<DeleteReport> {
         let status = self.read_status(&id).await?;
         if let Some(s) = &status {
             if s.doc.status_code == StatusCode::InProgress && !options.force {
@@ -61,7 +61,10 @@ impl BackupStore {
         }
         self.client.delete_object(&self.layout.metadata_key(&id)).await?;
         self.client.delete_object(&self.layout.status_key(&id)).await?;
-        Ok(deleted + 2)
+        Ok(DeleteReport {
+            id,
+            objects_deleted: deleted + 2,
+        })
     }
 
     /// Step 2: every key but the two manifests, page by page, one DeleteObjects per page.
