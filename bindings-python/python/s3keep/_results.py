@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime
-from typing import Any, ClassVar, Dict, Iterator, Literal, Optional, Tuple, Union, cast
+from typing import Any, Callable, ClassVar, Dict, Generic, Iterator, Literal, Optional, Tuple, TypeVar, Union, overload
 
 from s3keep._s3keep import BackupId
 from s3keep.exceptions import S3KeepError, _from_dict
@@ -31,11 +31,38 @@ __all__ = [
 
 Status = Literal["IN_PROGRESS", "COMPLETED", "FAILED", "DELETING", "DOES_NOT_EXIST"]
 Document = Dict[str, Any]
+T = TypeVar("T")
 
 
-def _time(text: Optional[str]) -> Optional[datetime]:
+def _time(text: str) -> datetime:
     """A timestamp of the schema (``2024-05-01T13:45:12.500Z``) as a UTC ``datetime``."""
-    return None if text is None else datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _optional(convert: Callable[[Any], T]) -> Callable[[Any], Optional[T]]:
+    return lambda value: None if value is None else convert(value)
+
+
+def _each(convert: Callable[[Any], T]) -> Callable[[Any], Tuple[T, ...]]:
+    return lambda values: tuple(convert(v) for v in values)
+
+
+class _Field(Generic[T]):
+    """An attribute reading the document's field `key` through `convert`."""
+
+    def __init__(self, key: str, convert: Callable[[Any], T]) -> None:
+        self.key, self.convert = key, convert
+
+    @overload
+    def __get__(self, result: None, owner: object) -> _Field[T]: ...
+    @overload
+    def __get__(self, result: _Result, owner: object) -> T: ...
+    def __get__(self, result: Optional[_Result], owner: object) -> Union[T, _Field[T]]:
+        return self if result is None else self.convert(result._doc[self.key])
 
 
 class _Result:
@@ -62,23 +89,6 @@ class _Result:
         shown = ", ".join(f"{name}={_show(getattr(self, name))}" for name in self._shown)
         return f"{type(self).__name__}({shown})"
 
-    def _str(self, key: str) -> str:
-        return str(self._doc[key])
-
-    def _opt_str(self, key: str) -> Optional[str]:
-        value = self._doc[key]
-        return None if value is None else str(value)
-
-    def _int(self, key: str) -> int:
-        return int(self._doc[key])
-
-    def _opt_int(self, key: str) -> Optional[int]:
-        value = self._doc[key]
-        return None if value is None else int(value)
-
-    def _id(self) -> BackupId:
-        return BackupId.parse(self._str("id"))
-
 
 def _show(value: object) -> str:
     if isinstance(value, BackupId):
@@ -90,50 +100,26 @@ def _show(value: object) -> str:
     return repr(value)
 
 
+_ID: _Field[BackupId] = _Field("id", BackupId.parse)
+
+
 class BackupInfo(_Result):
     """One backup as ``status``, ``list``, ``save`` and ``mark_failed`` report it.
     ``total_size`` (bytes), ``file_count`` and ``user_metadata`` come from ``metadata.json``:
-    set by ``status`` and ``save`` for COMPLETED backups, ``None``/empty in ``list``."""
+    set by ``status`` and ``save`` for COMPLETED backups, ``None``/empty in ``list``;
+    ``writer`` is ``None`` for backups written by Zeebe."""
 
     __slots__ = ()
-
-    @property
-    def id(self) -> BackupId:
-        return self._id()
-
-    @property
-    def status(self) -> Status:
-        return cast(Status, self._str("status"))
-
-    @property
-    def failure_reason(self) -> Optional[str]:
-        return self._opt_str("failureReason")
-
-    @property
-    def created_at(self) -> Optional[datetime]:
-        return _time(self._doc["createdAt"])
-
-    @property
-    def updated_at(self) -> Optional[datetime]:
-        return _time(self._doc["updatedAt"])
-
-    @property
-    def writer(self) -> Optional[str]:
-        """``s3keep/x.y.z``; ``None`` for backups written by Zeebe."""
-        return self._opt_str("writer")
-
-    @property
-    def total_size(self) -> Optional[int]:
-        return self._opt_int("totalSize")
-
-    @property
-    def file_count(self) -> Optional[int]:
-        return self._opt_int("fileCount")
-
-    @property
-    def user_metadata(self) -> Dict[str, str]:
-        """A new dict on each access."""
-        return {str(k): str(v) for k, v in self._doc["userMetadata"].items()}
+    id = _ID
+    status: _Field[Status] = _Field("status", _as_is)
+    failure_reason = _Field("failureReason", _optional(str))
+    created_at = _Field("createdAt", _optional(_time))
+    updated_at = _Field("updatedAt", _optional(_time))
+    writer = _Field("writer", _optional(str))
+    total_size = _Field("totalSize", _optional(int))
+    file_count = _Field("fileCount", _optional(int))
+    #: A new dict on each access.
+    user_metadata: _Field[Dict[str, str]] = _Field("userMetadata", dict)
 
     def __repr__(self) -> str:
         shown = [f"id={_show(self.id)}", f"status={self.status!r}", f"created_at={_show(self.created_at)}"]
@@ -150,134 +136,74 @@ class RestoreReport(_Result):
 
     __slots__ = ()
     _shown = ("id", "files_restored", "files_skipped", "bytes_restored")
-
-    @property
-    def id(self) -> BackupId:
-        return self._id()
-
-    @property
-    def files_restored(self) -> int:
-        return self._int("filesRestored")
-
-    @property
-    def files_skipped(self) -> int:
-        return self._int("filesSkipped")
-
-    @property
-    def bytes_restored(self) -> int:
-        return self._int("bytesRestored")
+    id = _ID
+    files_restored = _Field("filesRestored", int)
+    files_skipped = _Field("filesSkipped", int)
+    bytes_restored = _Field("bytesRestored", int)
 
 
 class VerifyProblem(_Result):
-    """One object that does not match ``metadata.json``."""
+    """One object that does not match ``metadata.json``: ``expected`` and ``actual`` are sizes
+    in bytes (``size-mismatch``), CRC32C in base64 (``checksum-mismatch``) or None."""
 
     __slots__ = ()
     _shown = ("key", "kind")
-
-    @property
-    def key(self) -> str:
-        return self._str("key")
-
-    @property
-    def kind(self) -> Literal["missing", "size-mismatch", "checksum-mismatch"]:
-        return cast(Literal["missing", "size-mismatch", "checksum-mismatch"], self._str("kind"))
-
-    @property
-    def expected(self) -> Union[int, str, None]:
-        """Size in bytes (``size-mismatch``), CRC32C base64 (``checksum-mismatch``), or None."""
-        return cast(Union[int, str, None], self._doc["expected"])
-
-    @property
-    def actual(self) -> Union[int, str, None]:
-        return cast(Union[int, str, None], self._doc["actual"])
+    key = _Field("key", str)
+    kind: _Field[Literal["missing", "size-mismatch", "checksum-mismatch"]] = _Field("kind", _as_is)
+    expected: _Field[Union[int, str, None]] = _Field("expected", _as_is)
+    actual: _Field[Union[int, str, None]] = _Field("actual", _as_is)
 
     def __str__(self) -> str:
-        return self._str("message")
+        return str(self._doc["message"])
 
 
 class VerifyReport(_Result):
-    """What ``verify`` found; a damaged backup is a report with problems, not an exception."""
+    """What ``verify`` found; a damaged backup is a report with problems, not an exception.
+    ``ok`` is true when ``problems`` is empty."""
 
     __slots__ = ()
     _shown = ("id", "ok", "files_checked", "bytes_checked", "problems")
-
-    @property
-    def id(self) -> BackupId:
-        return self._id()
-
-    @property
-    def deep(self) -> bool:
-        return bool(self._doc["deep"])
-
-    @property
-    def ok(self) -> bool:
-        """True when ``problems`` is empty."""
-        return bool(self._doc["ok"])
-
-    @property
-    def files_checked(self) -> int:
-        return self._int("filesChecked")
-
-    @property
-    def bytes_checked(self) -> int:
-        return self._int("bytesChecked")
-
-    @property
-    def problems(self) -> Tuple[VerifyProblem, ...]:
-        return tuple(VerifyProblem(p) for p in self._doc["problems"])
+    id = _ID
+    deep = _Field("deep", bool)
+    ok = _Field("ok", bool)
+    files_checked = _Field("filesChecked", int)
+    bytes_checked = _Field("bytesChecked", int)
+    problems = _Field("problems", _each(VerifyProblem))
 
 
 class PlanEntry(_Result):
-    """The decision of ``prune`` for one backup."""
+    """The decision of ``prune`` for one backup. ``reason`` is the deciding rule:
+    ``keep-last``, ``keep-hourly``, ``keep-daily``, ``keep-weekly``, ``keep-monthly``,
+    ``keep-yearly``, ``keep-within``, ``newest-completed``, ``empty-policy``,
+    ``no-rule-matched``, ``failed``, ``failed-kept``, ``stale-in-progress``, ``in-progress``,
+    ``deleting``, ``no-status``; ``matched`` every keep rule that kept the backup."""
 
     __slots__ = ()
     _shown = ("id", "status", "created_at", "action", "reason")
+    id = _ID
+    status: _Field[Status] = _Field("status", _as_is)
+    created_at = _Field("createdAt", _time)
+    action: _Field[Literal["keep", "delete"]] = _Field("action", _as_is)
+    reason = _Field("reason", str)
+    matched = _Field("matched", _each(str))
 
-    @property
-    def id(self) -> BackupId:
-        return self._id()
 
-    @property
-    def status(self) -> Status:
-        return cast(Status, self._str("status"))
-
-    @property
-    def created_at(self) -> datetime:
-        return cast(datetime, _time(self._str("createdAt")))
-
-    @property
-    def action(self) -> Literal["keep", "delete"]:
-        return cast(Literal["keep", "delete"], self._str("action"))
-
-    @property
-    def reason(self) -> str:
-        """``keep-last``, ``keep-hourly``, ``keep-daily``, ``keep-weekly``, ``keep-monthly``,
-        ``keep-yearly``, ``keep-within``, ``newest-completed``, ``empty-policy``,
-        ``no-rule-matched``, ``failed``, ``failed-kept``, ``stale-in-progress``,
-        ``in-progress``, ``deleting``, ``no-status``."""
-        return self._str("reason")
-
-    @property
-    def matched(self) -> Tuple[str, ...]:
-        """Every keep rule that kept the backup."""
-        return tuple(str(r) for r in self._doc["matched"])
+def _failure(doc: Document) -> Tuple[BackupId, S3KeepError]:
+    return BackupId.parse(str(doc["id"])), _from_dict(doc["error"])
 
 
 class PruneReport(_Result):
     """What ``prune`` returns: every backup with its decision (``entries``, sorted by
     partition, node, checkpoint) and, for an executed plan, the backups ``deleted`` and those
-    whose delete ``failed`` (a later prune finishes them). Iterating it iterates ``entries``."""
+    whose delete ``failed`` with the error (a later prune finishes them). Iterating it
+    iterates ``entries``."""
 
     __slots__ = ()
     _shown = ("dry_run", "to_keep", "to_delete", "deleted", "failed")
-
-    @property
-    def dry_run(self) -> bool:
-        return bool(self._doc["dryRun"])
-
-    @property
-    def entries(self) -> Tuple[PlanEntry, ...]:
-        return tuple(PlanEntry(e) for e in self._doc["entries"])
+    dry_run = _Field("dryRun", bool)
+    entries = _Field("entries", _each(PlanEntry))
+    deleted = _Field("deleted", _each(BackupId.parse))
+    failed = _Field("failed", _each(_failure))
 
     @property
     def to_delete(self) -> Tuple[PlanEntry, ...]:
@@ -286,16 +212,6 @@ class PruneReport(_Result):
     @property
     def to_keep(self) -> Tuple[PlanEntry, ...]:
         return tuple(e for e in self.entries if e.action == "keep")
-
-    @property
-    def deleted(self) -> Tuple[BackupId, ...]:
-        """Backups deleted (empty for a dry run)."""
-        return tuple(BackupId.parse(str(i)) for i in self._doc["deleted"])
-
-    @property
-    def failed(self) -> Tuple[Tuple[BackupId, S3KeepError], ...]:
-        """Backups whose delete failed, with the error as an exception."""
-        return tuple((BackupId.parse(str(f["id"])), _from_dict(f["error"])) for f in self._doc["failed"])
 
     def __len__(self) -> int:
         return len(self._doc["entries"])
@@ -309,18 +225,9 @@ class AbortedUpload(_Result):
 
     __slots__ = ()
     _shown = ("key", "upload_id", "initiated_at")
-
-    @property
-    def key(self) -> str:
-        return self._str("key")
-
-    @property
-    def upload_id(self) -> str:
-        return self._str("uploadId")
-
-    @property
-    def initiated_at(self) -> Optional[datetime]:
-        return _time(self._doc["initiatedAt"])
+    key = _Field("key", str)
+    upload_id = _Field("uploadId", str)
+    initiated_at = _Field("initiatedAt", _optional(_time))
 
 
 class CleanupReport(_Result):
@@ -329,14 +236,8 @@ class CleanupReport(_Result):
 
     __slots__ = ()
     _shown = ("cutoff_at", "aborted")
-
-    @property
-    def cutoff_at(self) -> datetime:
-        return cast(datetime, _time(self._str("cutoffAt")))
-
-    @property
-    def aborted(self) -> Tuple[AbortedUpload, ...]:
-        return tuple(AbortedUpload(u) for u in self._doc["aborted"])
+    cutoff_at = _Field("cutoffAt", _time)
+    aborted = _Field("aborted", _each(AbortedUpload))
 
     def __len__(self) -> int:
         return len(self._doc["aborted"])
@@ -346,33 +247,17 @@ class CleanupReport(_Result):
 
 
 class CheckResult(_Result):
-    """One line of ``check()`` (the CLI's ``doctor``)."""
+    """One line of ``check()`` (the CLI's ``doctor``): ``name`` is ``endpoint``,
+    ``credentials``, ``bucket``, ``put``, ``get``, ``list``, ``delete``, ``clock`` or
+    ``addressing``; ``hint`` says what to do (empty when fine)."""
 
     __slots__ = ()
     _shown = ("name", "state", "message", "hint", "code")
-
-    @property
-    def name(self) -> str:
-        """``endpoint``, ``credentials``, ``bucket``, ``put``, ``get``, ``list``, ``delete``,
-        ``clock`` or ``addressing``."""
-        return self._str("name")
-
-    @property
-    def state(self) -> Literal["ok", "warning", "failed", "skipped"]:
-        return cast(Literal["ok", "warning", "failed", "skipped"], self._str("state"))
-
-    @property
-    def message(self) -> str:
-        return self._str("message")
-
-    @property
-    def hint(self) -> str:
-        """What to do about it; empty when fine."""
-        return self._str("hint")
-
-    @property
-    def code(self) -> Optional[str]:
-        return self._opt_str("code")
+    name = _Field("name", str)
+    state: _Field[Literal["ok", "warning", "failed", "skipped"]] = _Field("state", _as_is)
+    message = _Field("message", str)
+    hint = _Field("hint", str)
+    code = _Field("code", _optional(str))
 
 
 class CheckReport(_Result):
@@ -381,26 +266,11 @@ class CheckReport(_Result):
 
     __slots__ = ()
     _shown = ("ok", "endpoint", "bucket", "prefix", "checks")
-
-    @property
-    def ok(self) -> bool:
-        return bool(self._doc["ok"])
-
-    @property
-    def endpoint(self) -> str:
-        return self._str("endpoint")
-
-    @property
-    def bucket(self) -> str:
-        return self._str("bucket")
-
-    @property
-    def prefix(self) -> str:
-        return self._str("prefix")
-
-    @property
-    def checks(self) -> Tuple[CheckResult, ...]:
-        return tuple(CheckResult(c) for c in self._doc["checks"])
+    ok = _Field("ok", bool)
+    endpoint = _Field("endpoint", str)
+    bucket = _Field("bucket", str)
+    prefix = _Field("prefix", str)
+    checks = _Field("checks", _each(CheckResult))
 
     def __len__(self) -> int:
         return len(self._doc["checks"])
