@@ -8,6 +8,7 @@ export {
 } from "./index.js";
 export type {
   BackupIdLike, Duration, StatusCode, BackupStoreOptions, FileSource, FileSets, Progress, CallOptions,
-  SaveOptions, BackupInfo, ListFilter, RestoredFile, RestoreOptions, DeleteResult, VerifyProblem,
-  VerifyReport, RetentionPolicy, PruneEntry, PruneResult, MultipartUpload, CheckResult, ErrorKind,
+  SaveOptions, BackupFields, BackupInfo, ListFilter, RestoredFile, RestoreOptions, DeleteReport, VerifyProblem,
+  VerifyReport, RetentionPolicy, PlanEntry, PruneReport, AbortedUpload, CleanupReport, CheckResult, CheckReport,
+  ErrorKind,
 } from "./index.js";
