@@ -9,8 +9,8 @@ export type BackupIdLike =
 /** A duration in milliseconds, or a text such as `"90s"`, `"30m"`, `"24h"`, `"7d"`, `"1w"`, `"1y"`. */
 export type Duration = number | string;
 
-/** `status.json`'s `statusCode`, or `DOES_NOT_EXIST` when there is none. */
-export type StatusCode = "IN_PROGRESS" | "COMPLETED" | "FAILED" | "DELETING" | "DOES_NOT_EXIST";
+/** `status.json`'s `statusCode`, `DOES_NOT_EXIST` when there is none, `CORRUPT` when it is not a status. */
+export type StatusCode = "IN_PROGRESS" | "COMPLETED" | "FAILED" | "DELETING" | "DOES_NOT_EXIST" | "CORRUPT";
 
 /** Options of `new BackupStore(...)` (SPEC §2). Sizes in bytes. */
 export interface BackupStoreOptions {

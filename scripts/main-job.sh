@@ -6,6 +6,11 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
-bash scripts/setup.sh >/dev/null || { echo "main-job: setup failed (run bash scripts/setup.sh to see why)" >&2; exit 1; }
+# Only what the job uses: MinIO (built with `go install` into the cache, downloads mostly)
+# alongside the release build of the CLI (compiling mostly), so the first backup starts soon
+# after the clone. The test toolchains (wasm, npm runtimes, venv) are not installed here.
+bash scripts/setup.sh minio >"${TMPDIR:-/tmp}/s3keep-main-job-setup.log" 2>&1 &
+setup_pid=$!
 cargo build --quiet --release -p s3keep-cli
+wait "$setup_pid" || { echo "main-job: setup failed; see ${TMPDIR:-/tmp}/s3keep-main-job-setup.log" >&2; exit 1; }
 exec python3 scripts/minio_harness.py run -- bash scripts/lib/round-trip.sh "$REPO/target/release/s3keep"

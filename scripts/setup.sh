@@ -92,10 +92,18 @@ js_deps() {
 
 start=$SECONDS
 mkdir -p "$CACHE/bin"
-python_venv
+# Several checkouts may run setup at once (the cache is shared): one installs, the others
+# wait, then find everything there.
+exec {setup_lock}>"$CACHE/.setup.lock"
+flock "$setup_lock"
+# `setup.sh minio` installs only what the main job uses (MinIO); no argument: everything the
+# test suites need.
 go_tool minio github.com/minio/minio "$MINIO_VERSION"
-go_tool mc github.com/minio/mc "$MC_VERSION"
-wasm_target
-wasm_bindgen_cli
-js_deps
+if [ "${1:-all}" != minio ]; then
+    python_venv
+    go_tool mc github.com/minio/mc "$MC_VERSION"
+    wasm_target
+    wasm_bindgen_cli
+    js_deps
+fi
 printf '\n== setup: done in %ss\n' "$((SECONDS - start))"

@@ -620,3 +620,141 @@ fn ctrl_c_during_save_marks_it_failed_and_exits_130() {
     // A FAILED backup can be deleted and is what --prune-failed removes.
     store.run(&["delete", "0/77/0"]).expect(0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hostile servers (issue 16, classes 5, 6, 7, 9, 10): exit code and the one error line
+
+use support::hostile::{hostile, list_page, Body, Hostile, Reply};
+
+/// `s3keep --endpoint HOSTILE --bucket B --prefix backups ARGS...`
+fn via(server: &Hostile, store: &Store, args: &[&str]) -> Run {
+    let mut all = vec![
+        "--endpoint",
+        &server.endpoint,
+        "--bucket",
+        &store.bucket,
+        "--prefix",
+        "backups",
+    ];
+    all.extend_from_slice(args);
+    s3keep(&all, &store.secret)
+}
+
+#[test]
+fn a_listing_that_repeats_its_continuation_token_fails_list_with_one_line() {
+    let store = Store::new();
+    store.create();
+    let (_rt, server) = hostile(|r| match r.is_list_objects_v2() {
+        true => Reply::xml(list_page(&[], &["backups/0/".to_string()], Some("same"))),
+        false => Reply::Forward,
+    });
+    let run = via(&server, &store, &["list"]);
+    run.expect(1);
+    assert!(
+        run.error_line()
+            .contains("ListObjectsV2 handed out the continuation token of an earlier page again after 2 pages"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_endless_listing_fails_list_after_16_mib_with_one_line() {
+    let store = Store::new();
+    store.create();
+    let (_rt, server) = hostile(|r| match r.is_list_objects_v2() {
+        true => Reply::with(
+            200,
+            Body::Endless {
+                head: b"<ListBucketResult><IsTruncated>false</IsTruncated>".to_vec(),
+                chunk: "<Contents><Key>k</Key><Size>1</Size></Contents>"
+                    .repeat(4096)
+                    .into_bytes(),
+                limit: 1 << 30,
+                declared: None,
+            },
+        ),
+        false => Reply::Forward,
+    });
+    let run = via(&server, &store, &["list"]);
+    run.expect(1);
+    assert!(run.error_line().contains("larger than 16 MiB"), "{}", run.stderr);
+}
+
+#[test]
+fn delete_against_a_listing_ignoring_its_prefix_leaves_other_objects_and_says_so() {
+    let store = Store::new();
+    store.create();
+    let src = sample_dir();
+    for id in ["0/1/0", "0/2/0"] {
+        store
+            .run(&["--prefix", "backups", "save", id, path_str(src.path())])
+            .expect(0);
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = support::client_for(&store.bucket);
+    let put = s3keep::s3::PutOptions::default();
+    rt.block_on(client.put_object("other-app/data.bin", "theirs".into(), &put))
+        .unwrap();
+    let listing = list_page(&rt.block_on(support::all_keys(&client)), &[], None);
+    let (_rt, server) = hostile(
+        move |r| match r.is_list_objects_v2() && r.query("delimiter").is_none() {
+            true => Reply::xml(listing.clone()),
+            false => Reply::Forward,
+        },
+    );
+    let run = via(&server, &store, &["delete", "0/1/0", "--force"]);
+    run.expect(1);
+    assert!(run.error_line().contains("which were left alone"), "{}", run.stderr);
+    let status = store
+        .run(&["--prefix", "backups", "status", "0/2/0", "--json"])
+        .expect(0)
+        .json();
+    assert_eq!(status["status"], "COMPLETED");
+    assert!(rt.block_on(client.head_object("other-app/data.bin")).is_ok());
+}
+
+#[test]
+fn a_corrupt_status_is_listed_and_deleted_only_with_force() {
+    let store = Store::new();
+    store.create();
+    let src = sample_dir();
+    store.run(&["save", "0/1/0", path_str(src.path())]).expect(0);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let put = s3keep::s3::PutOptions::default();
+    let client = support::client_for(&store.bucket);
+    rt.block_on(client.put_object("0/2/0/status.json", "{not json".into(), &put))
+        .unwrap();
+    let listed = store.run(&["list", "--json"]).expect(0).json();
+    let statuses: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["COMPLETED", "CORRUPT"]);
+    let refused = store.run(&["delete", "0/2/0"]);
+    refused.expect(1);
+    assert!(
+        refused.error_line().contains("only a forced delete removes it"),
+        "{}",
+        refused.stderr
+    );
+    store.run(&["delete", "0/2/0", "--force"]).expect(0);
+    assert_eq!(ids(&store.run(&["list", "--json"]).expect(0).json()), ["0/1/0"]);
+}
+
+#[test]
+fn a_server_that_stops_answering_ends_status_at_the_read_timeout() {
+    let store = Store::new();
+    store.create();
+    let (_rt, server) = hostile(|r| match r.operation() {
+        "GetObject" => Reply::with(200, Body::Silence),
+        _ => Reply::Forward,
+    });
+    // The default read timeout (60 s), which also spends the default 60 s retry budget.
+    let run = via(&server, &store, &["status", "0/1/0"]);
+    run.expect(1);
+    let line = run.error_line();
+    assert!(line.contains("Timeout") && line.contains("(read timeout)"), "{line}");
+}

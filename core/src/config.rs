@@ -121,6 +121,11 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// Timeout of one request attempt, body included (default 300 s).
     pub request_timeout: Duration,
+    /// The longest wait for the next bytes of an answer: its head, once a request body of at
+    /// most 1 MiB is sent, then each chunk of its body (default 60 s, botocore's
+    /// `read_timeout`). A server that stalls longer gives [`Error::Timeout`], retried like
+    /// any timeout. Answers that trickle in faster are bounded by `request_timeout` instead.
+    pub read_timeout: Duration,
     /// Retry policy.
     pub retry: RetryConfig,
     /// Checksum header of uploads.
@@ -140,6 +145,7 @@ impl ClientConfig {
             addressing: Addressing::Auto,
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(300),
+            read_timeout: Duration::from_secs(60),
             retry: RetryConfig::default(),
             checksum: ChecksumMode::Crc32c,
             signed_payload: false,

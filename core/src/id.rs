@@ -1,4 +1,5 @@
-//! [`BackupId`]: which backup, in Zeebe's terms (SPEC §3).
+//! [`BackupId`]: which backup, in Zeebe's terms (SPEC §3). A leaf module: the backup
+//! protocols and the retention planner both name backups with it.
 
 use std::fmt;
 use std::str::FromStr;

@@ -2,19 +2,21 @@
 //!
 //! Layers, top to bottom: [`BackupStore`] (layout and protocols of SPEC §3–§5) →
 //! [`s3::S3Client`] (requests, signing, XML, retries) → reqwest (tokio natively, fetch in
-//! wasm32). [`retention`] is the pure planner behind `prune`; [`report`] holds what the
-//! operations return and their one JSON schema.
+//! wasm32). [`retention`] is the pure planner behind `prune`; it and the store share the
+//! leaf types [`BackupId`] and [`StatusCode`], so neither depends on the other. [`report`]
+//! holds what the operations return and their one JSON schema.
 #![deny(missing_docs)]
 
 pub mod backup;
 pub mod config;
 pub mod error;
-pub mod id;
+pub mod format2;
+mod id;
 pub mod report;
 pub mod retention;
 pub mod runtime;
 pub mod s3;
-pub mod status;
+mod status;
 
 pub use backup::BackupStore;
 pub use config::{Addressing, ChecksumMode, ClientConfig, Credentials, RetryConfig, Secret, StoreConfig};

@@ -40,7 +40,8 @@
 //! - `IN_PROGRESS` backups are deleted only with [`RetentionPolicy::prune_stale`] and when
 //!   created more than [`RetentionPolicy::stale_after`] before `now`;
 //! - `DELETING` backups are always planned for delete, so a half-done delete gets finished;
-//! - a backup without a status (`DOES_NOT_EXIST`) is never deleted.
+//! - a backup without a status (`DOES_NOT_EXIST`) is never deleted, nor one whose status
+//!   cannot be read (`CORRUPT`: its state is unknown; a forced delete removes it).
 //!
 //! Buckets use UTC whatever the offset of the timestamps: hour = (year, day of year, hour),
 //! day = (year, day of year), week = (ISO week-based year, ISO week), month = (year, month),
@@ -292,6 +293,9 @@ pub enum Reason {
     Deleting,
     /// Kept: no `status.json` (`DOES_NOT_EXIST`); never deleted by retention (`no-status`).
     NoStatus,
+    /// Kept: its `status.json` is not a status document (`CORRUPT`), so its state is
+    /// unknown; retention leaves it to a forced delete (`corrupt-status`).
+    CorruptStatus,
 }
 
 impl Reason {
@@ -314,6 +318,7 @@ impl Reason {
             Reason::InProgress => "in-progress",
             Reason::Deleting => "deleting",
             Reason::NoStatus => "no-status",
+            Reason::CorruptStatus => "corrupt-status",
         }
     }
 }
@@ -439,6 +444,7 @@ fn plan_group(policy: &RetentionPolicy, group: &[&Candidate], now: OffsetDateTim
             }
             StatusCode::Deleting => (Action::Delete, Reason::Deleting),
             StatusCode::DoesNotExist => (Action::Keep, Reason::NoStatus),
+            StatusCode::Corrupt => (Action::Keep, Reason::CorruptStatus),
         };
         out.push(entry(c, action, reason, Vec::new()));
     }

@@ -564,6 +564,32 @@ fn deleting_is_always_planned_for_delete_and_no_status_never() {
 }
 
 #[test]
+fn a_corrupt_status_is_kept_with_its_reason_whatever_the_policy() {
+    let c = [
+        done(datetime!(2024-03-01 00:00 UTC)),
+        done(datetime!(2024-03-02 00:00 UTC)),
+        at(0, 0, StatusCode::Corrupt, datetime!(2020-01-01 00:00 UTC)),
+    ];
+    let p = RetentionPolicy {
+        keep_last: Some(1),
+        prune_failed: true,
+        prune_stale: true,
+        stale_after: Duration::ZERO,
+        ..Default::default()
+    };
+    let plan = plan(&p, &c, now());
+    let corrupt: Vec<_> = plan
+        .entries
+        .iter()
+        .filter(|e| e.status == StatusCode::Corrupt)
+        .map(|e| (e.action, e.reason.as_str()))
+        .collect();
+    assert_eq!(corrupt, [(Action::Keep, "corrupt-status")]);
+    // The rest is planned as without it: the older COMPLETED backup goes.
+    assert_eq!(plan.to_delete().count(), 1);
+}
+
+#[test]
 fn groups_are_planned_independently_and_output_is_sorted() {
     let t = datetime!(2024-03-01 00:00 UTC);
     let mut c = Vec::new();

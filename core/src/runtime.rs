@@ -75,6 +75,17 @@ pub async fn sleep(duration: Duration) {
     js_sleep(duration).await;
 }
 
+/// Runs `future` for at most `duration`: `None` when the time ran out first (the future is
+/// dropped, which cancels it).
+pub async fn timeout<F: std::future::Future>(duration: Duration, future: F) -> Option<F::Output> {
+    let sleep = sleep(duration);
+    futures::pin_mut!(future, sleep);
+    match futures::future::select(future, sleep).await {
+        futures::future::Either::Left((output, _)) => Some(output),
+        futures::future::Either::Right(_) => None,
+    }
+}
+
 #[cfg(target_arch = "wasm32")]
 async fn js_sleep(duration: Duration) {
     use wasm_bindgen::{JsCast, JsValue};

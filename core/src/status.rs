@@ -1,4 +1,5 @@
-//! The backup status codes of `status.json` (SPEC §3).
+//! The backup status codes of `status.json` (SPEC §3). A leaf module, like `id.rs`: the
+//! backup protocols and the retention planner both use it.
 
 use std::fmt;
 use std::str::FromStr;
@@ -9,8 +10,9 @@ use crate::error::Error;
 
 /// The `statusCode` of a backup's `status.json`, as Zeebe writes it.
 ///
-/// `DoesNotExist` is never stored: it is what [`status`](crate::BackupStore::status) reports
-/// when there is no `status.json` for an id.
+/// `DoesNotExist` and `Corrupt` are never stored: they are what
+/// [`status`](crate::BackupStore::status) and [`list`](crate::BackupStore::list) report when
+/// there is no `status.json` for an id, or one that is not a status document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum StatusCode {
@@ -24,10 +26,16 @@ pub enum StatusCode {
     Deleting,
     /// No `status.json` exists for this id.
     DoesNotExist,
+    /// The `status.json` cannot be read as a status (not JSON, an unknown code, too large):
+    /// `list` and `status` report it so instead of failing, `prune` keeps it, `delete` with
+    /// force removes it. Never stored (and never read from a status object).
+    #[serde(skip_deserializing)]
+    Corrupt,
 }
 
 impl StatusCode {
-    /// The wire form: `IN_PROGRESS`, `COMPLETED`, `FAILED`, `DELETING`, `DOES_NOT_EXIST`.
+    /// The wire form: `IN_PROGRESS`, `COMPLETED`, `FAILED`, `DELETING`, `DOES_NOT_EXIST`,
+    /// `CORRUPT`.
     pub fn as_str(&self) -> &'static str {
         match self {
             StatusCode::InProgress => "IN_PROGRESS",
@@ -35,6 +43,7 @@ impl StatusCode {
             StatusCode::Failed => "FAILED",
             StatusCode::Deleting => "DELETING",
             StatusCode::DoesNotExist => "DOES_NOT_EXIST",
+            StatusCode::Corrupt => "CORRUPT",
         }
     }
 }
@@ -55,6 +64,7 @@ impl FromStr for StatusCode {
             "FAILED" => StatusCode::Failed,
             "DELETING" => StatusCode::Deleting,
             "DOES_NOT_EXIST" => StatusCode::DoesNotExist,
+            "CORRUPT" => StatusCode::Corrupt,
             other => {
                 return Err(Error::invalid_input(format!(
                     "unknown backup status {other:?} (expected IN_PROGRESS, COMPLETED, FAILED, DELETING)"

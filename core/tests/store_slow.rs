@@ -134,7 +134,7 @@ async fn save_killed_midway_leaves_in_progress_never_completed() {
     assert!(matches!(restore, Err(s3keep::Error::BackupNotCompleted(_))));
 
     // The next calls clean up: the orphaned multipart upload, then the backup itself.
-    let aborted = store.cleanup_uploads(Duration::ZERO).await.unwrap();
+    let aborted = store.cleanup_uploads(Duration::ZERO).await.unwrap().aborted;
     assert_eq!(aborted.len(), 1, "expected the killed save's multipart upload");
     store.delete(id, DeleteOptions { force: true }).await.unwrap();
     // Bucket-wide: MinIO matches ListMultipartUploads prefixes only against whole keys.

@@ -29,7 +29,7 @@ __all__ = [
     "CheckResult",
 ]
 
-Status = Literal["IN_PROGRESS", "COMPLETED", "FAILED", "DELETING", "DOES_NOT_EXIST"]
+Status = Literal["IN_PROGRESS", "COMPLETED", "FAILED", "DELETING", "DOES_NOT_EXIST", "CORRUPT"]
 Document = Dict[str, Any]
 T = TypeVar("T")
 
@@ -176,7 +176,7 @@ class PlanEntry(_Result):
     ``keep-last``, ``keep-hourly``, ``keep-daily``, ``keep-weekly``, ``keep-monthly``,
     ``keep-yearly``, ``keep-within``, ``newest-completed``, ``empty-policy``,
     ``no-rule-matched``, ``failed``, ``failed-kept``, ``stale-in-progress``, ``in-progress``,
-    ``deleting``, ``no-status``; ``matched`` every keep rule that kept the backup."""
+    ``deleting``, ``no-status``, ``corrupt-status``; ``matched`` every keep rule that kept the backup."""
 
     __slots__ = ()
     _shown = ("id", "status", "created_at", "action", "reason")

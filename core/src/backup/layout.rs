@@ -61,6 +61,17 @@ impl Layout {
     }
 }
 
+/// Whether `key`, named by a listing of `folder`, lies inside that folder: `folder` is an
+/// exact prefix of it, something follows, and no `..` component (split on `/` or `\\`) does.
+///
+/// S3 treats keys as plain strings, but a store that ignores a listing's `prefix`, or one
+/// that resolves `..` in keys like paths, would otherwise make a delete reach other objects:
+/// every key delete, prune and cleanup act on passes this check first.
+pub fn key_inside(folder: &str, key: &str) -> bool {
+    key.strip_prefix(folder)
+        .is_some_and(|rest| !rest.is_empty() && !rest.split(['/', '\\']).any(|c| c == ".."))
+}
+
 /// Checks a file set name: `[a-z0-9][a-z0-9_-]{0,62}`.
 ///
 /// # Errors
@@ -144,6 +155,35 @@ mod tests {
         assert_eq!(layout.parse_status_key("base/1/42/2/status.json"), Some(id));
         assert_eq!(layout.parse_status_key("base/1/42/2/files/status.json"), None);
         assert_eq!(layout.parse_status_key("other/1/42/2/status.json"), None);
+    }
+
+    #[test]
+    fn only_keys_strictly_inside_the_folder_count() {
+        let folder = "base/0/1/0/";
+        for inside in [
+            "base/0/1/0/files/a",
+            "base/0/1/0/status.json",
+            "base/0/1/0/..x/y",
+            "base/0/1/0/a..b",
+        ] {
+            assert!(key_inside(folder, inside), "{inside}");
+        }
+        for outside in [
+            "base/0/1/0/",
+            "base/0/1/",
+            "base/0/1/00/files/a",
+            "base/0/2/0/status.json",
+            "other-app/data.bin",
+            "base/0/1/0/files/../../../2/0/status.json",
+            "base/0/1/0/..",
+            "base/0/1/0/files\\..\\x",
+            "Base/0/1/0/files/a",
+        ] {
+            assert!(!key_inside(folder, outside), "{outside}");
+        }
+        // An empty store prefix: anything but `..` escapes is inside.
+        assert!(key_inside("", "a/b"));
+        assert!(!key_inside("", "../a"));
     }
 
     #[test]

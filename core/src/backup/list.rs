@@ -6,7 +6,7 @@
 
 use futures::stream::{self, StreamExt as _, TryStreamExt as _};
 
-use super::{info_from_status, BackupId, BackupInfo, BackupStore};
+use super::{info_from_corrupt, info_from_status, BackupId, BackupInfo, BackupStore, StatusRead};
 use crate::error::Result;
 use crate::s3::ListOptions;
 
@@ -24,6 +24,9 @@ pub struct ListFilter {
 impl BackupStore {
     /// list(filter): the backups that have a `status.json`, sorted by (partition, node,
     /// checkpoint), with status and timestamps (size and file count are left to `status`).
+    /// A backup whose `status.json` is not a status document is listed as `CORRUPT`, with
+    /// why as its failure reason; the others are listed as usual. Only folders below the
+    /// store prefix count, whatever else the store's listing names.
     pub async fn list(&self, filter: ListFilter) -> Result<Vec<BackupInfo>> {
         let root = self.layout.prefix().to_string();
         let partitions = match filter.partition {
@@ -64,20 +67,24 @@ impl BackupStore {
             .buffer_unordered(self.config.concurrency)
             .try_collect()
             .await?;
-        let mut infos: Vec<BackupInfo> =
-            stream::iter(ids.into_iter().flatten())
-                .map(|id| async move {
-                    Ok::<_, crate::Error>(self.read_status(&id).await?.map(|s| info_from_status(id, &s)))
+        let mut infos: Vec<BackupInfo> = stream::iter(ids.into_iter().flatten())
+            .map(|id| async move {
+                Ok::<_, crate::Error>(match self.read_status_or_corrupt(&id).await? {
+                    StatusRead::Missing => None,
+                    StatusRead::Found(s) => Some(info_from_status(id, &s)),
+                    corrupt => Some(info_from_corrupt(id, &corrupt)),
                 })
-                .buffer_unordered(self.config.concurrency)
-                .try_filter_map(|info| async move { Ok(info) })
-                .try_collect()
-                .await?;
+            })
+            .buffer_unordered(self.config.concurrency)
+            .try_filter_map(|info| async move { Ok(info) })
+            .try_collect()
+            .await?;
         infos.sort_by_key(|i| (i.id.partition, i.id.node, i.id.checkpoint));
         Ok(infos)
     }
 
-    /// The numeric folder names directly below `folder` (every ListObjectsV2 page).
+    /// The numeric folder names directly below `folder` (every ListObjectsV2 page); common
+    /// prefixes elsewhere, as a store ignoring the prefix filter would name, are ignored.
     async fn child_numbers(&self, folder: &str) -> Result<Vec<u64>> {
         let options = ListOptions {
             prefix: folder.to_string(),
@@ -88,7 +95,9 @@ impl BackupStore {
         let mut numbers: Vec<u64> = pages
             .iter()
             .flat_map(|p| p.common_prefixes.iter())
-            .filter_map(|p| p.strip_prefix(folder)?.strip_suffix('/')?.parse().ok())
+            .filter_map(|p| p.strip_prefix(folder)?.strip_suffix('/'))
+            .filter(|name| name.bytes().all(|b| b.is_ascii_digit()))
+            .filter_map(|name| name.parse().ok())
             .collect();
         numbers.sort_unstable();
         numbers.dedup();

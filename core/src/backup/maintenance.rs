@@ -8,6 +8,7 @@ use futures::TryStreamExt as _;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use super::layout::key_inside;
 use super::{AbortedUpload, BackupStore, CheckReport, CheckResult, CheckState, CleanupReport};
 use crate::config::Addressing;
 use crate::error::{Error, Result};
@@ -23,7 +24,8 @@ impl BackupStore {
     /// cleanup_uploads(older_than): aborts every multipart upload under the prefix started
     /// more than `older_than` ago (ListMultipartUploads, every page). Reports those aborted.
     ///
-    /// A save in progress has young uploads: keep `older_than` above the longest save.
+    /// A save in progress has young uploads: keep `older_than` above the longest save. Only
+    /// uploads of keys inside the prefix are aborted, whatever else the listing names.
     pub async fn cleanup_uploads(&self, older_than: Duration) -> Result<CleanupReport> {
         let cutoff = runtime::now_utc() - time::Duration::try_from(older_than).unwrap_or(time::Duration::MAX);
         let prefix = self.layout.prefix();
@@ -33,7 +35,7 @@ impl BackupStore {
         let ours = pages
             .into_iter()
             .flat_map(|p| p.uploads)
-            .filter(|u| u.key.starts_with(prefix));
+            .filter(|u| key_inside(prefix, &u.key));
         let mut aborted = Vec::new();
         for upload in ours {
             let initiated_at = OffsetDateTime::parse(&upload.initiated, &Rfc3339).ok();
@@ -124,16 +126,14 @@ impl BackupStore {
         let put = self.client.put_object(&key, body.clone(), &PutOptions::default()).await;
         results.push(permission("put", "PutObject", "s3:PutObject", put.as_ref().err()));
         let get = match &put {
-            Ok(_) => match self.client.get_object(&key, None).await {
-                Ok(output) => output.bytes().await.and_then(|b| {
-                    if b == body {
-                        Ok(())
-                    } else {
-                        Err(Error::integrity(&key, "the probe object came back different"))
-                    }
-                }),
-                Err(e) => Err(e),
-            },
+            Ok(_) => {
+                let different = || Error::integrity(&key, "the probe object came back different");
+                match self.client.get_object_bytes(&key, body.len(), different).await {
+                    Ok((_, got)) if got == body => Ok(()),
+                    Ok(_) => Err(different()),
+                    Err(e) => Err(e),
+                }
+            }
             Err(_) => Ok(()),
         };
         results.push(match &put {

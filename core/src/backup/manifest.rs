@@ -11,6 +11,16 @@ use time::OffsetDateTime;
 use super::{BackupId, StatusCode};
 use crate::error::{Error, Result};
 
+/// The most bytes of a `status.json` s3keep reads: 64 KiB. Ours are under 1 KiB (a failure
+/// reason included); a larger object is not a status document and is reported as corrupt.
+pub const MAX_STATUS_BYTES: usize = 64 * 1024;
+
+/// The most bytes of a `metadata.json` s3keep reads or writes: 64 MiB. That holds 25,000 files
+/// even with names of the longest kind (a 1,024-byte key, written twice for Zeebe's file lists,
+/// about 2.1 KiB a file) and some 300,000 files with names of 100 bytes; `save` refuses a
+/// backup whose metadata would be larger, so every backup it completes can be read back.
+pub const MAX_METADATA_BYTES: usize = 64 * 1024 * 1024;
+
 /// The content of `status.json`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -254,6 +264,29 @@ mod tests {
         assert_eq!(m.file_sets["segments"][0].name, "raft-1.log");
         assert_eq!(m.file_count(), 3);
         assert_eq!(m.checkpoint_position, Some(99));
+    }
+
+    #[test]
+    fn metadata_of_25000_files_with_the_longest_names_fits_the_read_limit() {
+        // 1,000-byte names in the `snapshot` set, which Zeebe's file list repeats.
+        let files: Vec<FileEntry> = (0..25_000)
+            .map(|i| FileEntry {
+                name: format!("{i:05}{}", "n".repeat(995)),
+                size: Some(u64::from(u32::MAX)),
+                crc32c: Some("AAAAAA==".into()),
+            })
+            .collect();
+        let sets = BTreeMap::from([(ZEEBE_SNAPSHOT_SET.to_string(), files)]);
+        let t = datetime!(2026-11-22 10:00:00 UTC);
+        let m = Metadata::new(
+            &BackupId::new(1, 2, 3),
+            sets,
+            BTreeMap::new(),
+            ZeebeDescriptor::default(),
+            t,
+        );
+        let size = m.to_json().len();
+        assert!(size > 50_000_000 && size < MAX_METADATA_BYTES, "{size}");
     }
 
     #[test]

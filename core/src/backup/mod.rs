@@ -35,8 +35,9 @@ pub use source::{FileSet, FileSpec, RangedSource, Source};
 
 use crate::config::StoreConfig;
 use crate::error::{Error, Result};
-use crate::s3::{PutOptions, PutResult, S3Client};
+use crate::s3::{human_size, PutOptions, PutResult, S3Client};
 use layout::Layout;
+use manifest::{MAX_METADATA_BYTES, MAX_STATUS_BYTES};
 
 /// A backup store: one bucket and prefix of an S3-compatible store (SPEC §4).
 ///
@@ -55,6 +56,32 @@ pub(crate) struct StatusObject {
     pub etag: Option<String>,
     /// The object's LastModified, standing in for timestamps Zeebe does not write.
     pub last_modified: Option<OffsetDateTime>,
+}
+
+/// What reading a `status.json` found.
+#[derive(Debug)]
+pub(crate) enum StatusRead {
+    /// No status object.
+    Missing,
+    /// A status document.
+    Found(StatusObject),
+    /// An object that is not a status document; `error` says why. `delete` with force
+    /// replaces it conditionally on `etag`; `list` and `status` report it as CORRUPT.
+    Corrupt {
+        error: Error,
+        etag: Option<String>,
+        last_modified: Option<OffsetDateTime>,
+    },
+}
+
+impl StatusRead {
+    fn corrupt(error: Error, etag: Option<String>, last_modified: Option<OffsetDateTime>) -> Self {
+        StatusRead::Corrupt {
+            error,
+            etag,
+            last_modified,
+        }
+    }
 }
 
 impl StatusObject {
@@ -108,10 +135,13 @@ impl BackupStore {
     }
 
     /// status(id): code, failure reason, timestamps, and from `metadata.json` the total size,
-    /// file count and user metadata. A missing backup reports `DoesNotExist`, not an error.
+    /// file count and user metadata. A missing backup reports `DoesNotExist`, one whose
+    /// `status.json` is not a status document `Corrupt` (the reason says why), not an error.
     pub async fn status(&self, id: BackupId) -> Result<BackupInfo> {
-        let Some(status) = self.read_status(&id).await? else {
-            return Ok(BackupInfo::missing(id));
+        let status = match self.read_status_or_corrupt(&id).await? {
+            StatusRead::Missing => return Ok(BackupInfo::missing(id)),
+            StatusRead::Found(status) => status,
+            corrupt => return Ok(info_from_corrupt(id, &corrupt)),
         };
         let mut info = info_from_status(id, &status);
         if status.doc.status_code == StatusCode::Completed {
@@ -155,37 +185,64 @@ impl BackupStore {
     }
 
     /// Reads `status.json`; `None` when it does not exist.
+    ///
+    /// # Errors
+    /// [`Error::Integrity`] when it is not a status document (see [`StatusRead::Corrupt`]).
     pub(crate) async fn read_status(&self, id: &BackupId) -> Result<Option<StatusObject>> {
+        match self.read_status_or_corrupt(id).await? {
+            StatusRead::Missing => Ok(None),
+            StatusRead::Found(status) => Ok(Some(status)),
+            StatusRead::Corrupt { error, .. } => Err(error),
+        }
+    }
+
+    /// Reads `status.json`, telling a corrupt one (not JSON, not a status, larger than
+    /// [`MAX_STATUS_BYTES`]) from a failure to read it.
+    pub(crate) async fn read_status_or_corrupt(&self, id: &BackupId) -> Result<StatusRead> {
         let key = self.layout.status_key(id);
-        let Some((bytes, head)) = self.get_small(&key).await? else {
-            return Ok(None);
+        let what = "status object";
+        let (bytes, head) = match self.get_small(&key, MAX_STATUS_BYTES, what).await {
+            Ok(Some(found)) => found,
+            Ok(None) => return Ok(StatusRead::Missing),
+            Err(Error::Integrity(d)) => return Ok(StatusRead::corrupt(Error::Integrity(d), None, None)),
+            Err(e) => return Err(e),
         };
-        Ok(Some(StatusObject {
-            doc: StatusDoc::from_json(&key, &bytes)?,
-            etag: head.etag,
-            last_modified: head
-                .last_modified
-                .as_deref()
-                .and_then(|d| httpdate::parse_http_date(d).ok())
-                .map(OffsetDateTime::from),
-        }))
+        let last_modified = head
+            .last_modified
+            .as_deref()
+            .and_then(|d| httpdate::parse_http_date(d).ok())
+            .map(OffsetDateTime::from);
+        Ok(match StatusDoc::from_json(&key, &bytes) {
+            Ok(doc) => StatusRead::Found(StatusObject {
+                doc,
+                etag: head.etag,
+                last_modified,
+            }),
+            Err(error) => StatusRead::corrupt(error, head.etag, last_modified),
+        })
     }
 
     /// Reads `metadata.json`; `None` when it does not exist.
     pub(crate) async fn read_metadata(&self, id: &BackupId) -> Result<Option<Metadata>> {
         let key = self.layout.metadata_key(id);
-        match self.get_small(&key).await? {
+        match self.get_small(&key, MAX_METADATA_BYTES, "metadata object").await? {
             Some((bytes, _)) => Metadata::from_json(&key, &bytes).map(Some),
             None => Ok(None),
         }
     }
 
-    async fn get_small(&self, key: &str) -> Result<Option<(Bytes, crate::s3::ObjectHead)>> {
-        match self.client.get_object(key, None).await {
-            Ok(output) => {
-                let head = output.head.clone();
-                Ok(Some((output.bytes().await?, head)))
-            }
+    /// GetObject of a manifest, read whole up to `limit` bytes; a larger one is
+    /// [`Error::Integrity`] naming `what`, the key and the limit. `None` when it does not exist.
+    async fn get_small(&self, key: &str, limit: usize, what: &str) -> Result<Option<(Bytes, crate::s3::ObjectHead)>> {
+        let too_large = || {
+            let message = format!(
+                "{what} {key} is larger than {}, the most s3keep reads of it: it cannot be one",
+                human_size(limit)
+            );
+            Error::integrity(key, message)
+        };
+        match self.client.get_object_bytes(key, limit, too_large).await {
+            Ok((head, bytes)) => Ok(Some((bytes, head))),
             Err(Error::NotFound(_)) => Ok(None),
             Err(e) => Err(e),
         }
@@ -217,9 +274,18 @@ impl BackupStore {
     /// holding exactly what we sent (its `updatedAt` is unique) is then a success.
     pub(crate) async fn put_status(&self, id: &BackupId, doc: &StatusDoc, options: &PutOptions) -> Result<PutResult> {
         let key = self.layout.status_key(id);
-        match self.put_json(&key, doc.to_json(), options).await {
-            Err(Error::Conflict(d)) => match self.read_status(id).await? {
-                Some(current) if current.doc == *doc => Ok(PutResult {
+        let json = doc.to_json();
+        if json.len() > MAX_STATUS_BYTES {
+            // Only a caller's failure reason can make it so; such a status could not be read.
+            return Err(Error::invalid_input(format!(
+                "the status of backup {id} would be {} bytes, above the {} s3keep reads; shorten the failure reason",
+                json.len(),
+                human_size(MAX_STATUS_BYTES)
+            )));
+        }
+        match self.put_json(&key, json, options).await {
+            Err(Error::Conflict(d)) => match self.read_status_or_corrupt(id).await? {
+                StatusRead::Found(current) if current.doc == *doc => Ok(PutResult {
                     etag: current.etag.unwrap_or_default(),
                     checksum_crc32c: None,
                 }),
@@ -246,6 +312,22 @@ pub(crate) fn info_from_status(id: BackupId, status: &StatusObject) -> BackupInf
         file_count: None,
         user_metadata: BTreeMap::new(),
     }
+}
+
+/// What `list` and `status` report of a backup whose `status.json` is corrupt: `Corrupt`,
+/// with the reason as the failure reason and the object's LastModified as timestamps.
+pub(crate) fn info_from_corrupt(id: BackupId, read: &StatusRead) -> BackupInfo {
+    let mut info = BackupInfo::missing(id);
+    if let StatusRead::Corrupt {
+        error, last_modified, ..
+    } = read
+    {
+        info.status = StatusCode::Corrupt;
+        info.failure_reason = Some(error.details().message.clone());
+        info.created_at = *last_modified;
+        info.updated_at = *last_modified;
+    }
+    info
 }
 
 pub(crate) fn not_found(id: &BackupId) -> Error {

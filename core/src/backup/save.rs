@@ -15,7 +15,7 @@ use futures::stream::{self, StreamExt as _, TryStreamExt as _};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::layout::{validate_key_length, validate_relative_path, validate_set_name};
-use super::manifest::{FileEntry, Metadata, StatusDoc, ZeebeDescriptor};
+use super::manifest::{FileEntry, Metadata, StatusDoc, ZeebeDescriptor, MAX_METADATA_BYTES};
 use super::progress::{ProgressFn, Tracker};
 use super::source::{ChunkReader, FileSet};
 use super::{BackupId, BackupInfo, BackupStore, StatusCode, StatusObject};
@@ -166,7 +166,15 @@ impl BackupStore {
             content_type: Some("application/json".into()),
             ..PutOptions::default()
         };
-        self.put_json(&self.layout.metadata_key(&id), metadata.to_json(), &json)
+        let metadata_json = metadata.to_json();
+        if metadata_json.len() > MAX_METADATA_BYTES {
+            return Err(Error::invalid_input(format!(
+                "backup {id} lists too many files: its metadata.json would be {} bytes, above the {} s3keep reads back; split the files over several backups",
+                metadata_json.len(),
+                crate::s3::human_size(MAX_METADATA_BYTES)
+            )));
+        }
+        self.put_json(&self.layout.metadata_key(&id), metadata_json, &json)
             .await?;
         let doc = self.write_status(&id, in_progress, StatusCode::Completed, None).await?;
         let mut info = super::info_from_status(

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use futures::stream::{self, StreamExt as _, TryStreamExt as _};
 
-use super::layout::Layout;
+use super::layout::{key_inside, Layout};
 use super::manifest::{Metadata, ZEEBE_SNAPSHOT_SET};
 use super::restore::{FileCheck, Mismatch, ZEEBE_SNAPSHOT_SET_ALT};
 use super::{BackupId, BackupStore, VerifyProblem, VerifyProblemKind, VerifyReport};
@@ -61,16 +61,19 @@ impl BackupStore {
         })
     }
 
-    /// Key → size of every object in the backup's folder, all pages.
+    /// Key → size of every object in the backup's folder, all pages (keys the listing names
+    /// outside the folder are ignored).
     async fn list_sizes(&self, id: &BackupId) -> Result<HashMap<String, u64>> {
+        let folder = self.layout.backup_prefix(id);
         let options = ListOptions {
-            prefix: self.layout.backup_prefix(id),
+            prefix: folder.clone(),
             ..ListOptions::default()
         };
         let mut pages = std::pin::pin!(self.client.list_objects_v2(options));
         let mut sizes = HashMap::new();
         while let Some(page) = pages.try_next().await? {
-            sizes.extend(page.objects.into_iter().map(|o| (o.key, o.size)));
+            let inside = page.objects.into_iter().filter(|o| key_inside(&folder, &o.key));
+            sizes.extend(inside.map(|o| (o.key, o.size)));
         }
         Ok(sizes)
     }

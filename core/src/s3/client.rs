@@ -3,9 +3,8 @@
 //! One code path for native (tokio) and wasm32 (fetch). The operations themselves live in
 //! the sibling modules (`object.rs`, `list.rs`, `delete.rs`, `multipart.rs`).
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use aws_sigv4::http_request::{
@@ -15,11 +14,15 @@ use aws_sigv4::http_request::{
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use bytes::Bytes;
+use futures::StreamExt as _;
 use http::Method;
 
 use super::address::BucketAddress;
+use super::body::{read_limited, read_prefix, with_read_timeout, MAX_ERROR_BODY_BYTES};
+use super::operation::{Operation, RequestCounts};
 use super::response::{error_from_response, transport_error};
 use super::retry::{backoff_delay, with_attempts};
+use super::ByteStream;
 use crate::config::ClientConfig;
 use crate::error::{Error, ErrorDetails, Result};
 use crate::runtime::{self, Stopwatch};
@@ -40,7 +43,7 @@ struct Inner {
     /// Server `Date` minus local time (ms) at the last answer; `i64::MIN` before any.
     observed_skew_ms: AtomicI64,
     /// Requests sent per S3 action, retries included.
-    counts: Mutex<HashMap<&'static str, u64>>,
+    counts: RequestCounts,
 }
 
 impl std::fmt::Debug for S3Client {
@@ -53,11 +56,35 @@ impl std::fmt::Debug for S3Client {
     }
 }
 
+/// A request body size up to which the answer's head must come within the read timeout.
+const HEAD_WAIT_MAX_BODY: usize = 1024 * 1024;
+
+/// An answer read whole: status, headers and body.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+/// The error of a server that sent nothing for `read_timeout` while `waiting_for` came.
+fn read_timed_out(endpoint: &str, key: Option<&str>, read_timeout: Duration, waiting_for: &str) -> Error {
+    Error::Timeout(ErrorDetails {
+        message: format!(
+            "{endpoint} sent nothing for {} s while s3keep waited for {waiting_for} (read timeout)",
+            read_timeout.as_secs_f64()
+        ),
+        endpoint: Some(endpoint.to_string()),
+        key: key.map(str::to_string),
+        ..ErrorDetails::default()
+    })
+}
+
 /// One request, before signing. Keys and query values are given decoded.
 #[derive(Clone, Debug)]
 pub(crate) struct Request<'a> {
-    /// The S3 action name (`PutObject`, `ListObjectsV2`...), for counts, logs and errors.
-    pub operation: &'static str,
+    /// The S3 action, for counts, logs and errors.
+    pub operation: Operation,
     pub method: Method,
     /// The object key, or `None` for a bucket-level request.
     pub key: Option<&'a str>,
@@ -68,7 +95,7 @@ pub(crate) struct Request<'a> {
 
 impl<'a> Request<'a> {
     /// A request without query, headers or body.
-    pub fn new(operation: &'static str, method: Method, key: Option<&'a str>) -> Self {
+    pub fn new(operation: Operation, method: Method, key: Option<&'a str>) -> Self {
         Self {
             operation,
             method,
@@ -123,7 +150,7 @@ impl S3Client {
                 config,
                 clock_offset_ms: AtomicI64::new(0),
                 observed_skew_ms: AtomicI64::new(i64::MIN),
-                counts: Mutex::new(HashMap::new()),
+                counts: RequestCounts::default(),
             }),
         })
     }
@@ -151,25 +178,76 @@ impl S3Client {
 
     /// How many requests of an S3 action (`"DeleteObjects"`, ...) this client has sent,
     /// retries included. Lets tests and benchmarks count round trips.
+    /// 0 for an action the client never sends.
     pub fn request_count(&self, operation: &str) -> u64 {
-        self.inner
-            .counts
-            .lock()
-            .expect("not poisoned")
-            .get(operation)
-            .copied()
-            .unwrap_or(0)
+        self.inner.counts.get_named(operation)
     }
 
-    /// Sends `request` with retries (SPEC §6); a non-2xx answer becomes a typed error.
+    /// Requests of `operation` sent so far, retries included.
+    pub(crate) fn sent(&self, operation: Operation) -> u64 {
+        self.inner.counts.get(operation)
+    }
+
+    /// Sends `request` with retries (SPEC §6); a non-2xx answer becomes a typed error. The
+    /// body is the caller's to read (see [`S3Client::body_stream`]).
     pub(crate) async fn send(&self, request: Request<'_>) -> Result<reqwest::Response> {
+        self.retrying(|| self.attempt(&request)).await
+    }
+
+    /// Sends `request` and reads its whole body, at most `limit` bytes, as one attempt: a body
+    /// that stalls or breaks off is retried like a lost answer (SPEC §6).
+    ///
+    /// # Errors
+    /// Those of [`send`](Self::send); `too_large()` when the body exceeds `limit` (not retried).
+    pub(crate) async fn send_read(
+        &self,
+        request: Request<'_>,
+        limit: usize,
+        too_large: impl Fn() -> Error,
+    ) -> Result<Answer> {
+        self.retrying(|| async {
+            let response = self.attempt(&request).await?;
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            let declared = response.content_length();
+            let body = read_limited(self.body_stream(response, request.key), declared, limit, &too_large).await?;
+            Ok(Answer { status, headers, body })
+        })
+        .await
+    }
+
+    /// The body of `response` as a stream whose chunks must each come within the read timeout
+    /// ([`Error::Timeout`] otherwise); transport failures become typed errors naming `key`.
+    pub(crate) fn body_stream(&self, response: reqwest::Response, key: Option<&str>) -> ByteStream {
+        let endpoint = self.endpoint().to_string();
+        let key = key.map(str::to_string);
+        let (endpoint2, key2) = (endpoint.clone(), key.clone());
+        let read_timeout = self.inner.config.read_timeout;
+        let chunks = response
+            .bytes_stream()
+            .map(move |chunk| chunk.map_err(|e| transport_error(&e, &endpoint, key.as_deref())));
+        #[cfg(not(target_arch = "wasm32"))]
+        let chunks = chunks.boxed();
+        #[cfg(target_arch = "wasm32")]
+        let chunks = chunks.boxed_local();
+        with_read_timeout(chunks, read_timeout, move || {
+            read_timed_out(&endpoint2, key2.as_deref(), read_timeout, "the rest of the answer")
+        })
+    }
+
+    /// Runs `attempt` until it succeeds or its error is final (SPEC §6).
+    async fn retrying<T, F, Fut>(&self, mut attempt: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
         let stopwatch = Stopwatch::start();
         let mut skew_retried = false;
-        let mut attempt = 0;
+        let mut attempts = 0;
         loop {
-            attempt += 1;
-            let err = match self.attempt(&request).await {
-                Ok(response) => return Ok(response),
+            attempts += 1;
+            let err = match attempt().await {
+                Ok(done) => return Ok(done),
                 Err(err) => err,
             };
             if matches!(err, Error::ClockSkew(_)) && !skew_retried {
@@ -177,14 +255,14 @@ impl S3Client {
                 skew_retried = true;
                 continue;
             }
-            let Some(delay) = self.retry_delay(&err, attempt, stopwatch.elapsed()) else {
-                return Err(if attempt > 1 {
-                    with_attempts(err, attempt, stopwatch.elapsed())
+            let Some(delay) = self.retry_delay(&err, attempts, stopwatch.elapsed()) else {
+                return Err(if attempts > 1 {
+                    with_attempts(err, attempts, stopwatch.elapsed())
                 } else {
                     err
                 });
             };
-            tracing::debug!(attempt, ?delay, error = %err, "retrying S3 request");
+            tracing::debug!(attempts, ?delay, error = %err, "retrying S3 request");
             runtime::sleep(delay).await;
         }
     }
@@ -199,13 +277,7 @@ impl S3Client {
     }
 
     async fn attempt(&self, request: &Request<'_>) -> Result<reqwest::Response> {
-        *self
-            .inner
-            .counts
-            .lock()
-            .expect("not poisoned")
-            .entry(request.operation)
-            .or_default() += 1;
+        self.inner.counts.add(request.operation);
         let url = self.inner.address.url(request.key, &request.query);
         let mut headers = request.headers.clone();
         self.sign(request, &url, &mut headers)?;
@@ -220,10 +292,19 @@ impl S3Client {
         if !request.body.is_empty() {
             builder = builder.body(request.body.clone());
         }
-        let response = builder
-            .send()
-            .await
-            .map_err(|e| transport_error(&e, self.endpoint(), request.key))?;
+        // The head must come within the read timeout once the body is sent; a body above
+        // HEAD_WAIT_MAX_BODY may take longer than that to send, so only the request timeout
+        // bounds those.
+        let sending = builder.send();
+        let sent = if request.body.len() <= HEAD_WAIT_MAX_BODY {
+            let read_timeout = self.inner.config.read_timeout;
+            runtime::timeout(read_timeout, sending)
+                .await
+                .ok_or_else(|| read_timed_out(self.endpoint(), request.key, read_timeout, "an answer"))?
+        } else {
+            sending.await
+        };
+        let response = sent.map_err(|e| transport_error(&e, self.endpoint(), request.key))?;
         if let Some(skew) = response.headers().get(http::header::DATE).and_then(skew_from_date) {
             self.inner.observed_skew_ms.store(skew, Ordering::Relaxed);
         }
@@ -232,7 +313,7 @@ impl S3Client {
         }
         let status = response.status().as_u16();
         let response_headers = response.headers().clone();
-        let body = response.bytes().await.unwrap_or_default();
+        let body = read_prefix(self.body_stream(response, request.key), MAX_ERROR_BODY_BYTES).await;
         let err = error_from_response(status, &response_headers, &body, request.key, self.endpoint());
         if let (Error::ClockSkew(_), Some(date)) = (&err, response_headers.get(http::header::DATE)) {
             self.learn_clock_offset(date);

@@ -2,9 +2,11 @@
 
 use http::Method;
 
+use super::body::MAX_XML_BYTES;
 use super::checksum::md5_base64;
 use super::client::{Request, S3Client};
 use super::list::bad_xml;
+use super::operation::Operation;
 use super::xml::{self, DeleteOutcome};
 use crate::error::{Error, Result};
 
@@ -27,16 +29,14 @@ impl S3Client {
             )));
         }
         let body = xml::delete_objects_body(keys, true).map_err(|e| Error::invalid_input(e.to_string()))?;
-        let request = Request::new("DeleteObjects", Method::POST, None)
+        let request = Request::new(Operation::DeleteObjects, Method::POST, None)
             .query("delete", "")
             .header("content-md5", md5_base64(body.as_bytes()))
             .header("content-type", "application/xml")
             .body(body);
-        let response = self.send(request).await?;
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| super::response::transport_error(&e, self.endpoint(), None))?;
-        xml::parse_delete_result(&bytes).map_err(|e| bad_xml("DeleteObjects", e))
+        let answer = self
+            .send_read(request, MAX_XML_BYTES, || self.xml_too_large("DeleteObjects"))
+            .await?;
+        xml::parse_delete_result(&answer.body).map_err(|e| bad_xml("DeleteObjects", e))
     }
 }

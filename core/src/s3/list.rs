@@ -3,7 +3,11 @@
 use futures::stream::{self, Stream};
 use http::Method;
 
+use super::body::{too_large, MAX_XML_BYTES};
 use super::client::{Request, S3Client};
+use super::operation::Operation;
+use super::paging::PageGuard;
+pub use super::paging::MAX_LIST_PAGES;
 use super::xml::{self, ListPage};
 use crate::error::{Error, ErrorDetails, Result};
 
@@ -29,7 +33,7 @@ impl S3Client {
         options: &ListOptions,
         continuation_token: Option<&str>,
     ) -> Result<ListPage> {
-        let mut request = Request::new("ListObjectsV2", Method::GET, None)
+        let mut request = Request::new(Operation::ListObjectsV2, Method::GET, None)
             .query("list-type", "2")
             .query("encoding-type", "url");
         if !options.prefix.is_empty() {
@@ -47,18 +51,22 @@ impl S3Client {
         if let Some(token) = continuation_token {
             request = request.query("continuation-token", token.to_string());
         }
-        let response = self.send(request).await?;
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| super::response::transport_error(&e, self.endpoint(), None))?;
-        xml::parse_list_objects_v2(&body).map_err(|e| bad_xml("ListObjectsV2", e))
+        let answer = self
+            .send_read(request, MAX_XML_BYTES, || self.xml_too_large("ListObjectsV2"))
+            .await?;
+        xml::parse_list_objects_v2(&answer.body).map_err(|e| bad_xml("ListObjectsV2", e))
     }
 
     /// Every page of a ListObjectsV2, following continuation tokens until the last one.
+    ///
+    /// # Errors
+    /// Those of [`list_objects_v2_page`](Self::list_objects_v2_page); [`Error::S3`] when the
+    /// store hands out a continuation token it gave before (the listing would never end), or
+    /// after [`MAX_LIST_PAGES`] pages.
     pub fn list_objects_v2(&self, options: ListOptions) -> impl Stream<Item = Result<ListPage>> + '_ {
+        let guard = PageGuard::new(Operation::ListObjectsV2, self.endpoint());
         // State: None = done; Some(token) = next page to fetch (Some(None) = the first one).
-        stream::try_unfold(Some(None::<String>), move |state| {
+        stream::try_unfold((Some(None::<String>), guard), move |(state, mut guard)| {
             let options = options.clone();
             async move {
                 let Some(token) = state else {
@@ -66,12 +74,25 @@ impl S3Client {
                 };
                 let page = self.list_objects_v2_page(&options, token.as_deref()).await?;
                 let next = match (&page.next_continuation_token, page.is_truncated) {
-                    (Some(t), true) => Some(Some(t.clone())),
+                    (Some(t), true) => {
+                        guard.next_page("continuation token", t)?;
+                        Some(Some(t.clone()))
+                    }
                     _ => None,
                 };
-                Ok(Some((page, next)))
+                Ok(Some((page, (next, guard))))
             }
         })
+    }
+
+    /// The error of an XML result larger than [`MAX_XML_BYTES`].
+    pub(crate) fn xml_too_large(&self, operation: &str) -> Error {
+        Error::S3(too_large(
+            &format!("the {operation} answer"),
+            MAX_XML_BYTES,
+            self.endpoint(),
+            None,
+        ))
     }
 }
 

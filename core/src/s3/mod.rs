@@ -6,25 +6,34 @@
 //! - `list.rs`: ListObjectsV2; `delete.rs`: DeleteObjects;
 //! - `multipart.rs`: CreateMultipartUpload, UploadPart, CompleteMultipartUpload,
 //!   AbortMultipartUpload, ListMultipartUploads;
-//! - `client.rs`: signing, sending, retries; `response.rs`: typed errors; `xml.rs`: bodies.
+//! - `client.rs`: signing, sending, retries; `operation.rs`: the actions and their counts;
+//!   `response.rs`: typed errors; `xml.rs`: response bodies (serde); `xml_request.rs`:
+//!   request bodies.
 
 mod address;
+mod body;
 pub mod checksum;
 mod client;
 mod delete;
 mod list;
 mod multipart;
 mod object;
+mod operation;
+mod paging;
 mod response;
 mod retry;
 mod xml;
+mod xml_request;
 
+pub(crate) use body::human_size;
+pub use body::{MAX_ERROR_BODY_BYTES, MAX_XML_BYTES};
 pub use client::S3Client;
 pub use delete::DELETE_OBJECTS_MAX_KEYS;
-pub use list::ListOptions;
+pub use list::{ListOptions, MAX_LIST_PAGES};
 pub use multipart::{part_size_for, MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE};
 pub use object::{GetObjectOutput, ObjectHead, PutOptions, PutResult};
-pub use xml::{CompletedPart, DeleteError, DeleteOutcome, ListPage, ObjectInfo, UploadInfo, UploadsPage};
+pub use xml::{DeleteError, DeleteOutcome, ListPage, ObjectInfo, UploadInfo, UploadsPage};
+pub use xml_request::CompletedPart;
 
 /// A response body as a stream of chunks (`Send` natively; wasm32 futures are not `Send`).
 #[cfg(not(target_arch = "wasm32"))]

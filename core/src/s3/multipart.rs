@@ -6,10 +6,13 @@ use futures::stream::{self, Stream};
 use http::Method;
 
 use super::address::check_key;
+use super::body::MAX_XML_BYTES;
 use super::client::{Request, S3Client};
 use super::list::bad_xml;
 use super::object::{put_result, PutResult};
-use super::response::{classify, transport_error};
+use super::operation::Operation;
+use super::paging::PageGuard;
+use super::response::classify;
 use super::retry::with_attempts;
 use super::xml::{self, CompleteOutcome, CompletedPart, UploadsPage};
 use crate::config::ChecksumMode;
@@ -28,16 +31,15 @@ impl S3Client {
     /// with `x-amz-checksum-algorithm: CRC32C` so every part's checksum is verified.
     pub async fn create_multipart_upload(&self, key: &str) -> Result<String> {
         check_key(key)?;
-        let mut request = Request::new("CreateMultipartUpload", Method::POST, Some(key)).query("uploads", "");
+        let mut request = Request::new(Operation::CreateMultipartUpload, Method::POST, Some(key)).query("uploads", "");
         if self.config().checksum == ChecksumMode::Crc32c {
             request = request.header("x-amz-checksum-algorithm", "CRC32C");
         }
-        let response = self.send(request).await.map_err(|e| e.with_key(key))?;
-        let body = response
-            .bytes()
+        let answer = self
+            .send_read(request, MAX_XML_BYTES, || self.xml_too_large("CreateMultipartUpload"))
             .await
-            .map_err(|e| transport_error(&e, self.endpoint(), Some(key)))?;
-        xml::parse_initiate_multipart_upload(&body)
+            .map_err(|e| e.with_key(key))?;
+        xml::parse_initiate_multipart_upload(&answer.body)
             .map(|r| r.upload_id)
             .map_err(|e| bad_xml("CreateMultipartUpload", e).with_key(key))
     }
@@ -57,7 +59,7 @@ impl S3Client {
         crc32c: &str,
     ) -> Result<CompletedPart> {
         check_key(key)?;
-        let request = Request::new("UploadPart", Method::PUT, Some(key))
+        let request = Request::new(Operation::UploadPart, Method::PUT, Some(key))
             .query("partNumber", part_number.to_string())
             .query("uploadId", upload_id.to_string());
         let request = self.checksum_header(request, &body, crc32c).body(body);
@@ -86,7 +88,7 @@ impl S3Client {
     ) -> Result<PutResult> {
         check_key(key)?;
         let body = xml::complete_multipart_upload_body(parts);
-        let request = Request::new("CompleteMultipartUpload", Method::POST, Some(key))
+        let request = Request::new(Operation::CompleteMultipartUpload, Method::POST, Some(key))
             .query("uploadId", upload_id.to_string())
             .header("content-type", "application/xml")
             .body(body);
@@ -95,10 +97,11 @@ impl S3Client {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let sent_before = self.request_count("CompleteMultipartUpload");
-            let response = match self.send(request.clone()).await {
-                Ok(response) => response,
-                Err(Error::NotFound(d)) if self.request_count("CompleteMultipartUpload") > sent_before + 1 => {
+            let sent_before = self.sent(Operation::CompleteMultipartUpload);
+            let too_large = || self.xml_too_large("CompleteMultipartUpload");
+            let answer = match self.send_read(request.clone(), MAX_XML_BYTES, too_large).await {
+                Ok(answer) => answer,
+                Err(Error::NotFound(d)) if self.sent(Operation::CompleteMultipartUpload) > sent_before + 1 => {
                     // A retry answered NoSuchUpload: the first attempt completed the upload and
                     // its answer was lost. The object is there; anything else is the error.
                     return match self.head_object(key).await {
@@ -111,22 +114,18 @@ impl S3Client {
                 }
                 Err(e) => return Err(e.with_key(key)),
             };
-            let headers = response.headers().clone();
-            let status = response.status().as_u16();
-            let body = response
-                .bytes()
-                .await
-                .map_err(|e| transport_error(&e, self.endpoint(), Some(key)))?;
-            let error =
-                match xml::parse_complete_multipart_upload(&body).map_err(|e| bad_xml("CompleteMultipartUpload", e))? {
-                    CompleteOutcome::Completed(result) => {
-                        return Ok(PutResult {
-                            etag: result.etag.unwrap_or_else(|| put_result(&headers).etag),
-                            checksum_crc32c: result.checksum_crc32c,
-                        })
-                    }
-                    CompleteOutcome::Failed(error) => error,
-                };
+            let status = answer.status;
+            let error = match xml::parse_complete_multipart_upload(&answer.body)
+                .map_err(|e| bad_xml("CompleteMultipartUpload", e).with_key(key))?
+            {
+                CompleteOutcome::Completed(result) => {
+                    return Ok(PutResult {
+                        etag: result.etag.unwrap_or_else(|| put_result(&answer.headers).etag),
+                        checksum_crc32c: result.checksum_crc32c,
+                    })
+                }
+                CompleteOutcome::Failed(error) => error,
+            };
             let details = ErrorDetails {
                 code: error.code.clone(),
                 status: Some(status),
@@ -154,8 +153,8 @@ impl S3Client {
     /// AbortMultipartUpload. Aborting an upload that no longer exists succeeds.
     pub async fn abort_multipart_upload(&self, key: &str, upload_id: &str) -> Result<()> {
         check_key(key)?;
-        let request =
-            Request::new("AbortMultipartUpload", Method::DELETE, Some(key)).query("uploadId", upload_id.to_string());
+        let request = Request::new(Operation::AbortMultipartUpload, Method::DELETE, Some(key))
+            .query("uploadId", upload_id.to_string());
         match self.send(request).await {
             Ok(_) | Err(Error::NotFound(_)) => Ok(()),
             Err(e) => Err(e.with_key(key)),
@@ -168,7 +167,7 @@ impl S3Client {
         prefix: &str,
         markers: Option<(&str, &str)>,
     ) -> Result<UploadsPage> {
-        let mut request = Request::new("ListMultipartUploads", Method::GET, None)
+        let mut request = Request::new(Operation::ListMultipartUploads, Method::GET, None)
             .query("uploads", "")
             .query("encoding-type", "url");
         if !prefix.is_empty() {
@@ -179,26 +178,34 @@ impl S3Client {
                 .query("key-marker", key_marker.to_string())
                 .query("upload-id-marker", upload_id_marker.to_string());
         }
-        let response = self.send(request).await?;
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| transport_error(&e, self.endpoint(), None))?;
-        xml::parse_list_multipart_uploads(&body).map_err(|e| bad_xml("ListMultipartUploads", e))
+        let too_large = || self.xml_too_large("ListMultipartUploads");
+        let answer = self.send_read(request, MAX_XML_BYTES, too_large).await?;
+        xml::parse_list_multipart_uploads(&answer.body).map_err(|e| bad_xml("ListMultipartUploads", e))
     }
 
     /// Every page of ListMultipartUploads under `prefix`, following the markers.
+    ///
+    /// # Errors
+    /// Those of one page; [`Error::S3`] when the store hands out markers it gave before (the
+    /// listing would never end), or after [`MAX_LIST_PAGES`](super::MAX_LIST_PAGES) pages.
     pub fn list_multipart_uploads<'a>(&'a self, prefix: &'a str) -> impl Stream<Item = Result<UploadsPage>> + 'a {
-        stream::try_unfold(Some(None::<(String, String)>), move |state| async move {
-            let Some(markers) = state else {
-                return Ok(None);
-            };
-            let page = self
-                .list_multipart_uploads_page(prefix, markers.as_ref().map(|(k, u)| (k.as_str(), u.as_str())))
-                .await?;
-            let next = next_upload_markers(&page)?.map(Some);
-            Ok(Some((page, next)))
-        })
+        let guard = PageGuard::new(Operation::ListMultipartUploads, self.endpoint());
+        stream::try_unfold(
+            (Some(None::<(String, String)>), guard),
+            move |(state, mut guard)| async move {
+                let Some(markers) = state else {
+                    return Ok(None);
+                };
+                let page = self
+                    .list_multipart_uploads_page(prefix, markers.as_ref().map(|(k, u)| (k.as_str(), u.as_str())))
+                    .await?;
+                let next = next_upload_markers(&page)?;
+                if let Some(markers) = &next {
+                    guard.next_page("key and upload id markers", markers)?;
+                }
+                Ok(Some((page, (next.map(Some), guard))))
+            },
+        )
     }
 }
 

@@ -8,6 +8,7 @@ use http::{HeaderMap, Method};
 use super::address::check_key;
 use super::checksum::{crc32c_base64, md5_base64};
 use super::client::{Request, S3Client};
+use super::operation::Operation;
 use super::xml;
 use super::ByteStream;
 use crate::config::ChecksumMode;
@@ -74,7 +75,7 @@ impl S3Client {
     /// on AWS wrong credentials also show as 403 here: use a ListObjectsV2 to tell them apart;
     /// MinIO names the code in a header, giving [`Error::InvalidCredentials`]).
     pub async fn head_bucket(&self) -> Result<()> {
-        match self.send(Request::new("HeadBucket", Method::HEAD, None)).await {
+        match self.send(Request::new(Operation::HeadBucket, Method::HEAD, None)).await {
             Ok(_) => Ok(()),
             Err(Error::NotFound(d) | Error::NoSuchBucket(d)) => Err(Error::NoSuchBucket(ErrorDetails {
                 message: format!("bucket {:?} does not exist", self.config().bucket),
@@ -90,7 +91,7 @@ impl S3Client {
     /// # Errors
     /// [`Error::Conflict`] when the name is taken by another account (`BucketAlreadyExists`).
     pub async fn create_bucket(&self) -> Result<()> {
-        let mut request = Request::new("CreateBucket", Method::PUT, None);
+        let mut request = Request::new(Operation::CreateBucket, Method::PUT, None);
         if let Some(body) = xml::create_bucket_body(&self.config().region) {
             request = request.body(body);
         }
@@ -124,7 +125,7 @@ impl S3Client {
         options: &PutOptions,
     ) -> Result<PutResult> {
         check_key(key)?;
-        let mut request = Request::new("PutObject", Method::PUT, Some(key));
+        let mut request = Request::new(Operation::PutObject, Method::PUT, Some(key));
         request = self.checksum_header(request, &body, crc32c);
         if options.if_none_match {
             request = request.header("if-none-match", "*");
@@ -153,21 +154,37 @@ impl S3Client {
     /// [`Error::NotFound`] when the key does not exist.
     pub async fn get_object(&self, key: &str, range: Option<(u64, u64)>) -> Result<GetObjectOutput> {
         check_key(key)?;
-        let mut request = Request::new("GetObject", Method::GET, Some(key));
+        let mut request = Request::new(Operation::GetObject, Method::GET, Some(key));
         if let Some((first, last)) = range {
             request = request.header("range", format!("bytes={first}-{last}"));
         }
         let response = self.send(request).await.map_err(|e| e.with_key(key))?;
         let head = object_head(response.headers());
-        let endpoint = self.endpoint().to_string();
-        let owned_key = key.to_string();
-        let stream = response
-            .bytes_stream()
-            .map(move |chunk| chunk.map_err(|e| super::response::transport_error(&e, &endpoint, Some(&owned_key))));
         Ok(GetObjectOutput {
             head,
-            body: Box::pin(stream),
+            body: self.body_stream(response, Some(key)),
         })
+    }
+
+    /// GetObject of a small object read whole, at most `limit` bytes, retried as one request
+    /// (a body that stalls or breaks off is fetched again).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when the key does not exist; `too_large()` when the object (by its
+    /// `Content-Length`, else by the bytes received) exceeds `limit`: the rest is never read.
+    pub(crate) async fn get_object_bytes(
+        &self,
+        key: &str,
+        limit: usize,
+        too_large: impl Fn() -> Error,
+    ) -> Result<(ObjectHead, Bytes)> {
+        check_key(key)?;
+        let request = Request::new(Operation::GetObject, Method::GET, Some(key));
+        let answer = self
+            .send_read(request, limit, too_large)
+            .await
+            .map_err(|e| e.with_key(key))?;
+        Ok((object_head(&answer.headers), answer.body))
     }
 
     /// HeadObject, asking for the stored checksum (`x-amz-checksum-mode: ENABLED`).
@@ -176,7 +193,8 @@ impl S3Client {
     /// [`Error::NotFound`] when the key does not exist.
     pub async fn head_object(&self, key: &str) -> Result<ObjectHead> {
         check_key(key)?;
-        let request = Request::new("HeadObject", Method::HEAD, Some(key)).header("x-amz-checksum-mode", "ENABLED");
+        let request =
+            Request::new(Operation::HeadObject, Method::HEAD, Some(key)).header("x-amz-checksum-mode", "ENABLED");
         let response = self.send(request).await.map_err(|e| e.with_key(key))?;
         Ok(object_head(response.headers()))
     }
@@ -184,7 +202,7 @@ impl S3Client {
     /// DeleteObject. Deleting a missing key succeeds, as in S3.
     pub async fn delete_object(&self, key: &str) -> Result<()> {
         check_key(key)?;
-        self.send(Request::new("DeleteObject", Method::DELETE, Some(key)))
+        self.send(Request::new(Operation::DeleteObject, Method::DELETE, Some(key)))
             .await
             .map_err(|e| e.with_key(key))?;
         Ok(())

@@ -234,8 +234,18 @@ fn delete_objects_body_escapes_and_validates() {
          <Object><Key>ünï //k</Key></Object></Delete>"
     );
     // What is written reads back as the same keys.
-    let root = parse_tree(body.as_bytes(), "test").unwrap();
-    let keys: Vec<_> = root.all("Object").map(|o| o.opt("Key").unwrap()).collect();
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct DeleteXml {
+        object: Vec<ObjectXml>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct ObjectXml {
+        key: String,
+    }
+    let read: DeleteXml = read_document(body.as_bytes(), "test", "Delete").unwrap();
+    let keys: Vec<_> = read.object.into_iter().map(|o| o.key).collect();
     assert_eq!(keys, ["a&b<c>d\"e'f", "x\r\ny\tz", "ünï //k"]);
 
     let loud = delete_objects_body(vec!["k".to_owned()], false).unwrap();
@@ -434,4 +444,167 @@ fn create_bucket_configuration() {
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>"
         )
     );
+}
+
+// What reading through quick-xml's serde support must keep or change.
+
+#[test]
+fn unknown_elements_and_attributes_are_ignored_even_when_they_nest_known_names() {
+    let body = doc(
+        "ListBucketResult",
+        r#"<Future a="1"><Key>not/an/object</Key><Size>9</Size></Future><IsTruncated>false</IsTruncated><Contents x="y"><Owner><ID>o</ID><Key>owner-key</Key></Owner><Key>real</Key><RestoreStatus><IsRestoreInProgress>true</IsRestoreInProgress></RestoreStatus><Size>7</Size><ChecksumType>FULL_OBJECT</ChecksumType></Contents><Extra/>"#,
+    );
+    let page = parse_list_objects_v2(&body).unwrap();
+    assert_eq!(page.objects.len(), 1);
+    assert_eq!((page.objects[0].key.as_str(), page.objects[0].size), ("real", 7));
+}
+
+#[test]
+fn missing_optional_fields_take_their_defaults() {
+    let body = doc(
+        "ListBucketResult",
+        "<IsTruncated>false</IsTruncated><Contents><Key>k</Key><Size>1</Size></Contents>",
+    );
+    let r = parse_list_bucket_result(&body).unwrap();
+    assert_eq!(
+        (r.name, r.prefix, r.key_count, r.encoding_type),
+        (None, None, None, None)
+    );
+    assert_eq!(r.contents[0].object.etag, "");
+    assert_eq!(r.contents[0].object.last_modified, "");
+    assert_eq!(r.contents[0].storage_class, None);
+    assert!(r.contents[0].checksum_algorithm.is_empty());
+    let no_key = doc(
+        "ListBucketResult",
+        "<IsTruncated>false</IsTruncated><Contents><Size>1</Size></Contents>",
+    );
+    let err = parse_list_objects_v2(&no_key).unwrap_err();
+    assert!(matches!(err, XmlError::InvalidField { element: "Key", .. }), "{err}");
+    let upload = doc(
+        "ListMultipartUploadsResult",
+        "<IsTruncated>false</IsTruncated><Upload><Key>k</Key><UploadId>u</UploadId></Upload>",
+    );
+    let page = parse_list_multipart_uploads(&upload).unwrap();
+    assert_eq!(page.uploads[0].initiated, "");
+    let partial = parse_error(b"<Error><Code>SlowDown</Code></Error>").unwrap();
+    assert_eq!((partial.code.as_deref(), partial.message), (Some("SlowDown"), None));
+    let no_etag = doc("CompleteMultipartUploadResult", "<ETag></ETag>");
+    assert!(matches!(
+        parse_complete_multipart_upload(&no_etag).unwrap(),
+        CompleteOutcome::Completed(CompletedUpload { etag: None, .. })
+    ));
+}
+
+#[test]
+fn encoding_type_url_decodes_keys_wherever_the_element_comes() {
+    // EncodingType after the entries (element order is free): the keys are still decoded.
+    let list = doc(
+        "ListBucketResult",
+        "<IsTruncated>true</IsTruncated><Contents><Key>a%2Fb+c%2B</Key><Size>1</Size></Contents><NextContinuationToken>t+1%2B</NextContinuationToken><EncodingType>url</EncodingType>",
+    );
+    let page = parse_list_objects_v2(&list).unwrap();
+    assert_eq!(page.objects[0].key, "a/b c+");
+    // Tokens are opaque: never decoded.
+    assert_eq!(page.next_continuation_token.as_deref(), Some("t+1%2B"));
+    let uploads = doc(
+        "ListMultipartUploadsResult",
+        "<IsTruncated>false</IsTruncated><Upload><Key>x%20y+z</Key><UploadId>u%2B</UploadId></Upload><EncodingType>URL</EncodingType>",
+    );
+    let page = parse_list_multipart_uploads(&uploads).unwrap();
+    assert_eq!(page.uploads[0].key, "x y z");
+    assert_eq!(page.uploads[0].upload_id, "u%2B");
+}
+
+#[test]
+fn namespace_prefixes_do_not_matter() {
+    let body = br#"<?xml version="1.0"?><s3:ListBucketResult xmlns:s3="http://s3.amazonaws.com/doc/2006-03-01/"><s3:IsTruncated>false</s3:IsTruncated><s3:Contents><s3:Key>k</s3:Key><s3:Size>3</s3:Size></s3:Contents></s3:ListBucketResult>"#;
+    let page = parse_list_objects_v2(body).unwrap();
+    assert_eq!((page.objects[0].key.as_str(), page.objects[0].size), ("k", 3));
+}
+
+#[test]
+fn ok_answers_with_an_error_document_are_errors_for_every_result() {
+    let body = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\n<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message><RequestId>R1</RequestId></Error>";
+    let check = |err: XmlError, document: &str| match err {
+        XmlError::ErrorDocument { document: d, error } => {
+            assert_eq!(d, document);
+            assert_eq!(error.code.as_deref(), Some("InternalError"));
+            assert_eq!(error.request_id.as_deref(), Some("R1"));
+        }
+        other => panic!("{document}: {other:?}"),
+    };
+    check(parse_list_objects_v2(body).unwrap_err(), "ListObjectsV2");
+    check(parse_list_multipart_uploads(body).unwrap_err(), "ListMultipartUploads");
+    check(parse_delete_result(body).unwrap_err(), "DeleteObjects");
+    check(
+        parse_initiate_multipart_upload(body).unwrap_err(),
+        "CreateMultipartUpload",
+    );
+    assert!(matches!(
+        parse_complete_multipart_upload(body).unwrap(),
+        CompleteOutcome::Failed(S3ErrorBody { code: Some(_), .. })
+    ));
+}
+
+#[test]
+fn declared_entities_are_refused_and_a_bare_doctype_is_inert() {
+    let xxe = br#"<?xml version="1.0"?><!DOCTYPE ListBucketResult [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>&xxe;</Key><Size>1</Size></Contents></ListBucketResult>"#;
+    let err = parse_list_objects_v2(xxe).unwrap_err();
+    assert!(matches!(err, XmlError::Malformed { .. }), "{err}");
+    let laughs = br#"<?xml version="1.0"?><!DOCTYPE Error [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><Error><Code>&c;</Code></Error>"#;
+    assert_eq!(parse_error(laughs), None);
+    let complete = br#"<!DOCTYPE x [<!ENTITY e SYSTEM "http://127.0.0.1:1/">]><CompleteMultipartUploadResult><ETag>&e;</ETag></CompleteMultipartUploadResult>"#;
+    assert!(parse_complete_multipart_upload(complete).is_err());
+    let inert = br#"<?xml version="1.0"?><!DOCTYPE DeleteResult [<!ENTITY unused "x">]><DeleteResult><Error><Key>k</Key><Code>AccessDenied</Code></Error></DeleteResult>"#;
+    assert_eq!(parse_delete_result(inert).unwrap().errors[0].key, "k");
+}
+
+#[test]
+fn every_truncation_of_a_document_is_an_error() {
+    let list = doc(
+        "ListBucketResult",
+        "<Name>b</Name><IsTruncated>true</IsTruncated><NextContinuationToken>t</NextContinuationToken><Contents><Key>a</Key><Size>1</Size></Contents><Contents><Key>b</Key><Size>2</Size></Contents>",
+    );
+    let delete = doc(
+        "DeleteResult",
+        "<Deleted><Key>a</Key></Deleted><Error><Key>b</Key><Code>AccessDenied</Code></Error>",
+    );
+    let complete = doc("CompleteMultipartUploadResult", "<ETag>\"e-2\"</ETag>");
+    for cut in 0..list.len() {
+        assert!(parse_list_objects_v2(&list[..cut]).is_err(), "list cut at {cut}");
+    }
+    for cut in 0..delete.len() {
+        assert!(parse_delete_result(&delete[..cut]).is_err(), "delete cut at {cut}");
+    }
+    for cut in 0..complete.len() {
+        assert!(
+            parse_complete_multipart_upload(&complete[..cut]).is_err(),
+            "complete cut at {cut}"
+        );
+    }
+}
+
+#[test]
+fn a_full_page_of_interleaved_delete_results_is_read_and_padding_between_items_is_bounded() {
+    let mut inner = String::new();
+    for i in 0..1000 {
+        if i % 2 == 0 {
+            inner.push_str(&format!("<Deleted><Key>k{i}</Key><VersionId>v</VersionId></Deleted>"));
+        } else {
+            inner.push_str(&format!(
+                "<Error><Key>k{i}</Key><VersionId>v</VersionId><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
+            ));
+        }
+    }
+    let out = parse_delete_result(&doc("DeleteResult", &inner)).unwrap();
+    assert_eq!((out.deleted.len(), out.errors.len()), (500, 500));
+    assert_eq!(out.errors[499].key, "k999");
+    // A body that makes the lookahead buffer more events than any real page needs.
+    let padding = "<X/>".repeat(MAX_BUFFERED_EVENTS);
+    let hostile = doc(
+        "DeleteResult",
+        &format!("<Deleted><Key>a</Key></Deleted>{padding}<Deleted><Key>b</Key></Deleted>"),
+    );
+    let err = parse_delete_result(&hostile).unwrap_err();
+    assert!(matches!(err, XmlError::Malformed { .. }), "{err}");
 }

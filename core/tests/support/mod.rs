@@ -6,6 +6,7 @@
 //! which stops MinIO and deletes its data when this test binary exits.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod hostile;
 pub mod proxy;
 
 use std::io::{BufRead, BufReader};
@@ -122,6 +123,30 @@ pub async fn store_for(config: s3keep::StoreConfig) -> s3keep::BackupStore {
     let store = s3keep::BackupStore::new(config).expect("valid test config");
     store.ensure_bucket().await.expect("bucket created");
     store
+}
+
+/// An S3 client for `bucket` on the test MinIO.
+pub fn client_for(bucket: &str) -> s3keep::s3::S3Client {
+    let m = minio();
+    let mut c = s3keep::ClientConfig::new(bucket);
+    c.endpoint = Some(m.endpoint.clone());
+    c.region = m.region.clone();
+    c.credentials = Some(s3keep::Credentials::new(&m.access_key, &m.secret_key));
+    s3keep::s3::S3Client::new(c).unwrap()
+}
+
+/// Every key of the client's bucket (all ListObjectsV2 pages).
+pub async fn all_keys(client: &s3keep::s3::S3Client) -> Vec<String> {
+    let options = s3keep::s3::ListOptions::default();
+    let (mut keys, mut token) = (Vec::new(), None::<String>);
+    loop {
+        let page = client.list_objects_v2_page(&options, token.as_deref()).await.unwrap();
+        keys.extend(page.objects.into_iter().map(|o| o.key));
+        match page.next_continuation_token {
+            Some(t) if page.is_truncated => token = Some(t),
+            _ => return keys,
+        }
+    }
 }
 
 /// Every regular file below `root`: `/`-separated relative path → bytes.

@@ -146,7 +146,7 @@ async fn serve(
 }
 
 /// Reads one request: the head up to the blank line, then `Content-Length` bytes of body.
-async fn read_request(stream: &mut TcpStream) -> std::io::Result<Option<(String, Vec<u8>)>> {
+pub(super) async fn read_request(stream: &mut TcpStream) -> std::io::Result<Option<(String, Vec<u8>)>> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 64 * 1024];
     let head_end = loop {
@@ -178,7 +178,7 @@ async fn read_request(stream: &mut TcpStream) -> std::io::Result<Option<(String,
     Ok(Some((head, buf[head_end..head_end + length].to_vec())))
 }
 
-async fn forward(
+pub(super) async fn forward(
     mut client: TcpStream,
     upstream: &str,
     head: &str,
