@@ -4,11 +4,11 @@ export {
   BackupStore, init, S3KeepError, NoSuchBucketError, NotFoundError, BackupAlreadyExistsError,
   BackupNotCompletedError, AccessDeniedError, InvalidCredentialsError, ClockSkewError, ThrottledError,
   NetworkError, TimeoutError, InvalidInputError, IntegrityError, ConflictError, IoError,
-  CancelledError, S3Error,
+  CancelledError, RedirectError, S3Error,
 } from "./index.js";
 export type {
-  BackupIdLike, Duration, StatusCode, BackupStoreOptions, FileSource, FileSets, Progress, CallOptions,
-  SaveOptions, BackupFields, BackupInfo, ListFilter, RestoredFile, RestoreOptions, DeleteReport, VerifyProblem,
-  VerifyReport, RetentionPolicy, PlanEntry, PruneReport, AbortedUpload, CleanupReport, CheckResult, CheckReport,
-  ErrorKind,
+  BackupIdLike, Duration, Size, StatusCode, BackupStoreOptions, ConfigReport, FileSource, FileSets, Progress,
+  CallOptions, SaveOptions, BackupFields, BackupInfo, ListFilter, RestoredFile, RestoreOptions, DeleteReport,
+  VerifyProblem, VerifyReport, RetentionPolicy, PlanEntry, PruneReport, AbortedUpload, CleanupReport, CheckResult,
+  CheckReport, ErrorKind,
 } from "./index.js";

@@ -25,7 +25,7 @@ pub fn to_py_list<T: Serialize>(py: Python<'_>, class: &str, values: &[T]) -> Py
 }
 
 /// The JSON document of `value` as Python objects (`json.loads` of the core's text).
-fn document<'py>(py: Python<'py>, value: &impl Serialize) -> PyResult<Bound<'py, PyAny>> {
+pub fn document<'py>(py: Python<'py>, value: &impl Serialize) -> PyResult<Bound<'py, PyAny>> {
     let text = serde_json::to_string(value).expect("results always serialise");
     py.import("json")?.call_method1("loads", (text,))
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use s3keep::retention::RetentionPolicy;
 
-use crate::convert::{duration, opt_count, opt_duration};
+use crate::convert::{opt_count, opt_duration};
 
 /// What to keep, with restic's semantics, applied per (partition, node) to COMPLETED backups:
 /// `keep_last` N newest; `keep_hourly`/`keep_daily`/`keep_weekly`/`keep_monthly`/
@@ -13,7 +13,8 @@ use crate::convert::{duration, opt_count, opt_duration};
 /// one); `keep_within` (a `timedelta`, measured from the group's newest backup). A backup is
 /// kept if any rule keeps it. Safety: an empty policy deletes nothing, the newest COMPLETED
 /// backup of a group is never deleted, FAILED backups are deleted only with `prune_failed`,
-/// IN_PROGRESS ones only with `prune_stale` and when older than `stale_after` (default 24 h).
+/// IN_PROGRESS ones only with `prune_stale` and when older than `stale_after` (default: the
+/// store's `stale_after` option, 24 h unless set).
 #[pyclass(frozen, eq, module = "s3keep", name = "RetentionPolicy")]
 #[derive(Clone, PartialEq)]
 pub struct PyRetentionPolicy(pub RetentionPolicy);
@@ -51,10 +52,6 @@ impl PyRetentionPolicy {
         let count = |name: &str, v: Option<i64>| -> PyResult<Option<u32>> {
             Ok(opt_count(py, name, v, u32::MAX as u64)?.map(|n| n as u32))
         };
-        let stale_after = match stale_after {
-            Some(v) if !v.is_none() => duration("stale_after", v)?,
-            _ => s3keep::retention::DEFAULT_STALE_AFTER,
-        };
         Ok(Self(RetentionPolicy {
             keep_last: count("keep_last", keep_last)?,
             keep_hourly: count("keep_hourly", keep_hourly)?,
@@ -65,7 +62,7 @@ impl PyRetentionPolicy {
             keep_within: opt_duration("keep_within", keep_within)?,
             prune_failed,
             prune_stale,
-            stale_after,
+            stale_after: opt_duration("stale_after", stale_after)?,
         }))
     }
 
@@ -105,8 +102,9 @@ impl PyRetentionPolicy {
     fn prune_stale(&self) -> bool {
         self.0.prune_stale
     }
+    /// `None`: the store's `stale_after` option.
     #[getter]
-    fn stale_after(&self) -> Duration {
+    fn stale_after(&self) -> Option<Duration> {
         self.0.stale_after
     }
     /// True when no `keep_*` rule is set (such a policy deletes no COMPLETED backup).
@@ -140,8 +138,8 @@ impl PyRetentionPolicy {
         if p.prune_stale {
             parts.push("prune_stale=True".into());
         }
-        if p.stale_after != s3keep::retention::DEFAULT_STALE_AFTER {
-            parts.push(format!("stale_after={}", td(p.stale_after)?));
+        if let Some(d) = p.stale_after {
+            parts.push(format!("stale_after={}", td(d)?));
         }
         Ok(format!("RetentionPolicy({})", parts.join(", ")))
     }

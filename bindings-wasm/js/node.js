@@ -11,9 +11,16 @@ const PARTIAL = ".s3keep-partial";
  * to `.NAME.s3keep-partial` beside its final path, CRC32C verified, then renamed; a file
  * already there with the right size and CRC32C is skipped, so a restore run again after a
  * crash finishes it.
+ *
+ * No link below `dir` is followed (`dir` itself may be one: it is the caller's own path): a
+ * symlink where a directory is needed is an IoError naming it, temporary files are created
+ * exclusively (a leftover one, even a link, is unlinked first), and a link at a final name is
+ * replaced, never written through. See "Links in the target" below for the one race that
+ * node:fs cannot close.
  */
 export async function restoreToDirectory(store, id, dir, { sets, rootSet, signal, concurrency = 4, onProgress } = {}) {
   const fs = await import("node:fs/promises");
+  const { constants } = await import("node:fs");
   const path = await import("node:path");
   const files = await store.restore(id, { sets, signal });
   const root = rootSet ?? (sets?.length === 1 ? sets[0] : "files");
@@ -40,14 +47,17 @@ export async function restoreToDirectory(store, id, dir, { sets, rootSet, signal
   const report = () => onProgress?.({ ...progress });
   report();
   const queue = [...targets.entries()];
+  const io = { fs, path, flags: openFlags(constants) };
+  await fs.mkdir(base, { recursive: true });
   const worker = async () => {
     for (let next = queue.shift(); next; next = queue.shift()) {
       const [target, file] = next;
-      if (await alreadyRestored(fs, target, file)) {
+      await directoryBelow(io, base, path.dirname(target));
+      if (await alreadyRestored(io, target, file)) {
         summary.filesSkipped += 1;
         progress.bytesDone += file.size ?? 0;
       } else {
-        const written = await writeFile(fs, path, target, file, (n) => {
+        const written = await writeFile(io, target, file, (n) => {
           progress.bytesDone += n;
           report();
         });
@@ -62,13 +72,74 @@ export async function restoreToDirectory(store, id, dir, { sets, rootSet, signal
   return summary;
 }
 
-async function alreadyRestored(fs, target, file) {
+// ---- Links in the target: the file-system calls -------------------------------------------
+// Whoever can write into the target must not redirect the restore's writes elsewhere. So no
+// link below `base` is followed: each directory component is lstat()ed (a symlink is refused,
+// even one pointing inside the target), temporary files are opened with O_CREAT | O_EXCL |
+// O_NOFOLLOW (a name left there, file or link, is unlinked first: unlinking never touches a
+// link's target), the bytes go through that handle only, and the rename replaces a link at
+// the final name. The resume check lstat()s the final name and reads it through an
+// O_NOFOLLOW | O_NONBLOCK open whose handle is checked again.
+//
+// The race node:fs cannot close: it has no openat, so a directory is checked by path and then
+// used by path. Between the lstat of `dir/sub` and the open of `dir/sub/.x.s3keep-partial`,
+// whoever can write into the target can swap `sub` for a symlink, and the file is then
+// created (exclusively: no existing file is ever overwritten) where the link points. The
+// native restore (Rust core, CLI, Python) opens each component relative to the directory
+// opened before it and has no such window. On Windows O_NOFOLLOW does not exist (0 here).
+
+function openFlags(c) {
+  const nofollow = c.O_NOFOLLOW ?? 0;
+  return {
+    create: c.O_CREAT | c.O_EXCL | c.O_WRONLY | nofollow,
+    read: c.O_RDONLY | nofollow | (c.O_NONBLOCK ?? 0),
+  };
+}
+
+/** Creates `dir` below `base` one component at a time, refusing any that is not a directory. */
+async function directoryBelow({ fs, path }, base, dir) {
+  let current = base;
+  for (const part of path.relative(base, dir).split(path.sep).filter(Boolean)) {
+    current = path.join(current, part);
+    let stat = await lstatOrNull(fs, current);
+    if (stat === null) {
+      await fs.mkdir(current).catch((e) => { if (e?.code !== "EEXIST") throw ioError(current, e); });
+      stat = await fs.lstat(current).catch((e) => { throw ioError(current, e); });
+    }
+    if (stat.isSymbolicLink()) {
+      throw new IoError(`${current}: is a symbolic link; restore never follows a link below the target directory `
+        + "(remove it, or restore into another directory)", { key: current, code: "ELOOP" });
+    }
+    if (!stat.isDirectory()) {
+      throw new IoError(`${current}: exists and is not a directory`, { key: current, code: "ENOTDIR" });
+    }
+  }
+}
+
+async function lstatOrNull(fs, target) {
+  try {
+    return await fs.lstat(target);
+  } catch (e) {
+    if (e?.code === "ENOENT") return null;
+    throw ioError(target, e);
+  }
+}
+
+/** Whether `target` is a regular file (not a link) of the recorded size and CRC32C. */
+async function alreadyRestored({ fs, flags }, target, file) {
   if (file.size === null || file.crc32c === null) return false;
+  const candidate = (stat) => stat !== null && stat.isFile() && stat.size === file.size;
+  if (!candidate(await lstatOrNull(fs, target))) return false;
   let handle;
   try {
-    const stat = await fs.lstat(target);
-    if (!stat.isFile() || stat.size !== file.size) return false;
-    handle = await fs.open(target, "r");
+    try {
+      handle = await fs.open(target, flags.read);
+    } catch (e) {
+      // Swapped for a link (or removed) since the lstat: not restored.
+      if (!candidate(await lstatOrNull(fs, target))) return false;
+      throw e;
+    }
+    if (!candidate(await handle.stat())) return false;
     const crc = crc32c();
     try {
       const buffer = new Uint8Array(1 << 20);
@@ -82,20 +153,29 @@ async function alreadyRestored(fs, target, file) {
       crc.free();
     }
   } catch (e) {
-    if (e?.code === "ENOENT") return false;
-    throw ioError(target, e);
+    throw e?.kind ? e : ioError(target, e);
   } finally {
     await handle?.close();
   }
 }
 
-async function writeFile(fs, path, target, file, onBytes) {
+/** Creates `partial` exclusively, unlinking a name left there (file or link) once first. */
+async function createExclusive(fs, flags, partial) {
+  try {
+    return await fs.open(partial, flags.create, 0o666);
+  } catch (e) {
+    if (e?.code !== "EEXIST") throw e;
+  }
+  await fs.unlink(partial);
+  return await fs.open(partial, flags.create, 0o666);
+}
+
+async function writeFile({ fs, path, flags }, target, file, onBytes) {
   const partial = path.join(path.dirname(target), tempName(path.basename(target)));
   let handle;
   let written = 0;
   try {
-    await fs.mkdir(path.dirname(target), { recursive: true });
-    handle = await fs.open(partial, "w");
+    handle = await createExclusive(fs, flags, partial);
     const reader = file.stream().getReader();
     for (;;) {
       const { done, value } = await reader.read();

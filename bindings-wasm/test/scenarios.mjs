@@ -11,11 +11,14 @@ import {
   InvalidCredentialsError,
   IntegrityError,
   InvalidInputError,
+  IoError,
   NotFoundError,
+  RedirectError,
   S3KeepError,
   restoreToDirectory,
 } from "../js/index.js";
 import { freshBucketName, minio } from "./harness.mjs";
+import { LOCATION_SECRET, startRedirect } from "./redirect_server.mjs";
 
 const MiB = 1024 * 1024;
 
@@ -287,6 +290,25 @@ export const scenarios = [
     await rejects(store.list({}, { signal: AbortSignal.abort() }), CancelledError);
   }],
 
+  ["JS values become the core's option strings; config() reports them", async () => {
+    const store = new BackupStore({
+      bucket: "options-bucket", partSize: 5 * MiB, multipartThreshold: "100MB", requestTimeout: 1500,
+      staleAfter: "2h", createBucket: true, concurrency: 2, maxElapsed: 90_000,
+      env: { AWS_REGION: "eu-west-3", S3KEEP_CONNECT_TIMEOUT: "3s" },
+    });
+    const c = store.config();
+    assert.deepEqual(
+      [c.partSize, c.multipartThreshold, c.requestTimeout, c.staleAfter, c.maxElapsed, c.connectTimeout],
+      ["5MiB", "100MB", "1s500ms", "2h", "1m30s", "3s"],
+    );
+    assert.deepEqual([c.createBucket, c.concurrency, c.region], [true, 2, "eu-west-3"]);
+    assert.equal(c.sources.region, "AWS_REGION");
+    assert.throws(() => new BackupStore({ bucket: "options-bucket", partSize: "16", env: false }), (e) =>
+      e instanceof InvalidInputError && e.message.startsWith('part_size: "16" has no unit; give e.g. 16MiB'));
+    assert.throws(() => new BackupStore({ bucket: "options-bucket", requestTimeout: 1.5, env: false }), InvalidInputError);
+    assert.throws(() => new BackupStore({ bucket: "options-bucket", colour: "red", env: false }), InvalidInputError);
+  }],
+
   ["secrets never appear in toString, JSON or errors", async () => {
     const store = new BackupStore({
       bucket: "secret-test", endpoint: "http://127.0.0.1:9", accessKeyId: "AKIDVISIBLE",
@@ -300,6 +322,54 @@ export const scenarios = [
     const e = await rejects(store.status("0/1/0"), S3KeepError);
     const all = `${e.message} ${JSON.stringify(e)} ${e.stack}`;
     assert.ok(!all.includes("TOPSECRETVALUE") && !all.includes("SESSIONTOKENVALUE"));
+  }],
+
+  ["URLs and endpoints with credentials or a query are refused without showing them", async () => {
+    for (const options of [
+      { url: "s3://bkt?endpoint=ftp://AK:SECRET@host" },
+      { url: "s3://bkt?endpoint=http://AK:SECRET@host&colour=red" },
+      { url: "s3://bkt?endpoint=http://AK:SECRET@[::1" },
+      { url: "https://AK:SECRET@host/b" },
+      { bucket: "bkt", endpoint: "http://AK:SECRET@host:9000" },
+      { bucket: "bkt", endpoint: "http://host:9000/?X-Amz-Signature=SECRET&X-Amz-Security-Token=SECRET" },
+      { bucket: "bkt", env: { AWS_ENDPOINT_URL: "http://AK:SECRET@host:9000" } },
+    ]) {
+      let error;
+      try {
+        new BackupStore({ env: false, ...options });
+      } catch (e) {
+        error = e;
+      }
+      assert.ok(error instanceof InvalidInputError, `${JSON.stringify(options)}: ${error}`);
+      const all = `${error} ${error.message} ${JSON.stringify(error)} ${error.stack} ${error.endpoint}`;
+      assert.ok(!all.includes("SECRET") && !all.includes("AK:"), all);
+    }
+  }],
+
+  ["a 301 or 307 to another host is a RedirectError and the other host receives nothing", async () => {
+    for (const status of [301, 307]) {
+      const { endpoint, otherHost, received, close } = await startRedirect(status);
+      const store = new BackupStore({
+        bucket: "redirected", endpoint, accessKeyId: "AKIDREDIRECT", secretAccessKey: "SECRET-KEY",
+        sessionToken: "SESSION-TOKEN-SECRET", maxAttempts: 1, env: false,
+      });
+      try {
+        const save = store.save("0/1/0", { files: { "a.bin": new TextEncoder().encode("FILE-CONTENTS-SECRET") } });
+        const e = await rejects(save, RedirectError);
+        assert.equal(e.kind, "Redirect");
+        assert.equal(e.status, status);
+        assert.equal(e.code, status === 301 ? "PermanentRedirect" : "TemporaryRedirect");
+        assert.ok(e.message.includes(`the store redirected to ${otherHost} (region eu-west-1)`), e.message);
+        const all = `${e} ${JSON.stringify(e)} ${e.stack} ${String(store)}`;
+        for (const secret of [LOCATION_SECRET, "SESSION-TOKEN", "FILE-CONTENTS", "SECRET-KEY"]) {
+          assert.ok(!all.includes(secret), `${secret} in ${all}`);
+        }
+        await rejects(store.list(), RedirectError);
+        assert.deepEqual(received, [], "the other host was contacted");
+      } finally {
+        await close();
+      }
+    }
   }],
 
   ["restore and deep verify catch a file changed in the bucket (CRC32C)", async () => {
@@ -384,4 +454,88 @@ export const fsScenarios = [
       await fs.rm(dir, { recursive: true, force: true });
     }
   }],
+
+  ["restoreToDirectory refuses a symlink as a directory below the target, even one pointing inside", async () => {
+    const { fs, path, base, target, victimUntouched } = await linkScene();
+    try {
+      const store = await newStore();
+      await store.save("0/11/0", { files: { "a.txt": new TextEncoder().encode("A"), "sub/b.bin": new TextEncoder().encode("B") } });
+      // The issue's scenario: target/sub -> ../outside.
+      await fs.symlink("../outside", path.join(target, "sub"));
+      await rejects(restoreToDirectory(store, "0/11/0", target), IoError, (e) => {
+        assert.equal(e.key, path.join(target, "sub"));
+        assert.match(e.message, /symbolic link/);
+      });
+      await victimUntouched();
+      await fs.rm(path.join(target, "sub"));
+      await fs.mkdir(path.join(target, "inside"));
+      await fs.symlink("inside", path.join(target, "sub"));
+      await rejects(restoreToDirectory(store, "0/11/0", target), IoError, (e) => assert.match(e.message, /symbolic link/));
+      assert.deepEqual(await fs.readdir(path.join(target, "inside")), []);
+    } finally {
+      await fs.rm(base, { recursive: true, force: true });
+    }
+  }],
+
+  ["restoreToDirectory does not write through a symlink planted at a temporary name", async () => {
+    const { fs, path, base, target, victim, victimUntouched, regularFileWith } = await linkScene();
+    try {
+      const store = await newStore();
+      await store.save("0/12/0", { files: { "b.bin": new TextEncoder().encode("restored b") } });
+      await fs.symlink(victim, path.join(target, ".b.bin.s3keep-partial"));
+      const summary = await restoreToDirectory(store, "0/12/0", target);
+      assert.equal(summary.filesRestored, 1);
+      await victimUntouched();
+      await regularFileWith(path.join(target, "b.bin"), "restored b");
+      assert.deepEqual(await fs.readdir(target), ["b.bin"]);
+    } finally {
+      await fs.rm(base, { recursive: true, force: true });
+    }
+  }],
+
+  ["restoreToDirectory replaces a symlink at a final name, also one to the right content", async () => {
+    const { fs, path, base, target, victim, victimUntouched, regularFileWith } = await linkScene();
+    try {
+      const store = await newStore();
+      await store.save("0/13/0", { files: { "d/b.bin": new TextEncoder().encode("restored b"), "same.bin": VICTIM } });
+      await fs.mkdir(path.join(target, "d"));
+      await fs.symlink(victim, path.join(target, "d", "b.bin"));
+      // Right size and CRC32C behind the link: a resume check that followed it would skip it.
+      await fs.symlink(victim, path.join(target, "same.bin"));
+      const summary = await restoreToDirectory(store, "0/13/0", target);
+      assert.deepEqual([summary.filesRestored, summary.filesSkipped], [2, 0]);
+      await victimUntouched();
+      await regularFileWith(path.join(target, "d", "b.bin"), "restored b");
+      await regularFileWith(path.join(target, "same.bin"), new TextDecoder().decode(VICTIM));
+    } finally {
+      await fs.rm(base, { recursive: true, force: true });
+    }
+  }],
 ];
+
+const VICTIM = new TextEncoder().encode("the victim's own bytes, which no restore may touch");
+
+/** A temporary `base` with `base/target/` (empty) and `base/outside/victim`. */
+async function linkScene() {
+  const fs = await import("node:fs/promises");
+  const os = await import("node:os");
+  const path = await import("node:path");
+  const base = await fs.mkdtemp(path.join(os.tmpdir(), "s3keep-js-links-"));
+  const target = path.join(base, "target");
+  const outside = path.join(base, "outside");
+  const victim = path.join(outside, "victim");
+  await fs.mkdir(target);
+  await fs.mkdir(outside);
+  await fs.writeFile(victim, VICTIM);
+  return {
+    fs, path, base, target, outside, victim,
+    async victimUntouched() {
+      assert.deepEqual(await fs.readdir(outside), ["victim"], "something was written outside the target");
+      sameBytes(new Uint8Array(await fs.readFile(victim)), VICTIM, "victim");
+    },
+    async regularFileWith(file, text) {
+      assert.ok((await fs.lstat(file)).isFile(), `${file} is not a regular file`);
+      assert.equal(await fs.readFile(file, "utf8"), text);
+    },
+  };
+}

@@ -12,6 +12,8 @@ pub mod config;
 pub mod error;
 pub mod format2;
 mod id;
+pub mod options;
+pub mod redact;
 pub mod report;
 pub mod retention;
 pub mod runtime;
@@ -22,6 +24,7 @@ pub use backup::BackupStore;
 pub use config::{Addressing, ChecksumMode, ClientConfig, Credentials, RetryConfig, Secret, StoreConfig};
 pub use error::{Error, ErrorDetails, Result};
 pub use id::BackupId;
+pub use options::{ConfigBuilder, ConfigKey, ConfigReport};
 pub use report::BackupInfo;
 pub use status::StatusCode;
 

@@ -13,6 +13,10 @@
 //! - integers that may exceed 2^53 (checkpoint ids) are JSON strings; sizes and counts are
 //!   numbers (exact in every face up to 2^53 bytes, 8 PiB);
 //! - absent values are `null`, never left out.
+//!
+//! The effective configuration, [`crate::options::ConfigReport`], lives next to the option
+//! table that defines its fields; it follows these rules, but its sizes and durations are
+//! option strings (`16MiB`, `1h30m`) so that it can be given back as options.
 
 use std::collections::BTreeMap;
 

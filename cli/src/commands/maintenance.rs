@@ -1,18 +1,20 @@
 //! `cleanup-uploads [--older-than DURATION]` and `doctor`.
 
 use s3keep::backup::{BackupStore, CheckState};
+use s3keep::options::format_duration;
 use s3keep::Result;
 
 use super::open_store;
 use crate::args::{CleanupArgs, GlobalArgs};
 use crate::exit;
 use crate::output::{short_time, Output};
-use crate::parse::format_duration;
 
-/// Aborts the multipart uploads under the prefix older than `--older-than`.
+/// Aborts the multipart uploads under the prefix older than `--older-than` (default: the
+/// `stale_after` option).
 pub async fn cleanup_uploads(global: &GlobalArgs, args: CleanupArgs, out: Output) -> Result<i32> {
     let store = open_store(global).await?;
-    let report = store.cleanup_uploads(args.older_than).await?;
+    let older_than = args.older_than.unwrap_or(store.config().stale_after);
+    let report = store.cleanup_uploads(older_than).await?;
     let aborted = &report.aborted;
     if out.json {
         out.document(&report);
@@ -27,7 +29,7 @@ pub async fn cleanup_uploads(global: &GlobalArgs, args: CleanupArgs, out: Output
         out.info(&format!(
             "aborted {} multipart uploads older than {}",
             aborted.len(),
-            format_duration(args.older_than)
+            format_duration(older_than)
         ));
     }
     Ok(exit::OK)
@@ -36,7 +38,7 @@ pub async fn cleanup_uploads(global: &GlobalArgs, args: CleanupArgs, out: Output
 /// Runs every check of the store; one line per check with its hint; exit 1 if one failed.
 pub async fn doctor(global: &GlobalArgs, out: Output) -> Result<i32> {
     // The bucket is not created here: the doctor reports the store as it is.
-    let store = BackupStore::new(crate::config::store_config(global)?)?;
+    let store = BackupStore::new(crate::options::store_config(&global.options)?)?;
     let report = store.check().await;
     let checks = &report.checks;
     let ok = report.is_ok();

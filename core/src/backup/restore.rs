@@ -8,7 +8,8 @@
 //! - [`BackupStore::restore`] (native) writes the files into a directory: each to a temporary
 //!   name beside its final one, CRC32C checked while writing, then renamed; files already
 //!   present with the right size and CRC32C are skipped, so a restore killed half-way is
-//!   finished by running it again.
+//!   finished by running it again. It never follows a link below the target directory
+//!   (`restore_native.rs` says how).
 
 use std::collections::{BTreeSet, HashSet};
 use std::path::PathBuf;

@@ -8,6 +8,7 @@
 
 pub mod hostile;
 pub mod proxy;
+pub mod redirect;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
