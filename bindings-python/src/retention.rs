@@ -1,4 +1,4 @@
-//! `RetentionPolicy` (SPEC §7), the argument of `prune` (its result is `s3keep._results.PruneReport`).
+//! `RetentionPolicy` (§7), the argument of `prune` (its result is `s3keep._results.PruneReport`).
 
 use std::time::Duration;
 
