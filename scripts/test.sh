@@ -35,8 +35,8 @@ pytest_suite() {
     fi
     "${HARNESS[@]}" .venv/bin/python -m pytest "${dirs[@]}"
     local rc=$?
-    # pytest exits 5 when it collected no tests: nothing failed.
-    [ $rc -eq 5 ] && { echo "pytest: no tests collected"; return 0; }
+    # pytest exits 5 when it collected no tests: a suite that ran nothing proves nothing.
+    [ $rc -eq 5 ] && echo "pytest: no tests collected: FAILED"
     return $rc
 }
 

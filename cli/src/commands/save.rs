@@ -10,7 +10,7 @@ use s3keep::{BackupId, Result};
 use super::{open_store, usage, with_ctrl_c};
 use crate::args::{GlobalArgs, SaveArgs};
 use crate::exit;
-use crate::output::{backup_json, size, stderr_line, Output};
+use crate::output::{size, stderr_line, Output};
 use crate::progress::Bar;
 use serde_json::{json, Value};
 
@@ -70,7 +70,8 @@ pub async fn save(global: &GlobalArgs, args: SaveArgs, out: Output) -> Result<i3
     bar.finish();
     let info = result?;
     if out.json {
-        let mut doc = backup_json(&info);
+        // The core's BackupInfo document, plus the entries the scan skipped (docs/SCHEMA.md).
+        let mut doc = serde_json::to_value(&info).unwrap_or(Value::Null);
         doc["skipped"] = Value::Array(skipped);
         out.document(&doc);
     } else if out.quiet {

@@ -23,20 +23,21 @@ use bytes::Bytes;
 use time::OffsetDateTime;
 
 pub use crate::id::BackupId;
+pub use crate::report::{
+    AbortedUpload, BackupInfo, CheckReport, CheckResult, CheckState, CleanupReport, DeleteReport, Progress,
+    PruneReport, RestoreReport, VerifyProblem, VerifyProblemKind, VerifyReport,
+};
 pub use crate::status::StatusCode;
 pub use delete::DeleteOptions;
 pub use list::ListFilter;
-pub use maintenance::{CheckResult, CheckState};
 pub use manifest::{FileEntry, Metadata, StatusDoc, ZeebeDescriptor};
-pub use progress::{Progress, ProgressFn};
-pub use prune::PruneOutcome;
-pub use restore::{RestoreOptions, RestoreSummary};
+pub use progress::ProgressFn;
+pub use restore::RestoreOptions;
 pub use save::SaveOptions;
 #[cfg(not(target_arch = "wasm32"))]
 pub use scan::{Scan, SkipReason, Skipped};
 pub use scan_options::{OnFileError, ScanOptions};
 pub use source::{FileSet, FileSpec, RangedSource, Source};
-pub use verify::{VerifyProblem, VerifyProblemKind, VerifyReport};
 
 use crate::config::StoreConfig;
 use crate::error::{Error, Result};
@@ -52,45 +53,6 @@ pub struct BackupStore {
     client: S3Client,
     layout: Layout,
     config: StoreConfig,
-}
-
-/// What `status` and `list` report of one backup.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BackupInfo {
-    /// Which backup.
-    pub id: BackupId,
-    /// Its status (`DoesNotExist` when there is no `status.json`).
-    pub status: StatusCode,
-    /// Why it failed, for FAILED.
-    pub failure_reason: Option<String>,
-    /// When the save started; for Zeebe backups, the status object's LastModified.
-    pub created_at: Option<OffsetDateTime>,
-    /// When the status last changed; for Zeebe backups, the status object's LastModified.
-    pub updated_at: Option<OffsetDateTime>,
-    /// Who wrote it (`s3keep/x.y.z`); `None` for Zeebe backups.
-    pub writer: Option<String>,
-    /// Total bytes of its files, from `metadata.json` (`status` only; `None` in `list`).
-    pub total_size: Option<u64>,
-    /// Number of files, from `metadata.json` (`status` only; `None` in `list`).
-    pub file_count: Option<u64>,
-    /// The caller's metadata, from `metadata.json` (`status` only; empty in `list`).
-    pub user_metadata: BTreeMap<String, String>,
-}
-
-impl BackupInfo {
-    fn missing(id: BackupId) -> Self {
-        Self {
-            id,
-            status: StatusCode::DoesNotExist,
-            failure_reason: None,
-            created_at: None,
-            updated_at: None,
-            writer: None,
-            total_size: None,
-            file_count: None,
-            user_metadata: BTreeMap::new(),
-        }
-    }
 }
 
 /// A `status.json` as read, with the ETag needed to change it conditionally.

@@ -1,33 +1,20 @@
 //! prune: retention (§7) applied to the store. The plan comes from the pure planner in
 //! [`crate::retention`]; executing it goes through the delete protocol, backup by backup.
 
-use super::{BackupId, BackupStore, DeleteOptions, ListFilter, StatusCode};
+use super::{BackupId, BackupStore, DeleteOptions, ListFilter, PruneReport, StatusCode};
 use crate::error::{Error, Result};
-use crate::retention::{plan, Candidate, Plan, RetentionPolicy};
+use crate::retention::{plan, Candidate, RetentionPolicy};
 use crate::runtime;
-
-/// What [`BackupStore::prune`] did: the plan, and for an executed plan what was deleted.
-#[derive(Clone, Debug)]
-pub struct PruneOutcome {
-    /// Every backup with keep/delete and the deciding rule.
-    pub plan: Plan,
-    /// Whether the plan was only shown (`dry_run`).
-    pub dry_run: bool,
-    /// The backups deleted (empty for a dry run).
-    pub deleted: Vec<BackupId>,
-    /// Backups whose delete failed; a later prune (or delete) finishes them.
-    pub failed: Vec<(BackupId, Error)>,
-}
 
 impl BackupStore {
     /// prune(policy, dry_run): plans retention for every (partition, node) group and, unless
     /// `dry_run`, deletes what the plan says with the delete protocol.
     ///
-    /// A failed delete does not stop the others; it is reported in [`PruneOutcome::failed`].
+    /// A failed delete does not stop the others; it is reported in [`PruneReport::failed`].
     ///
     /// # Errors
     /// Errors of the listing; delete errors are collected instead.
-    pub async fn prune(&self, policy: &RetentionPolicy, dry_run: bool) -> Result<PruneOutcome> {
+    pub async fn prune(&self, policy: &RetentionPolicy, dry_run: bool) -> Result<PruneReport> {
         let backups = self.list(ListFilter::default()).await?;
         let candidates: Vec<Candidate> = backups
             .iter()
@@ -43,7 +30,7 @@ impl BackupStore {
             ..policy.clone()
         };
         let plan = plan(&policy, &candidates, runtime::now_utc());
-        let mut outcome = PruneOutcome {
+        let mut outcome = PruneReport {
             plan,
             dry_run,
             deleted: Vec::new(),

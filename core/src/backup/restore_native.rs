@@ -40,10 +40,10 @@ use cap_std::fs::{Dir, OpenOptions};
 use futures::stream::{self, StreamExt as _, TryStreamExt as _};
 use tokio::io::AsyncWriteExt as _;
 
-use super::{plan_restore, RestoreItem, RestoreOptions, RestoreSummary};
+use super::{plan_restore, RestoreItem, RestoreOptions};
 use crate::backup::manifest::FileEntry;
 use crate::backup::progress::Tracker;
-use crate::backup::{BackupId, BackupStore};
+use crate::backup::{BackupId, BackupStore, RestoreReport};
 use crate::error::{Error, ErrorDetails, Result};
 use crate::s3::checksum::Crc32c;
 
@@ -149,7 +149,7 @@ impl BackupStore {
     ///
     /// On any error the restore stops; files already renamed into place stay, and are
     /// skipped by the next run.
-    pub async fn restore(&self, id: BackupId, target: &Path, options: RestoreOptions) -> Result<RestoreSummary> {
+    pub async fn restore(&self, id: BackupId, target: &Path, options: RestoreOptions) -> Result<RestoreReport> {
         let metadata = self.restore_plan(id).await?;
         let items = plan_restore(&metadata, options.sets.as_deref(), options.root_set.as_deref())?;
         if options.cancel.as_ref().is_some_and(|c| c.is_cancelled()) {
@@ -174,7 +174,7 @@ impl BackupStore {
         let work = stream::iter(items)
             .map(|item| self.restore_item(id, target, item, &ctx))
             .buffer_unordered(self.config.concurrency)
-            .try_fold(RestoreSummary::default(), |mut summary, outcome| async move {
+            .try_fold(RestoreReport::empty(id), |mut summary, outcome| async move {
                 match outcome {
                     Outcome::Restored(bytes) => {
                         summary.files_restored += 1;

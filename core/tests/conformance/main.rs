@@ -3,7 +3,7 @@
 //! `cargo test -p s3keep --test conformance [-- FILTER]` runs every case of
 //! `conformance/cases/` (those whose name contains FILTER) against a fresh bucket of the
 //! harness MinIO, prints one line per case and `N passed, N failed, N skipped`, and exits
-//! non-zero if any case failed. With `S3KEEP_INTEROP_BUCKET` and `S3KEEP_INTEROP_PHASE`
+//! non-zero if any case failed or none passed. With `S3KEEP_INTEROP_BUCKET` and `S3KEEP_INTEROP_PHASE`
 //! set it runs the interop phase instead (README, "Interop").
 //!
 //! `harness = false` (core/Cargo.toml): this file is the whole test binary, so it prints
@@ -149,7 +149,11 @@ async fn run_suite() -> bool {
     }
     eprintln!("conformance: {:.1} s", started.elapsed().as_secs_f64());
     println!("{passed} passed, {failed} failed, {skipped} skipped");
-    failed == 0
+    if passed == 0 {
+        // A filter that matches nothing, or a runner that skips everything, proves nothing.
+        eprintln!("conformance: no case passed: failing");
+    }
+    failed == 0 && passed > 0
 }
 
 fn main() {
