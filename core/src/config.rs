@@ -203,6 +203,10 @@ pub struct StoreConfig {
     pub part_size: u64,
     /// An IN_PROGRESS backup older than this is stale: deletable and prunable (default 24 h).
     pub stale_after: Duration,
+    /// Only one process ever writes under this prefix (default false). Then save does not
+    /// require a store that honours conditional writes (SPEC §14: some S3-compatible stores
+    /// ignore `If-None-Match`), and checks that the backup does not exist with a read first.
+    pub single_writer: bool,
 }
 
 impl StoreConfig {
@@ -216,6 +220,7 @@ impl StoreConfig {
             multipart_threshold: 16 * 1024 * 1024,
             part_size: 16 * 1024 * 1024,
             stale_after: Duration::from_secs(24 * 3600),
+            single_writer: false,
         }
     }
 

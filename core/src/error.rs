@@ -205,6 +205,9 @@ impl Error {
             Error::Conflict(_) => "another writer changed the object at the same time; check its status and retry",
             Error::Io(_) => "check the local path, its permissions and free disk space",
             Error::Cancelled(_) => "the operation was stopped on request; run it again to finish",
+            Error::S3(d) if d.code.as_deref() == Some(crate::backup::CONDITIONAL_WRITES_IGNORED) => {
+                "use a store that honours If-None-Match and If-Match, or set single_writer if only one process writes here"
+            }
             Error::S3(_) => "see the S3 error code in the store's documentation",
         }
     }
