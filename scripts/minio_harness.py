@@ -49,28 +49,12 @@ MC_ALIAS = "s3keep"
 # Run as a script, this module is __main__: harness_cluster.py imports it by name.
 sys.modules.setdefault("minio_harness", sys.modules[__name__])
 
-#: What each provider can do, as the conformance cases' `requires` names it
-#: (conformance/README.md, "Capabilities"). Exported as S3KEEP_TEST_CAPABILITIES.
-#: Measured, not assumed: `s3keep doctor --probe` reports the same facts (its test asserts
-#: that the probe agrees with this table).
-STORE_CAPABILITIES = {
-    "ifNoneMatch": "PutObject with If-None-Match: * is refused (412) when the key exists",
-    "ifMatch": "PutObject with If-Match on a stale ETag is refused (412)",
-    "crc32c": "x-amz-checksum-crc32c is verified: a wrong checksum is refused",
-    "deleteObjects": "DeleteObjects (batch delete)",
-    "multipart": "CreateMultipartUpload / UploadPart / CompleteMultipartUpload / AbortMultipartUpload",
-    "listPaging": "ListObjectsV2 honours max-keys and continues with continuation tokens",
-    "listUploads": "ListMultipartUploads without a key lists every upload of the bucket, whichever "
-                   "server answers (distributed MinIO lists only those begun through the node that answers)",
-    "objectLock": "buckets with Object Lock (CreateBucket with it, GetObjectLockConfiguration)",
-    "minioErrorCodes": "MinIO's own error codes (XMinioInvalidObjectName for a 300-byte path segment)",
-    "mc": "MinIO's client `mc` and admin API (users, policies)",
-}
-_ALL = tuple(STORE_CAPABILITIES)
-PROVIDER_CAPABILITIES = {
-    "minio": _ALL,
-    "minio-dist": tuple(c for c in _ALL if c != "listUploads"),
-    "versitygw": tuple(c for c in _ALL if c not in ("minioErrorCodes", "mc")),
+#: What each provider can do, as the conformance cases' `requires` names it: the one table is
+#: conformance/providers.json (read by every runner too). Exported as S3KEEP_TEST_CAPABILITIES.
+_PROVIDERS_DOC = json.loads((SCRIPTS.parent / "conformance" / "providers.json").read_text())
+STORE_CAPABILITIES: dict[str, str] = _PROVIDERS_DOC["capabilities"]
+PROVIDER_CAPABILITIES: dict[str, tuple[str, ...]] = {
+    name: tuple(caps) for name, caps in _PROVIDERS_DOC["providers"].items()
 }
 PROVIDERS = tuple(PROVIDER_CAPABILITIES)
 
@@ -235,10 +219,21 @@ class MinioClientMixin:
             "S3KEEP_MC_BIN": str(tool_path("mc")),
         }
 
-    def _mc_alias(self) -> None:
-        # Optional: mc is only needed for admin tasks (least-privilege users etc.).
-        if tool_path("mc").exists():
-            self.mc("alias", "set", self.mc_alias, self.endpoint, self.access_key, self.secret_key)  # type: ignore[attr-defined]
+    def _mc_alias(self, timeout: float = 60.0) -> None:
+        # Optional: mc is only needed for admin tasks (least-privilege users etc.). `alias set`
+        # asks the server for its info, which a cluster may refuse for a while after it
+        # reports healthy (its IAM is still loading): retry.
+        if not tool_path("mc").exists():
+            return
+        deadline = time.monotonic() + timeout
+        while True:
+            done = self.mc("alias", "set", self.mc_alias, self.endpoint, self.access_key,  # type: ignore[attr-defined]
+                           self.secret_key, check=False)
+            if done.returncode == 0:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"mc alias set failed: {(done.stdout + done.stderr).strip()[-500:]}")
+            time.sleep(0.5)
 
     def mc(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Runs `mc ARGS` against this server's config; the alias is `self.mc_alias`."""

@@ -57,19 +57,29 @@ impl Minio {
     }
 }
 
-/// Every capability a provider may declare (scripts/minio_harness.py, STORE_CAPABILITIES).
-pub const ALL_CAPABILITIES: &[&str] = &[
-    "ifNoneMatch",
-    "ifMatch",
-    "crc32c",
-    "deleteObjects",
-    "multipart",
-    "listPaging",
-    "listUploads",
-    "objectLock",
-    "minioErrorCodes",
-    "mc",
-];
+/// conformance/providers.json: every store capability a case may require, and each provider's.
+pub fn providers_doc() -> &'static serde_json::Value {
+    static DOC: OnceLock<serde_json::Value> = OnceLock::new();
+    DOC.get_or_init(|| {
+        serde_json::from_str(include_str!("../../../conformance/providers.json")).expect("providers.json is JSON")
+    })
+}
+
+/// The names of every store capability (providers.json, `capabilities`).
+pub fn store_capabilities() -> Vec<String> {
+    providers_doc()["capabilities"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// The capabilities providers.json declares for `provider`.
+pub fn provider_capabilities(provider: &str) -> Vec<String> {
+    providers_doc()["providers"][provider]
+        .as_array()
+        .map(|a| a.iter().filter_map(|c| c.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
 
 /// The MinIO for this test binary, started on first use.
 pub fn minio() -> &'static Minio {
@@ -92,8 +102,7 @@ fn from_env() -> Option<Minio> {
     Some(Minio {
         capabilities: match var("S3KEEP_TEST_CAPABILITIES") {
             Some(list) => list.split(',').map(str::to_string).collect(),
-            // An older harness, or one started by hand: MinIO, which has them all.
-            None => ALL_CAPABILITIES.iter().map(|c| c.to_string()).collect(),
+            None => provider_capabilities(&provider),
         },
         provider,
         endpoint: var("S3KEEP_TEST_ENDPOINT")?,
