@@ -4,10 +4,10 @@ export {
   BackupStore, init, S3KeepError, NoSuchBucketError, NotFoundError, BackupAlreadyExistsError,
   BackupNotCompletedError, AccessDeniedError, InvalidCredentialsError, ClockSkewError, ThrottledError,
   NetworkError, TimeoutError, InvalidInputError, IntegrityError, ConflictError, IoError,
-  CancelledError, S3Error,
+  CancelledError, RedirectError, S3Error,
 } from "./index.js";
 export type {
-  BackupIdLike, Duration, StatusCode, BackupStoreOptions, FileSource, FileSets, Progress, CallOptions,
+  BackupIdLike, Duration, Size, StatusCode, BackupStoreOptions, ConfigReport, FileSource, FileSets, Progress, CallOptions,
   SaveOptions, BackupInfo, ListFilter, RestoredFile, RestoreOptions, DeleteResult, VerifyProblem,
   VerifyReport, RetentionPolicy, PruneEntry, PruneResult, MultipartUpload, CheckResult, ErrorKind,
 } from "./index.js";

@@ -37,6 +37,26 @@ bindgen="$CACHE/wasm-bindgen-$version/bin/wasm-bindgen"
 rm -rf bindings-wasm/pkg
 "$bindgen" --target web --out-dir bindings-wasm/pkg "$wasm"
 
+# Redirects must never be followed (issue 16): fetch would re-send a 301/307'd request to the
+# other host, session token and body included. reqwest's wasm client passes no redirect mode
+# to fetch (reqwest issue #2071), so every fetch the module makes gets `redirect: "manual"`
+# here, in the two calls of wasm-bindgen's glue that stand for reqwest's fetch (the global
+# one, and the ServiceWorkerGlobalScope one that workerd takes). Node, Deno, Bun and workerd
+# then hand the 3xx itself to the core, which turns it into a RedirectError; a browser hands
+# an "opaque redirect" of status 0, which the core maps to the same error. Nothing global is
+# changed. The build fails if another wasm-bindgen version writes these calls differently.
+python3 - "bindings-wasm/pkg/$lib.js" <<'PY'
+import sys
+path = sys.argv[1]
+text = open(path, encoding="utf-8").read()
+for call in ("arg0.fetch(arg1)", "fetch(arg0)"):
+    old, new = f"const ret = {call};", f"const ret = {call[:-1]}, {{ redirect: \"manual\" }});"
+    if text.count(old) != 1:
+        sys.exit(f"build-wasm: expected one `{old}` in {path} (reqwest's fetch), found {text.count(old)}")
+    text = text.replace(old, new)
+open(path, "w", encoding="utf-8").write(text)
+PY
+
 # The size the README quotes, and its limit (issue #7: under 2 MiB raw).
 out="bindings-wasm/pkg/${lib}_bg.wasm"
 raw=$(stat -c %s "$out")

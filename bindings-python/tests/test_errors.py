@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import pickle
 import socket
+import traceback
 from pathlib import Path
 from typing import Any, Callable
 
@@ -135,5 +136,57 @@ def test_the_hierarchy_mirrors_the_core_and_the_builtins() -> None:
         assert issubclass(cls, s3keep.S3KeepError) and issubclass(cls, base), cls
     for cls in (s3keep.BackupAlreadyExists, s3keep.BackupNotCompleted, s3keep.InvalidCredentials,
                 s3keep.ClockSkew, s3keep.Throttled, s3keep.Integrity, s3keep.Conflict,
-                s3keep.Cancelled, s3keep.S3Error):
+                s3keep.Cancelled, s3keep.Redirect, s3keep.S3Error):
         assert issubclass(cls, s3keep.S3KeepError) and not issubclass(cls, (OSError, ValueError, LookupError))
+
+
+# Issue 16, class 2: a URL or endpoint that carries credentials (user:password@) or a
+# presigned-style query is refused, and no part of the exception shows them.
+SECRET_URLS = [
+    "s3://bkt?endpoint=ftp://AK:SECRET@host",
+    "s3://bkt?endpoint=http://AK:SECRET@host&colour=red",
+    "s3://bkt?endpoint=http://AK:SECRET@[::1",
+    "https://AK:SECRET@host/b",
+    "s3://AK:SECRET@host/b",
+]
+SECRET_ENDPOINTS = [
+    "http://AK:SECRET@host:9000",
+    "ftp://AK:SECRET@host",
+    "http://host:9000/?X-Amz-Signature=SECRET&X-Amz-Security-Token=SECRET",
+]
+
+
+def _everything_shown(e: s3keep.S3KeepError) -> str:
+    attrs = [str(getattr(e, name)) for name in ("code", "status", "request_id", "key", "endpoint", "hint")]
+    return " ".join([str(e), repr(e), repr(e.args), *attrs, *traceback.format_exception_only(type(e), e)])
+
+
+@pytest.mark.parametrize("url", SECRET_URLS)
+def test_a_url_with_credentials_is_refused_without_showing_them(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
+    with pytest.raises(s3keep.InvalidInput) as err:
+        s3keep.BackupStore.from_url(url, access_key_id="a", secret_access_key="b")
+    text = _everything_shown(err.value)
+    assert "SECRET" not in text and "AK:" not in text, text
+    monkeypatch.setenv("S3KEEP_URL", url)
+    with pytest.raises(s3keep.InvalidInput) as err:
+        s3keep.BackupStore.from_env(access_key_id="a", secret_access_key="b")
+    text = _everything_shown(err.value)
+    assert "SECRET" not in text and "AK:" not in text, text
+
+
+@pytest.mark.parametrize("endpoint", SECRET_ENDPOINTS)
+def test_an_endpoint_with_credentials_or_a_query_is_refused_without_showing_them(
+    endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(s3keep.InvalidInput) as err:
+        s3keep.BackupStore("bkt", endpoint=endpoint, access_key_id="a", secret_access_key="b")
+    text = _everything_shown(err.value)
+    assert "SECRET" not in text and "AK:" not in text, text
+    assert "endpoint" in str(err.value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    with pytest.raises(s3keep.InvalidInput) as err:
+        s3keep.BackupStore("bkt", access_key_id="a", secret_access_key="b")
+    text = _everything_shown(err.value)
+    assert "SECRET" not in text and "AK:" not in text, text

@@ -49,9 +49,16 @@ def stores() -> list[BackupStore]:
             stale_after=dt.timedelta(hours=24),
         ),
         BackupStore.from_url("s3://bucket/prefix?endpoint=http://127.0.0.1:9000", create_bucket=True),
+        BackupStore.from_url("s3://bucket/prefix", bucket="other", part_size="32MiB", stale_after="2d"),
         BackupStore.from_env(),
-        BackupStore.from_env("bucket", prefix="x"),
+        BackupStore.from_env("bucket", prefix="x", max_elapsed="90s", profile="prod", request_timeout=None),
     ]
+
+
+def effective(store: BackupStore) -> str:
+    report = store.config()
+    sources: dict[str, str] = report["sources"]
+    return f"{report['partSize']} {report['concurrency'] + 1} {report['endpoint']} {sources}"
 
 
 def ids() -> list[BackupId]:
@@ -173,7 +180,9 @@ def errors(store: BackupStore, tmp: Path) -> None:
         print(e.code)
     except (s3keep.BackupAlreadyExists, s3keep.ClockSkew, s3keep.Throttled, s3keep.Network, s3keep.Timeout) as e:
         print(e.status)
-    except (s3keep.InvalidInput, s3keep.Integrity, s3keep.Conflict, s3keep.Io, s3keep.Cancelled, s3keep.S3Error) as e:
+    except (s3keep.InvalidInput, s3keep.Integrity, s3keep.Conflict, s3keep.Io, s3keep.Cancelled) as e:
+        print(e.key)
+    except (s3keep.Redirect, s3keep.S3Error) as e:
         print(e.key)
     except s3keep.S3KeepError as e:
         print(e.request_id)

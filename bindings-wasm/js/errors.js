@@ -41,6 +41,11 @@ export class IntegrityError extends S3KeepError { static kind = "Integrity"; }
 export class ConflictError extends S3KeepError { static kind = "Conflict"; }
 export class IoError extends S3KeepError { static kind = "Io"; }
 export class CancelledError extends S3KeepError { static kind = "Cancelled"; }
+/**
+ * The store answered with a redirect (301 PermanentRedirect, 307 TemporaryRedirect) to another
+ * endpoint or region. It is never followed: set `endpoint`/`region` to what the message names.
+ */
+export class RedirectError extends S3KeepError { static kind = "Redirect"; }
 /** An S3 error none of the other classes describes; `code` names it. */
 export class S3Error extends S3KeepError { static kind = "S3"; }
 
@@ -49,7 +54,7 @@ const CLASSES = Object.fromEntries(
     NoSuchBucketError, NotFoundError, BackupAlreadyExistsError, BackupNotCompletedError,
     AccessDeniedError, InvalidCredentialsError, ClockSkewError, ThrottledError, NetworkError,
     TimeoutError, InvalidInputError, IntegrityError, ConflictError, IoError, CancelledError,
-    S3Error,
+    RedirectError, S3Error,
   ].map((c) => [c.kind, c]),
 );
 

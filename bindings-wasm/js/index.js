@@ -9,7 +9,7 @@ export {
   S3KeepError, NoSuchBucketError, NotFoundError, BackupAlreadyExistsError,
   BackupNotCompletedError, AccessDeniedError, InvalidCredentialsError, ClockSkewError,
   ThrottledError, NetworkError, TimeoutError, InvalidInputError, IntegrityError, ConflictError,
-  IoError, CancelledError, S3Error,
+  IoError, CancelledError, RedirectError, S3Error,
 } from "./api.js";
 export { restoreToDirectory } from "./node.js";
 

@@ -11,7 +11,7 @@ export {
   S3KeepError, NoSuchBucketError, NotFoundError, BackupAlreadyExistsError,
   BackupNotCompletedError, AccessDeniedError, InvalidCredentialsError, ClockSkewError,
   ThrottledError, NetworkError, TimeoutError, InvalidInputError, IntegrityError, ConflictError,
-  IoError, CancelledError, S3Error,
+  IoError, CancelledError, RedirectError, S3Error,
 } from "./api.js";
 
 /** Already initialised from the imported module; kept for the same API as the main entry. */

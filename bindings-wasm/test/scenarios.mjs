@@ -13,10 +13,12 @@ import {
   InvalidInputError,
   IoError,
   NotFoundError,
+  RedirectError,
   S3KeepError,
   restoreToDirectory,
 } from "../js/index.js";
 import { freshBucketName, minio } from "./harness.mjs";
+import { LOCATION_SECRET, startRedirect } from "./redirect_server.mjs";
 
 const MiB = 1024 * 1024;
 
@@ -277,6 +279,25 @@ export const scenarios = [
     await rejects(store.list({}, { signal: AbortSignal.abort() }), CancelledError);
   }],
 
+  ["JS values become the core's option strings; config() reports them", async () => {
+    const store = new BackupStore({
+      bucket: "options-bucket", partSize: 5 * MiB, multipartThreshold: "100MB", requestTimeout: 1500,
+      staleAfter: "2h", createBucket: true, concurrency: 2, maxElapsed: 90_000,
+      env: { AWS_REGION: "eu-west-3", S3KEEP_CONNECT_TIMEOUT: "3s" },
+    });
+    const c = store.config();
+    assert.deepEqual(
+      [c.partSize, c.multipartThreshold, c.requestTimeout, c.staleAfter, c.maxElapsed, c.connectTimeout],
+      ["5MiB", "100MB", "1s500ms", "2h", "1m30s", "3s"],
+    );
+    assert.deepEqual([c.createBucket, c.concurrency, c.region], [true, 2, "eu-west-3"]);
+    assert.equal(c.sources.region, "AWS_REGION");
+    assert.throws(() => new BackupStore({ bucket: "options-bucket", partSize: "16", env: false }), (e) =>
+      e instanceof InvalidInputError && e.message.startsWith('part_size: "16" has no unit; give e.g. 16MiB'));
+    assert.throws(() => new BackupStore({ bucket: "options-bucket", requestTimeout: 1.5, env: false }), InvalidInputError);
+    assert.throws(() => new BackupStore({ bucket: "options-bucket", colour: "red", env: false }), InvalidInputError);
+  }],
+
   ["secrets never appear in toString, JSON or errors", async () => {
     const store = new BackupStore({
       bucket: "secret-test", endpoint: "http://127.0.0.1:9", accessKeyId: "AKIDVISIBLE",
@@ -290,6 +311,54 @@ export const scenarios = [
     const e = await rejects(store.status("0/1/0"), S3KeepError);
     const all = `${e.message} ${JSON.stringify(e)} ${e.stack}`;
     assert.ok(!all.includes("TOPSECRETVALUE") && !all.includes("SESSIONTOKENVALUE"));
+  }],
+
+  ["URLs and endpoints with credentials or a query are refused without showing them", async () => {
+    for (const options of [
+      { url: "s3://bkt?endpoint=ftp://AK:SECRET@host" },
+      { url: "s3://bkt?endpoint=http://AK:SECRET@host&colour=red" },
+      { url: "s3://bkt?endpoint=http://AK:SECRET@[::1" },
+      { url: "https://AK:SECRET@host/b" },
+      { bucket: "bkt", endpoint: "http://AK:SECRET@host:9000" },
+      { bucket: "bkt", endpoint: "http://host:9000/?X-Amz-Signature=SECRET&X-Amz-Security-Token=SECRET" },
+      { bucket: "bkt", env: { AWS_ENDPOINT_URL: "http://AK:SECRET@host:9000" } },
+    ]) {
+      let error;
+      try {
+        new BackupStore({ env: false, ...options });
+      } catch (e) {
+        error = e;
+      }
+      assert.ok(error instanceof InvalidInputError, `${JSON.stringify(options)}: ${error}`);
+      const all = `${error} ${error.message} ${JSON.stringify(error)} ${error.stack} ${error.endpoint}`;
+      assert.ok(!all.includes("SECRET") && !all.includes("AK:"), all);
+    }
+  }],
+
+  ["a 301 or 307 to another host is a RedirectError and the other host receives nothing", async () => {
+    for (const status of [301, 307]) {
+      const { endpoint, otherHost, received, close } = await startRedirect(status);
+      const store = new BackupStore({
+        bucket: "redirected", endpoint, accessKeyId: "AKIDREDIRECT", secretAccessKey: "SECRET-KEY",
+        sessionToken: "SESSION-TOKEN-SECRET", maxAttempts: 1, env: false,
+      });
+      try {
+        const save = store.save("0/1/0", { files: { "a.bin": new TextEncoder().encode("FILE-CONTENTS-SECRET") } });
+        const e = await rejects(save, RedirectError);
+        assert.equal(e.kind, "Redirect");
+        assert.equal(e.status, status);
+        assert.equal(e.code, status === 301 ? "PermanentRedirect" : "TemporaryRedirect");
+        assert.ok(e.message.includes(`the store redirected to ${otherHost} (region eu-west-1)`), e.message);
+        const all = `${e} ${JSON.stringify(e)} ${e.stack} ${String(store)}`;
+        for (const secret of [LOCATION_SECRET, "SESSION-TOKEN", "FILE-CONTENTS", "SECRET-KEY"]) {
+          assert.ok(!all.includes(secret), `${secret} in ${all}`);
+        }
+        await rejects(store.list(), RedirectError);
+        assert.deepEqual(received, [], "the other host was contacted");
+      } finally {
+        await close();
+      }
+    }
   }],
 
   ["restore and deep verify catch a file changed in the bucket (CRC32C)", async () => {

@@ -47,6 +47,7 @@ mod tests {
             (Error::Network(d()), 1),
             (Error::Integrity(d()), 1),
             (Error::Io(d()), 1),
+            (Error::Redirect(d()), 1),
             (Error::S3(d()), 1),
         ];
         for (error, code) in cases {

@@ -434,7 +434,11 @@ fn usage_errors_exit_2() {
 
     let no_bucket = s3keep(&["list"], &store.secret);
     no_bucket.expect(2);
-    assert!(no_bucket.error_line().contains("--bucket"), "{}", no_bucket.stderr);
+    assert!(
+        no_bucket.error_line().contains("no bucket given"),
+        "{}",
+        no_bucket.stderr
+    );
 
     s3keep(&["--help"], &store.secret).expect(0);
     let version = s3keep(&["--version"], &store.secret);
@@ -566,6 +570,88 @@ fn url_form_and_options_after_the_command_reach_the_same_store() {
         .expect(0)
         .json();
     assert_eq!(filtered, Value::Array(vec![]));
+}
+
+/// Fails when a run printed any part of the secrets that the URLs of these tests carry.
+#[track_caller]
+fn assert_no_secret_printed(run: &Run, secrets: &[&str]) {
+    for secret in secrets {
+        assert!(
+            !run.stdout.contains(secret) && !run.stderr.contains(secret),
+            "{secret} printed: {run:?}"
+        );
+    }
+}
+
+#[test]
+fn urls_with_credentials_are_refused_without_printing_them() {
+    let secret = support::minio().secret_key.clone();
+    for global in [
+        &["--url", "s3://bkt?endpoint=ftp://AK:SECRET@host"][..],
+        &["--url", "s3://bkt?endpoint=http://AK:SECRET@host&colour=red"],
+        &["--url", "s3://bkt?endpoint=http://AK:SECRET@[::1"],
+        &["--url", "https://AK:SECRET@host/b"],
+        &[
+            "--bucket",
+            "bkt",
+            "--endpoint",
+            "http://host:9000/?X-Amz-Signature=SECRET",
+        ],
+    ] {
+        let human = s3keep(&[global, &["list"]].concat(), &secret);
+        human.expect(2);
+        assert!(human.error_line().contains("InvalidInput"), "{}", human.stderr);
+        assert_no_secret_printed(&human, &["SECRET", "AK:"]);
+        let json = s3keep(&[global, &["list", "--json"]].concat(), &secret);
+        json.expect(2);
+        assert_eq!(json.json()["error"]["kind"], "InvalidInput");
+        assert_no_secret_printed(&json, &["SECRET", "AK:"]);
+    }
+}
+
+#[test]
+fn save_against_a_redirecting_store_fails_and_the_other_host_receives_nothing() {
+    use support::redirect::{Recorder, Redirector, LOCATION_SECRETS};
+    let src = sample_dir();
+    let secret = support::minio().secret_key.clone();
+    for (status, json) in [(301, false), (307, false), (307, true)] {
+        let recorder = Recorder::start();
+        let redirector = Redirector::start(status, &recorder);
+        let mut args = vec![
+            "--endpoint",
+            &redirector.endpoint,
+            "--bucket",
+            "redirected",
+            "save",
+            "0/1/0",
+        ];
+        args.extend([path_str(src.path())].iter().chain(json.then_some(&"--json")));
+        let mut cmd = command(&args, &secret);
+        cmd.env("AWS_SESSION_TOKEN", "SESSION-TOKEN-SECRET");
+        let run = finish(cmd.output().expect("cannot run s3keep"));
+        run.expect(1);
+        assert!(!run.stdout.contains("COMPLETED"), "{run:?}");
+        let host = recorder.endpoint.trim_start_matches("http://");
+        let said = format!("the store redirected to {host} (region eu-west-1)");
+        if json {
+            let error = &run.json()["error"];
+            assert_eq!(
+                (error["kind"].as_str(), error["status"].as_u64()),
+                (Some("Redirect"), Some(307))
+            );
+            assert!(error["message"].as_str().unwrap().contains(&said), "{error}");
+        } else {
+            let line = run.error_line();
+            assert!(line.starts_with("error: Redirect: ") && line.contains(&said), "{line}");
+        }
+        assert_no_secret_printed(&run, &[&LOCATION_SECRETS[..], &["SESSION-TOKEN"]].concat());
+        assert!(!redirector.requests().is_empty());
+        assert_eq!(
+            recorder.received(),
+            Vec::<Vec<u8>>::new(),
+            "{status}: the other host was contacted"
+        );
+    }
 }
 
 #[test]
@@ -785,8 +871,12 @@ fn a_server_that_stops_answering_ends_status_at_the_read_timeout() {
         "GetObject" => Reply::with(200, Body::Silence),
         _ => Reply::Forward,
     });
-    // The default read timeout (60 s), which also spends the default 60 s retry budget.
-    let run = via(&server, &store, &["status", "0/1/0"]);
+    // A short read timeout and retry budget: the flag reaches the client.
+    let run = via(
+        &server,
+        &store,
+        &["status", "0/1/0", "--read-timeout", "1s", "--max-elapsed", "3s"],
+    );
     run.expect(1);
     let line = run.error_line();
     assert!(line.contains("Timeout") && line.contains("(read timeout)"), "{line}");

@@ -1,12 +1,15 @@
-//! Configuration (SPEC §2): explicit values, the AWS environment variables, the shared
-//! credentials profile (native only), and the `s3://bucket/prefix?endpoint=...` URL form.
+//! Configuration types (SPEC §2). They are made from strings — options, the `s3://` URL,
+//! the environment, the shared credentials profile — by [`crate::options`].
 //!
 //! Secrets live in [`Secret`], whose `Debug` and `Display` print `***`.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::options::{ConfigKey, Source};
+use crate::redact::redact_url;
 
 /// A secret string (secret access key, session token). Prints as `***`.
 #[derive(Clone, PartialEq, Eq)]
@@ -105,7 +108,9 @@ impl Default for RetryConfig {
 }
 
 /// What the S3 client needs: where, as whom, and how to send requests.
-#[derive(Clone, Debug)]
+///
+/// `Debug` shows the endpoint through [`redact_url`] and the credentials without secrets.
+#[derive(Clone)]
 pub struct ClientConfig {
     /// The bucket name.
     pub bucket: String,
@@ -134,6 +139,38 @@ pub struct ClientConfig {
     pub signed_payload: bool,
 }
 
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Destructured, so that a new field cannot be left out (or shown unredacted) unnoticed.
+        let ClientConfig {
+            bucket,
+            endpoint,
+            region,
+            credentials,
+            addressing,
+            connect_timeout,
+            request_timeout,
+            read_timeout,
+            retry,
+            checksum,
+            signed_payload,
+        } = self;
+        f.debug_struct("ClientConfig")
+            .field("bucket", bucket)
+            .field("endpoint", &endpoint.as_deref().map(redact_url))
+            .field("region", region)
+            .field("credentials", credentials)
+            .field("addressing", addressing)
+            .field("connect_timeout", connect_timeout)
+            .field("request_timeout", request_timeout)
+            .field("read_timeout", read_timeout)
+            .field("retry", retry)
+            .field("checksum", checksum)
+            .field("signed_payload", signed_payload)
+            .finish()
+    }
+}
+
 impl ClientConfig {
     /// A configuration for `bucket` with every default of SPEC §2 and no credentials.
     pub fn new(bucket: impl Into<String>) -> Self {
@@ -154,9 +191,12 @@ impl ClientConfig {
 
     /// Checks the bucket name and endpoint before any request is sent.
     ///
+    /// Messages name the endpoint only in its [`redact_url`] form: no userinfo, no query.
+    ///
     /// # Errors
     /// [`Error::InvalidInput`] for an empty or malformed bucket name, or an endpoint that is
-    /// not `http(s)://host[:port]` or that carries credentials.
+    /// not `http(s)://host[:port][/path]`: one that carries credentials (`user:password@`),
+    /// a query string or a fragment is refused.
     pub fn validate(&self) -> Result<()> {
         let b = &self.bucket;
         let ok = (3..=63).contains(&b.len())
@@ -164,23 +204,14 @@ impl ClientConfig {
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"-._".contains(&c))
             && b.as_bytes()[0].is_ascii_alphanumeric();
         if !ok {
+            // A bucket typed as `AK:SECRET@host` (a mistaken URL) is not echoed (`shown`).
             return Err(Error::invalid_input(format!(
-                "bucket name {b:?} is not valid: 3 to 63 characters of a-z, 0-9, '-', '.', '_', starting with a letter or digit"
+                "bucket: {} is not a bucket name; give 3 to 63 characters of a-z, 0-9, '-', '.', '_', starting with a letter or digit",
+                crate::options::values::shown(b)
             )));
         }
         if let Some(endpoint) = &self.endpoint {
-            let url = url::Url::parse(endpoint)
-                .map_err(|e| Error::invalid_input(format!("endpoint {endpoint:?} is not a URL: {e}")))?;
-            if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-                return Err(Error::invalid_input(format!(
-                    "endpoint {endpoint:?} must look like http(s)://host[:port]"
-                )));
-            }
-            if !url.username().is_empty() || url.password().is_some() {
-                return Err(Error::invalid_input(
-                    "the endpoint URL must not contain credentials; pass them as access key and secret",
-                ));
-            }
+            crate::options::values::check_endpoint(endpoint)?;
         }
         Ok(())
     }
@@ -201,12 +232,17 @@ pub struct StoreConfig {
     pub multipart_threshold: u64,
     /// Requested part size (bytes; default 16 MiB), raised to fit 10,000 parts (SPEC §5).
     pub part_size: u64,
-    /// An IN_PROGRESS backup older than this is stale: deletable and prunable (default 24 h).
+    /// An IN_PROGRESS backup older than this is stale: deletable and prunable (default 24 h);
+    /// also the default age of `cleanup_uploads`.
     pub stale_after: Duration,
     /// Only one process ever writes under this prefix (default false). Then save does not
     /// require a store that honours conditional writes (SPEC §14: some S3-compatible stores
     /// ignore `If-None-Match`), and checks that the backup does not exist with a read first.
     pub single_writer: bool,
+    /// The shared-credentials profile the credentials came from, if they did.
+    pub profile: Option<String>,
+    /// Where the values set by [`StoreConfig::builder`] came from (empty otherwise).
+    pub sources: BTreeMap<ConfigKey, Source>,
 }
 
 impl StoreConfig {
@@ -219,8 +255,10 @@ impl StoreConfig {
             concurrency: 8,
             multipart_threshold: 16 * 1024 * 1024,
             part_size: 16 * 1024 * 1024,
-            stale_after: Duration::from_secs(24 * 3600),
+            stale_after: crate::retention::DEFAULT_STALE_AFTER,
             single_writer: false,
+            profile: None,
+            sources: BTreeMap::new(),
         }
     }
 
@@ -228,70 +266,6 @@ impl StoreConfig {
     pub fn with_prefix(mut self, prefix: &str) -> Self {
         self.prefix = normalize_prefix(prefix);
         self
-    }
-
-    /// Fills what is unset from the environment (SPEC §2): `AWS_REGION`/`AWS_DEFAULT_REGION`,
-    /// `AWS_ENDPOINT_URL_S3`/`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/
-    /// `AWS_SESSION_TOKEN`, then the shared credentials file (`AWS_PROFILE`,
-    /// `AWS_SHARED_CREDENTIALS_FILE`, `~/.aws/credentials`) on native targets.
-    pub fn fill_from_env(mut self, explicit_region: bool) -> Self {
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let c = &mut self.client;
-        if !explicit_region {
-            if let Some(region) = env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION")) {
-                c.region = region;
-            }
-        }
-        if c.endpoint.is_none() {
-            c.endpoint = env("AWS_ENDPOINT_URL_S3").or_else(|| env("AWS_ENDPOINT_URL"));
-        }
-        if c.credentials.is_none() {
-            c.credentials = match (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
-                (Some(id), Some(secret)) => Some(Credentials {
-                    access_key_id: id,
-                    secret_access_key: Secret::new(secret),
-                    session_token: env("AWS_SESSION_TOKEN").map(Secret::new),
-                }),
-                _ => profile_credentials(),
-            };
-        }
-        self
-    }
-
-    /// Parses `s3://BUCKET[/PREFIX][?endpoint=URL&region=R&addressing=path|virtual]`.
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] when the URL is not of that form or names an unknown option.
-    pub fn from_url(url: &str) -> Result<Self> {
-        let bad = |why: &str| {
-            Error::invalid_input(format!(
-                "{url:?} is not s3://BUCKET[/PREFIX][?endpoint=URL&region=R]: {why}"
-            ))
-        };
-        let rest = url
-            .strip_prefix("s3://")
-            .ok_or_else(|| bad("it must start with s3://"))?;
-        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-        let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
-        if bucket.is_empty() {
-            return Err(bad("the bucket is missing"));
-        }
-        let mut config = StoreConfig::new(bucket).with_prefix(prefix);
-        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
-            match k.as_ref() {
-                "endpoint" => config.client.endpoint = Some(v.into_owned()),
-                "region" => config.client.region = v.into_owned(),
-                "addressing" => {
-                    config.client.addressing = match v.as_ref() {
-                        "path" => Addressing::Path,
-                        "virtual" | "virtual-hosted" => Addressing::VirtualHosted,
-                        _ => return Err(bad("addressing must be path or virtual")),
-                    }
-                }
-                other => return Err(bad(&format!("unknown option {other:?}"))),
-            }
-        }
-        Ok(config)
     }
 }
 
@@ -303,21 +277,6 @@ pub fn normalize_prefix(prefix: &str) -> String {
     } else {
         format!("{trimmed}/")
     }
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-fn profile_credentials() -> Option<Credentials> {
-    let path = std::env::var_os("AWS_SHARED_CREDENTIALS_FILE")
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".aws/credentials")))?;
-    let text = std::fs::read_to_string(path).ok()?;
-    let profile = std::env::var("AWS_PROFILE").unwrap_or_else(|_| "default".into());
-    parse_credentials_file(&text, &profile)
-}
-
-#[cfg(target_arch = "wasm32")]
-fn profile_credentials() -> Option<Credentials> {
-    None
 }
 
 /// Reads one profile of an AWS shared credentials file (INI).
@@ -360,23 +319,6 @@ mod tests {
     }
 
     #[test]
-    fn s3_url_gives_bucket_prefix_endpoint_region() {
-        let c = StoreConfig::from_url("s3://bk/x/y?endpoint=http://127.0.0.1:9000&region=eu-west-1").unwrap();
-        assert_eq!(c.client.bucket, "bk");
-        assert_eq!(c.prefix, "x/y/");
-        assert_eq!(c.client.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
-        assert_eq!(c.client.region, "eu-west-1");
-        assert!(matches!(
-            StoreConfig::from_url("http://bk"),
-            Err(Error::InvalidInput(_))
-        ));
-        assert!(matches!(
-            StoreConfig::from_url("s3://bk?colour=red"),
-            Err(Error::InvalidInput(_))
-        ));
-    }
-
-    #[test]
     fn secrets_never_print() {
         let mut c = ClientConfig::new("bk");
         c.credentials = Some(Credentials {
@@ -397,6 +339,75 @@ mod tests {
         assert_eq!(c.secret_access_key.expose(), "D");
         assert_eq!(c.session_token.unwrap().expose(), "E");
         assert!(parse_credentials_file(text, "missing").is_none());
+    }
+
+    /// Fails when `err`'s message, `Display` or `Debug` shows any part of a secret.
+    #[track_caller]
+    fn assert_hides_secrets(err: &Error) {
+        let text = format!("{err} {err:?}");
+        for secret in ["SECRET", "AK:", "SIG", "TOKEN"] {
+            assert!(!text.contains(secret), "{secret} shown in {text}");
+        }
+    }
+
+    #[test]
+    fn s3_url_errors_name_the_wrong_part_without_echoing_secrets() {
+        for (url, says) in [
+            ("https://AK:SECRET@host/b", "the scheme is not s3"),
+            ("s3://AK:SECRET@host/b", "credentials do not belong"),
+            (
+                "s3://bk?endpoint=http://h:9000&colour=AK:SECRET",
+                "unknown option \"colour\"",
+            ),
+            ("s3://bk?http://AK:SECRET@host", "unknown option http://***@host"),
+            ("s3://bk?endpoint=http://h&addressing=sideways", "addressing"),
+            ("s3://AK:SECRET@host", "credentials do not belong"),
+        ] {
+            let err = StoreConfig::builder().with_url(url).build().unwrap_err();
+            assert!(matches!(err, Error::InvalidInput(_)), "{url}: {err}");
+            assert!(err.to_string().contains(says), "{url}: {err}");
+            assert_hides_secrets(&err);
+        }
+    }
+
+    #[test]
+    fn endpoint_errors_never_echo_userinfo_or_query() {
+        for (endpoint, says) in [
+            ("ftp://AK:SECRET@host", "the scheme is not http or https"),
+            ("http://AK:SECRET@host:9000", "must not contain credentials"),
+            ("http://AK:SECRET@host:99999", "is not a URL (invalid port number)"),
+            ("http://AK:SECRET@[::1", "is not a URL (invalid IPv6 address)"),
+            ("AK:SECRET@host", "the scheme is not http or https"),
+            (
+                "http://h:9000/?X-Amz-Signature=SIG&X-Amz-Credential=AK%3A&X-Amz-Security-Token=TOKEN",
+                "must not carry a query string",
+            ),
+            ("http://h:9000/#SECRET", "must not carry a query string or fragment"),
+        ] {
+            let mut c = ClientConfig::new("good-bucket");
+            c.endpoint = Some(endpoint.into());
+            let err = c.validate().unwrap_err();
+            assert!(err.to_string().contains(says), "{endpoint}: {err}");
+            assert_hides_secrets(&err);
+            // The same endpoint inside an s3:// URL: refused by the builder the same way.
+            let query: String = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("endpoint", endpoint)
+                .finish();
+            let err = StoreConfig::builder()
+                .with_url(&format!("s3://good-bucket?{query}"))
+                .build()
+                .unwrap_err();
+            assert_hides_secrets(&err);
+        }
+    }
+
+    #[test]
+    fn debug_of_a_config_shows_the_endpoint_without_userinfo_or_query() {
+        let mut c = StoreConfig::new("bk");
+        c.client.endpoint = Some("http://AK:SECRET@h:9000/?X-Amz-Signature=SIG".into());
+        let text = format!("{c:?}");
+        assert!(text.contains("http://***@h:9000?***"), "{text}");
+        assert!(!text.contains("SECRET") && !text.contains("SIG"), "{text}");
     }
 
     #[test]

@@ -103,6 +103,10 @@ pub enum Error {
     Io(ErrorDetails),
     /// The operation was cancelled by the caller (Ctrl-C, `AbortSignal`).
     Cancelled(ErrorDetails),
+    /// The store answered with a redirect (`301 PermanentRedirect`, `307 TemporaryRedirect`,
+    /// any 3xx but 304) to another endpoint or region. Redirects are never followed: the
+    /// request would carry the credentials' session token and the data to another host.
+    Redirect(ErrorDetails),
     /// Any other error answered by the store; `code` names it.
     S3(ErrorDetails),
 }
@@ -126,6 +130,7 @@ macro_rules! for_each_variant {
             | Error::Conflict($d)
             | Error::Io($d)
             | Error::Cancelled($d)
+            | Error::Redirect($d)
             | Error::S3($d) => $body,
         }
     };
@@ -159,6 +164,7 @@ impl Error {
             Error::Conflict(_) => "Conflict",
             Error::Io(_) => "Io",
             Error::Cancelled(_) => "Cancelled",
+            Error::Redirect(_) => "Redirect",
             Error::S3(_) => "S3",
         }
     }
@@ -207,6 +213,9 @@ impl Error {
             Error::Cancelled(_) => "the operation was stopped on request; run it again to finish",
             Error::S3(d) if d.code.as_deref() == Some(crate::backup::CONDITIONAL_WRITES_IGNORED) => {
                 "use a store that honours If-None-Match and If-Match, or set single_writer if only one process writes here"
+            }
+            Error::Redirect(_) => {
+                "set the endpoint (and region) to the one the store names; redirects are not followed, so that credentials and data never go to another host"
             }
             Error::S3(_) => "see the S3 error code in the store's documentation",
         }

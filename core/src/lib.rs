@@ -11,6 +11,8 @@ pub mod config;
 pub mod error;
 pub mod format2;
 mod id;
+pub mod options;
+pub mod redact;
 pub mod retention;
 pub mod runtime;
 pub mod s3;
@@ -20,6 +22,7 @@ pub use backup::{BackupInfo, BackupStore};
 pub use config::{Addressing, ChecksumMode, ClientConfig, Credentials, RetryConfig, Secret, StoreConfig};
 pub use error::{Error, ErrorDetails, Result};
 pub use id::BackupId;
+pub use options::{ConfigBuilder, ConfigKey, ConfigReport};
 pub use status::StatusCode;
 
 /// The `writer` recorded in `status.json` and `metadata.json`: `s3keep/<version>`.

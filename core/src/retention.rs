@@ -124,13 +124,14 @@ pub struct RetentionPolicy {
     /// Delete `IN_PROGRESS` backups created more than [`stale_after`](Self::stale_after)
     /// before `now` (orphans of crashed saves).
     pub prune_stale: bool,
-    /// Age (since `createdAt`) after which an `IN_PROGRESS` backup counts as stale.
-    /// Default [`DEFAULT_STALE_AFTER`] (24 h).
-    pub stale_after: Duration,
+    /// Age (since `createdAt`) after which an `IN_PROGRESS` backup counts as stale. `None`:
+    /// the store's `stale_after` option ([`BackupStore::prune`](crate::BackupStore::prune)),
+    /// [`DEFAULT_STALE_AFTER`] (24 h) for the planner alone.
+    pub stale_after: Option<Duration>,
 }
 
 impl Default for RetentionPolicy {
-    /// No keep rule, nothing pruned, `stale_after` = 24 h.
+    /// No keep rule, nothing pruned, `stale_after` from the store.
     fn default() -> Self {
         Self {
             keep_last: None,
@@ -142,7 +143,7 @@ impl Default for RetentionPolicy {
             keep_within: None,
             prune_failed: false,
             prune_stale: false,
-            stale_after: DEFAULT_STALE_AFTER,
+            stale_after: None,
         }
     }
 }
@@ -420,7 +421,7 @@ fn plan_group(policy: &RetentionPolicy, group: &[&Candidate], now: OffsetDateTim
     };
 
     // Everything that is not COMPLETED is decided by its status alone.
-    let stale_cutoff = time::Duration::try_from(policy.stale_after)
+    let stale_cutoff = time::Duration::try_from(policy.stale_after.unwrap_or(DEFAULT_STALE_AFTER))
         .ok()
         .and_then(|d| now.checked_sub(d));
     let mut completed: Vec<&Candidate> = Vec::new();

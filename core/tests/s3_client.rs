@@ -589,3 +589,25 @@ async fn unreachable_endpoint_is_a_network_error_naming_the_endpoint_after_the_c
     assert!(text.contains("3 attempts"), "{text}");
     assert_eq!(client.request_count("HeadObject"), 3);
 }
+
+#[tokio::test]
+async fn a_transport_error_quotes_the_request_url_without_its_query() {
+    let mut c = config("any-bucket");
+    c.endpoint = Some(format!("http://127.0.0.1:{}", free_port()));
+    c.retry.max_attempts = 1;
+    let client = S3Client::new(c).unwrap();
+    let options = ListOptions {
+        prefix: "query-value".into(),
+        ..ListOptions::default()
+    };
+    let err = client
+        .list_objects_v2(options)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Network(_)), "{err:?}");
+    // reqwest's message names the URL it tried; only its query is hidden.
+    let text = format!("{err} {err:?}");
+    assert!(text.contains("/any-bucket/?***"), "{text}");
+    assert!(!text.contains("list-type") && !text.contains("query-value"), "{text}");
+}

@@ -21,7 +21,7 @@ class                      also an instance of
 everything else            only ``S3KeepError`` (``BackupAlreadyExists``,
                            ``BackupNotCompleted``, ``InvalidCredentials``, ``ClockSkew``,
                            ``Throttled``, ``Integrity``, ``Conflict``, ``Cancelled``,
-                           ``S3Error``)
+                           ``Redirect``, ``S3Error``)
 =========================  =============================================================
 
 Ctrl-C during a blocking call raises the built-in ``KeyboardInterrupt`` (after the running
@@ -57,6 +57,7 @@ __all__ = [
     "Conflict",
     "Io",
     "Cancelled",
+    "Redirect",
     "S3Error",
 ]
 
@@ -176,6 +177,12 @@ class Io(S3KeepError, OSError):
 
 class Cancelled(S3KeepError):
     """The core reported a cancellation (Ctrl-C raises ``KeyboardInterrupt`` instead)."""
+
+
+class Redirect(S3KeepError):
+    """The store answered with a redirect (``PermanentRedirect`` 301, ``TemporaryRedirect`` 307)
+    to another endpoint or region. It is never followed, so that the credentials and the data
+    never go to another host: set ``endpoint``/``region`` to what the message names."""
 
 
 class S3Error(S3KeepError):

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 import { freshBucketName, minio } from "../harness.mjs";
+import { startRedirect } from "../redirect_server.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const MODULES = [
@@ -19,9 +20,11 @@ const MODULES = [
 
 let mf;
 let steps;
+let redirect;
 
 before(async () => {
   const m = await minio();
+  redirect = await startRedirect(307);
   mf = new Miniflare({
     modules: MODULES.map(([type, path]) => ({ type, path: ROOT + path })),
     modulesRoot: ROOT,
@@ -32,6 +35,8 @@ before(async () => {
       S3_ACCESS_KEY: m.accessKeyId,
       S3_SECRET_KEY: m.secretAccessKey,
       S3_BUCKET: freshBucketName("workerd"),
+      S3_REDIRECT_ENDPOINT: redirect.endpoint,
+      S3_REDIRECT_TARGET: redirect.otherHost,
     },
   });
   const response = await mf.dispatchFetch("http://localhost/");
@@ -41,7 +46,10 @@ before(async () => {
   console.log(steps.map((s) => `${s.name}: ${s.ok ? "ok" : "FAILED"} (${Math.round(s.ms)} ms)`).join("\n"));
 });
 
-after(() => mf?.dispose());
+after(async () => {
+  await mf?.dispose();
+  await redirect?.close();
+});
 
 const NAMES = [
   "save Uint8Array, Blob (multipart) and ReadableStream",
@@ -53,6 +61,7 @@ const NAMES = [
   "InvalidCredentials",
   "prune dry-run",
   "delete, then NotFound",
+  "a redirect to another host is a RedirectError",
   "no secret in toString or JSON",
 ];
 
@@ -63,3 +72,7 @@ for (const name of NAMES) {
     assert.ok(step.ok, step.error);
   });
 }
+
+test("workerd: the host a redirect points to receives nothing", () => {
+  assert.deepEqual(redirect.received, []);
+});

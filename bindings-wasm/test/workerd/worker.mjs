@@ -7,6 +7,7 @@ import {
   InvalidCredentialsError,
   InvalidInputError,
   NotFoundError,
+  RedirectError,
 } from "../../js/workerd.js";
 
 const MiB = 1024 * 1024;
@@ -120,6 +121,20 @@ async function run(env) {
     check(deleted.objectsDeleted === 5, JSON.stringify(deleted));
     check((await store.status(id)).status === "DOES_NOT_EXIST", "still there");
     await throwsKind(store.delete(id), NotFoundError);
+  });
+  await step("a redirect to another host is a RedirectError", async () => {
+    // S3_REDIRECT_ENDPOINT answers 307 with a Location on S3_REDIRECT_TARGET, which must
+    // receive nothing (miniflare.test.mjs checks).
+    const redirected = new BackupStore({
+      bucket: "redirected",
+      endpoint: env.S3_REDIRECT_ENDPOINT,
+      env: { AWS_ACCESS_KEY_ID: "AKIDREDIRECT", AWS_SECRET_ACCESS_KEY: "SECRET-KEY", AWS_SESSION_TOKEN: "SESSION-TOKEN" },
+      maxAttempts: 1,
+    });
+    const files = { files: { "a.bin": new TextEncoder().encode("FILE-CONTENTS") } };
+    const e = await throwsKind(redirected.save("0/1/0", files), RedirectError);
+    check(e.status === 307 && e.message.includes(`redirected to ${env.S3_REDIRECT_TARGET}`), e.message);
+    await throwsKind(redirected.list(), RedirectError);
   });
   await step("no secret in toString or JSON", async () => {
     const text = `${store} ${JSON.stringify(store)}`;

@@ -38,7 +38,11 @@ impl BackupStore {
                 created_at: b.created_at.or(b.updated_at).unwrap_or_else(runtime::now_utc),
             })
             .collect();
-        let plan = plan(policy, &candidates, runtime::now_utc());
+        let policy = RetentionPolicy {
+            stale_after: Some(policy.stale_after.unwrap_or(self.config.stale_after)),
+            ..policy.clone()
+        };
+        let plan = plan(&policy, &candidates, runtime::now_utc());
         let mut outcome = PruneOutcome {
             plan,
             dry_run,

@@ -130,6 +130,24 @@ mod tests {
     }
 
     #[test]
+    fn endpoints_with_credentials_or_a_query_are_refused_without_echoing_them() {
+        for endpoint in [
+            "http://AK:SECRET@127.0.0.1:9000",
+            "http://127.0.0.1:9000/?X-Amz-Signature=SIG&X-Amz-Security-Token=TOKEN",
+        ] {
+            let mut c = ClientConfig::new("bkt");
+            c.endpoint = Some(endpoint.into());
+            let err = BucketAddress::new(&c).unwrap_err();
+            let text = format!("{err} {err:?}");
+            assert!(matches!(err, Error::InvalidInput(_)), "{text}");
+            assert!(
+                !["SECRET", "SIG", "TOKEN", "AK:"].iter().any(|s| text.contains(s)),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
     fn dot_segments_and_oversized_keys_are_rejected() {
         assert!(check_key("a/../b").is_err());
         assert!(check_key("./a").is_err());

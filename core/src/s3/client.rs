@@ -438,11 +438,17 @@ fn build_http(config: &ClientConfig) -> Result<reqwest::Client> {
             // beyond cc and no cmake. Ignoring the error: another part may have installed one.
             let _ = rustls::crypto::ring::default_provider().install_default();
         }
+        // Never follow a redirect: reqwest would re-send the session token and the body to
+        // the new host (it only drops `Authorization`), unsigned for that host. A 3xx becomes
+        // `Error::Redirect` instead (response.rs).
         builder
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(30))
             .tcp_nodelay(true)
     };
+    // In wasm32 reqwest has no redirect policy (reqwest issue #2071): the package's build
+    // makes every fetch of the module carry `redirect: "manual"` (scripts/build-wasm.sh).
     #[cfg(target_arch = "wasm32")]
     let _ = config;
     builder.build().map_err(|e| {

@@ -10,6 +10,7 @@
 
 pub mod hostile;
 pub mod proxy;
+pub mod redirect;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
