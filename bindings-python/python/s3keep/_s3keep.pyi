@@ -96,6 +96,7 @@ class _StoreOptions(TypedDict, total=False):
     checksum: Optional[Literal["crc32c", "md5"]]
     signed_payload: Optional[Union[bool, str]]
     stale_after: Optional[_Seconds]
+    single_writer: Optional[Union[bool, str]]
 
 class _ConfigReport(TypedDict):
     """`BackupStore.config()`: the effective options, secrets as `"***"` (docs/OPTIONS.md).
@@ -123,6 +124,7 @@ class _ConfigReport(TypedDict):
     checksum: str
     signedPayload: bool
     staleAfter: str
+    singleWriter: bool
     sources: dict[str, str]
 
 @final

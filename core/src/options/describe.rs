@@ -59,6 +59,8 @@ pub struct ConfigReport {
     pub signed_payload: bool,
     /// Staleness threshold (`1d`).
     pub stale_after: String,
+    /// Whether save accepts a store that ignores conditional writes.
+    pub single_writer: bool,
     /// Where each value not left at its default came from, by field name: `option`, `url`,
     /// an environment variable (`AWS_REGION`, `S3KEEP_URL`...) or `profile`.
     pub sources: BTreeMap<&'static str, Source>,
@@ -91,6 +93,7 @@ impl StoreConfig {
             checksum: c.checksum.to_string(),
             signed_payload: c.signed_payload,
             stale_after: format_duration(self.stale_after),
+            single_writer: self.single_writer,
             sources: self.sources.iter().map(|(k, s)| (k.camel_name(), *s)).collect(),
         }
     }

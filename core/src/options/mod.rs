@@ -78,6 +78,9 @@ pub enum ConfigKey {
     /// Age after which an IN_PROGRESS backup is stale (and the default age of
     /// `cleanup_uploads`).
     StaleAfter,
+    /// Only one process writes under the prefix: save accepts a store that ignores
+    /// conditional writes.
+    SingleWriter,
 }
 
 /// The grammar of an option's value, which tells a binding how to turn its native values
@@ -177,11 +180,14 @@ const TABLE: &[Spec] = &[
     Spec { key: K::StaleAfter, names: ["stale_after", "staleAfter", "stale-after"], kind: V::Duration,
         env: &["S3KEEP_STALE_AFTER"], default: "1d",
         doc: "an IN_PROGRESS backup older than this is stale; also the default age of cleanup-uploads" },
+    Spec { key: K::SingleWriter, names: ["single_writer", "singleWriter", "single-writer"], kind: V::Bool,
+        env: &["S3KEEP_SINGLE_WRITER"], default: "false",
+        doc: "only one process ever writes under this prefix: save accepts a store that ignores conditional writes (If-None-Match, If-Match) and reads status.json before creating a backup" },
 ];
 
 impl ConfigKey {
     /// Every key, in table order.
-    pub const ALL: [ConfigKey; 22] = [
+    pub const ALL: [ConfigKey; 23] = [
         K::Url,
         K::Bucket,
         K::Prefix,
@@ -204,6 +210,7 @@ impl ConfigKey {
         K::Checksum,
         K::SignedPayload,
         K::StaleAfter,
+        K::SingleWriter,
     ];
 
     fn spec(self) -> &'static Spec {
