@@ -11,8 +11,9 @@
 # What runs where (a distributed MinIO here costs ~25 ms per object, so it gets a subset):
 #   minio-dist  rust conformance without the two paging cases (2,000+ objects: 95 s of 185),
 #               rust store tests (probe, store_save_delete without the 2,500-file delete,
-#               restore, store_zeebe_prune)
-#   versitygw   rust conformance, rust store tests, python conformance, node conformance
+#               restore, store_zeebe_prune; and the CLI's doctor_probe)
+#   versitygw   rust conformance, rust store tests (all four, and the CLI's doctor_probe),
+#               python conformance, node conformance
 #   minio       (only when named: scripts/test.sh runs the full suites on it already)
 #               rust conformance, rust store tests, python conformance, node conformance
 # The node runs need bindings-wasm/pkg (scripts/build-wasm.sh), the python runs the binding
@@ -71,10 +72,11 @@ rust_conformance() { # rust_conformance PROVIDER [CASES_DIR]
     [ -n "${2:-}" ] && env=(env "S3KEEP_CONFORMANCE_CASES=$2")
     run "$1" "rust conformance" cases "${env[@]}" cargo test -q -p s3keep --test conformance
 }
-rust_store() { # rust_store PROVIDER [SKIP]
-    local skip=()
-    [ -n "${2:-}" ] && skip=(--skip "$2")
-    run "$1" "rust store tests" cargo cargo test -p s3keep "${RUST_STORE_TESTS[@]}" -- --nocapture "${skip[@]}"
+rust_store() { # rust_store PROVIDER [SKIP]: the core's store tests, then the CLI's doctor --probe
+    local skip=""
+    [ -n "${2:-}" ] && skip="--skip $2"
+    run "$1" "rust store tests" cargo bash -c "cargo test -p s3keep ${RUST_STORE_TESTS[*]} -- --nocapture $skip; a=\$?
+        cargo test -p s3keep-cli --test doctor_probe -- --nocapture; b=\$?; exit \$((a | b))"
 }
 python_conformance() {
     run "$1" "python conformance" cases .venv/bin/python -m pytest -q -p no:cacheprovider \
@@ -86,6 +88,7 @@ node_conformance() {
 
 # Compile once, before any server starts.
 cargo test -q -p s3keep --test conformance "${RUST_STORE_TESTS[@]}" --no-run || exit 1
+cargo test -q -p s3keep-cli --test doctor_probe --no-run || exit 1
 
 for provider in "${providers[@]}"; do
     case "$provider" in
