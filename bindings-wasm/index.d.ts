@@ -222,7 +222,7 @@ export interface VerifyReport {
   problems: VerifyProblem[];
 }
 
-/** Retention, restic's semantics (SPEC §7). An empty policy deletes nothing. */
+/** Retention, restic's semantics (§7). An empty policy deletes nothing. */
 export interface RetentionPolicy {
   keepLast?: number;
   keepHourly?: number;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The provider matrix (SPEC §14; README "Providers"): the conformance runners and a subset of
+# The provider matrix (§14; README "Providers"): the conformance runners and a subset of
 # the Rust store tests against each S3 implementation scripts/minio_harness.py can start, each
 # run under its own fresh server. Prints every run's output, then one summary line per run
 # and the matrix as a markdown table (cases passed / failed / skipped per provider and runner,

@@ -51,7 +51,7 @@ suite python pytest_suite
 # own MinIO and printing `N passed, N failed`, and the 1 GiB memory measurement.
 suite js bash scripts/test-js.sh
 suite interop bash scripts/interop.sh
-# ---- Providers (SPEC §14): the conformance runners and a subset of the Rust store tests
+# ---- Providers (§14): the conformance runners and a subset of the Rust store tests
 # against distributed MinIO (four nodes in network namespaces; a subset: it is slow) and
 # versitygw (an independent S3 implementation), each under its own server; prints the matrix.
 suite providers bash scripts/providers.sh

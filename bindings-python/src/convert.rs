@@ -1,4 +1,4 @@
-//! Python arguments → what the core takes. Options are not parsed here (SPEC §10): a
+//! Python arguments → what the core takes. Options are not parsed here (§10): a
 //! Python value becomes the string form of its key's kind — a number of seconds or a
 //! `timedelta` becomes whole milliseconds (`"1500ms"`), an int size bytes (`"1024B"`), a
 //! bool `"true"`/`"false"` — and the core parses it like every other face's.

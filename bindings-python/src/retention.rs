@@ -1,4 +1,4 @@
-//! `RetentionPolicy` (SPEC §7) and what `prune` returns: a `PrunePlan` of `PlanEntry`s.
+//! `RetentionPolicy` (§7) and what `prune` returns: a `PrunePlan` of `PlanEntry`s.
 
 use std::time::Duration;
 

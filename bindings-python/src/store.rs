@@ -24,7 +24,7 @@ use crate::results::{q, PyBackupInfo, PyCheckResult, PyRestoreSummary, PyUploadI
 use crate::retention::{PyPrunePlan, PyRetentionPolicy};
 use crate::runtime::{awaitable, block, Control};
 
-/// One bucket and prefix of an S3-compatible store, holding backups (SPEC §3, §4).
+/// One bucket and prefix of an S3-compatible store, holding backups (§3, §4).
 ///
 /// Construct with `BackupStore(bucket, **options)`, `BackupStore.from_url("s3://bucket/prefix?
 /// endpoint=...", **options)` or `BackupStore.from_env(**options)`: the options of

@@ -1,4 +1,4 @@
-"""The Python runner of the shared conformance suite (conformance/README.md, SPEC §9).
+"""The Python runner of the shared conformance suite (conformance/README.md, §9).
 
 `test_conformance.py` parametrises pytest over the cases this module loads; `interop.py`
 reuses its generator and tree comparison. The parts, in README order:

@@ -141,7 +141,7 @@ class Cancellation {
 }
 
 /**
- * A backup store: one bucket and prefix of an S3-compatible store (SPEC §4).
+ * A backup store: one bucket and prefix of an S3-compatible store (§4).
  * Secrets stay inside the wasm module: they never appear in toString, JSON or inspection.
  */
 export class BackupStore {
@@ -214,7 +214,7 @@ export class BackupStore {
   }
 
   /**
-   * Saves file sets as backup `id` (SPEC §4 save). `fileSets` maps set names to
+   * Saves file sets as backup `id` (§4 save). `fileSets` maps set names to
    * `{relativePath: Uint8Array | Blob | File | ReadableStream | {stream, size}}`.
    */
   async save(id, fileSets, { metadata, descriptor, onProgress, signal } = {}) {
@@ -290,7 +290,7 @@ export class BackupStore {
     return this.#call(signal, (c) => this.#raw.verify(idText(id), Boolean(deep), c));
   }
 
-  /** Retention (SPEC §7): the plan, executed unless `dryRun`. */
+  /** Retention (§7): the plan, executed unless `dryRun`. */
   async prune(policy = {}, { dryRun = false, signal } = {}) {
     const p = policy ?? {};
     const json = JSON.stringify({

@@ -1,4 +1,4 @@
-//! The WebAssembly binding of s3keep: translation only (STYLE.md).
+//! The WebAssembly binding of s3keep: translation only; behaviour lives in the core (§10).
 //!
 //! wasm-bindgen exports one class, `WasmStore`, wrapped by the JavaScript module
 //! `bindings-wasm/js/api.js` (the `BackupStore` users see). Options and results cross the

@@ -1,5 +1,5 @@
 //! The wrapper's arguments → the core's option strings and structs. The store options are
-//! not parsed here (SPEC §10): each field becomes the string of its key's kind — a JS
+//! not parsed here (§10): each field becomes the string of its key's kind — a JS
 //! number is milliseconds for a duration (`"1500ms"`), bytes for a size (`"1024B"`) — and
 //! the core parses it, with the environment the wrapper hands over.
 
@@ -148,7 +148,7 @@ pub(crate) fn list_filter(json: &str) -> Result<ListFilter> {
     })
 }
 
-/// `prune(policy)`: restic's rules (SPEC §7); durations in milliseconds or strings.
+/// `prune(policy)`: restic's rules (§7); durations in milliseconds or strings.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PolicyJson {

@@ -1,4 +1,4 @@
-//! The command line of SPEC §8, as clap derive types.
+//! The command line of §8, as clap derive types.
 //!
 //! Global options are `global = true`: accepted before or after the command.
 

@@ -1,4 +1,4 @@
-//! The `s3keep` command line (SPEC §8) over the core crate.
+//! The `s3keep` command line (§8) over the core crate.
 //!
 //! [`main_with_args`] is the whole program: the `s3keep` binary calls it, and so does the
 //! Python package's `s3keep` entry point, so both run one implementation.

@@ -1,7 +1,7 @@
 //! The store options on the command line, generated from the core's option table: one
 //! `--kebab-name` flag per key (`--part-size 32MiB`, `--stale-after 2d`), credentials
 //! excepted (give them by environment or profile), and `-o KEY=VALUE` for any key. Values go to the core as
-//! strings; the core parses them and applies the precedence of SPEC §2 (flags and `-o` >
+//! strings; the core parses them and applies the precedence of §2 (flags and `-o` >
 //! `--url` > `S3KEEP_*` > `AWS_*` > profile > defaults).
 
 use clap::error::ErrorKind;

@@ -1,4 +1,4 @@
-//! `s3keep doctor --probe` and `--single-writer` driven as a user would (SPEC §14): the probe
+//! `s3keep doctor --probe` and `--single-writer` driven as a user would (§14): the probe
 //! against the harness's provider (MinIO, distributed MinIO or versitygw; each line as the
 //! provider's declared capabilities say), and a store that ignores conditional writes (a
 //! proxy in front of the server answers 200 where the server refused with 412): doctor fails

@@ -1,4 +1,4 @@
-//! Configuration types (SPEC §2). They are made from strings — options, the `s3://` URL,
+//! Configuration types (§2). They are made from strings — options, the `s3://` URL,
 //! the environment, the shared credentials profile — by [`crate::options`].
 //!
 //! Secrets live in [`Secret`], whose `Debug` and `Display` print `***`.
@@ -64,7 +64,7 @@ impl Credentials {
 /// How the bucket appears in request URLs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Addressing {
-    /// Path-style with a custom endpoint, virtual-hosted for AWS (SPEC §2).
+    /// Path-style with a custom endpoint, virtual-hosted for AWS (§2).
     #[default]
     Auto,
     /// `https://endpoint/bucket/key` (MinIO without `MINIO_DOMAIN`, most S3-compatible stores).
@@ -73,7 +73,7 @@ pub enum Addressing {
     VirtualHosted,
 }
 
-/// Which checksum each PutObject/UploadPart carries for the server to verify (SPEC §6).
+/// Which checksum each PutObject/UploadPart carries for the server to verify (§6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ChecksumMode {
     /// `x-amz-checksum-crc32c` (AWS S3, MinIO, R2, and most current stores).
@@ -83,7 +83,7 @@ pub enum ChecksumMode {
     ContentMd5,
 }
 
-/// Retry policy: exponential backoff with full jitter (SPEC §6).
+/// Retry policy: exponential backoff with full jitter (§6).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetryConfig {
     /// Attempts per request, the first included (default 5). 1 disables retries.
@@ -172,7 +172,7 @@ impl fmt::Debug for ClientConfig {
 }
 
 impl ClientConfig {
-    /// A configuration for `bucket` with every default of SPEC §2 and no credentials.
+    /// A configuration for `bucket` with every default of §2 and no credentials.
     pub fn new(bucket: impl Into<String>) -> Self {
         Self {
             bucket: bucket.into(),
@@ -230,13 +230,13 @@ pub struct StoreConfig {
     pub concurrency: usize,
     /// Files larger than this use multipart upload (bytes; default 16 MiB).
     pub multipart_threshold: u64,
-    /// Requested part size (bytes; default 16 MiB), raised to fit 10,000 parts (SPEC §5).
+    /// Requested part size (bytes; default 16 MiB), raised to fit 10,000 parts (§5).
     pub part_size: u64,
     /// An IN_PROGRESS backup older than this is stale: deletable and prunable (default 24 h);
     /// also the default age of `cleanup_uploads`.
     pub stale_after: Duration,
     /// Only one process ever writes under this prefix (default false). Then save does not
-    /// require a store that honours conditional writes (SPEC §14: some S3-compatible stores
+    /// require a store that honours conditional writes (§14: some S3-compatible stores
     /// ignore `If-None-Match`), and checks that the backup does not exist with a read first.
     pub single_writer: bool,
     /// The shared-credentials profile the credentials came from, if they did.
@@ -269,7 +269,7 @@ impl StoreConfig {
     }
 }
 
-/// Normalises a key prefix (SPEC §2): no leading `/`, exactly one trailing `/` when non-empty.
+/// Normalises a key prefix (§2): no leading `/`, exactly one trailing `/` when non-empty.
 pub fn normalize_prefix(prefix: &str) -> String {
     let trimmed = prefix.trim_matches('/');
     if trimmed.is_empty() {

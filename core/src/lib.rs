@@ -1,6 +1,6 @@
 //! s3keep: a crash-safe backup store for S3-compatible object storage.
 //!
-//! Layers, top to bottom: [`BackupStore`] (layout and protocols of SPEC §3–§5) →
+//! Layers, top to bottom: [`BackupStore`] (layout and protocols of §3–§5) →
 //! [`s3::S3Client`] (requests, signing, XML, retries) → reqwest (tokio natively, fetch in
 //! wasm32). [`retention`] is the pure planner behind `prune`; it and the store share the
 //! leaf types [`BackupId`] and [`StatusCode`], so neither depends on the other.

@@ -1,4 +1,4 @@
-//! Retention planning for `prune` (SPEC §4 `prune`, §7): which backups to keep, which to
+//! Retention planning for `prune` (§4 `prune`, §7): which backups to keep, which to
 //! delete, and why.
 //!
 //! The planner is pure: it takes the policy, the listed backups and the current time and
@@ -100,7 +100,7 @@ use crate::status::StatusCode;
 /// The default [`RetentionPolicy::stale_after`]: 24 hours.
 pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// What to keep (SPEC §7). Counts are numbers of backups (one per bucket for the periodic
+/// What to keep (§7). Counts are numbers of backups (one per bucket for the periodic
 /// rules); `None` or `Some(0)` means the rule is not set, as in restic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetentionPolicy {
@@ -230,7 +230,7 @@ impl Serialize for Rule {
 pub enum Action {
     /// Leave the backup alone.
     Keep,
-    /// Delete it with the delete protocol (SPEC §4).
+    /// Delete it with the delete protocol (§4).
     Delete,
 }
 

@@ -1,5 +1,6 @@
 //! Time and sleep on every target: tokio and the system clock natively, JS timers and
-//! `Date.now()` in wasm32, where `SystemTime::now()` panics (TOOLCHAIN.md).
+//! `Date.now()` in wasm32, where `SystemTime::now()` panics (std has no clock on
+//! wasm32-unknown-unknown).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -1,4 +1,4 @@
-//! `doctor --probe` (SPEC §14) against the harness's provider, and save's refusal of a store
+//! `doctor --probe` (§14) against the harness's provider, and save's refusal of a store
 //! that ignores conditional writes (unless single_writer).
 //!
 //! The provider's declared capabilities (scripts/minio_harness.py, exported as

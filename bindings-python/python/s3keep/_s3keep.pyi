@@ -49,7 +49,7 @@ _FileSetSource = Union[
 """
 
 class _ZeebeDescriptor(TypedDict, total=False):
-    """Zeebe's backup descriptor fields, written to `metadata.json` when given (SPEC §3)."""
+    """Zeebe's backup descriptor fields, written to `metadata.json` when given (§3)."""
 
     checkpoint_position: int
     number_of_partitions: int

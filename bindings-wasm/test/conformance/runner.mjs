@@ -1,4 +1,4 @@
-// The JavaScript runner of the shared conformance suite (conformance/README.md, SPEC §9):
+// The JavaScript runner of the shared conformance suite (conformance/README.md, §9):
 // one runtime-neutral ES module, used by Node, Deno and Bun (run.mjs) and inside workerd
 // (workerd.mjs + worker.mjs). It imports nothing of the runtime: the entry hands in the
 // binding module (`js/index.js` or `js/workerd.js`), the case files' text, the harness

@@ -1,5 +1,5 @@
 //! `prune [--keep-* N]... [--keep-within DURATION] [--prune-failed] [--prune-stale]
-//! (--dry-run | --yes)`: retention (SPEC §7). The plan is always shown; deleting needs `--yes`.
+//! (--dry-run | --yes)`: retention (§7). The plan is always shown; deleting needs `--yes`.
 
 use std::collections::HashMap;
 

@@ -1,15 +1,15 @@
-//! probe (`s3keep doctor --probe`, SPEC §14): tests, with throwaway keys under the prefix,
+//! probe (`s3keep doctor --probe`, §14): tests, with throwaway keys under the prefix,
 //! the store behaviour the protocols rely on, one [`ProbeLine`] each:
 //!
 //! | line | what is tried | why the protocols need it |
 //! | --- | --- | --- |
 //! | `if-none-match` | PutObject `If-None-Match: *` on a new key, then on the existing key (412) | save creates `status.json` only if absent: two writers never both own a backup |
 //! | `if-match` | PutObject `If-Match` with a stale ETag (412), then with the current one | COMPLETED / FAILED / DELETING replace the status only if nobody changed it |
-//! | `crc32c` | PutObject with a right, then a wrong `x-amz-checksum-crc32c` | the server verifies every upload (SPEC §6) |
-//! | `multipart` | Create / UploadPart / Complete, and an aborted upload that takes no more parts | files above the threshold (SPEC §5) |
+//! | `crc32c` | PutObject with a right, then a wrong `x-amz-checksum-crc32c` | the server verifies every upload (§6) |
+//! | `multipart` | Create / UploadPart / Complete, and an aborted upload that takes no more parts | files above the threshold (§5) |
 //! | `list-paging` | ListObjectsV2 with `max-keys=2` over 6 keys, following continuation tokens | list, delete and verify read every page |
 //! | `delete-objects` | DeleteObjects of every probe key (Quiet, Content-MD5), then a listing | delete removes a backup 1000 keys a request |
-//! | `object-lock` | GetObjectLockConfiguration of the bucket | immutable backups (SPEC §12) |
+//! | `object-lock` | GetObjectLockConfiguration of the bucket | immutable backups (§12) |
 //!
 //! Every key lives under `{prefix}.s3keep-probe-<16 hex>/` and is deleted at the end (by the
 //! DeleteObjects being tested, else one by one). Stores differ (S3 answers 409 to concurrent

@@ -1,4 +1,4 @@
-//! prune: retention (SPEC §7) applied to the store. The plan comes from the pure planner in
+//! prune: retention (§7) applied to the store. The plan comes from the pure planner in
 //! [`crate::retention`]; executing it goes through the delete protocol, backup by backup.
 
 use super::{BackupId, BackupStore, DeleteOptions, ListFilter, StatusCode};

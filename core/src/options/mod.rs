@@ -1,4 +1,4 @@
-//! The option table (SPEC §2, §10): every setting a user can give, with its names and the
+//! The option table (§2, §10): every setting a user can give, with its names and the
 //! grammar of its value, defined once for the CLI, Python and JS.
 //!
 //! Modelled on object_store's `AmazonS3ConfigKey`: one enum of keys, each with its aliases;

@@ -1,4 +1,4 @@
-//! The grammars of option values, one per kind (SPEC §10), and their printed forms.
+//! The grammars of option values, one per kind (§10), and their printed forms.
 //!
 //! - Durations: one or more `<integer><unit>`, unit `ms`, `s`, `m`, `h`, `d` (24 h) or
 //!   `w` (7 d): `90s`, `30m`, `24h`, `7d`, `1w`, `1h30m`. No decimals, no sign, no spaces,
