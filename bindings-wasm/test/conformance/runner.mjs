@@ -1057,8 +1057,8 @@ export async function runEntry(entry, env) {
   if (!entry.case) return { verdict: "failed", line: `${entry.file} ... FAILED: ${entry.error}`, seconds: 0 };
   const c = entry.case;
   const label = `${c.name} [${c.family}]`;
-  const why = skipReason(c, env);
-  if (why) return { verdict: "skipped", line: `${label} ... skipped: ${why}`, seconds: 0 };
+  const skip = skipReason(c, env);
+  if (skip) return { verdict: "skipped", line: `${label} ... skipped: ${skip}`, seconds: 0 };
   const started = performance.now();
   const run = new CaseRun(env, c.config);
   let why;
