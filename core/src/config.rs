@@ -137,6 +137,11 @@ pub struct ClientConfig {
     pub checksum: ChecksumMode,
     /// Sign the SHA-256 of every payload instead of `UNSIGNED-PAYLOAD` (costs ~0.5 core-s/GB).
     pub signed_payload: bool,
+    /// A PEM file of the certificate authorities to trust for HTTPS, instead of the
+    /// system's (`AWS_CA_BUNDLE`, as the AWS CLI and SDKs read it; for a store behind a
+    /// private CA or with a self-signed certificate). Native only: in wasm the host's
+    /// `fetch` decides.
+    pub ca_bundle: Option<std::path::PathBuf>,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -154,6 +159,7 @@ impl fmt::Debug for ClientConfig {
             retry,
             checksum,
             signed_payload,
+            ca_bundle,
         } = self;
         f.debug_struct("ClientConfig")
             .field("bucket", bucket)
@@ -167,6 +173,7 @@ impl fmt::Debug for ClientConfig {
             .field("retry", retry)
             .field("checksum", checksum)
             .field("signed_payload", signed_payload)
+            .field("ca_bundle", ca_bundle)
             .finish()
     }
 }
@@ -186,6 +193,7 @@ impl ClientConfig {
             retry: RetryConfig::default(),
             checksum: ChecksumMode::Crc32c,
             signed_payload: false,
+            ca_bundle: None,
         }
     }
 
@@ -241,6 +249,9 @@ pub struct StoreConfig {
     pub single_writer: bool,
     /// The shared-credentials profile the credentials came from, if they did.
     pub profile: Option<String>,
+    /// How a local tree is read when saving a directory (option keys `follow_symlinks`,
+    /// `on_file_error`; native only): [`crate::backup::FileSet::scan`].
+    pub scan: crate::backup::ScanOptions,
     /// Where the values set by [`StoreConfig::builder`] came from (empty otherwise).
     pub sources: BTreeMap<ConfigKey, Source>,
 }
@@ -258,6 +269,7 @@ impl StoreConfig {
             stale_after: crate::retention::DEFAULT_STALE_AFTER,
             single_writer: false,
             profile: None,
+            scan: crate::backup::ScanOptions::default(),
             sources: BTreeMap::new(),
         }
     }

@@ -78,6 +78,14 @@ pub enum ConfigKey {
     /// Age after which an IN_PROGRESS backup is stale (and the default age of
     /// `cleanup_uploads`).
     StaleAfter,
+    /// A PEM file of the certificate authorities trusted for HTTPS instead of the system's
+    /// (native targets).
+    CaBundle,
+    /// Follow symbolic links met inside a saved directory (native targets).
+    FollowSymlinks,
+    /// What a file of a saved directory that cannot be read does: `fail` or `skip`
+    /// (native targets).
+    OnFileError,
     /// Only one process writes under the prefix: save accepts a store that ignores
     /// conditional writes.
     SingleWriter,
@@ -180,6 +188,15 @@ const TABLE: &[Spec] = &[
     Spec { key: K::StaleAfter, names: ["stale_after", "staleAfter", "stale-after"], kind: V::Duration,
         env: &["S3KEEP_STALE_AFTER"], default: "1d",
         doc: "an IN_PROGRESS backup older than this is stale; also the default age of cleanup-uploads" },
+    Spec { key: K::CaBundle, names: ["ca_bundle", "caBundle", "ca-bundle"], kind: V::Text,
+        env: &["S3KEEP_CA_BUNDLE", "AWS_CA_BUNDLE"], default: "",
+        doc: "PEM file of the certificate authorities trusted for HTTPS instead of the system's (native only)" },
+    Spec { key: K::FollowSymlinks, names: ["follow_symlinks", "followSymlinks", "follow-symlinks"], kind: V::Bool,
+        env: &["S3KEEP_FOLLOW_SYMLINKS"], default: "false",
+        doc: "follow symbolic links inside a saved directory (default: skipped with a note; a loop is skipped)" },
+    Spec { key: K::OnFileError, names: ["on_file_error", "onFileError", "on-file-error"], kind: V::Choice,
+        env: &["S3KEEP_ON_FILE_ERROR"], default: "fail",
+        doc: "a file of a saved directory that cannot be read (dangling link, name not UTF-8 or with a control character): fail, or skip it with a note" },
     Spec { key: K::SingleWriter, names: ["single_writer", "singleWriter", "single-writer"], kind: V::Bool,
         env: &["S3KEEP_SINGLE_WRITER"], default: "false",
         doc: "only one process ever writes under this prefix: save accepts a store that ignores conditional writes (If-None-Match, If-Match) and reads status.json before creating a backup" },
@@ -187,7 +204,7 @@ const TABLE: &[Spec] = &[
 
 impl ConfigKey {
     /// Every key, in table order.
-    pub const ALL: [ConfigKey; 23] = [
+    pub const ALL: [ConfigKey; 26] = [
         K::Url,
         K::Bucket,
         K::Prefix,
@@ -210,6 +227,9 @@ impl ConfigKey {
         K::Checksum,
         K::SignedPayload,
         K::StaleAfter,
+        K::CaBundle,
+        K::FollowSymlinks,
+        K::OnFileError,
         K::SingleWriter,
     ];
 
@@ -264,7 +284,7 @@ impl ConfigKey {
 
     /// Whether the option means something only on native targets (wasm32 reads no files).
     pub fn native_only(self) -> bool {
-        self == K::Profile
+        matches!(self, K::Profile | K::CaBundle | K::FollowSymlinks | K::OnFileError)
     }
 
     /// Whether the option may appear in the query of an `s3://` URL: not the URL's own
@@ -289,6 +309,8 @@ impl ConfigKey {
                 K::Prefix => "PREFIX",
                 K::Region => "REGION",
                 K::Profile => "PROFILE",
+                K::CaBundle => "PATH",
+                K::OnFileError => "fail|skip",
                 K::Addressing => "auto|path|virtual",
                 K::Checksum => "crc32c|md5",
                 _ => "TEXT",
