@@ -64,6 +64,12 @@ export interface BackupStoreOptions {
   checksum?: "crc32c" | "md5";
   /** Sign the SHA-256 of every payload instead of UNSIGNED-PAYLOAD (slower). */
   signedPayload?: boolean | string;
+  /**
+   * Only one process ever writes under this prefix (default false): save then accepts a store
+   * that ignores conditional writes (If-None-Match, If-Match), which it otherwise refuses with
+   * `ConditionalWritesIgnored`, and reads status.json before creating a backup.
+   */
+  singleWriter?: boolean | string;
 }
 
 /** `store.config()`: the effective options, secrets as `"***"` (docs/OPTIONS.md). */
@@ -94,6 +100,7 @@ export interface ConfigReport {
   /** How a saved directory is read (native faces only; here at their defaults). */
   followSymlinks: boolean;
   onFileError: "fail" | "skip";
+  singleWriter: boolean;
   /** Where each value not at its default came from: "option", "url", a variable name, "profile". */
   sources: Record<string, string>;
 }

@@ -105,6 +105,9 @@ go_tool minio github.com/minio/minio "$MINIO_VERSION"
 if [ "${1:-all}" != minio ]; then
     python_venv
     go_tool mc github.com/minio/mc "$MC_VERSION"
+    # An independent S3 implementation for the provider matrix (scripts/minio_harness.py
+    # --provider versitygw).
+    go_tool versitygw github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION"
     wasm_target
     wasm_bindgen_cli
     js_deps

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test suite of the project (README: "run all tests"). Each suite gets its own
-# fresh MinIO through scripts/minio_harness.py and prints its runner's summary line. All
+# fresh MinIO through scripts/minio_harness.py (the providers suite: distributed MinIO and
+# versitygw as well) and prints its runner's summary line. All
 # suites run even when one fails; the exit status is non-zero if any failed.
 set -uo pipefail
 
@@ -50,6 +51,10 @@ suite python pytest_suite
 # own MinIO and printing `N passed, N failed`, and the 1 GiB memory measurement.
 suite js bash scripts/test-js.sh
 suite interop bash scripts/interop.sh
+# ---- Providers (§14): the conformance runners and a subset of the Rust store tests
+# against distributed MinIO (four nodes in network namespaces; a subset: it is slow) and
+# versitygw (an independent S3 implementation), each under its own server; prints the matrix.
+suite providers bash scripts/providers.sh
 
 printf '\n======== summary\n'
 status=0

@@ -33,7 +33,10 @@ CASES_DIR = REPO / "conformance" / "cases"
 
 #: What this runner can do (README, "Capabilities").
 CAPABILITIES = ("filesystem", "rawS3")
-KNOWN_CAPABILITIES = ("rawS3", "filesystem")
+#: What a store may lack, and what each harness provider has (README, "Providers").
+PROVIDERS_DOC = json.loads((REPO / "conformance" / "providers.json").read_text())
+STORE_CAPABILITIES = tuple(PROVIDERS_DOC["capabilities"])
+KNOWN_CAPABILITIES = ("rawS3", "filesystem") + STORE_CAPABILITIES
 
 #: The ops that need a capability (README, "Capabilities").
 OP_CAPABILITY = {
@@ -392,6 +395,25 @@ def capabilities() -> Tuple[str, ...]:
 
 def missing_capability(case: Dict[str, Any], have: Tuple[str, ...]) -> Optional[str]:
     return next((c for c in case.get("requires", []) if c not in have), None)
+
+
+def provider() -> Tuple[str, Tuple[str, ...]]:
+    """The harness's provider and its capabilities (S3KEEP_TEST_PROVIDER, S3KEEP_TEST_CAPABILITIES;
+    unset: MinIO, as providers.json declares it)."""
+    name = os.environ.get("S3KEEP_TEST_PROVIDER") or "minio"
+    listed = os.environ.get("S3KEEP_TEST_CAPABILITIES")
+    caps = listed.split(",") if listed is not None else PROVIDERS_DOC["providers"].get(name, [])
+    return name, tuple(c.strip() for c in caps)
+
+
+def skip_reason(case: Dict[str, Any], have: Tuple[str, ...]) -> Optional[str]:
+    """Why `case` is skipped: a capability neither this runner (`have`) nor the provider has."""
+    name, store = provider()
+    missing = missing_capability(case, have + store)
+    if missing is None:
+        return None
+    lacks = f"the provider {name}" if missing in STORE_CAPABILITIES else "this runner"
+    return f"requires {missing}, which {lacks} lacks"
 
 
 # ------------------------------------------------------------------------------------------
@@ -793,9 +815,9 @@ def run_case(loaded: Loaded, harness: Harness, have: Tuple[str, ...]) -> Tuple[s
     """Runs one loaded case: ("passed" | "failed" | "skipped", why)."""
     if loaded.case is None:
         return "failed", loaded.error or "invalid case file"
-    missing = missing_capability(loaded.case, have)
-    if missing:
-        return "skipped", f"requires {missing}, which this runner lacks"
+    why = skip_reason(loaded.case, have)
+    if why:
+        return "skipped", why
     try:
         run = CaseRun(harness, loaded.case.get("config", {}))
     except Exception as e:

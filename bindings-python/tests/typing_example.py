@@ -49,6 +49,7 @@ def stores() -> list[BackupStore]:
             checksum="crc32c",
             signed_payload=False,
             stale_after=dt.timedelta(hours=24),
+            single_writer=False,
         ),
         BackupStore.from_url("s3://bucket/prefix?endpoint=http://127.0.0.1:9000", create_bucket=True),
         BackupStore.from_url("s3://bucket/prefix", bucket="other", part_size="32MiB", stale_after="2d"),

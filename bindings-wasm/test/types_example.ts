@@ -37,6 +37,7 @@ async function example(blob: Blob, file: File, stream: ReadableStream<Uint8Array
     staleAfter: "24h",
     checksum: "crc32c",
     signedPayload: false,
+    singleWriter: false,
     env: false,
   };
   const store = new BackupStore(options);

@@ -73,7 +73,7 @@ pub enum Command {
     /// Abort multipart uploads left behind by crashed saves.
     CleanupUploads(CleanupArgs),
     /// Check endpoint, credentials, bucket, permissions and clock, with what to do.
-    Doctor,
+    Doctor(DoctorArgs),
     /// Show the effective store options and where each came from (no request is sent).
     Config,
 }
@@ -220,6 +220,16 @@ pub struct VerifyArgs {
     /// unseen.
     #[arg(long)]
     pub deep: bool,
+}
+
+/// `doctor [--probe]`
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Also test, with throwaway keys under the prefix (deleted after), what the backup
+    /// protocols rely on: If-None-Match / If-Match refused when they must be, CRC32C checked,
+    /// multipart, DeleteObjects, list paging, Object Lock. About 20 requests.
+    #[arg(long)]
+    pub probe: bool,
 }
 
 /// `cleanup-uploads [--older-than DURATION]`

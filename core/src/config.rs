@@ -243,6 +243,10 @@ pub struct StoreConfig {
     /// An IN_PROGRESS backup older than this is stale: deletable and prunable (default 24 h);
     /// also the default age of `cleanup_uploads`.
     pub stale_after: Duration,
+    /// Only one process ever writes under this prefix (default false). Then save does not
+    /// require a store that honours conditional writes (§14: some S3-compatible stores
+    /// ignore `If-None-Match`), and checks that the backup does not exist with a read first.
+    pub single_writer: bool,
     /// The shared-credentials profile the credentials came from, if they did.
     pub profile: Option<String>,
     /// How a local tree is read when saving a directory (option keys `follow_symlinks`,
@@ -263,6 +267,7 @@ impl StoreConfig {
             multipart_threshold: 16 * 1024 * 1024,
             part_size: 16 * 1024 * 1024,
             stale_after: crate::retention::DEFAULT_STALE_AFTER,
+            single_writer: false,
             profile: None,
             scan: crate::backup::ScanOptions::default(),
             sources: BTreeMap::new(),

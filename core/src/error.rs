@@ -213,6 +213,9 @@ impl Error {
             Error::Conflict(_) => "another writer changed the object at the same time; check its status and retry",
             Error::Io(_) => "check the local path, its permissions and free disk space",
             Error::Cancelled(_) => "the operation was stopped on request; run it again to finish",
+            Error::S3(d) if d.code.as_deref() == Some(crate::backup::CONDITIONAL_WRITES_IGNORED) => {
+                "use a store that honours If-None-Match and If-Match, or set single_writer if only one process writes here"
+            }
             Error::Redirect(_) => {
                 "set the endpoint (and region) to the one the store names; redirects are not followed, so that credentials and data never go to another host"
             }

@@ -91,6 +91,7 @@ class _StoreOptions(TypedDict, total=False):
     ca_bundle: Optional[str]
     follow_symlinks: Optional[Union[bool, str]]
     on_file_error: Optional[Literal["fail", "skip"]]
+    single_writer: Optional[Union[bool, str]]
 
 class _ConfigReport(TypedDict):
     """`BackupStore.config()`: the effective options, secrets as `"***"` (docs/OPTIONS.md).
@@ -121,6 +122,7 @@ class _ConfigReport(TypedDict):
     caBundle: Optional[str]
     followSymlinks: bool
     onFileError: str
+    singleWriter: bool
     sources: dict[str, str]
 
 @final

@@ -10,7 +10,7 @@
 // and filesystem (restoreToDirectory into temporary directories; in Deno only with write
 // permission). With S3KEEP_INTEROP_BUCKET and S3KEEP_INTEROP_PHASE set it runs that interop
 // phase instead, as binding "node", "deno" or "bun" (conformance/README.md, "Interop").
-import { effectiveCapabilities, runInterop, runSuite } from "./runner.mjs";
+import { checkProvidersDoc, effectiveCapabilities, providerOf, runInterop, runSuite } from "./runner.mjs";
 
 const runtime = globalThis.Deno ? "deno" : globalThis.Bun ? "bun" : "node";
 const { default: process } = await import("node:process");
@@ -92,8 +92,12 @@ const platform = {
   restoreToDirectory: api.restoreToDirectory,
 };
 
+const providersDoc = JSON.parse(await fs.readFile(fileURLToPath(new URL("../../../conformance/providers.json", import.meta.url)), "utf8"));
+checkProvidersDoc(providersDoc);
+const provider = providerOf(env.S3KEEP_TEST_PROVIDER, env.S3KEEP_TEST_CAPABILITIES, providersDoc.providers);
+console.log(`conformance: provider ${provider.name} (${provider.capabilities.join(", ")})`);
 const counts = await runSuite({
-  api, connection: connection(), capabilities, platform, filter, print, files: await caseFiles(),
+  api, connection: connection(), capabilities, provider, platform, filter, print, files: await caseFiles(),
 });
 console.error(`conformance (${runtime}): ${((performance.now() - started) / 1000).toFixed(1)} s`);
 // A run in which no case passed (a filter matching nothing, every case skipped) proves nothing.

@@ -8,8 +8,16 @@
 // Where this file and conformance/README.md disagree, this file is wrong.
 import { AwsClient } from "../../node_modules/aws4fetch/dist/aws4fetch.esm.mjs";
 
-/** Every capability a case may require (README, "Capabilities"). */
-export const KNOWN_CAPABILITIES = ["rawS3", "filesystem"];
+/**
+ * What a store may lack (conformance/providers.json, README "Providers"); run.mjs and
+ * workerd.mjs check that this list and the file agree.
+ */
+export const STORE_CAPABILITIES = [
+  "ifNoneMatch", "ifMatch", "crc32c", "deleteObjects", "multipart", "listPaging", "listUploads",
+  "objectLock", "s3ErrorCodes", "minioErrorCodes", "mc",
+];
+/** Every capability a case may require (README, "Capabilities" and "Providers"). */
+export const KNOWN_CAPABILITIES = ["rawS3", "filesystem", ...STORE_CAPABILITIES];
 /** An endpoint nothing listens on (README, config `endpoint: "unreachable"`). */
 const UNREACHABLE_ENDPOINT = "http://127.0.0.1:1";
 const WRONG_SECRET = "wrong-secret-key-for-s3keep-conformance";
@@ -941,6 +949,36 @@ export function effectiveCapabilities(own, restrictTo) {
 }
 
 /**
+ * The harness's provider, `{name, capabilities}`, from S3KEEP_TEST_PROVIDER and
+ * S3KEEP_TEST_CAPABILITIES (comma-separated); `declared` (providers.json's `providers`) when
+ * the list is unset.
+ */
+export function providerOf(name, list, declared) {
+  const provider = name || "minio";
+  const capabilities = list === undefined || list === null || list === ""
+    ? [...(declared?.[provider] ?? STORE_CAPABILITIES)]
+    : list.split(",").map((c) => c.trim());
+  return { name: provider, capabilities };
+}
+
+/** Throws unless `doc` (conformance/providers.json) names exactly STORE_CAPABILITIES. */
+export function checkProvidersDoc(doc) {
+  const names = Object.keys(doc.capabilities);
+  if (names.join(",") !== STORE_CAPABILITIES.join(",")) {
+    throw new Error(`runner.mjs STORE_CAPABILITIES (${STORE_CAPABILITIES}) differ from conformance/providers.json (${names})`);
+  }
+}
+
+/** Why case `c` is skipped: a capability neither the runner nor the provider has. */
+function skipReason(c, env) {
+  const provider = env.provider ?? providerOf(undefined, undefined, undefined);
+  const missing = c.requires.find((cap) => !env.capabilities.includes(cap) && !provider.capabilities.includes(cap));
+  if (!missing) return undefined;
+  const lacks = STORE_CAPABILITIES.includes(missing) ? `the provider ${provider.name}` : "this runner";
+  return `requires ${missing}, which ${lacks} lacks`;
+}
+
+/**
  * The entries to run: the loaded cases whose name contains `filter` (every invalid file is
  * kept: it is one failed case whatever the filter).
  */
@@ -953,15 +991,15 @@ export function selectEntries(files, filter) {
  * line, seconds}` (`line` as README, "Runner contract" 4, says).
  *
  * env: `{api, connection: {endpoint, accessKeyId, secretAccessKey, region}, capabilities,
- * platform}`; `platform` (for `filesystem`): `{tempDir(), removeDir(path), readTree(path) →
+ * provider, platform}` (`provider` from `providerOf`; MinIO's when absent); `platform` (for `filesystem`): `{tempDir(), removeDir(path), readTree(path) →
  * Map(relative path → Uint8Array), restoreToDirectory(store, id, dir, options)}`.
  */
 export async function runEntry(entry, env) {
   if (!entry.case) return { verdict: "failed", line: `${entry.file} ... FAILED: ${entry.error}`, seconds: 0 };
   const c = entry.case;
   const label = `${c.name} [${c.family}]`;
-  const missing = c.requires.find((cap) => !env.capabilities.includes(cap));
-  if (missing) return { verdict: "skipped", line: `${label} ... skipped: requires ${missing}, which this runner lacks`, seconds: 0 };
+  const skip = skipReason(c, env);
+  if (skip) return { verdict: "skipped", line: `${label} ... skipped: ${skip}`, seconds: 0 };
   const started = performance.now();
   const run = new CaseRun(env, c.config);
   let why;

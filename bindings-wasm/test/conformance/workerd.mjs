@@ -14,7 +14,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
-import { summary } from "./runner.mjs";
+import { checkProvidersDoc, providerOf, summary } from "./runner.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const MODULES = [
@@ -55,6 +55,11 @@ const bindings = {
   INTEROP_EXPECT: env.S3KEEP_INTEROP_EXPECT ?? "",
 };
 if (env.S3KEEP_CONFORMANCE_CAPABILITIES !== undefined) bindings.CAPABILITIES = env.S3KEEP_CONFORMANCE_CAPABILITIES;
+const providersDoc = JSON.parse(await readFile(join(ROOT, "../conformance/providers.json"), "utf8"));
+checkProvidersDoc(providersDoc);
+const provider = providerOf(env.S3KEEP_TEST_PROVIDER, env.S3KEEP_TEST_CAPABILITIES, providersDoc.providers);
+bindings.PROVIDER = provider.name;
+bindings.PROVIDER_CAPABILITIES = provider.capabilities.join(",");
 
 const mf = new Miniflare({
   modules: MODULES.map(([type, path]) => ({ type, path: ROOT + path })),

@@ -1,12 +1,14 @@
 //! The backup store: the layout of §3 and the protocols of §4 on top of the S3
 //! client. One file per operation: `save.rs`, `restore.rs`, `delete.rs`, `list.rs`,
-//! `verify.rs`, `prune.rs`, `maintenance.rs` (cleanup_uploads, check).
+//! `verify.rs`, `prune.rs`, `maintenance.rs` (cleanup_uploads, check), `probe.rs` (what the
+//! store honours: conditional writes, checksums, multipart, paging, Object Lock).
 
 mod delete;
 pub mod layout;
 mod list;
 mod maintenance;
 pub mod manifest;
+mod probe;
 mod progress;
 mod prune;
 mod restore;
@@ -31,6 +33,7 @@ pub use crate::status::StatusCode;
 pub use delete::DeleteOptions;
 pub use list::ListFilter;
 pub use manifest::{FileEntry, Metadata, StatusDoc, ZeebeDescriptor};
+pub use probe::{ProbeLine, ProbeReport, ProbeState, CONDITIONAL_WRITES_IGNORED, PROBE_LINES};
 pub use progress::ProgressFn;
 pub use restore::RestoreOptions;
 pub use save::SaveOptions;
@@ -53,6 +56,8 @@ pub struct BackupStore {
     client: S3Client,
     layout: Layout,
     config: StoreConfig,
+    /// Whether the store honours conditional writes, probed by the first save (probe.rs).
+    conditional_writes: std::sync::Arc<tokio::sync::OnceCell<probe::ConditionalWrites>>,
 }
 
 /// A `status.json` as read, with the ETag needed to change it conditionally.
@@ -114,7 +119,12 @@ impl BackupStore {
         }
         let client = S3Client::new(config.client.clone())?;
         let layout = Layout::new(crate::config::normalize_prefix(&config.prefix));
-        Ok(Self { client, layout, config })
+        Ok(Self {
+            client,
+            layout,
+            config,
+            conditional_writes: Default::default(),
+        })
     }
 
     /// The S3 client underneath.

@@ -65,6 +65,8 @@ pub struct ConfigReport {
     pub follow_symlinks: bool,
     /// `fail` or `skip`.
     pub on_file_error: &'static str,
+    /// Whether save accepts a store that ignores conditional writes.
+    pub single_writer: bool,
     /// Where each value not left at its default came from, by field name: `option`, `url`,
     /// an environment variable (`AWS_REGION`, `S3KEEP_URL`...) or `profile`.
     pub sources: BTreeMap<&'static str, Source>,
@@ -100,6 +102,7 @@ impl StoreConfig {
             ca_bundle: c.ca_bundle.as_deref().map(crate::escape::shown_path),
             follow_symlinks: self.scan.follow_symlinks,
             on_file_error: self.scan.on_file_error.as_str(),
+            single_writer: self.single_writer,
             sources: self.sources.iter().map(|(k, s)| (k.camel_name(), *s)).collect(),
         }
     }

@@ -86,6 +86,9 @@ pub enum ConfigKey {
     /// What a file of a saved directory that cannot be read does: `fail` or `skip`
     /// (native targets).
     OnFileError,
+    /// Only one process writes under the prefix: save accepts a store that ignores
+    /// conditional writes.
+    SingleWriter,
 }
 
 /// The grammar of an option's value, which tells a binding how to turn its native values
@@ -194,11 +197,14 @@ const TABLE: &[Spec] = &[
     Spec { key: K::OnFileError, names: ["on_file_error", "onFileError", "on-file-error"], kind: V::Choice,
         env: &["S3KEEP_ON_FILE_ERROR"], default: "fail",
         doc: "a file of a saved directory that cannot be read (dangling link, name not UTF-8 or with a control character): fail, or skip it with a note" },
+    Spec { key: K::SingleWriter, names: ["single_writer", "singleWriter", "single-writer"], kind: V::Bool,
+        env: &["S3KEEP_SINGLE_WRITER"], default: "false",
+        doc: "only one process ever writes under this prefix: save accepts a store that ignores conditional writes (If-None-Match, If-Match) and reads status.json before creating a backup" },
 ];
 
 impl ConfigKey {
     /// Every key, in table order.
-    pub const ALL: [ConfigKey; 25] = [
+    pub const ALL: [ConfigKey; 26] = [
         K::Url,
         K::Bucket,
         K::Prefix,
@@ -224,6 +230,7 @@ impl ConfigKey {
         K::CaBundle,
         K::FollowSymlinks,
         K::OnFileError,
+        K::SingleWriter,
     ];
 
     fn spec(self) -> &'static Spec {

@@ -6,6 +6,7 @@
 //! - `list.rs`: ListObjectsV2; `delete.rs`: DeleteObjects;
 //! - `multipart.rs`: CreateMultipartUpload, UploadPart, CompleteMultipartUpload,
 //!   AbortMultipartUpload, ListMultipartUploads;
+//! - `lock.rs`: GetObjectLockConfiguration, CreateBucket with Object Lock;
 //! - `client.rs`: signing, sending, retries; `operation.rs`: the actions and their counts;
 //!   `response.rs`: typed errors; `xml.rs`: response bodies (serde); `xml_request.rs`:
 //!   request bodies.
@@ -16,6 +17,7 @@ pub mod checksum;
 mod client;
 mod delete;
 mod list;
+mod lock;
 mod multipart;
 mod object;
 mod operation;
@@ -30,6 +32,7 @@ pub use body::{MAX_ERROR_BODY_BYTES, MAX_XML_BYTES};
 pub use client::S3Client;
 pub use delete::DELETE_OBJECTS_MAX_KEYS;
 pub use list::{ListOptions, MAX_LIST_PAGES};
+pub use lock::{is_not_implemented, ObjectLockConfiguration};
 pub use multipart::{part_size_for, MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE};
 pub use object::{GetObjectOutput, ObjectHead, PutOptions, PutResult};
 pub use xml::{DeleteError, DeleteOutcome, ListPage, ObjectInfo, UploadInfo, UploadsPage};

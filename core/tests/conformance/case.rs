@@ -14,8 +14,9 @@ use time::OffsetDateTime;
 use crate::check::{fail, Failure};
 use crate::gen::{ContentDoc, FileDoc};
 
-/// The capabilities a case may require (README, "Capabilities").
-pub const KNOWN_CAPABILITIES: &[&str] = &["rawS3", "filesystem"];
+/// The runner capabilities a case may require (README, "Capabilities"); it may also require
+/// the store capabilities of conformance/providers.json (README, "Providers").
+pub const RUNNER_CAPABILITIES: &[&str] = &["rawS3", "filesystem"];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -329,7 +330,7 @@ impl Case {
     /// What serde cannot check: capabilities named and declared, `open` only first.
     fn validate(&self) -> Result<(), String> {
         for cap in &self.requires {
-            if !KNOWN_CAPABILITIES.contains(&cap.as_str()) {
+            if !RUNNER_CAPABILITIES.contains(&cap.as_str()) && !crate::support::store_capabilities().contains(cap) {
                 return Err(format!("unknown capability {cap:?}"));
             }
         }

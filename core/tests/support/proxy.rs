@@ -178,6 +178,26 @@ pub(super) async fn read_request(stream: &mut TcpStream) -> std::io::Result<Opti
     Ok(Some((head, buf[head_end..head_end + length].to_vec())))
 }
 
+/// Sends one request to `upstream` and returns its whole answer (head and body).
+pub(super) async fn exchange(upstream: &str, head: &str, body: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut server = TcpStream::connect(upstream).await?;
+    server.write_all(close_connection(head).as_bytes()).await?;
+    server.write_all(body).await?;
+    let mut answer = Vec::new();
+    server.read_to_end(&mut answer).await?;
+    Ok(answer)
+}
+
+/// The request head with `Connection: close` instead of any Connection header.
+fn close_connection(head: &str) -> String {
+    let kept: Vec<&str> = head
+        .trim_end_matches("\r\n")
+        .split("\r\n")
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .collect();
+    format!("{}\r\nConnection: close\r\n\r\n", kept.join("\r\n"))
+}
+
 pub(super) async fn forward(
     mut client: TcpStream,
     upstream: &str,
@@ -188,13 +208,7 @@ pub(super) async fn forward(
     let mut server = TcpStream::connect(upstream).await?;
     // One request per connection: MinIO answers with `Connection: close` and hangs up, so
     // the client never reuses a connection the proxy is done with.
-    let kept: Vec<&str> = head
-        .trim_end_matches("\r\n")
-        .split("\r\n")
-        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
-        .collect();
-    let head = format!("{}\r\nConnection: close\r\n\r\n", kept.join("\r\n"));
-    server.write_all(head.as_bytes()).await?;
+    server.write_all(close_connection(head).as_bytes()).await?;
     server.write_all(body).await?;
     match date_shift_secs {
         None => {
