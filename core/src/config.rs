@@ -135,6 +135,9 @@ pub struct ClientConfig {
     pub checksum: ChecksumMode,
     /// Sign the SHA-256 of every payload instead of `UNSIGNED-PAYLOAD` (costs ~0.5 core-s/GB).
     pub signed_payload: bool,
+    /// Lower the requests in flight when the store throttles (503 SlowDown, 429) and raise
+    /// them back slowly (AIMD, SPEC §14; default true). Off, only retries answer throttling.
+    pub adaptive_concurrency: bool,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -152,6 +155,7 @@ impl fmt::Debug for ClientConfig {
             retry,
             checksum,
             signed_payload,
+            adaptive_concurrency,
         } = self;
         f.debug_struct("ClientConfig")
             .field("bucket", bucket)
@@ -165,6 +169,7 @@ impl fmt::Debug for ClientConfig {
             .field("retry", retry)
             .field("checksum", checksum)
             .field("signed_payload", signed_payload)
+            .field("adaptive_concurrency", adaptive_concurrency)
             .finish()
     }
 }
@@ -184,6 +189,7 @@ impl ClientConfig {
             retry: RetryConfig::default(),
             checksum: ChecksumMode::Crc32c,
             signed_payload: false,
+            adaptive_concurrency: true,
         }
     }
 

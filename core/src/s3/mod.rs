@@ -6,7 +6,8 @@
 //! - `list.rs`: ListObjectsV2; `delete.rs`: DeleteObjects;
 //! - `multipart.rs`: CreateMultipartUpload, UploadPart, CompleteMultipartUpload,
 //!   AbortMultipartUpload, ListMultipartUploads;
-//! - `client.rs`: signing, sending, retries; `operation.rs`: the actions and their counts;
+//! - `client.rs`: signing, sending, retries; `limiter.rs`: the adaptive cap on requests in
+//!   flight (AIMD on throttling); `operation.rs`: the actions and their counts;
 //!   `response.rs`: typed errors; `xml.rs`: response bodies (serde); `xml_request.rs`:
 //!   request bodies.
 
@@ -15,6 +16,7 @@ mod body;
 pub mod checksum;
 mod client;
 mod delete;
+mod limiter;
 mod list;
 mod multipart;
 mod object;

@@ -9,6 +9,7 @@
 pub mod hostile;
 pub mod proxy;
 pub mod redirect;
+pub mod throttle;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -186,15 +186,7 @@ pub(super) async fn forward(
     date_shift_secs: Option<i64>,
 ) -> std::io::Result<()> {
     let mut server = TcpStream::connect(upstream).await?;
-    // One request per connection: MinIO answers with `Connection: close` and hangs up, so
-    // the client never reuses a connection the proxy is done with.
-    let kept: Vec<&str> = head
-        .trim_end_matches("\r\n")
-        .split("\r\n")
-        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
-        .collect();
-    let head = format!("{}\r\nConnection: close\r\n\r\n", kept.join("\r\n"));
-    server.write_all(head.as_bytes()).await?;
+    server.write_all(with_connection_close(head).as_bytes()).await?;
     server.write_all(body).await?;
     match date_shift_secs {
         None => {
@@ -207,6 +199,18 @@ pub(super) async fn forward(
         }
     }
     client.shutdown().await
+}
+
+/// `head` with `Connection: close` in place of any `Connection` header. One request per
+/// connection: MinIO answers with `Connection: close` and hangs up, so the client never
+/// reuses a connection the proxy is done with.
+pub(super) fn with_connection_close(head: &str) -> String {
+    let kept: Vec<&str> = head
+        .trim_end_matches("\r\n")
+        .split("\r\n")
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .collect();
+    format!("{}\r\nConnection: close\r\n\r\n", kept.join("\r\n"))
 }
 
 /// The answer with its `Date` header moved by `secs` seconds.
@@ -238,7 +242,7 @@ fn shift_date(answer: &[u8], secs: i64) -> Vec<u8> {
 
 /// An S3 error answer. As MinIO does, a HEAD answer has no body and names the code in
 /// `X-Minio-Error-Code` instead.
-async fn answer(
+pub(super) async fn answer(
     mut client: TcpStream,
     is_head: bool,
     status: &str,
