@@ -8,7 +8,8 @@
 //!   AbortMultipartUpload, ListMultipartUploads;
 //! - `client.rs`: signing, sending, retries; `limiter.rs`: the adaptive cap on requests in
 //!   flight (AIMD on throttling); `operation.rs`: the actions and their counts;
-//!   `response.rs`: typed errors; `xml.rs`: response bodies (serde); `xml_request.rs`:
+//!   `response.rs`: typed errors; `resume.rs`: GetObject bodies resumed after a lost
+//!   connection; `xml.rs`: response bodies (serde); `xml_request.rs`:
 //!   request bodies.
 
 mod address;
@@ -23,6 +24,7 @@ mod object;
 mod operation;
 mod paging;
 mod response;
+mod resume;
 mod retry;
 mod xml;
 mod xml_request;

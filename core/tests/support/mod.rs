@@ -10,6 +10,7 @@ pub mod hostile;
 pub mod proxy;
 pub mod redirect;
 pub mod throttle;
+pub mod toxiproxy;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
