@@ -9,6 +9,7 @@
 pub mod hostile;
 pub mod proxy;
 pub mod redirect;
+pub mod steps;
 pub mod throttle;
 pub mod toxiproxy;
 

@@ -38,8 +38,8 @@ pub fn binary() -> PathBuf {
 /// A running Toxiproxy server and its API.
 pub struct Toxiproxy {
     child: Child,
+    /// `127.0.0.1:PORT` of the HTTP API.
     api: String,
-    http: reqwest::Client,
 }
 
 impl Drop for Toxiproxy {
@@ -79,31 +79,47 @@ impl Toxiproxy {
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
         let toxiproxy = Toxiproxy {
             child,
-            api: format!("http://127.0.0.1:{port}"),
-            http: reqwest::Client::new(),
+            api: format!("127.0.0.1:{port}"),
         };
         for _ in 0..200 {
-            if let Ok(r) = toxiproxy.http.get(format!("{}/version", toxiproxy.api)).send().await {
-                if r.status().is_success() {
-                    return toxiproxy;
-                }
+            if let Ok((200, _)) = toxiproxy.request("GET", "/version", None).await {
+                return toxiproxy;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         panic!("toxiproxy did not answer on {}", toxiproxy.api);
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
-        let mut request = self.http.request(method.clone(), format!("{}{path}", self.api));
-        if let Some(body) = body {
-            request = request
-                .header("content-type", "application/json")
-                .body(body.to_string());
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        assert!(status.is_success(), "toxiproxy {method} {path}: {status} {text}");
+    /// One HTTP/1.1 request to the API (a connection each): status and body.
+    async fn request(&self, method: &str, path: &str, body: Option<&str>) -> std::io::Result<(u16, String)> {
+        let mut stream = TcpStream::connect(&self.api).await?;
+        let body = body.unwrap_or("");
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.api,
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).await?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await?;
+        let answer = String::from_utf8_lossy(&answer);
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+        let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        // The API answers with a length and closes; a chunked answer would need decoding.
+        assert!(
+            !head.to_ascii_lowercase().contains("transfer-encoding: chunked"),
+            "{head}"
+        );
+        Ok((status, body.to_string()))
+    }
+
+    async fn call(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+        let body = body.map(|b| b.to_string());
+        let (status, text) = self.request(method, path, body.as_deref()).await.unwrap();
+        assert!(
+            (200..300).contains(&status),
+            "toxiproxy {method} {path}: {status} {text}"
+        );
         serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
     }
 
@@ -111,29 +127,23 @@ impl Toxiproxy {
     /// returns the address it listens on.
     pub async fn create_proxy(&self, name: &str, upstream: &str) -> String {
         let body = serde_json::json!({ "name": name, "listen": "127.0.0.1:0", "upstream": upstream, "enabled": true });
-        let proxy = self.call(reqwest::Method::POST, "/proxies", Some(body)).await;
+        let proxy = self.call("POST", "/proxies", Some(body)).await;
         proxy["listen"].as_str().unwrap().to_string()
     }
 
     /// Adds `toxic` (Toxiproxy's JSON: name, type, stream, toxicity, attributes) to `proxy`.
     pub async fn add_toxic(&self, proxy: &str, toxic: serde_json::Value) {
-        self.call(reqwest::Method::POST, &format!("/proxies/{proxy}/toxics"), Some(toxic))
+        self.call("POST", &format!("/proxies/{proxy}/toxics"), Some(toxic))
             .await;
     }
 
     /// Removes every toxic of `proxy`.
     pub async fn clear_toxics(&self, proxy: &str) {
-        let toxics = self
-            .call(reqwest::Method::GET, &format!("/proxies/{proxy}/toxics"), None)
-            .await;
+        let toxics = self.call("GET", &format!("/proxies/{proxy}/toxics"), None).await;
         for toxic in toxics.as_array().cloned().unwrap_or_default() {
             let name = toxic["name"].as_str().unwrap();
-            self.call(
-                reqwest::Method::DELETE,
-                &format!("/proxies/{proxy}/toxics/{name}"),
-                None,
-            )
-            .await;
+            self.call("DELETE", &format!("/proxies/{proxy}/toxics/{name}"), None)
+                .await;
         }
     }
 }
