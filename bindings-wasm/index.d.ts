@@ -6,18 +6,26 @@ export type BackupIdLike =
   | string
   | { partition: number | bigint | string; checkpoint: number | bigint | string; node: number | bigint | string };
 
-/** A duration in milliseconds, or a text such as `"90s"`, `"30m"`, `"24h"`, `"7d"`, `"1w"`, `"1y"`. */
+/** A duration: whole milliseconds, or the core's text: `"90s"`, `"30m"`, `"24h"`, `"7d"`, `"1w"`, `"1h30m"` (units ms, s, m, h, d, w). */
 export type Duration = number | string;
+
+/** A size: bytes, or the core's text: `"16MiB"` (units B, KiB, MiB, GiB, TiB; KB, MB, GB, TB = powers of 1000). */
+export type Size = number | string;
 
 /** `status.json`'s `statusCode`, `DOES_NOT_EXIST` when there is none, `CORRUPT` when it is not a status. */
 export type StatusCode = "IN_PROGRESS" | "COMPLETED" | "FAILED" | "DELETING" | "DOES_NOT_EXIST" | "CORRUPT";
 
-/** Options of `new BackupStore(...)` (SPEC §2). Sizes in bytes. */
+/**
+ * Options of `new BackupStore(...)`: the core's option table (docs/OPTIONS.md), camelCase.
+ * Values are strings the core parses, or numbers (durations in ms, sizes in bytes). Unset
+ * ones come from the URL, then `env`'s `S3KEEP_*` and `AWS_*` variables, then the defaults;
+ * explicit options win over the URL. A bad value throws `InvalidInputError` naming it.
+ */
 export interface BackupStoreOptions {
-  /** The bucket (required unless `url` is given). */
-  bucket?: string;
-  /** `s3://BUCKET[/PREFIX][?endpoint=URL&region=R&addressing=path|virtual]`, instead of `bucket`. */
+  /** `s3://BUCKET[/PREFIX][?key=value&...]`: bucket, prefix and any option but credentials. */
   url?: string;
+  /** The bucket (required unless `url` or `S3KEEP_BUCKET` gives it). */
+  bucket?: string;
   /** Key prefix of every backup; normalised to "" or "a/b/". */
   prefix?: string;
   /** `http(s)://host[:port]` of an S3-compatible store; default AWS's regional endpoint. */
@@ -27,31 +35,62 @@ export interface BackupStoreOptions {
   accessKeyId?: string;
   secretAccessKey?: string;
   sessionToken?: string;
-  /** Where unset values come from: the runtime's `AWS_*` variables by default (Node and Bun
+  /** Where unset values come from: the runtime's variables by default (Node and Bun
    *  `process.env`, Deno `Deno.env`), an object of them (a Worker's `env`), or `false` for none. */
   env?: false | Record<string, unknown>;
   /** `auto` (default): path-style with a custom endpoint, virtual-hosted on AWS. */
   addressing?: "auto" | "path" | "virtual";
   /** Create the bucket on first use when it does not exist (default false). */
-  createBucket?: boolean;
+  createBucket?: boolean | string;
   /** Requests in flight per operation (default 8). */
-  concurrency?: number;
+  concurrency?: number | string;
   /** Multipart part size (default 16 MiB; 5 MiB to 5 GiB). Memory of a save stays under partSize × concurrency. */
-  partSize?: number;
+  partSize?: Size;
   /** Files larger than this are uploaded by multipart (default 16 MiB). */
-  multipartThreshold?: number;
+  multipartThreshold?: Size;
   /** Attempts per request, the first included (default 5). */
-  maxAttempts?: number;
-  /** Time budget per request, retries included (default 60 s). */
-  maxElapsedMs?: Duration;
-  /** Timeout of one request attempt (default 300 s). */
-  requestTimeoutMs?: Duration;
-  /** An IN_PROGRESS backup older than this may be deleted (default 24 h). */
-  staleAfterMs?: Duration;
+  maxAttempts?: number | string;
+  /** Time budget per request, retries included (default 1m). */
+  maxElapsed?: Duration;
+  /** Timeout to connect (default 10s; no effect where fetch decides). */
+  connectTimeout?: Duration;
+  /** Timeout of one request attempt (default 5m). */
+  requestTimeout?: Duration;
+  /** The longest a server may send nothing before the attempt is a retried Timeout (default 1m). */
+  readTimeout?: Duration;
+  /** An IN_PROGRESS backup older than this is stale (default 1d); also cleanupUploads' default age. */
+  staleAfter?: Duration;
   /** Checksum each upload carries (default `crc32c`; `md5` for stores without flexible checksums). */
   checksum?: "crc32c" | "md5";
   /** Sign the SHA-256 of every payload instead of UNSIGNED-PAYLOAD (slower). */
-  signedPayload?: boolean;
+  signedPayload?: boolean | string;
+}
+
+/** `store.config()`: the effective options, secrets as `"***"` (docs/OPTIONS.md). */
+export interface ConfigReport {
+  bucket: string;
+  prefix: string;
+  endpoint: string | null;
+  region: string;
+  accessKeyId: string | null;
+  secretAccessKey: "***" | null;
+  sessionToken: "***" | null;
+  profile: string | null;
+  addressing: "auto" | "path" | "virtual";
+  createBucket: boolean;
+  concurrency: number;
+  partSize: string;
+  multipartThreshold: string;
+  maxAttempts: number;
+  maxElapsed: string;
+  connectTimeout: string;
+  requestTimeout: string;
+  readTimeout: string;
+  checksum: "crc32c" | "md5";
+  signedPayload: boolean;
+  staleAfter: string;
+  /** Where each value not at its default came from: "option", "url", a variable name, "profile". */
+  sources: Record<string, string>;
 }
 
 /** A file to save. `{stream, size}` gives a stream's size in advance. Strings are saved as UTF-8. */
@@ -176,7 +215,7 @@ export interface VerifyReport {
   problems: VerifyProblem[];
 }
 
-/** Retention, restic's semantics (SPEC §7). An empty policy deletes nothing. */
+/** Retention, restic's semantics (§7). An empty policy deletes nothing. */
 export interface RetentionPolicy {
   keepLast?: number;
   keepHourly?: number;
@@ -188,7 +227,7 @@ export interface RetentionPolicy {
   keepWithin?: Duration;
   /** Delete FAILED backups. */
   pruneFailed?: boolean;
-  /** Delete IN_PROGRESS backups older than `staleAfter` (default 24 h). */
+  /** Delete IN_PROGRESS backups older than `staleAfter` (default: the store's `staleAfter` option). */
   pruneStale?: boolean;
   staleAfter?: Duration;
 }
@@ -234,7 +273,7 @@ export interface CheckResult {
 
 /** A backup store: one bucket and prefix of an S3-compatible store. Every method returns a Promise. */
 export class BackupStore {
-  /** @throws InvalidInputError for a bad bucket, endpoint, URL, part size or concurrency. */
+  /** @throws InvalidInputError for an unknown option or a bad value, naming it. */
   constructor(options: BackupStoreOptions);
   readonly bucket: string;
   readonly prefix: string;
@@ -243,6 +282,8 @@ export class BackupStore {
   /** Bucket, prefix, endpoint and region: never secrets. */
   toString(): string;
   toJSON(): { bucket: string; prefix: string; endpoint: string; region: string };
+  /** The effective options, without secrets (the document of `s3keep config --json`). */
+  config(): ConfigReport;
 
   /** Creates the bucket if it does not exist. */
   ensureBucket(options?: CallOptions): Promise<void>;
@@ -257,7 +298,7 @@ export class BackupStore {
   verify(id: BackupIdLike, options?: CallOptions & { deep?: boolean }): Promise<VerifyReport>;
   /** Plans retention and, unless `dryRun`, deletes what the plan says. */
   prune(policy: RetentionPolicy, options?: CallOptions & { dryRun?: boolean }): Promise<PruneResult>;
-  /** Aborts multipart uploads under the prefix older than `olderThanMs` (default 24 h). */
+  /** Aborts multipart uploads under the prefix older than `olderThan` (default: the `staleAfter` option, 1d). */
   cleanupUploads(options?: CallOptions & { olderThanMs?: Duration; olderThan?: Duration }): Promise<MultipartUpload[]>;
   check(options?: CallOptions): Promise<CheckResult[]>;
 }

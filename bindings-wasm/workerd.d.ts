@@ -7,7 +7,7 @@ export {
   CancelledError, RedirectError, S3Error,
 } from "./index.js";
 export type {
-  BackupIdLike, Duration, StatusCode, BackupStoreOptions, FileSource, FileSets, Progress, CallOptions,
+  BackupIdLike, Duration, Size, StatusCode, BackupStoreOptions, ConfigReport, FileSource, FileSets, Progress, CallOptions,
   SaveOptions, BackupInfo, ListFilter, RestoredFile, RestoreOptions, DeleteResult, VerifyProblem,
   VerifyReport, RetentionPolicy, PruneEntry, PruneResult, MultipartUpload, CheckResult, ErrorKind,
 } from "./index.js";

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Cross-binding interop (SPEC §9; conformance/README.md, "Interop"): under ONE harness MinIO
+# Cross-binding interop (§9; conformance/README.md, "Interop"): under ONE harness MinIO
 # and one fresh bucket, the write phase of every available runner, then the read phase of
 # every available runner (each reads what all wrote, plus Rust's Zeebe-format fixture);
 # prints the writer × reader matrix and exits non-zero if any write or read failed.

@@ -1,5 +1,5 @@
 //! `cli_main(argv)`: the `s3keep` command of the Rust crate `s3keep-cli`, run in-process so
-//! that `pip install` and `cargo install` give one implementation (SPEC §8).
+//! that `pip install` and `cargo install` give one implementation (§8).
 
 use std::ffi::OsString;
 

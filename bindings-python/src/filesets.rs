@@ -176,7 +176,7 @@ pub fn metadata(value: Option<&Bound<'_, PyAny>>) -> PyResult<std::collections::
 
 /// Reads the `descriptor` argument: Zeebe's backup descriptor fields, a mapping with any of
 /// `checkpoint_position` (int), `number_of_partitions` (int) and `snapshot_id` (str), written
-/// to `metadata.json` (SPEC §3). An unknown key or a value out of range is `InvalidInput`.
+/// to `metadata.json` (§3). An unknown key or a value out of range is `InvalidInput`.
 pub fn descriptor(value: Option<&Bound<'_, PyAny>>) -> PyResult<s3keep::backup::ZeebeDescriptor> {
     let mut out = s3keep::backup::ZeebeDescriptor::default();
     let Some(value) = value.filter(|v| !v.is_none()) else {

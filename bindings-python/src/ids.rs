@@ -1,4 +1,4 @@
-//! `BackupId`: which backup (Zeebe's partition / checkpoint / node, SPEC §3).
+//! `BackupId`: which backup (Zeebe's partition / checkpoint / node, §3).
 
 use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};

@@ -2,8 +2,8 @@
 //! operation is the core's (`s3keep` crate); this crate converts arguments, results and
 //! errors, and waits on the shared tokio runtime with the GIL released (`runtime.rs`).
 //!
-//! Map: `store.rs` (BackupStore, every method blocking and `*_async`), `config.rs`
-//! (keyword arguments → StoreConfig), `filesets.rs` (the `file_sets` argument), `ids.rs`
+//! Map: `store.rs` (BackupStore, every method blocking and `*_async`), `convert.rs`
+//! (arguments → the core's option strings), `filesets.rs` (the `file_sets` argument), `ids.rs`
 //! (BackupId), `results.rs` and `retention.rs` (returned objects, RetentionPolicy),
 //! `errors.rs` (exceptions), `progress.rs` (progress callback), `runtime.rs` (blocking,
 //! Ctrl-C, asyncio), `cli.rs` (the `s3keep` command).
@@ -15,7 +15,6 @@
 use pyo3::prelude::*;
 
 mod cli;
-mod config;
 mod convert;
 mod errors;
 mod filesets;

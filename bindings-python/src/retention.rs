@@ -1,4 +1,4 @@
-//! `RetentionPolicy` (SPEC §7) and what `prune` returns: a `PrunePlan` of `PlanEntry`s.
+//! `RetentionPolicy` (§7) and what `prune` returns: a `PrunePlan` of `PlanEntry`s.
 
 use std::time::Duration;
 
@@ -8,7 +8,7 @@ use s3keep::backup::PruneOutcome;
 use s3keep::retention::{PlanEntry, RetentionPolicy};
 use time::UtcDateTime;
 
-use crate::convert::{duration, opt_count, opt_duration};
+use crate::convert::{opt_count, opt_duration};
 use crate::errors::to_pyerr;
 use crate::ids::PyBackupId;
 use crate::results::{q, rfc3339};
@@ -19,7 +19,8 @@ use crate::results::{q, rfc3339};
 /// one); `keep_within` (a `timedelta`, measured from the group's newest backup). A backup is
 /// kept if any rule keeps it. Safety: an empty policy deletes nothing, the newest COMPLETED
 /// backup of a group is never deleted, FAILED backups are deleted only with `prune_failed`,
-/// IN_PROGRESS ones only with `prune_stale` and when older than `stale_after` (default 24 h).
+/// IN_PROGRESS ones only with `prune_stale` and when older than `stale_after` (default: the
+/// store's `stale_after` option, 24 h unless set).
 #[pyclass(frozen, eq, module = "s3keep", name = "RetentionPolicy")]
 #[derive(Clone, PartialEq)]
 pub struct PyRetentionPolicy(pub RetentionPolicy);
@@ -57,10 +58,6 @@ impl PyRetentionPolicy {
         let count = |name: &str, v: Option<i64>| -> PyResult<Option<u32>> {
             Ok(opt_count(py, name, v, u32::MAX as u64)?.map(|n| n as u32))
         };
-        let stale_after = match stale_after {
-            Some(v) if !v.is_none() => duration("stale_after", v)?,
-            _ => s3keep::retention::DEFAULT_STALE_AFTER,
-        };
         Ok(Self(RetentionPolicy {
             keep_last: count("keep_last", keep_last)?,
             keep_hourly: count("keep_hourly", keep_hourly)?,
@@ -71,7 +68,7 @@ impl PyRetentionPolicy {
             keep_within: opt_duration("keep_within", keep_within)?,
             prune_failed,
             prune_stale,
-            stale_after,
+            stale_after: opt_duration("stale_after", stale_after)?,
         }))
     }
 
@@ -111,8 +108,9 @@ impl PyRetentionPolicy {
     fn prune_stale(&self) -> bool {
         self.0.prune_stale
     }
+    /// `None`: the store's `stale_after` option.
     #[getter]
-    fn stale_after(&self) -> Duration {
+    fn stale_after(&self) -> Option<Duration> {
         self.0.stale_after
     }
     /// True when no `keep_*` rule is set (such a policy deletes no COMPLETED backup).
@@ -146,8 +144,8 @@ impl PyRetentionPolicy {
         if p.prune_stale {
             parts.push("prune_stale=True".into());
         }
-        if p.stale_after != s3keep::retention::DEFAULT_STALE_AFTER {
-            parts.push(format!("stale_after={}", td(p.stale_after)?));
+        if let Some(d) = p.stale_after {
+            parts.push(format!("stale_after={}", td(d)?));
         }
         Ok(format!("RetentionPolicy({})", parts.join(", ")))
     }

@@ -9,14 +9,13 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use futures::FutureExt as _;
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::types::{PyDict, PyList};
 use s3keep::backup::{DeleteOptions, ListFilter, RestoreOptions, SaveOptions};
 use s3keep::runtime::CancelToken;
-use s3keep::{BackupStore, StoreConfig};
+use s3keep::{BackupStore, ConfigKey, StoreConfig};
 use tokio::sync::OnceCell;
 
-use crate::config;
-use crate::convert::{duration, opt_count};
+use crate::convert::{duration, opt_count, store_config};
 use crate::errors::to_pyerr;
 use crate::filesets;
 use crate::ids::backup_id;
@@ -25,13 +24,14 @@ use crate::results::{q, PyBackupInfo, PyCheckResult, PyRestoreSummary, PyUploadI
 use crate::retention::{PyPrunePlan, PyRetentionPolicy};
 use crate::runtime::{awaitable, block, Control};
 
-/// One bucket and prefix of an S3-compatible store, holding backups (SPEC §3, §4).
+/// One bucket and prefix of an S3-compatible store, holding backups (§3, §4).
 ///
-/// Construct with `BackupStore(bucket, *, prefix=..., endpoint=..., ...)`,
-/// `BackupStore.from_url("s3://bucket/prefix?endpoint=...")` or `BackupStore.from_env()`.
-/// Settings not given come from the environment (`AWS_REGION`, `AWS_ENDPOINT_URL_S3`,
-/// `AWS_ACCESS_KEY_ID`..., the shared profile). Creating a store sends no request; with
-/// `create_bucket=True` the first operation creates the bucket if it is missing.
+/// Construct with `BackupStore(bucket, **options)`, `BackupStore.from_url("s3://bucket/prefix?
+/// endpoint=...", **options)` or `BackupStore.from_env(**options)`: the options of
+/// docs/OPTIONS.md by their canonical names; what they leave unset comes from the URL, the
+/// `S3KEEP_*` and `AWS_*` variables, the shared profile, then the defaults. Creating a
+/// store sends no request; with `create_bucket=True` the first operation creates the
+/// bucket if it is missing.
 ///
 /// Every method blocks with the GIL released (other Python threads run meanwhile), and has
 /// an `*_async` twin for asyncio. Safe to share between threads.
@@ -257,169 +257,32 @@ impl PyBackupStore {
 #[pymethods]
 impl PyBackupStore {
     #[new]
-    #[pyo3(signature = (
-        bucket, *, prefix = None, endpoint = None, region = None, access_key_id = None,
-        secret_access_key = None, session_token = None, create_bucket = false, concurrency = None,
-        part_size = None, multipart_threshold = None, max_attempts = None, connect_timeout = None,
-        request_timeout = None, addressing = None, checksum = None, signed_payload = false,
-        stale_after = None
-    ))]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        py: Python<'_>,
-        bucket: String,
-        prefix: Option<String>,
-        endpoint: Option<String>,
-        region: Option<String>,
-        access_key_id: Option<String>,
-        secret_access_key: Option<String>,
-        session_token: Option<String>,
-        create_bucket: bool,
-        concurrency: Option<i64>,
-        part_size: Option<i64>,
-        multipart_threshold: Option<i64>,
-        max_attempts: Option<i64>,
-        connect_timeout: Option<Bound<'_, PyAny>>,
-        request_timeout: Option<Bound<'_, PyAny>>,
-        addressing: Option<String>,
-        checksum: Option<String>,
-        signed_payload: bool,
-        stale_after: Option<Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
-        let options = config::Options {
-            prefix,
-            endpoint,
-            region,
-            access_key_id,
-            secret_access_key,
-            session_token,
-            create_bucket,
-            concurrency,
-            part_size,
-            multipart_threshold,
-            max_attempts,
-            connect_timeout,
-            request_timeout,
-            addressing,
-            checksum,
-            signed_payload,
-            stale_after,
-        };
-        let config = config::apply(py, StoreConfig::new(bucket), options, false)?;
-        Self::from_config(py, config)
+    #[pyo3(signature = (bucket, **options))]
+    fn new(py: Python<'_>, bucket: String, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        Self::from_config(py, store_config(py, Some((ConfigKey::Bucket, bucket)), options)?)
     }
 
-    /// The store at `url`: `s3://BUCKET[/PREFIX][?endpoint=URL&region=R&addressing=path|virtual]`.
-    /// Keyword arguments override the URL's parts.
+    /// The store at `url`: `s3://BUCKET[/PREFIX][?key=value&...]`. Keyword arguments win
+    /// over the URL's parts.
     #[staticmethod]
-    #[pyo3(signature = (
-        url, *, prefix = None, endpoint = None, region = None, access_key_id = None,
-        secret_access_key = None, session_token = None, create_bucket = false, concurrency = None,
-        part_size = None, multipart_threshold = None, max_attempts = None, connect_timeout = None,
-        request_timeout = None, addressing = None, checksum = None, signed_payload = false,
-        stale_after = None
-    ))]
-    #[allow(clippy::too_many_arguments)]
-    fn from_url(
-        py: Python<'_>,
-        url: &str,
-        prefix: Option<String>,
-        endpoint: Option<String>,
-        region: Option<String>,
-        access_key_id: Option<String>,
-        secret_access_key: Option<String>,
-        session_token: Option<String>,
-        create_bucket: bool,
-        concurrency: Option<i64>,
-        part_size: Option<i64>,
-        multipart_threshold: Option<i64>,
-        max_attempts: Option<i64>,
-        connect_timeout: Option<Bound<'_, PyAny>>,
-        request_timeout: Option<Bound<'_, PyAny>>,
-        addressing: Option<String>,
-        checksum: Option<String>,
-        signed_payload: bool,
-        stale_after: Option<Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
-        let options = config::Options {
-            prefix,
-            endpoint,
-            region,
-            access_key_id,
-            secret_access_key,
-            session_token,
-            create_bucket,
-            concurrency,
-            part_size,
-            multipart_threshold,
-            max_attempts,
-            connect_timeout,
-            request_timeout,
-            addressing,
-            checksum,
-            signed_payload,
-            stale_after,
-        };
-        let (config, region_given) = config::from_url(py, url)?;
-        let config = config::apply(py, config, options, region_given)?;
-        Self::from_config(py, config)
+    #[pyo3(signature = (url, **options))]
+    fn from_url(py: Python<'_>, url: String, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        Self::from_config(py, store_config(py, Some((ConfigKey::Url, url)), options)?)
     }
 
-    /// The store named by the environment, as the CLI reads it: `S3KEEP_URL`, else
-    /// `S3KEEP_BUCKET` and `S3KEEP_PREFIX` (a `bucket` argument wins over both), plus the
-    /// AWS variables of every store. Keyword arguments override.
+    /// The store the environment names, as the CLI reads it (`S3KEEP_URL`, `S3KEEP_BUCKET`,
+    /// `S3KEEP_PREFIX`...); arguments win over it.
     #[staticmethod]
-    #[pyo3(signature = (
-        bucket = None, *, prefix = None, endpoint = None, region = None, access_key_id = None,
-        secret_access_key = None, session_token = None, create_bucket = false, concurrency = None,
-        part_size = None, multipart_threshold = None, max_attempts = None, connect_timeout = None,
-        request_timeout = None, addressing = None, checksum = None, signed_payload = false,
-        stale_after = None
-    ))]
-    #[allow(clippy::too_many_arguments)]
-    fn from_env(
-        py: Python<'_>,
-        bucket: Option<String>,
-        prefix: Option<String>,
-        endpoint: Option<String>,
-        region: Option<String>,
-        access_key_id: Option<String>,
-        secret_access_key: Option<String>,
-        session_token: Option<String>,
-        create_bucket: bool,
-        concurrency: Option<i64>,
-        part_size: Option<i64>,
-        multipart_threshold: Option<i64>,
-        max_attempts: Option<i64>,
-        connect_timeout: Option<Bound<'_, PyAny>>,
-        request_timeout: Option<Bound<'_, PyAny>>,
-        addressing: Option<String>,
-        checksum: Option<String>,
-        signed_payload: bool,
-        stale_after: Option<Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
-        let options = config::Options {
-            prefix,
-            endpoint,
-            region,
-            access_key_id,
-            secret_access_key,
-            session_token,
-            create_bucket,
-            concurrency,
-            part_size,
-            multipart_threshold,
-            max_attempts,
-            connect_timeout,
-            request_timeout,
-            addressing,
-            checksum,
-            signed_payload,
-            stale_after,
-        };
-        let (config, region_given) = config::from_env_vars(py, bucket)?;
-        let config = config::apply(py, config, options, region_given)?;
-        Self::from_config(py, config)
+    #[pyo3(signature = (bucket = None, **options))]
+    fn from_env(py: Python<'_>, bucket: Option<String>, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let first = bucket.map(|b| (ConfigKey::Bucket, b));
+        Self::from_config(py, store_config(py, first, options)?)
+    }
+
+    /// The effective options (no secrets): a dict, the same document as `s3keep config --json`.
+    fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let text = serde_json::to_string(&self.store.config().describe()).expect("a report serialises");
+        py.import("json")?.call_method1("loads", (text,))
     }
 
     #[getter]

@@ -1,4 +1,4 @@
-"""The Python runner of the shared conformance suite (conformance/README.md, SPEC §9).
+"""The Python runner of the shared conformance suite (conformance/README.md, §9).
 
 `test_conformance.py` parametrises pytest over the cases this module loads; `interop.py`
 reuses its generator and tree comparison. The parts, in README order:
@@ -291,6 +291,7 @@ POLICY = OBJ(keepLast=INT, keepHourly=INT, keepDaily=INT, keepWeekly=INT, keepMo
 #: The fields of every op (besides `op`, `expectError`, `expectErrorCode`, `comment`).
 OP_FIELDS: Dict[str, Tuple[Tuple[str, ...], Dict[str, Check]]] = {
     "open": ((), {}),
+    "config": ((), dict(url=STR, options=MAP(STR), env=MAP(STR), expect=MAP(ANY))),
     "save": (("id", "sets"), dict(id=STR, sets=SETS, metadata=MAP(STR), expect=STATUS_EXPECT,
                                   descriptor=OBJ(checkpointPosition=INT, numberOfPartitions=INT, snapshotId=STR))),
     "status": (("id",), dict(id=STR, expect=STATUS_EXPECT)),
@@ -328,9 +329,10 @@ def validate_step(step: Dict[str, Any], at: str) -> None:
     if op not in OP_FIELDS:
         raise CaseError(f"{at}: unknown op {op!r}")
     required, fields = OP_FIELDS[op]
-    OBJ(("op",) + required, op=STR, expectError=STR, expectErrorCode=STR, comment=STR, **fields)(step, at)
-    if "expectErrorCode" in step and "expectError" not in step:
-        raise CaseError(f"{at}: expectErrorCode needs expectError")
+    OBJ(("op",) + required, op=STR, expectError=STR, expectErrorCode=STR, expectMessage=STR, comment=STR,
+        **fields)(step, at)
+    if ("expectErrorCode" in step or "expectMessage" in step) and "expectError" not in step:
+        raise CaseError(f"{at}: expectErrorCode and expectMessage need expectError")
     if "expectError" in step and "expect" in step:
         raise CaseError(f"{at}: a step has expect or expectError, not both")
     if op == "putObject" and sum(k in step for k in ("json", "text", "generated")) != 1:
@@ -560,7 +562,7 @@ class CaseRun:
         """Every step in order; raises StepFailed("step n (op): why") at the first failure."""
         for n, step in enumerate(steps, 1):
             try:
-                if self.store is None and step["op"] != "open":
+                if self.store is None and step["op"] not in ("open", "config"):
                     try:
                         self.store = self.open_store()
                     except s3keep.S3KeepError as e:
@@ -574,7 +576,8 @@ class CaseRun:
 
     def step(self, step: Dict[str, Any]) -> None:
         """Runs one step and judges it against expectError / expectErrorCode."""
-        args = {k: v for k, v in step.items() if k not in ("op", "expectError", "expectErrorCode", "comment")}
+        args = {k: v for k, v in step.items()
+                if k not in ("op", "expectError", "expectErrorCode", "expectMessage", "comment")}
         kind = step.get("expectError")
         try:
             getattr(self, "op_" + step["op"])(**args)
@@ -586,6 +589,9 @@ class CaseRun:
             code = step.get("expectErrorCode")
             if code is not None and e.code != code:
                 raise StepFailed(f"expected error code {code}, got {e.code!r} ({e})") from None
+            message = step.get("expectMessage")
+            if message is not None and e.message not in (message, f"{message}; {e.hint}"):
+                raise StepFailed(f"expected the message {message!r}, got {e.message!r}") from None
             return
         if kind is not None:
             raise StepFailed(f"expected error {kind}, but the step succeeded")
@@ -599,6 +605,30 @@ class CaseRun:
 
     def op_open(self) -> None:
         self.store = self.open_store()
+
+    def op_config(self, url: Optional[str] = None, options: Optional[Dict[str, str]] = None,
+                  env: Optional[Dict[str, str]] = None, expect: Optional[Dict[str, Any]] = None) -> None:
+        """README, `config`: the options as keyword arguments, `env` as the only environment."""
+        options = dict(options or {})
+        hidden = {k: v for k, v in os.environ.items() if k == "HOME" or k.startswith(("AWS_", "S3KEEP_"))}
+        for k in hidden:
+            del os.environ[k]
+        os.environ.update(env or {})
+        try:
+            if url is not None:
+                store = s3keep.BackupStore.from_url(url, **options)  # type: ignore[arg-type]
+            elif "bucket" in options:
+                store = s3keep.BackupStore(**options)  # type: ignore[arg-type]
+            else:
+                store = s3keep.BackupStore.from_env(**options)  # type: ignore[arg-type]
+        finally:
+            for k in env or {}:
+                os.environ.pop(k, None)
+            os.environ.update(hidden)
+        report: Dict[str, Any] = dict(store.config())
+        for key, want in (expect or {}).items():
+            if key not in report or report[key] != want:
+                raise StepFailed(f"config {key}: expected {want!r}, got {report.get(key, '(missing)')!r}")
 
     def op_save(self, id: str, sets: Dict[str, Any], metadata: Optional[Dict[str, str]] = None,
                 descriptor: Optional[Dict[str, Any]] = None, expect: Optional[Dict[str, Any]] = None) -> None:

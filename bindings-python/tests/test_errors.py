@@ -1,4 +1,4 @@
-"""Each error of SPEC §6 reaches Python as its own exception class, with its details."""
+"""Each error of §6 reaches Python as its own exception class, with its details."""
 
 from __future__ import annotations
 

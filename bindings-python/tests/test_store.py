@@ -283,6 +283,28 @@ def test_repr_shows_where_but_never_secrets(minio: Any) -> None:
     assert "SECRET" not in str(store)
 
 
+def test_python_values_become_the_core_option_strings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if key.startswith(("AWS_", "S3KEEP_")) and not key.startswith("S3KEEP_TEST"):
+            monkeypatch.delenv(key)
+    store = s3keep.BackupStore("my-bucket", part_size=5 * MiB, multipart_threshold="100MB", request_timeout=1.5,
+                               connect_timeout=3, stale_after=dt.timedelta(hours=2, milliseconds=7),
+                               create_bucket=True, concurrency=2, signed_payload="true", max_elapsed="1h30m")
+    config = store.config()
+    assert (config["partSize"], config["multipartThreshold"]) == ("5MiB", "100MB")
+    assert (config["requestTimeout"], config["connectTimeout"], config["staleAfter"]) == ("1s500ms", "3s", "2h7ms")
+    assert (config["createBucket"], config["concurrency"], config["signedPayload"], config["maxElapsed"]) == (True, 2, True, "1h30m")
+    assert config["sources"]["partSize"] == "option" and "region" not in config["sources"]
+    monkeypatch.setenv("S3KEEP_STALE_AFTER", "3d")
+    assert s3keep.BackupStore("my-bucket").config()["staleAfter"] == "3d"
+    with pytest.raises(TypeError, match="part_size must be an int"):
+        s3keep.BackupStore("my-bucket", part_size=1.5)  # type: ignore[arg-type]
+    with pytest.raises(s3keep.InvalidInput, match=r'^request_timeout: "-2000ms" has a sign'):
+        s3keep.BackupStore("my-bucket", request_timeout=-2.0)
+    with pytest.raises(s3keep.InvalidInput, match=r'^stale_after: "16" has no unit'):
+        s3keep.BackupStore("my-bucket", stale_after="16")
+
+
 def test_unknown_or_inconsistent_options_are_refused() -> None:
     with pytest.raises(TypeError, match="prefx"):
         s3keep.BackupStore("my-bucket", prefx="x")  # type: ignore[call-arg]
@@ -318,6 +340,6 @@ def test_results_are_immutable_hashable_and_readable(store: s3keep.BackupStore) 
 
     policy = RetentionPolicy(keep_daily=7, keep_within=dt.timedelta(days=2))
     assert repr(policy) == "RetentionPolicy(keep_daily=7, keep_within=datetime.timedelta(days=2))"
-    assert policy.keep_within == dt.timedelta(days=2) and policy.stale_after == dt.timedelta(hours=24)
+    assert policy.keep_within == dt.timedelta(days=2) and policy.stale_after is None
     assert RetentionPolicy().is_empty and not policy.is_empty
     assert policy == RetentionPolicy(keep_daily=7, keep_within=172800)

@@ -49,9 +49,16 @@ def stores() -> list[BackupStore]:
             stale_after=dt.timedelta(hours=24),
         ),
         BackupStore.from_url("s3://bucket/prefix?endpoint=http://127.0.0.1:9000", create_bucket=True),
+        BackupStore.from_url("s3://bucket/prefix", bucket="other", part_size="32MiB", stale_after="2d"),
         BackupStore.from_env(),
-        BackupStore.from_env("bucket", prefix="x"),
+        BackupStore.from_env("bucket", prefix="x", max_elapsed="90s", profile="prod", request_timeout=None),
     ]
+
+
+def effective(store: BackupStore) -> str:
+    report = store.config()
+    sources: dict[str, str] = report["sources"]
+    return f"{report['partSize']} {report['concurrency'] + 1} {report['endpoint']} {sources}"
 
 
 def ids() -> list[BackupId]:

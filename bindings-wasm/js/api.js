@@ -18,38 +18,21 @@ export function setNotReady(check) {
   notReady = check;
 }
 
-const ENV_KEYS = [
-  "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL",
-  "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-];
-
-/** The AWS_* variables of the runtime (Node/Bun `process.env`, `Deno.env`); {} elsewhere. */
-function runtimeEnv() {
-  const env = {};
-  for (const key of ENV_KEYS) {
-    let value;
+/**
+ * How the core reads the environment: `env(name)` for each variable it knows. An object
+ * (a Worker's `env`) is read as is; by default the runtime's (Node and Bun `process.env`,
+ * `Deno.env`); `false`: none.
+ */
+function envLookup(env) {
+  if (env === false) return undefined;
+  if (env && typeof env === "object") return (name) => env[name];
+  return (name) => {
     try {
-      value = globalThis.Deno?.env ? globalThis.Deno.env.get(key) : globalThis.process?.env?.[key];
+      return globalThis.Deno?.env ? globalThis.Deno.env.get(name) : globalThis.process?.env?.[name];
     } catch {
-      // Deno without --allow-env: no environment, as in workerd.
+      return undefined; // Deno without --allow-env: no environment, as in workerd
     }
-    if (typeof value === "string" && value !== "") env[key] = value;
-  }
-  return env;
-}
-
-const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w|y)$/;
-const UNIT_MS = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3, y: 365 * 86400e3 };
-
-/** Milliseconds from a number of ms or a text such as "90s", "30m", "24h", "7d". */
-function toMs(value, name) {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value === "number") return value;
-  const match = typeof value === "string" ? DURATION.exec(value.trim()) : null;
-  if (!match) {
-    throw new InvalidInputError(`${name} must be milliseconds or a duration like "90s", "30m", "24h", "7d"; got ${String(value)}`);
-  }
-  return Number(match[1]) * UNIT_MS[match[2]];
+  };
 }
 
 /** "P/C/N" from a string or {partition, checkpoint, node}. */
@@ -158,7 +141,7 @@ class Cancellation {
 }
 
 /**
- * A backup store: one bucket and prefix of an S3-compatible store (SPEC §4).
+ * A backup store: one bucket and prefix of an S3-compatible store (§4).
  * Secrets stay inside the wasm module: they never appear in toString, JSON or inspection.
  */
 export class BackupStore {
@@ -171,20 +154,13 @@ export class BackupStore {
     const why = notReady();
     if (why) throw why;
     const { env, ...rest } = options ?? {};
-    const normalized = {
-      ...rest,
-      maxElapsedMs: toMs(rest.maxElapsedMs, "maxElapsedMs"),
-      requestTimeoutMs: toMs(rest.requestTimeoutMs, "requestTimeoutMs"),
-      staleAfterMs: toMs(rest.staleAfterMs, "staleAfterMs"),
-      env: env === false ? undefined : stringValues(env ?? runtimeEnv()),
-    };
     try {
-      this.#raw = new WasmStore(JSON.stringify(normalized));
+      this.#raw = new WasmStore(rest, envLookup(env));
     } catch (e) {
       throw toError(e);
     }
     this.#info = this.#raw.describe();
-    this.#createBucket = options?.createBucket === true;
+    this.#createBucket = this.#raw.config().createBucket;
   }
 
   /** The bucket name. */
@@ -202,6 +178,11 @@ export class BackupStore {
 
   toJSON() {
     return { ...this.#info };
+  }
+
+  /** The effective options, without secrets: the document of `s3keep config --json`. */
+  config() {
+    return this.#raw.config();
   }
 
   [Symbol.for("nodejs.util.inspect.custom")]() {
@@ -233,7 +214,7 @@ export class BackupStore {
   }
 
   /**
-   * Saves file sets as backup `id` (SPEC §4 save). `fileSets` maps set names to
+   * Saves file sets as backup `id` (§4 save). `fileSets` maps set names to
    * `{relativePath: Uint8Array | Blob | File | ReadableStream | {stream, size}}`.
    */
   async save(id, fileSets, { metadata, descriptor, onProgress, signal } = {}) {
@@ -309,7 +290,7 @@ export class BackupStore {
     return this.#call(signal, (c) => this.#raw.verify(idText(id), Boolean(deep), c));
   }
 
-  /** Retention (SPEC §7): the plan, executed unless `dryRun`. */
+  /** Retention (§7): the plan, executed unless `dryRun`. */
   async prune(policy = {}, { dryRun = false, signal } = {}) {
     const p = policy ?? {};
     const json = JSON.stringify({
@@ -319,10 +300,10 @@ export class BackupStore {
       keepWeekly: p.keepWeekly,
       keepMonthly: p.keepMonthly,
       keepYearly: p.keepYearly,
-      keepWithinMs: toMs(p.keepWithin, "keepWithin"),
+      keepWithin: p.keepWithin,
       pruneFailed: p.pruneFailed,
       pruneStale: p.pruneStale,
-      staleAfterMs: toMs(p.staleAfter, "staleAfter"),
+      staleAfter: p.staleAfter,
     });
     const outcome = await this.#call(signal, (c) => this.#raw.prune(json, Boolean(dryRun), c));
     outcome.entries.forEach(dates);
@@ -330,10 +311,10 @@ export class BackupStore {
     return outcome;
   }
 
-  /** Aborts multipart uploads under the prefix older than `olderThan` (default 24 h). */
+  /** Aborts multipart uploads under the prefix older than `olderThan` (ms or "24h"; default the `staleAfter` option). */
   async cleanupUploads({ olderThanMs, olderThan, signal } = {}) {
-    const ms = toMs(olderThanMs ?? olderThan ?? 24 * 3600e3, "olderThan");
-    const aborted = await this.#call(signal, (c) => this.#raw.cleanupUploads(ms, c));
+    const age = olderThan ?? olderThanMs;
+    const aborted = await this.#call(signal, (c) => this.#raw.cleanupUploads(age, c));
     return aborted.map((u) => ({ ...u, initiated: u.initiated ? new Date(u.initiated) : null }));
   }
 
@@ -341,13 +322,6 @@ export class BackupStore {
   async check({ signal } = {}) {
     return this.#call(signal, (c) => this.#raw.check(c));
   }
-}
-
-function stringValues(env) {
-  if (!env || typeof env !== "object") return undefined;
-  const out = {};
-  for (const key of ENV_KEYS) if (typeof env[key] === "string") out[key] = env[key];
-  return out;
 }
 
 /** One file of a backup being restored: read it with `bytes()` or `stream()`, once or more. */

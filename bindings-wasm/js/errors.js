@@ -1,4 +1,4 @@
-// The errors s3keep throws: one class per error of the Rust core (SPEC §6), all subclasses
+// The errors s3keep throws: one class per error of the Rust core (§6), all subclasses
 // of S3KeepError. The Rust side throws plain objects `{s3keepError: true, kind, code,
 // status, requestId, key, endpoint, message, hint}`; `toError` turns them into these.
 

@@ -1,4 +1,4 @@
-// restoreToDirectory: the native restore of SPEC §4 for runtimes with node:fs (Node, Deno,
+// restoreToDirectory: the native restore of §4 for runtimes with node:fs (Node, Deno,
 // Bun). node:fs is imported when called, so the main entry still loads without it.
 import { crc32c } from "./api.js";
 import { InvalidInputError, IoError, toError } from "./errors.js";

@@ -1,4 +1,4 @@
-//! The WebAssembly binding of s3keep: translation only (STYLE.md).
+//! The WebAssembly binding of s3keep: translation only; behaviour lives in the core (§10).
 //!
 //! wasm-bindgen exports one class, `WasmStore`, wrapped by the JavaScript module
 //! `bindings-wasm/js/api.js` (the `BackupStore` users see). Options and results cross the
@@ -42,11 +42,12 @@ pub struct WasmStore {
 
 #[wasm_bindgen]
 impl WasmStore {
-    /// `options`: the JSON of the wrapper's normalised options (see `options::StoreOptions`).
-    /// Throws `InvalidInput` for a bad bucket, endpoint, URL, part size or concurrency.
+    /// `options`: the user's options object without `env`; `env(name)`: a variable of the
+    /// environment or `undefined` (absent: no environment). Throws `InvalidInput` for an
+    /// unknown option or a bad value, naming it.
     #[wasm_bindgen(constructor)]
-    pub fn new(options: &str) -> Result<WasmStore, JsValue> {
-        let config = options::store_config(options).map_err(|e| to_js(&e))?;
+    pub fn new(options: &js_sys::Object, env: Option<Function>) -> Result<WasmStore, JsValue> {
+        let config = options::store_config(options, env).map_err(|e| to_js(&e))?;
         let store = BackupStore::new(config).map_err(|e| to_js(&e))?;
         Ok(WasmStore { store })
     }
@@ -185,10 +186,14 @@ impl WasmStore {
         }))
     }
 
-    /// cleanupUploads(olderThanMs): the multipart uploads aborted.
+    /// cleanupUploads(olderThan): the multipart uploads aborted; `olderThan` in ms or text
+    /// (`"24h"`), `undefined` for the `staleAfter` option.
     #[wasm_bindgen(js_name = cleanupUploads)]
-    pub fn cleanup_uploads(&self, older_than_ms: f64, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
-        let older_than = options::duration_ms(older_than_ms, "olderThanMs").map_err(|e| to_js(&e))?;
+    pub fn cleanup_uploads(&self, older_than: JsValue, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
+        let older_than = match older_than.is_undefined() || older_than.is_null() {
+            true => self.store.config().stale_after,
+            false => options::duration("olderThan", &older_than).map_err(|e| to_js(&e))?,
+        };
         let store = self.store.clone();
         Ok(run(cancel, async move {
             let aborted = store.cleanup_uploads(older_than).await?;
@@ -203,6 +208,11 @@ impl WasmStore {
             let results = store.check().await;
             Ok(json_to_js(&output::check_results(&results)))
         })
+    }
+
+    /// The effective options, without secrets: the core's `ConfigReport`.
+    pub fn config(&self) -> JsValue {
+        json_to_js(&serde_json::to_value(self.store.config().describe()).expect("a report serialises"))
     }
 
     /// What the store points at, without secrets: `{bucket, prefix, endpoint, region}`.

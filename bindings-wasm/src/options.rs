@@ -1,173 +1,94 @@
-//! The wrapper's options (JSON, camelCase) → the core's configuration and option structs.
-//! The wrapper has already filled defaults from the environment (AWS_*) where it has one.
+//! The wrapper's arguments → the core's option strings and structs. The store options are
+//! not parsed here (§10): each field becomes the string of its key's kind — a JS
+//! number is milliseconds for a duration (`"1500ms"`), bytes for a size (`"1024B"`) — and
+//! the core parses it, with the environment the wrapper hands over.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use js_sys::{Array, Function, Object};
 use s3keep::backup::{FileEntry, ListFilter, SaveOptions, ZeebeDescriptor};
+use s3keep::options::{parse_duration, ValueKind};
 use s3keep::retention::RetentionPolicy;
-use s3keep::{Addressing, ChecksumMode, Credentials, Error, Result, Secret, StoreConfig};
+use s3keep::{ConfigKey, Error, Result, StoreConfig};
 use serde::Deserialize;
-
-/// `new BackupStore({...})`. Durations in milliseconds, sizes in bytes.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct StoreOptions {
-    url: Option<String>,
-    bucket: Option<String>,
-    prefix: Option<String>,
-    endpoint: Option<String>,
-    region: Option<String>,
-    access_key_id: Option<String>,
-    secret_access_key: Option<String>,
-    session_token: Option<String>,
-    addressing: Option<String>,
-    create_bucket: Option<bool>,
-    concurrency: Option<usize>,
-    part_size: Option<u64>,
-    multipart_threshold: Option<u64>,
-    max_attempts: Option<u32>,
-    max_elapsed_ms: Option<f64>,
-    request_timeout_ms: Option<f64>,
-    stale_after_ms: Option<f64>,
-    checksum: Option<String>,
-    signed_payload: Option<bool>,
-    /// The AWS_* variables of the runtime's environment (or the caller's `env` object),
-    /// used for what the options leave unset (SPEC §2).
-    env: Option<BTreeMap<String, String>>,
-}
+use serde_json::Value;
+use wasm_bindgen::{JsCast, JsValue};
 
 fn parse<'a, T: Deserialize<'a>>(json: &'a str, what: &str) -> Result<T> {
     serde_json::from_str(json).map_err(|e| Error::invalid_input(format!("bad {what}: {e}")))
 }
 
-/// A duration given in milliseconds: finite and not negative.
-pub(crate) fn duration_ms(ms: f64, name: &str) -> Result<Duration> {
-    if !ms.is_finite() || ms < 0.0 {
-        return Err(Error::invalid_input(format!(
-            "{name} must be a non-negative number of milliseconds, got {ms}"
-        )));
+/// A JS number as an integer where it is one (`1500`, not `1500.0`).
+fn number_text(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 9e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}") // a decimal or NaN: rejected by the core, naming the option
     }
-    Ok(Duration::from_secs_f64(ms / 1000.0))
 }
 
-pub(crate) fn store_config(json: &str) -> Result<StoreConfig> {
-    let o: StoreOptions = parse(json, "BackupStore options")?;
-    let mut config = match (&o.url, &o.bucket) {
-        (Some(url), None) => StoreConfig::from_url(url)?,
-        (None, Some(bucket)) => StoreConfig::new(bucket.as_str()),
-        (Some(_), Some(_)) => return Err(Error::invalid_input("give either url or bucket, not both")),
-        (None, None) => {
-            return Err(Error::invalid_input(
-                "bucket (or url: \"s3://bucket/prefix\") is required",
-            ))
-        }
-    };
-    if let Some(prefix) = &o.prefix {
-        config = config.with_prefix(prefix);
+/// The option string of a JS value for a key of `kind`.
+fn option_text(name: &str, kind: ValueKind, value: &JsValue) -> Result<String> {
+    if let Some(text) = value.as_string() {
+        return Ok(text);
     }
-    let c = &mut config.client;
-    if o.endpoint.is_some() {
-        c.endpoint = o.endpoint;
-    }
-    let explicit_region = o.region.is_some() || o.url.as_deref().is_some_and(|u| u.contains("region="));
-    if let Some(region) = o.region {
-        c.region = region;
-    }
-    c.credentials = match (o.access_key_id, o.secret_access_key) {
-        (Some(id), Some(secret)) => Some(Credentials {
-            access_key_id: id,
-            secret_access_key: Secret::new(secret),
-            session_token: o.session_token.map(Secret::new),
-        }),
-        (None, None) => None,
+    let text = match (kind, value.as_bool(), value.as_f64()) {
+        (ValueKind::Bool, Some(b), _) => b.to_string(),
+        (ValueKind::Count, _, Some(n)) => number_text(n),
+        (ValueKind::Size, _, Some(n)) => format!("{}B", number_text(n)),
+        (ValueKind::Duration, _, Some(n)) => format!("{}ms", number_text(n)),
         _ => {
-            return Err(Error::invalid_input(
-                "give both accessKeyId and secretAccessKey, or neither",
-            ))
+            let expected = match kind {
+                ValueKind::Bool => "a boolean",
+                ValueKind::Count => "a number",
+                ValueKind::Size => "a number of bytes or a string such as \"16MiB\"",
+                ValueKind::Duration => "a number of milliseconds or a string such as \"90s\"",
+                _ => "a string",
+            };
+            return Err(Error::invalid_input(format!("{name}: expected {expected}")));
         }
     };
-    if let Some(env) = &o.env {
-        fill_from_env(c, env, explicit_region);
-    }
-    if let Some(addressing) = o.addressing.as_deref() {
-        c.addressing = match addressing {
-            "auto" => Addressing::Auto,
-            "path" => Addressing::Path,
-            "virtual" | "virtual-hosted" => Addressing::VirtualHosted,
-            other => {
-                return Err(Error::invalid_input(format!(
-                    "addressing must be auto, path or virtual, got {other:?}"
-                )))
-            }
-        };
-    }
-    if let Some(checksum) = o.checksum.as_deref() {
-        c.checksum = match checksum {
-            "crc32c" => ChecksumMode::Crc32c,
-            "md5" | "content-md5" => ChecksumMode::ContentMd5,
-            other => {
-                return Err(Error::invalid_input(format!(
-                    "checksum must be crc32c or md5, got {other:?}"
-                )))
-            }
-        };
-    }
-    if let Some(signed) = o.signed_payload {
-        c.signed_payload = signed;
-    }
-    if let Some(attempts) = o.max_attempts {
-        if attempts == 0 {
-            return Err(Error::invalid_input("maxAttempts must be at least 1"));
-        }
-        c.retry.max_attempts = attempts;
-    }
-    if let Some(ms) = o.max_elapsed_ms {
-        c.retry.max_elapsed = duration_ms(ms, "maxElapsedMs")?;
-    }
-    if let Some(ms) = o.request_timeout_ms {
-        c.request_timeout = duration_ms(ms, "requestTimeoutMs")?;
-    }
-    c.validate()?;
-    if let Some(create) = o.create_bucket {
-        config.create_bucket = create;
-    }
-    if let Some(n) = o.concurrency {
-        config.concurrency = n;
-    }
-    if let Some(size) = o.part_size {
-        config.part_size = size;
-    }
-    if let Some(threshold) = o.multipart_threshold {
-        config.multipart_threshold = threshold;
-    }
-    if let Some(ms) = o.stale_after_ms {
-        config.stale_after = duration_ms(ms, "staleAfterMs")?;
-    }
-    Ok(config)
+    Ok(text)
 }
 
-/// The core's `StoreConfig::fill_from_env`, from the variables JS gave (std::env is empty
-/// in wasm32).
-fn fill_from_env(c: &mut s3keep::ClientConfig, env: &BTreeMap<String, String>, explicit_region: bool) {
-    let get = |k: &str| env.get(k).filter(|v| !v.is_empty()).cloned();
-    if !explicit_region {
-        if let Some(region) = get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION")) {
-            c.region = region;
+/// `new BackupStore({...})`: every field but `env` is an option (any spelling of the
+/// table; the typings list the camelCase ones); `env(name)` returns a variable or
+/// `undefined` (the wrapper's view of `process.env`, `Deno.env` or the caller's object).
+pub(crate) fn store_config(options: &Object, env: Option<Function>) -> Result<StoreConfig> {
+    let mut builder = StoreConfig::builder();
+    if let Some(env) = env {
+        builder = builder.with_env(|name| env.call1(&JsValue::NULL, &name.into()).ok()?.as_string());
+    }
+    for entry in Object::entries(options).iter() {
+        let entry: Array = entry.unchecked_into();
+        let (name, value) = (entry.get(0).as_string().unwrap_or_default(), entry.get(1));
+        let key: ConfigKey = name.parse()?;
+        if !value.is_undefined() && !value.is_null() {
+            builder = builder.with_config(key, option_text(&name, key.kind(), &value)?);
         }
     }
-    if c.endpoint.is_none() {
-        c.endpoint = get("AWS_ENDPOINT_URL_S3").or_else(|| get("AWS_ENDPOINT_URL"));
-    }
-    if c.credentials.is_none() {
-        if let (Some(id), Some(secret)) = (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")) {
-            c.credentials = Some(Credentials {
-                access_key_id: id,
-                secret_access_key: Secret::new(secret),
-                session_token: get("AWS_SESSION_TOKEN").map(Secret::new),
-            });
+    builder.build()
+}
+
+/// A duration argument outside the options (`olderThan`): a number of ms or a string.
+pub(crate) fn duration(name: &str, value: &JsValue) -> Result<Duration> {
+    parse_duration(name, &option_text(name, ValueKind::Duration, value)?)
+}
+
+/// The same for a duration inside a JSON argument (`keepWithin`, `staleAfter`).
+fn json_duration(name: &str, value: Option<Value>) -> Result<Option<Duration>> {
+    let text = match value {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(text)) => text,
+        Some(Value::Number(n)) => format!("{n}ms"),
+        Some(_) => {
+            return Err(Error::invalid_input(format!(
+                "{name}: expected a number of milliseconds or a string"
+            )))
         }
-    }
+    };
+    parse_duration(name, &text).map(Some)
 }
 
 /// `save(..., { metadata, descriptor })`.
@@ -227,7 +148,7 @@ pub(crate) fn list_filter(json: &str) -> Result<ListFilter> {
     })
 }
 
-/// `prune(policy)`: restic's rules (SPEC §7); durations in milliseconds.
+/// `prune(policy)`: restic's rules (§7); durations in milliseconds or strings.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PolicyJson {
@@ -237,32 +158,28 @@ struct PolicyJson {
     keep_weekly: Option<u32>,
     keep_monthly: Option<u32>,
     keep_yearly: Option<u32>,
-    keep_within_ms: Option<f64>,
+    keep_within: Option<Value>,
     #[serde(default)]
     prune_failed: bool,
     #[serde(default)]
     prune_stale: bool,
-    stale_after_ms: Option<f64>,
+    stale_after: Option<Value>,
 }
 
 pub(crate) fn retention_policy(json: &str) -> Result<RetentionPolicy> {
     let p: PolicyJson = parse(json, "retention policy")?;
-    let mut policy = RetentionPolicy {
+    Ok(RetentionPolicy {
         keep_last: p.keep_last,
         keep_hourly: p.keep_hourly,
         keep_daily: p.keep_daily,
         keep_weekly: p.keep_weekly,
         keep_monthly: p.keep_monthly,
         keep_yearly: p.keep_yearly,
-        keep_within: p.keep_within_ms.map(|ms| duration_ms(ms, "keepWithin")).transpose()?,
+        keep_within: json_duration("keepWithin", p.keep_within)?,
         prune_failed: p.prune_failed,
         prune_stale: p.prune_stale,
-        ..RetentionPolicy::default()
-    };
-    if let Some(ms) = p.stale_after_ms {
-        policy.stale_after = duration_ms(ms, "staleAfter")?;
-    }
-    Ok(policy)
+        stale_after: json_duration("staleAfter", p.stale_after)?,
+    })
 }
 
 /// An entry of `restorePlan`, handed back by the wrapper to open the file.

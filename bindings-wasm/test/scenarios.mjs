@@ -279,6 +279,25 @@ export const scenarios = [
     await rejects(store.list({}, { signal: AbortSignal.abort() }), CancelledError);
   }],
 
+  ["JS values become the core's option strings; config() reports them", async () => {
+    const store = new BackupStore({
+      bucket: "options-bucket", partSize: 5 * MiB, multipartThreshold: "100MB", requestTimeout: 1500,
+      staleAfter: "2h", createBucket: true, concurrency: 2, maxElapsed: 90_000,
+      env: { AWS_REGION: "eu-west-3", S3KEEP_CONNECT_TIMEOUT: "3s" },
+    });
+    const c = store.config();
+    assert.deepEqual(
+      [c.partSize, c.multipartThreshold, c.requestTimeout, c.staleAfter, c.maxElapsed, c.connectTimeout],
+      ["5MiB", "100MB", "1s500ms", "2h", "1m30s", "3s"],
+    );
+    assert.deepEqual([c.createBucket, c.concurrency, c.region], [true, 2, "eu-west-3"]);
+    assert.equal(c.sources.region, "AWS_REGION");
+    assert.throws(() => new BackupStore({ bucket: "options-bucket", partSize: "16", env: false }), (e) =>
+      e instanceof InvalidInputError && e.message.startsWith('part_size: "16" has no unit; give e.g. 16MiB'));
+    assert.throws(() => new BackupStore({ bucket: "options-bucket", requestTimeout: 1.5, env: false }), InvalidInputError);
+    assert.throws(() => new BackupStore({ bucket: "options-bucket", colour: "red", env: false }), InvalidInputError);
+  }],
+
   ["secrets never appear in toString, JSON or errors", async () => {
     const store = new BackupStore({
       bucket: "secret-test", endpoint: "http://127.0.0.1:9", accessKeyId: "AKIDVISIBLE",

@@ -7,7 +7,7 @@ import {
   ConflictError, IoError, CancelledError, RedirectError, S3Error,
 } from "s3keep";
 import type {
-  BackupInfo, BackupStoreOptions, CheckResult, DeleteResult, ErrorKind, FileSets, MultipartUpload,
+  BackupInfo, BackupStoreOptions, CheckResult, ConfigReport, DeleteResult, ErrorKind, FileSets, MultipartUpload,
   Progress, PruneResult, RestoredFile, RestoreSummary, RetentionPolicy, StatusCode, VerifyReport,
 } from "s3keep";
 import * as workerd from "s3keep/workerd";
@@ -30,9 +30,10 @@ async function example(blob: Blob, file: File, stream: ReadableStream<Uint8Array
     partSize: 8 * 1024 * 1024,
     multipartThreshold: 16 * 1024 * 1024,
     maxAttempts: 5,
-    maxElapsedMs: "60s",
-    requestTimeoutMs: 300_000,
-    staleAfterMs: "24h",
+    maxElapsed: "60s",
+    connectTimeout: 10_000,
+    requestTimeout: 300_000,
+    staleAfter: "24h",
     checksum: "crc32c",
     signedPayload: false,
     env: false,
@@ -41,6 +42,8 @@ async function example(blob: Blob, file: File, stream: ReadableStream<Uint8Array
   const fromUrl = new BackupStore({ url: "s3://backups/db?endpoint=http://127.0.0.1:9000", env: { AWS_REGION: "eu-west-1" } });
   const where: string = `${store.bucket} ${store.prefix} ${store.endpoint} ${store.region} ${String(fromUrl)}`;
   const json: { bucket: string } = store.toJSON();
+  const effective: ConfigReport = store.config();
+  const partSize: string = effective.partSize;
   await store.ensureBucket();
 
   const controller = new AbortController();
@@ -123,7 +126,7 @@ async function example(blob: Blob, file: File, stream: ReadableStream<Uint8Array
   // The Workers entry has the same store API.
   const edge = new workerd.BackupStore({ bucket: "backups", env: { AWS_ACCESS_KEY_ID: "a", AWS_SECRET_ACCESS_KEY: "b" } });
   const edgeInfo: BackupInfo = await edge.status("0/1/0");
-  console.log(where, json, code, when, size, status, all, some, summary, failed, deleted, aborted, edgeInfo);
+  console.log(where, json, partSize, code, when, size, status, all, some, summary, failed, deleted, aborted, edgeInfo);
 }
 
 export { example };

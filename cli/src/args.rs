@@ -1,4 +1,4 @@
-//! The command line of SPEC §8, as clap derive types.
+//! The command line of §8, as clap derive types.
 //!
 //! Global options are `global = true`: accepted before or after the command.
 
@@ -8,12 +8,14 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use s3keep::BackupId;
 
+use crate::options::OptionArgs;
 use crate::parse;
 
 /// s3keep: crash-safe backups in S3-compatible object storage (AWS S3, MinIO, Ceph, R2, ...).
 ///
 /// Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN,
-/// else from the shared profile (AWS_PROFILE, ~/.aws/credentials). Exit codes: 0 ok,
+/// else from the shared profile (AWS_PROFILE, ~/.aws/credentials). Every store option can
+/// also be set by its S3KEEP_* variable; flags win. Exit codes: 0 ok,
 /// 1 failure, 2 usage error, 3 not found, 4 already exists / conflict, 130 interrupted.
 #[derive(Debug, Parser)]
 #[command(name = "s3keep", version, propagate_version = true, max_term_width = 100)]
@@ -30,41 +32,6 @@ pub struct Cli {
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
-    /// The store as one URL: s3://BUCKET[/PREFIX][?endpoint=URL&region=R&addressing=path|virtual].
-    /// --bucket, --prefix, --endpoint and --region override its parts.
-    #[arg(long, global = true, env = "S3KEEP_URL", hide_env_values = true, value_name = "URL")]
-    pub url: Option<String>,
-    /// The bucket (must exist unless --create-bucket).
-    #[arg(
-        long,
-        global = true,
-        env = "S3KEEP_BUCKET",
-        hide_env_values = true,
-        value_name = "BUCKET"
-    )]
-    pub bucket: Option<String>,
-    /// Key prefix of every backup in the bucket (default: none).
-    #[arg(
-        long,
-        global = true,
-        env = "S3KEEP_PREFIX",
-        hide_env_values = true,
-        value_name = "PREFIX"
-    )]
-    pub prefix: Option<String>,
-    /// http(s)://host[:port] of an S3-compatible store (default: AWS_ENDPOINT_URL_S3,
-    /// AWS_ENDPOINT_URL, else AWS's regional endpoint).
-    #[arg(long, global = true, value_name = "URL")]
-    pub endpoint: Option<String>,
-    /// Signing region (default: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1).
-    #[arg(long, global = true, value_name = "REGION")]
-    pub region: Option<String>,
-    /// Create the bucket if it does not exist.
-    #[arg(long, global = true)]
-    pub create_bucket: bool,
-    /// Requests in flight at once (files and parts together; default 8).
-    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
-    pub concurrency: Option<u16>,
     /// Print one JSON document on stdout instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
@@ -72,6 +39,10 @@ pub struct GlobalArgs {
     /// (errors are still printed).
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// The store: `--url`, `--bucket`, `--part-size`... one flag per option of the core's
+    /// table, and `-o KEY=VALUE`.
+    #[command(flatten)]
+    pub options: OptionArgs,
 }
 
 /// The subcommands.
@@ -97,6 +68,8 @@ pub enum Command {
     CleanupUploads(CleanupArgs),
     /// Check endpoint, credentials, bucket, permissions and clock, with what to do.
     Doctor,
+    /// Show the effective store options and where each came from (no request is sent).
+    Config,
 }
 
 /// `save [ID] [DIR] [--set NAME=PATH]... [--meta KEY=VALUE]...`
@@ -197,7 +170,7 @@ pub struct PruneArgs {
     /// Keep the newest backup of each of the last N years that have one.
     #[arg(long, value_name = "N")]
     pub keep_yearly: Option<u32>,
-    /// Keep every backup created within DURATION of the newest one (90s, 30m, 24h, 7d).
+    /// Keep every backup created within DURATION of the newest one (90s, 30m, 24h, 7d, 1h30m).
     #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
     pub keep_within: Option<Duration>,
     /// Delete FAILED backups.
@@ -206,9 +179,6 @@ pub struct PruneArgs {
     /// Delete IN_PROGRESS backups older than --stale-after (orphans of crashed saves).
     #[arg(long)]
     pub prune_stale: bool,
-    /// Age after which an IN_PROGRESS backup is stale.
-    #[arg(long, value_name = "DURATION", value_parser = parse::duration, default_value = "24h")]
-    pub stale_after: Duration,
     /// Only show the plan; delete nothing.
     #[arg(long, conflicts_with = "yes")]
     pub dry_run: bool,
@@ -231,10 +201,10 @@ pub struct VerifyArgs {
 /// `cleanup-uploads [--older-than DURATION]`
 #[derive(Debug, Args)]
 pub struct CleanupArgs {
-    /// Abort uploads started more than DURATION ago (90s, 30m, 24h, 7d); keep it above the
-    /// longest save.
-    #[arg(long, value_name = "DURATION", value_parser = parse::duration, default_value = "24h")]
-    pub older_than: Duration,
+    /// Abort uploads started more than DURATION ago (90s, 30m, 24h, 7d; default: the
+    /// --stale-after option, 1d); keep it above the longest save.
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    pub older_than: Option<Duration>,
 }
 
 #[cfg(test)]
@@ -256,7 +226,7 @@ mod tests {
         let before = parse(&["--bucket", "b", "--json", "list"]).unwrap();
         let after = parse(&["list", "--bucket", "b", "--json"]).unwrap();
         for cli in [before, after] {
-            assert_eq!(cli.global.bucket.as_deref(), Some("b"));
+            assert_eq!(cli.global.options.pairs, [("bucket".to_string(), "b".to_string())]);
             assert!(cli.global.json);
         }
     }
@@ -323,14 +293,13 @@ mod tests {
         assert_eq!(p.keep_daily, Some(7));
         assert_eq!(p.keep_within, Some(Duration::from_secs(2 * 86_400)));
         assert!(p.prune_failed && p.yes && !p.dry_run && !p.prune_stale);
-        assert_eq!(p.stale_after, Duration::from_secs(86_400));
     }
 
     #[test]
-    fn cleanup_defaults_to_a_day() {
+    fn cleanup_defaults_to_the_stale_after_option() {
         let Command::CleanupUploads(c) = parse(&["cleanup-uploads"]).unwrap().command else {
             panic!()
         };
-        assert_eq!(c.older_than, Duration::from_secs(86_400));
+        assert_eq!(c.older_than, None);
     }
 }

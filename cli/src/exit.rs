@@ -1,4 +1,4 @@
-//! Exit codes of SPEC §8, stable for scripts.
+//! Exit codes of §8, stable for scripts.
 
 use s3keep::Error;
 

@@ -1,9 +1,9 @@
-//! The `s3keep` command line (SPEC §8) over the core crate.
+//! The `s3keep` command line (§8) over the core crate.
 //!
 //! [`main_with_args`] is the whole program: the `s3keep` binary calls it, and so does the
 //! Python package's `s3keep` entry point, so both run one implementation.
 //!
-//! Modules: [`args`] (clap definitions), [`config`] (global options → `StoreConfig`),
+//! Modules: [`args`] (clap definitions), [`options`] (the store options, from the core's table),
 //! `commands` (one file per command or group), [`output`] (tables or `--json`),
 //! [`progress`] (bars on a terminal), [`exit`] (exit codes), [`parse`] (durations, ids,
 //! `NAME=PATH`, `KEY=VALUE`).
@@ -18,8 +18,8 @@ use serde_json::json;
 
 pub mod args;
 mod commands;
-pub mod config;
 pub mod exit;
+pub mod options;
 pub mod output;
 pub mod parse;
 pub mod progress;

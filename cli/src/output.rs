@@ -1,5 +1,5 @@
 //! What the command prints: human tables and lines, or exactly one JSON document on stdout
-//! with `--json` (SPEC §8); errors as one line on stderr.
+//! with `--json` (§8); errors as one line on stderr.
 //!
 //! Writes ignore a closed pipe (`s3keep list | head`), where `println!` would panic.
 

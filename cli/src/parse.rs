@@ -1,4 +1,4 @@
-//! Parsers of the command line's values: durations (`90s`, `30m`, `24h`, `7d`), backup ids
+//! Parsers of the command line's values: durations (the core's grammar), backup ids
 //! (`PARTITION/CHECKPOINT/NODE`), `--set NAME=PATH` and `--meta KEY=VALUE`.
 //!
 //! Each returns `Result<_, String>` so clap can use it as a `value_parser` and report a bad
@@ -9,63 +9,12 @@ use std::time::Duration;
 
 use s3keep::BackupId;
 
-/// Parses a duration: one or more `<integer><unit>` with unit `s`, `m`, `h`, `d` or `w`
-/// (seconds, minutes, hours, days of 24 h, weeks of 7 days), e.g. `90s`, `30m`, `24h`,
-/// `7d`, `1d12h`.
+/// Parses a duration with the core's grammar (`90s`, `30m`, `24h`, `7d`, `1h30m`).
 ///
 /// # Errors
-/// A message naming the expected form, for an empty string, a number without a unit, an
-/// unknown unit or an overflowing value.
+/// The core's message, naming the expected form.
 pub fn duration(text: &str) -> Result<Duration, String> {
-    let bad = |why: &str| {
-        format!("invalid duration {text:?}: {why}; write a number and a unit, like 90s, 30m, 24h, 7d or 1d12h")
-    };
-    let text_trimmed = text.trim();
-    if text_trimmed.is_empty() {
-        return Err(bad("it is empty"));
-    }
-    let mut total: u64 = 0;
-    let mut rest = text_trimmed;
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
-        if digits == 0 {
-            return Err(bad("expected a number"));
-        }
-        let number: u64 = rest[..digits].parse().map_err(|_| bad("the number is too large"))?;
-        rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
-        let seconds_per_unit = match &rest[..unit_len] {
-            "s" => 1,
-            "m" => 60,
-            "h" => 3600,
-            "d" => 86_400,
-            "w" => 7 * 86_400,
-            "" => return Err(bad("the unit is missing")),
-            other => return Err(bad(&format!("unknown unit {other:?} (use s, m, h, d or w)"))),
-        };
-        rest = &rest[unit_len..];
-        total = number
-            .checked_mul(seconds_per_unit)
-            .and_then(|s| total.checked_add(s))
-            .ok_or_else(|| bad("it is too long"))?;
-    }
-    Ok(Duration::from_secs(total))
-}
-
-/// Formats a duration in whole seconds the way [`duration`] reads it (`7d`, `1d12h`, `90s`).
-pub fn format_duration(d: Duration) -> String {
-    let mut secs = d.as_secs();
-    if secs == 0 {
-        return "0s".into();
-    }
-    let mut out = String::new();
-    for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] {
-        if secs >= size {
-            out.push_str(&format!("{}{unit}", secs / size));
-            secs %= size;
-        }
-    }
-    out
+    s3keep::options::parse_duration("duration", text).map_err(|e| e.details().message.clone())
 }
 
 /// Parses a backup id `PARTITION/CHECKPOINT/NODE` (e.g. `0/1700000000000/0`).
@@ -109,49 +58,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations_with_each_unit_parse() {
-        assert_eq!(duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(duration("30m"), Ok(Duration::from_secs(1800)));
-        assert_eq!(duration("24h"), Ok(Duration::from_secs(86_400)));
-        assert_eq!(duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
-        assert_eq!(duration("2w"), Ok(Duration::from_secs(14 * 86_400)));
-        assert_eq!(duration("0s"), Ok(Duration::ZERO));
-    }
-
-    #[test]
-    fn compound_durations_add_up() {
-        assert_eq!(duration("1d12h"), Ok(Duration::from_secs(36 * 3600)));
-        assert_eq!(duration("1h30m15s"), Ok(Duration::from_secs(5415)));
-    }
-
-    #[test]
-    fn malformed_durations_are_rejected_with_the_expected_form() {
-        for bad in [
-            "",
-            "  ",
-            "10",
-            "h",
-            "5x",
-            "1.5h",
-            "-1h",
-            "10 m",
-            "1h30",
-            "99999999999999999999s",
-            "18446744073709551615d",
-        ] {
-            let err = duration(bad).unwrap_err();
-            assert!(err.contains("90s, 30m, 24h, 7d"), "{bad:?}: {err}");
+    fn durations_use_the_core_grammar() {
+        assert_eq!(duration("1h30m"), Ok(Duration::from_secs(5400)));
+        for bad in ["7", "1y", "1.5h", ""] {
+            assert!(duration(bad).unwrap_err().contains("give e.g. 90s"), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn durations_format_back_to_their_text() {
-        for text in ["90s", "30m", "24h", "7d", "1d12h", "1h30m15s", "0s"] {
-            let d = duration(text).unwrap();
-            assert_eq!(duration(&format_duration(d)), Ok(d));
-        }
-        assert_eq!(format_duration(Duration::from_secs(86_400)), "1d");
-        assert_eq!(format_duration(Duration::from_secs(90)), "1m30s");
     }
 
     #[test]

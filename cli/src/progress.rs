@@ -1,4 +1,4 @@
-//! Progress bars of save and restore (SPEC §8): bytes, files, rate and ETA on stderr, only
+//! Progress bars of save and restore (§8): bytes, files, rate and ETA on stderr, only
 //! when stderr is a terminal and `--quiet` is not given; nothing at all when piped.
 
 use std::io::IsTerminal as _;

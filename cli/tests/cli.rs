@@ -434,7 +434,11 @@ fn usage_errors_exit_2() {
 
     let no_bucket = s3keep(&["list"], &store.secret);
     no_bucket.expect(2);
-    assert!(no_bucket.error_line().contains("--bucket"), "{}", no_bucket.stderr);
+    assert!(
+        no_bucket.error_line().contains("no bucket given"),
+        "{}",
+        no_bucket.stderr
+    );
 
     s3keep(&["--help"], &store.secret).expect(0);
     let version = s3keep(&["--version"], &store.secret);
@@ -867,8 +871,12 @@ fn a_server_that_stops_answering_ends_status_at_the_read_timeout() {
         "GetObject" => Reply::with(200, Body::Silence),
         _ => Reply::Forward,
     });
-    // The default read timeout (60 s), which also spends the default 60 s retry budget.
-    let run = via(&server, &store, &["status", "0/1/0"]);
+    // A short read timeout and retry budget: the flag reaches the client.
+    let run = via(
+        &server,
+        &store,
+        &["status", "0/1/0", "--read-timeout", "1s", "--max-elapsed", "3s"],
+    );
     run.expect(1);
     let line = run.error_line();
     assert!(line.contains("Timeout") && line.contains("(read timeout)"), "{line}");

@@ -1,13 +1,15 @@
-//! Configuration (SPEC §2): explicit values, the AWS environment variables, the shared
-//! credentials profile (native only), and the `s3://bucket/prefix?endpoint=...` URL form.
+//! Configuration types (§2). They are made from strings — options, the `s3://` URL,
+//! the environment, the shared credentials profile — by [`crate::options`].
 //!
 //! Secrets live in [`Secret`], whose `Debug` and `Display` print `***`.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::redact::{self, redact_url};
+use crate::options::{ConfigKey, Source};
+use crate::redact::redact_url;
 
 /// A secret string (secret access key, session token). Prints as `***`.
 #[derive(Clone, PartialEq, Eq)]
@@ -62,7 +64,7 @@ impl Credentials {
 /// How the bucket appears in request URLs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Addressing {
-    /// Path-style with a custom endpoint, virtual-hosted for AWS (SPEC §2).
+    /// Path-style with a custom endpoint, virtual-hosted for AWS (§2).
     #[default]
     Auto,
     /// `https://endpoint/bucket/key` (MinIO without `MINIO_DOMAIN`, most S3-compatible stores).
@@ -71,7 +73,7 @@ pub enum Addressing {
     VirtualHosted,
 }
 
-/// Which checksum each PutObject/UploadPart carries for the server to verify (SPEC §6).
+/// Which checksum each PutObject/UploadPart carries for the server to verify (§6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ChecksumMode {
     /// `x-amz-checksum-crc32c` (AWS S3, MinIO, R2, and most current stores).
@@ -81,7 +83,7 @@ pub enum ChecksumMode {
     ContentMd5,
 }
 
-/// Retry policy: exponential backoff with full jitter (SPEC §6).
+/// Retry policy: exponential backoff with full jitter (§6).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetryConfig {
     /// Attempts per request, the first included (default 5). 1 disables retries.
@@ -175,7 +177,7 @@ impl fmt::Debug for ClientConfig {
 }
 
 impl ClientConfig {
-    /// A configuration for `bucket` with every default of SPEC §2 and no credentials.
+    /// A configuration for `bucket` with every default of §2 and no credentials.
     pub fn new(bucket: impl Into<String>) -> Self {
         Self {
             bucket: bucket.into(),
@@ -208,35 +210,14 @@ impl ClientConfig {
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"-._".contains(&c))
             && b.as_bytes()[0].is_ascii_alphanumeric();
         if !ok {
-            // A bucket typed as `AK:SECRET@host` (a mistaken URL) is not echoed.
-            let name =
-                redact::shown_name(b).map_or_else(|| "the bucket name".to_string(), |n| format!("bucket name {n}"));
+            // A bucket typed as `AK:SECRET@host` (a mistaken URL) is not echoed (`shown`).
             return Err(Error::invalid_input(format!(
-                "{name} is not valid: 3 to 63 characters of a-z, 0-9, '-', '.', '_', starting with a letter or digit"
+                "bucket: {} is not a bucket name; give 3 to 63 characters of a-z, 0-9, '-', '.', '_', starting with a letter or digit",
+                crate::options::values::shown(b)
             )));
         }
         if let Some(endpoint) = &self.endpoint {
-            let url = url::Url::parse(endpoint).map_err(|e| {
-                Error::invalid_input(format!(
-                    "the endpoint is not a URL ({e}): it must look like http(s)://host[:port]"
-                ))
-            })?;
-            let shown = redact_url(endpoint);
-            if !url.username().is_empty() || url.password().is_some() {
-                return Err(Error::invalid_input(format!(
-                    "the endpoint {shown} must not contain credentials (user:password@); pass them as access key and secret"
-                )));
-            }
-            if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-                return Err(Error::invalid_input(format!(
-                    "the endpoint {shown} must look like http(s)://host[:port]"
-                )));
-            }
-            if url.query().is_some() || url.fragment().is_some() {
-                return Err(Error::invalid_input(format!(
-                    "the endpoint {shown} must not carry a query string or fragment: it must look like http(s)://host[:port]"
-                )));
-            }
+            crate::options::values::check_endpoint(endpoint)?;
         }
         Ok(())
     }
@@ -255,10 +236,15 @@ pub struct StoreConfig {
     pub concurrency: usize,
     /// Files larger than this use multipart upload (bytes; default 16 MiB).
     pub multipart_threshold: u64,
-    /// Requested part size (bytes; default 16 MiB), raised to fit 10,000 parts (SPEC §5).
+    /// Requested part size (bytes; default 16 MiB), raised to fit 10,000 parts (§5).
     pub part_size: u64,
-    /// An IN_PROGRESS backup older than this is stale: deletable and prunable (default 24 h).
+    /// An IN_PROGRESS backup older than this is stale: deletable and prunable (default 24 h);
+    /// also the default age of `cleanup_uploads`.
     pub stale_after: Duration,
+    /// The shared-credentials profile the credentials came from, if they did.
+    pub profile: Option<String>,
+    /// Where the values set by [`StoreConfig::builder`] came from (empty otherwise).
+    pub sources: BTreeMap<ConfigKey, Source>,
 }
 
 impl StoreConfig {
@@ -271,7 +257,9 @@ impl StoreConfig {
             concurrency: 8,
             multipart_threshold: 16 * 1024 * 1024,
             part_size: 16 * 1024 * 1024,
-            stale_after: Duration::from_secs(24 * 3600),
+            stale_after: crate::retention::DEFAULT_STALE_AFTER,
+            profile: None,
+            sources: BTreeMap::new(),
         }
     }
 
@@ -280,85 +268,9 @@ impl StoreConfig {
         self.prefix = normalize_prefix(prefix);
         self
     }
-
-    /// Fills what is unset from the environment (SPEC §2): `AWS_REGION`/`AWS_DEFAULT_REGION`,
-    /// `AWS_ENDPOINT_URL_S3`/`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/
-    /// `AWS_SESSION_TOKEN`, then the shared credentials file (`AWS_PROFILE`,
-    /// `AWS_SHARED_CREDENTIALS_FILE`, `~/.aws/credentials`) on native targets.
-    pub fn fill_from_env(mut self, explicit_region: bool) -> Self {
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let c = &mut self.client;
-        if !explicit_region {
-            if let Some(region) = env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION")) {
-                c.region = region;
-            }
-        }
-        if c.endpoint.is_none() {
-            c.endpoint = env("AWS_ENDPOINT_URL_S3").or_else(|| env("AWS_ENDPOINT_URL"));
-        }
-        if c.credentials.is_none() {
-            c.credentials = match (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
-                (Some(id), Some(secret)) => Some(Credentials {
-                    access_key_id: id,
-                    secret_access_key: Secret::new(secret),
-                    session_token: env("AWS_SESSION_TOKEN").map(Secret::new),
-                }),
-                _ => profile_credentials(),
-            };
-        }
-        self
-    }
-
-    /// Parses `s3://BUCKET[/PREFIX][?endpoint=URL&region=R&addressing=path|virtual]`.
-    ///
-    /// Messages name the part that is wrong, never the whole URL (its endpoint may carry
-    /// credentials); the endpoint itself is checked by [`ClientConfig::validate`].
-    ///
-    /// # Errors
-    /// [`Error::InvalidInput`] when the URL is not of that form, carries credentials
-    /// (`s3://user:password@...`) or names an unknown option.
-    pub fn from_url(url: &str) -> Result<Self> {
-        let bad = |why: &str| {
-            Error::invalid_input(format!(
-                "the store URL must look like s3://BUCKET[/PREFIX][?endpoint=URL&region=R]: {why}"
-            ))
-        };
-        let rest = url
-            .strip_prefix("s3://")
-            .ok_or_else(|| bad(&format!("it must start with s3:// (got {})", redact_url(url))))?;
-        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-        let (bucket, prefix) = path.split_once('/').unwrap_or((path, ""));
-        if bucket.is_empty() {
-            return Err(bad("the bucket is missing"));
-        }
-        if bucket.contains('@') {
-            return Err(bad(
-                "credentials (user:password@) do not belong in it; pass them as access key and secret",
-            ));
-        }
-        let mut config = StoreConfig::new(bucket).with_prefix(prefix);
-        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
-            match k.as_ref() {
-                "endpoint" => config.client.endpoint = Some(v.into_owned()),
-                "region" => config.client.region = v.into_owned(),
-                "addressing" => {
-                    config.client.addressing = match v.as_ref() {
-                        "path" => Addressing::Path,
-                        "virtual" | "virtual-hosted" => Addressing::VirtualHosted,
-                        _ => return Err(bad("addressing must be path or virtual")),
-                    }
-                }
-                other => {
-                    let name = redact::shown_name(other).unwrap_or_else(|| "(not shown)".into());
-                    return Err(bad(&format!("unknown option {name}")));
-                }
-            }
-        }
-        Ok(config)
-    }
 }
 
-/// Normalises a key prefix (SPEC §2): no leading `/`, exactly one trailing `/` when non-empty.
+/// Normalises a key prefix (§2): no leading `/`, exactly one trailing `/` when non-empty.
 pub fn normalize_prefix(prefix: &str) -> String {
     let trimmed = prefix.trim_matches('/');
     if trimmed.is_empty() {
@@ -366,21 +278,6 @@ pub fn normalize_prefix(prefix: &str) -> String {
     } else {
         format!("{trimmed}/")
     }
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-fn profile_credentials() -> Option<Credentials> {
-    let path = std::env::var_os("AWS_SHARED_CREDENTIALS_FILE")
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".aws/credentials")))?;
-    let text = std::fs::read_to_string(path).ok()?;
-    let profile = std::env::var("AWS_PROFILE").unwrap_or_else(|_| "default".into());
-    parse_credentials_file(&text, &profile)
-}
-
-#[cfg(target_arch = "wasm32")]
-fn profile_credentials() -> Option<Credentials> {
-    None
 }
 
 /// Reads one profile of an AWS shared credentials file (INI).
@@ -423,23 +320,6 @@ mod tests {
     }
 
     #[test]
-    fn s3_url_gives_bucket_prefix_endpoint_region() {
-        let c = StoreConfig::from_url("s3://bk/x/y?endpoint=http://127.0.0.1:9000&region=eu-west-1").unwrap();
-        assert_eq!(c.client.bucket, "bk");
-        assert_eq!(c.prefix, "x/y/");
-        assert_eq!(c.client.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
-        assert_eq!(c.client.region, "eu-west-1");
-        assert!(matches!(
-            StoreConfig::from_url("http://bk"),
-            Err(Error::InvalidInput(_))
-        ));
-        assert!(matches!(
-            StoreConfig::from_url("s3://bk?colour=red"),
-            Err(Error::InvalidInput(_))
-        ));
-    }
-
-    #[test]
     fn secrets_never_print() {
         let mut c = ClientConfig::new("bk");
         c.credentials = Some(Credentials {
@@ -474,22 +354,17 @@ mod tests {
     #[test]
     fn s3_url_errors_name_the_wrong_part_without_echoing_secrets() {
         for (url, says) in [
-            (
-                "https://AK:SECRET@host/b",
-                "must start with s3:// (got https://***@host/b)",
-            ),
-            ("s3://AK:SECRET@host/b", "credentials (user:password@) do not belong"),
+            ("https://AK:SECRET@host/b", "the scheme is not s3"),
+            ("s3://AK:SECRET@host/b", "credentials do not belong"),
             (
                 "s3://bk?endpoint=http://h:9000&colour=AK:SECRET",
                 "unknown option \"colour\"",
             ),
-            ("s3://bk?http://AK:SECRET@host", "unknown option (not shown)"),
-            (
-                "s3://bk?endpoint=http://h&addressing=SECRET",
-                "addressing must be path or virtual",
-            ),
+            ("s3://bk?http://AK:SECRET@host", "unknown option http://***@host"),
+            ("s3://bk?endpoint=http://h&addressing=sideways", "addressing"),
+            ("s3://AK:SECRET@host", "credentials do not belong"),
         ] {
-            let err = StoreConfig::from_url(url).unwrap_err();
+            let err = StoreConfig::builder().with_url(url).build().unwrap_err();
             assert!(matches!(err, Error::InvalidInput(_)), "{url}: {err}");
             assert!(err.to_string().contains(says), "{url}: {err}");
             assert_hides_secrets(&err);
@@ -499,29 +374,14 @@ mod tests {
     #[test]
     fn endpoint_errors_never_echo_userinfo_or_query() {
         for (endpoint, says) in [
-            (
-                "ftp://AK:SECRET@host",
-                "the endpoint ftp://***@host must not contain credentials",
-            ),
-            (
-                "http://AK:SECRET@host:9000",
-                "the endpoint http://***@host:9000 must not contain credentials",
-            ),
-            (
-                "http://AK:SECRET@host:99999",
-                "the endpoint is not a URL (invalid port number)",
-            ),
-            (
-                "http://AK:SECRET@[::1",
-                "the endpoint is not a URL (invalid IPv6 address)",
-            ),
-            (
-                "AK:SECRET@host",
-                "the endpoint <an unparsable URL> must look like http(s)://host[:port]",
-            ),
+            ("ftp://AK:SECRET@host", "the scheme is not http or https"),
+            ("http://AK:SECRET@host:9000", "must not contain credentials"),
+            ("http://AK:SECRET@host:99999", "is not a URL (invalid port number)"),
+            ("http://AK:SECRET@[::1", "is not a URL (invalid IPv6 address)"),
+            ("AK:SECRET@host", "the scheme is not http or https"),
             (
                 "http://h:9000/?X-Amz-Signature=SIG&X-Amz-Credential=AK%3A&X-Amz-Security-Token=TOKEN",
-                "the endpoint http://h:9000?*** must not carry a query string",
+                "must not carry a query string",
             ),
             ("http://h:9000/#SECRET", "must not carry a query string or fragment"),
         ] {
@@ -530,12 +390,15 @@ mod tests {
             let err = c.validate().unwrap_err();
             assert!(err.to_string().contains(says), "{endpoint}: {err}");
             assert_hides_secrets(&err);
-            // The same endpoint inside an s3:// URL: parsed, then refused by validate.
+            // The same endpoint inside an s3:// URL: refused by the builder the same way.
             let query: String = url::form_urlencoded::Serializer::new(String::new())
                 .append_pair("endpoint", endpoint)
                 .finish();
-            let config = StoreConfig::from_url(&format!("s3://good-bucket?{query}")).unwrap();
-            assert_hides_secrets(&config.client.validate().unwrap_err());
+            let err = StoreConfig::builder()
+                .with_url(&format!("s3://good-bucket?{query}"))
+                .build()
+                .unwrap_err();
+            assert_hides_secrets(&err);
         }
     }
 

@@ -1,4 +1,4 @@
-//! The one public error type (SPEC §6).
+//! The one public error type (§6).
 //!
 //! Every variant carries the same [`ErrorDetails`]: the S3 error code, HTTP status, request
 //! id, key and endpoint where there is one, and a message. `Display` adds what to do about it.
@@ -68,7 +68,7 @@ impl fmt::Debug for ErrorDetails {
 
 /// Every error s3keep returns. Match on the variant; read details with the accessors.
 ///
-/// The variants are those of SPEC §6. [`Error::S3`] covers S3 errors none of the others
+/// The variants are those of §6. [`Error::S3`] covers S3 errors none of the others
 /// describe (its `code` says which).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -218,7 +218,7 @@ impl Error {
         }
     }
 
-    /// Whether retrying the same request may succeed (SPEC §6's retried cases).
+    /// Whether retrying the same request may succeed (§6's retried cases).
     pub fn is_temporary(&self) -> bool {
         matches!(self, Error::Throttled(_) | Error::Network(_) | Error::Timeout(_))
             || matches!(self.code(), Some("InternalError" | "RequestTimeout" | "SlowDown"))

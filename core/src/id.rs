@@ -1,4 +1,4 @@
-//! [`BackupId`]: which backup, in Zeebe's terms (SPEC §3). A leaf module: the backup
+//! [`BackupId`]: which backup, in Zeebe's terms (§3). A leaf module: the backup
 //! protocols and the retention planner both name backups with it.
 
 use std::fmt;

@@ -1,6 +1,6 @@
 //! s3keep: a crash-safe backup store for S3-compatible object storage.
 //!
-//! Layers, top to bottom: [`BackupStore`] (layout and protocols of SPEC §3–§5) →
+//! Layers, top to bottom: [`BackupStore`] (layout and protocols of §3–§5) →
 //! [`s3::S3Client`] (requests, signing, XML, retries) → reqwest (tokio natively, fetch in
 //! wasm32). [`retention`] is the pure planner behind `prune`; it and the store share the
 //! leaf types [`BackupId`] and [`StatusCode`], so neither depends on the other.
@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod format2;
 mod id;
+pub mod options;
 pub mod redact;
 pub mod retention;
 pub mod runtime;
@@ -21,6 +22,7 @@ pub use backup::{BackupInfo, BackupStore};
 pub use config::{Addressing, ChecksumMode, ClientConfig, Credentials, RetryConfig, Secret, StoreConfig};
 pub use error::{Error, ErrorDetails, Result};
 pub use id::BackupId;
+pub use options::{ConfigBuilder, ConfigKey, ConfigReport};
 pub use status::StatusCode;
 
 /// The `writer` recorded in `status.json` and `metadata.json`: `s3keep/<version>`.

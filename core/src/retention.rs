@@ -1,4 +1,4 @@
-//! Retention planning for `prune` (SPEC §4 `prune`, §7): which backups to keep, which to
+//! Retention planning for `prune` (§4 `prune`, §7): which backups to keep, which to
 //! delete, and why.
 //!
 //! The planner is pure: it takes the policy, the listed backups and the current time and
@@ -100,7 +100,7 @@ use crate::status::StatusCode;
 /// The default [`RetentionPolicy::stale_after`]: 24 hours.
 pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// What to keep (SPEC §7). Counts are numbers of backups (one per bucket for the periodic
+/// What to keep (§7). Counts are numbers of backups (one per bucket for the periodic
 /// rules); `None` or `Some(0)` means the rule is not set, as in restic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetentionPolicy {
@@ -124,13 +124,14 @@ pub struct RetentionPolicy {
     /// Delete `IN_PROGRESS` backups created more than [`stale_after`](Self::stale_after)
     /// before `now` (orphans of crashed saves).
     pub prune_stale: bool,
-    /// Age (since `createdAt`) after which an `IN_PROGRESS` backup counts as stale.
-    /// Default [`DEFAULT_STALE_AFTER`] (24 h).
-    pub stale_after: Duration,
+    /// Age (since `createdAt`) after which an `IN_PROGRESS` backup counts as stale. `None`:
+    /// the store's `stale_after` option ([`BackupStore::prune`](crate::BackupStore::prune)),
+    /// [`DEFAULT_STALE_AFTER`] (24 h) for the planner alone.
+    pub stale_after: Option<Duration>,
 }
 
 impl Default for RetentionPolicy {
-    /// No keep rule, nothing pruned, `stale_after` = 24 h.
+    /// No keep rule, nothing pruned, `stale_after` from the store.
     fn default() -> Self {
         Self {
             keep_last: None,
@@ -142,7 +143,7 @@ impl Default for RetentionPolicy {
             keep_within: None,
             prune_failed: false,
             prune_stale: false,
-            stale_after: DEFAULT_STALE_AFTER,
+            stale_after: None,
         }
     }
 }
@@ -229,7 +230,7 @@ impl Serialize for Rule {
 pub enum Action {
     /// Leave the backup alone.
     Keep,
-    /// Delete it with the delete protocol (SPEC §4).
+    /// Delete it with the delete protocol (§4).
     Delete,
 }
 
@@ -420,7 +421,7 @@ fn plan_group(policy: &RetentionPolicy, group: &[&Candidate], now: OffsetDateTim
     };
 
     // Everything that is not COMPLETED is decided by its status alone.
-    let stale_cutoff = time::Duration::try_from(policy.stale_after)
+    let stale_cutoff = time::Duration::try_from(policy.stale_after.unwrap_or(DEFAULT_STALE_AFTER))
         .ok()
         .and_then(|d| now.checked_sub(d));
     let mut completed: Vec<&Candidate> = Vec::new();

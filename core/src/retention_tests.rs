@@ -526,14 +526,14 @@ fn in_progress_is_deleted_only_when_stale_and_prune_stale() {
     // A custom threshold; an unrepresentable one makes nothing stale.
     let p = RetentionPolicy {
         prune_stale: true,
-        stale_after: 22 * HOUR,
+        stale_after: Some(22 * HOUR),
         ..Default::default()
     };
     let plan = super::plan(&p, &c, now);
     assert_eq!(get(&plan, &fresh), (Action::Delete, Reason::StaleInProgress));
     let p = RetentionPolicy {
         prune_stale: true,
-        stale_after: Duration::MAX,
+        stale_after: Some(Duration::MAX),
         ..Default::default()
     };
     let plan = super::plan(&p, &c, now);
@@ -574,7 +574,7 @@ fn a_corrupt_status_is_kept_with_its_reason_whatever_the_policy() {
         keep_last: Some(1),
         prune_failed: true,
         prune_stale: true,
-        stale_after: Duration::ZERO,
+        stale_after: Some(Duration::ZERO),
         ..Default::default()
     };
     let plan = plan(&p, &c, now());
@@ -732,7 +732,7 @@ fn reason_names_are_stable() {
     assert_eq!(Reason::StaleInProgress.as_str(), "stale-in-progress");
     assert_eq!(Rule::Within.to_string(), "keep-within");
     assert_eq!(Action::Delete.to_string(), "delete");
-    assert_eq!(RetentionPolicy::default().stale_after, 24 * HOUR);
+    assert_eq!(RetentionPolicy::default().stale_after, None);
 }
 
 #[test]

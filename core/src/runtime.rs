@@ -1,5 +1,6 @@
 //! Time and sleep on every target: tokio and the system clock natively, JS timers and
-//! `Date.now()` in wasm32, where `SystemTime::now()` panics (TOOLCHAIN.md).
+//! `Date.now()` in wasm32, where `SystemTime::now()` panics (std has no clock on
+//! wasm32-unknown-unknown).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -86,26 +87,13 @@ pub async fn timeout<F: std::future::Future>(duration: Duration, future: F) -> O
     }
 }
 
+/// A JS timer (setTimeout exists in Node, Deno, Bun, browsers and workerd), cleared when the
+/// future is dropped: timeouts that did not fire leave no timer behind (workerd reports a
+/// request whose pending work is only stale timers as hung).
 #[cfg(target_arch = "wasm32")]
 async fn js_sleep(duration: Duration) {
-    use wasm_bindgen::{JsCast, JsValue};
-    // setTimeout exists on the global object of Node, Deno, Bun, browsers and workerd.
-    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
-        let global = js_sys::global();
-        let set_timeout = js_sys::Reflect::get(&global, &JsValue::from_str("setTimeout"))
-            .ok()
-            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-        match set_timeout {
-            Some(f) => {
-                let ms = JsValue::from_f64(duration.as_millis() as f64);
-                let _ = f.call2(&global, &resolve, &ms);
-            }
-            None => {
-                let _ = resolve.call0(&JsValue::UNDEFINED);
-            }
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    let ms = u32::try_from(duration.as_millis()).unwrap_or(u32::MAX);
+    gloo_timers::future::TimeoutFuture::new(ms).await;
 }
 
 /// `Send + Sync` natively, nothing in wasm32 (where JS values are neither).

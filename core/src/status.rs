@@ -1,4 +1,4 @@
-//! The backup status codes of `status.json` (SPEC §3). A leaf module, like `id.rs`: the
+//! The backup status codes of `status.json` (§3). A leaf module, like `id.rs`: the
 //! backup protocols and the retention planner both use it.
 
 use std::fmt;

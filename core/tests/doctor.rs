@@ -1,4 +1,4 @@
-//! check (the CLI's `doctor`, SPEC §4) tells apart a wrong endpoint, wrong credentials, a
+//! check (the CLI's `doctor`, §4) tells apart a wrong endpoint, wrong credentials, a
 //! missing bucket, a missing permission and clock skew, against the real MinIO.
 
 mod support;

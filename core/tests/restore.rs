@@ -1,4 +1,4 @@
-//! restore and verify (SPEC §4) against a real MinIO: round trips, status checks, integrity,
+//! restore and verify (§4) against a real MinIO: round trips, status checks, integrity,
 //! resumption, tampered metadata, Zeebe-written backups, cancellation.
 mod support;
 
@@ -366,7 +366,7 @@ async fn zeebe_backup_restores_and_verifies_from_snapshots_folder() {
                 .unwrap()
         }
     };
-    // As Zeebe's S3 backup store writes it (seed 000), with the seed's `snapshots/` folder.
+    // As Zeebe's S3 backup store writes it, with the `snapshots/` folder some of its docs name (§3).
     put(
         format!("{folder}status.json"),
         br#"{"statusCode":"COMPLETED","failureReason":null}"#,

@@ -1,6 +1,6 @@
 //! The S3 client against the real MinIO (issue #3): every operation, paging, batch delete,
 //! conditional writes, multipart upload, server-side checksum verification, awkward keys,
-//! and the typed errors of SPEC §6.
+//! and the typed errors of §6.
 mod support;
 
 use std::time::{Duration, Instant};

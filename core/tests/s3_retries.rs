@@ -1,4 +1,4 @@
-//! Retries (SPEC §6) through a fault-injecting proxy in front of the real MinIO: the client
+//! Retries (§6) through a fault-injecting proxy in front of the real MinIO: the client
 //! retries 503 SlowDown, connection resets and slow answers, gives up with the attempts in
 //! the message, times out a stalled request, and corrects its signing clock from a
 //! `RequestTimeTooSkewed` answer's `Date`.

@@ -1,4 +1,4 @@
-//! The backup store's save and delete protocols against MinIO (SPEC §4, §5).
+//! The backup store's save and delete protocols against MinIO (§4, §5).
 
 mod support;
 

@@ -1,4 +1,4 @@
-//! Crash safety, big files, big backups and memory, against MinIO (SPEC §4, §5).
+//! Crash safety, big files, big backups and memory, against MinIO (§4, §5).
 //!
 //! The slow tests are `#[ignore]`d so that a plain `cargo test` stays quick; the README's test
 //! command (scripts/test.sh) runs them with `--include-ignored`. Tests that need a process to

@@ -1,4 +1,4 @@
-//! Zeebe-written backups (SPEC §3 compatibility) and prune (SPEC §7) against MinIO.
+//! Zeebe-written backups (§3 compatibility) and prune (§7) against MinIO.
 
 mod support;
 

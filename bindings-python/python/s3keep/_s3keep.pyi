@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Callable, Literal, Optional, TypedDict, Union, final
 
+from typing_extensions import Unpack
+
 __version__: str
 
 __all__ = [
@@ -47,7 +49,7 @@ _FileSetSource = Union[
 """
 
 class _ZeebeDescriptor(TypedDict, total=False):
-    """Zeebe's backup descriptor fields, written to `metadata.json` when given (SPEC §3)."""
+    """Zeebe's backup descriptor fields, written to `metadata.json` when given (§3)."""
 
     checkpoint_position: int
     number_of_partitions: int
@@ -64,7 +66,64 @@ second and once at the end, in the calling thread (blocking methods) or on the e
 (`*_async` methods). An exception it raises stops a blocking save or restore (cleanly, as
 Ctrl-C does) and propagates."""
 
-_Seconds = Union[timedelta, float, int]
+_Seconds = Union[timedelta, float, int, str]
+"""A duration: a `timedelta`, a number of seconds (kept to whole milliseconds), or the
+core's text form such as `"90s"`, `"24h"`, `"1h30m"` (units ms, s, m, h, d, w)."""
+
+class _StoreOptions(TypedDict, total=False):
+    """The store options (docs/OPTIONS.md), by their canonical names; `None` = not given.
+    Sizes are bytes or text such as `"16MiB"`. Unset ones come from the URL, `S3KEEP_*`,
+    `AWS_*` variables, the shared profile, then the defaults; a bad value raises
+    `InvalidInput` naming the option."""
+
+    prefix: Optional[str]
+    endpoint: Optional[str]
+    region: Optional[str]
+    access_key_id: Optional[str]
+    secret_access_key: Optional[str]
+    session_token: Optional[str]
+    profile: Optional[str]
+    addressing: Optional[Literal["auto", "path", "virtual"]]
+    create_bucket: Optional[Union[bool, str]]
+    concurrency: Optional[Union[int, str]]
+    part_size: Optional[Union[int, str]]
+    multipart_threshold: Optional[Union[int, str]]
+    max_attempts: Optional[Union[int, str]]
+    max_elapsed: Optional[_Seconds]
+    connect_timeout: Optional[_Seconds]
+    request_timeout: Optional[_Seconds]
+    read_timeout: Optional[_Seconds]
+    checksum: Optional[Literal["crc32c", "md5"]]
+    signed_payload: Optional[Union[bool, str]]
+    stale_after: Optional[_Seconds]
+
+class _ConfigReport(TypedDict):
+    """`BackupStore.config()`: the effective options, secrets as `"***"` (docs/OPTIONS.md).
+    Sizes and durations in the text form the options take; `sources` maps each field not
+    at its default to `"option"`, `"url"`, an environment variable name or `"profile"`."""
+
+    bucket: str
+    prefix: str
+    endpoint: Optional[str]
+    region: str
+    accessKeyId: Optional[str]
+    secretAccessKey: Optional[str]
+    sessionToken: Optional[str]
+    profile: Optional[str]
+    addressing: str
+    createBucket: bool
+    concurrency: int
+    partSize: str
+    multipartThreshold: str
+    maxAttempts: int
+    maxElapsed: str
+    connectTimeout: str
+    requestTimeout: str
+    readTimeout: str
+    checksum: str
+    signedPayload: bool
+    staleAfter: str
+    sources: dict[str, str]
 
 @final
 class BackupId:
@@ -234,7 +293,8 @@ class RetentionPolicy:
     @property
     def prune_stale(self) -> bool: ...
     @property
-    def stale_after(self) -> timedelta: ...
+    def stale_after(self) -> Optional[timedelta]:
+        """`None`: the store's `stale_after` option (24 h unless set)."""
     @property
     def is_empty(self) -> bool: ...
     def __eq__(self, value: object, /) -> bool: ...
@@ -286,86 +346,28 @@ class PrunePlan:
 class BackupStore:
     """One bucket and prefix of an S3-compatible store, holding backups.
 
-    Settings not given come from the environment as for every AWS tool (`AWS_REGION`,
-    `AWS_DEFAULT_REGION`, `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`,
-    `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, the shared profile). Creating a store sends
-    no request. Sizes are in bytes; durations are `timedelta`s or seconds.
+    Options (`_StoreOptions`) not given come from the URL, the `S3KEEP_*` variables, the
+    AWS ones (`AWS_REGION`, `AWS_DEFAULT_REGION`, `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`,
+    `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), the shared profile,
+    then the defaults. Creating a store sends no request.
 
     Every method blocks with the GIL released and has an `*_async` twin returning an
     awaitable. Ctrl-C during `save`/`restore` cancels it cleanly (FAILED, uploads aborted)
     and raises `KeyboardInterrupt`.
     """
 
-    def __new__(
-        cls,
-        bucket: str,
-        *,
-        prefix: Optional[str] = None,
-        endpoint: Optional[str] = None,
-        region: Optional[str] = None,
-        access_key_id: Optional[str] = None,
-        secret_access_key: Optional[str] = None,
-        session_token: Optional[str] = None,
-        create_bucket: bool = False,
-        concurrency: Optional[int] = None,
-        part_size: Optional[int] = None,
-        multipart_threshold: Optional[int] = None,
-        max_attempts: Optional[int] = None,
-        connect_timeout: Optional[_Seconds] = None,
-        request_timeout: Optional[_Seconds] = None,
-        addressing: Optional[Literal["auto", "path", "virtual"]] = None,
-        checksum: Optional[Literal["crc32c", "md5"]] = None,
-        signed_payload: bool = False,
-        stale_after: Optional[_Seconds] = None,
-    ) -> BackupStore: ...
+    def __new__(cls, bucket: str, **options: Unpack[_StoreOptions]) -> BackupStore: ...
     @staticmethod
-    def from_url(
-        url: str,
-        *,
-        prefix: Optional[str] = None,
-        endpoint: Optional[str] = None,
-        region: Optional[str] = None,
-        access_key_id: Optional[str] = None,
-        secret_access_key: Optional[str] = None,
-        session_token: Optional[str] = None,
-        create_bucket: bool = False,
-        concurrency: Optional[int] = None,
-        part_size: Optional[int] = None,
-        multipart_threshold: Optional[int] = None,
-        max_attempts: Optional[int] = None,
-        connect_timeout: Optional[_Seconds] = None,
-        request_timeout: Optional[_Seconds] = None,
-        addressing: Optional[Literal["auto", "path", "virtual"]] = None,
-        checksum: Optional[Literal["crc32c", "md5"]] = None,
-        signed_payload: bool = False,
-        stale_after: Optional[_Seconds] = None,
-    ) -> BackupStore:
-        """`s3://BUCKET[/PREFIX][?endpoint=URL&region=R&addressing=path|virtual]`; keyword
-        arguments override the URL's parts. Raises `InvalidInput` for a malformed URL."""
+    def from_url(url: str, *, bucket: Optional[str] = None, **options: Unpack[_StoreOptions]) -> BackupStore:
+        """`s3://BUCKET[/PREFIX][?key=value&...]` (any option but the credentials in the
+        query); keyword arguments win over the URL's parts. Raises `InvalidInput` for a
+        malformed URL, naming the wrong part."""
     @staticmethod
-    def from_env(
-        bucket: Optional[str] = None,
-        *,
-        prefix: Optional[str] = None,
-        endpoint: Optional[str] = None,
-        region: Optional[str] = None,
-        access_key_id: Optional[str] = None,
-        secret_access_key: Optional[str] = None,
-        session_token: Optional[str] = None,
-        create_bucket: bool = False,
-        concurrency: Optional[int] = None,
-        part_size: Optional[int] = None,
-        multipart_threshold: Optional[int] = None,
-        max_attempts: Optional[int] = None,
-        connect_timeout: Optional[_Seconds] = None,
-        request_timeout: Optional[_Seconds] = None,
-        addressing: Optional[Literal["auto", "path", "virtual"]] = None,
-        checksum: Optional[Literal["crc32c", "md5"]] = None,
-        signed_payload: bool = False,
-        stale_after: Optional[_Seconds] = None,
-    ) -> BackupStore:
-        """The store the CLI would use: `S3KEEP_URL`, else `S3KEEP_BUCKET` and
-        `S3KEEP_PREFIX` (a `bucket` argument wins). Raises `InvalidInput` without a bucket."""
+    def from_env(bucket: Optional[str] = None, **options: Unpack[_StoreOptions]) -> BackupStore:
+        """The store the CLI would use: `S3KEEP_URL`, `S3KEEP_BUCKET`, `S3KEEP_PREFIX`...
+        (arguments win). Raises `InvalidInput` without a bucket."""
+    def config(self) -> _ConfigReport:
+        """The effective options, without secrets: the document of `s3keep config --json`."""
     @property
     def bucket(self) -> str: ...
     @property

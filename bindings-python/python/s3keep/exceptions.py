@@ -1,4 +1,4 @@
-"""The exceptions s3keep raises: one class per error of the Rust core (SPEC §6).
+"""The exceptions s3keep raises: one class per error of the Rust core (§6).
 
 Every exception derives from :class:`S3KeepError`, so ``except s3keep.S3KeepError`` catches
 all of them. Some also derive from the built-in exception a Python programmer would reach

@@ -1,4 +1,4 @@
-// The JavaScript runner of the shared conformance suite (conformance/README.md, SPEC §9):
+// The JavaScript runner of the shared conformance suite (conformance/README.md, §9):
 // one runtime-neutral ES module, used by Node, Deno and Bun (run.mjs) and inside workerd
 // (workerd.mjs + worker.mjs). It imports nothing of the runtime: the entry hands in the
 // binding module (`js/index.js` or `js/workerd.js`), the case files' text, the harness
@@ -236,6 +236,7 @@ const key = { key: req(str), absolute: opt(bool) };
 /** The fields of each op, and the capability it needs. */
 const OPS = {
   open: [{}],
+  config: [{ url: opt(str), options: opt(mapOf(str)), env: opt(mapOf(str)), expect: opt(mapOf(any)) }],
   save: [{
     id: req(str), sets: req(setsDoc), metadata: opt(mapOf(str)),
     descriptor: opt(object({ checkpointPosition: opt(u64), numberOfPartitions: opt(u32), snapshotId: opt(str) })),
@@ -282,16 +283,19 @@ const OPS = {
 
 function step(v, at) {
   if (typeName(v) !== "object") throw new Invalid(`${at} must be an object`);
-  const { op, expectError, expectErrorCode, comment, ...fields } = v;
+  const { op, expectError, expectErrorCode, expectMessage, comment, ...fields } = v;
   str(op, `${at}.op`);
   if (!Object.hasOwn(OPS, op)) throw new Invalid(`${at}: unknown op ${JSON.stringify(op)}`);
   if (expectError !== undefined) str(expectError, `${at}.expectError`);
   if (expectErrorCode !== undefined) str(expectErrorCode, `${at}.expectErrorCode`);
+  if (expectMessage !== undefined) str(expectMessage, `${at}.expectMessage`);
   if (comment !== undefined) str(comment, `${at}.comment`);
-  if (expectErrorCode !== undefined && expectError === undefined) throw new Invalid(`${at}: expectErrorCode needs expectError`);
+  if ((expectErrorCode ?? expectMessage) !== undefined && expectError === undefined) {
+    throw new Invalid(`${at}: expectErrorCode and expectMessage need expectError`);
+  }
   if (expectError !== undefined && "expect" in fields) throw new Invalid(`${at}: a step has expect or expectError, not both`);
   const [spec, capability] = OPS[op];
-  return { op, expectError, expectErrorCode, capability, ...object(spec)(fields, `${at} (${op})`) };
+  return { op, expectError, expectErrorCode, expectMessage, capability, ...object(spec)(fields, `${at} (${op})`) };
 }
 
 const caseDoc = object({
@@ -463,6 +467,12 @@ function compareFiles(what, expected, actual, cache) {
 }
 
 /** README, "Subset match". */
+/** A JSON value with its object keys sorted, for comparing documents as text. */
+function sorted(v) {
+  if (typeName(v) !== "object") return v;
+  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted(v[k])]));
+}
+
 function jsonMatches(expected, actual, at) {
   if (expected === "$any") return;
   if (typeName(expected) === "object" && typeName(actual) === "object") {
@@ -647,7 +657,7 @@ class CaseRun {
 
   /** Runs one step and judges it against `expectError` / `expectErrorCode`. */
   async step(s) {
-    if (!this.store && s.op !== "open") {
+    if (!this.store && s.op !== "open" && s.op !== "config") {
       try {
         this.store = new this.api.BackupStore(this.options);
       } catch (e) {
@@ -671,6 +681,22 @@ class CaseRun {
     if (s.expectErrorCode !== undefined && error.code !== s.expectErrorCode) {
       fail(`expected error code ${s.expectErrorCode}, got ${JSON.stringify(error.code)} (${describe(error)})`);
     }
+    if (s.expectMessage !== undefined && ![s.expectMessage, `${s.expectMessage}; ${error.hint}`].includes(error.message)) {
+      fail(`expected the message ${JSON.stringify(s.expectMessage)}, got ${JSON.stringify(error.message)}`);
+    }
+  }
+
+  /** README, `config`: the options as camelCase fields, `env` as the only environment. */
+  config(s) {
+    const options = { env: Object.fromEntries(s.env ?? []) };
+    if (s.url !== undefined) options.url = s.url;
+    for (const [name, value] of s.options ?? []) options[name.replace(/_([a-z])/g, (_, c) => c.toUpperCase())] = value;
+    const report = new this.api.BackupStore(options).config();
+    for (const [k, want] of s.expect ?? []) {
+      if (!Object.hasOwn(report, k) || JSON.stringify(sorted(report[k])) !== JSON.stringify(sorted(want))) {
+        fail(`config ${k}: expected ${JSON.stringify(want)}, got ${JSON.stringify(report[k])}`);
+      }
+    }
   }
 
   key(k, absolute) {
@@ -682,6 +708,8 @@ class CaseRun {
       case "open":
         this.store = new this.api.BackupStore(this.options);
         return;
+      case "config":
+        return this.config(s);
       case "save":
         return this.save(s);
       case "status":

@@ -1,6 +1,7 @@
 //! `cleanup-uploads [--older-than DURATION]` and `doctor`.
 
 use s3keep::backup::{BackupStore, CheckState};
+use s3keep::options::format_duration;
 use s3keep::Result;
 use serde_json::json;
 
@@ -8,16 +9,17 @@ use super::open_store;
 use crate::args::{CleanupArgs, GlobalArgs};
 use crate::exit;
 use crate::output::Output;
-use crate::parse::format_duration;
 
-/// Aborts the multipart uploads under the prefix older than `--older-than`.
+/// Aborts the multipart uploads under the prefix older than `--older-than` (default: the
+/// `stale_after` option).
 pub async fn cleanup_uploads(global: &GlobalArgs, args: CleanupArgs, out: Output) -> Result<i32> {
     let store = open_store(global).await?;
-    let aborted = store.cleanup_uploads(args.older_than).await?;
+    let older_than = args.older_than.unwrap_or(store.config().stale_after);
+    let aborted = store.cleanup_uploads(older_than).await?;
     if out.json {
         out.document(&json!({
-            "olderThan": format_duration(args.older_than),
-            "olderThanSeconds": args.older_than.as_secs(),
+            "olderThan": format_duration(older_than),
+            "olderThanSeconds": older_than.as_secs(),
             "aborted": aborted.iter().map(|u| json!({
                 "key": u.key,
                 "uploadId": u.upload_id,
@@ -35,7 +37,7 @@ pub async fn cleanup_uploads(global: &GlobalArgs, args: CleanupArgs, out: Output
         out.info(&format!(
             "aborted {} multipart uploads older than {}",
             aborted.len(),
-            format_duration(args.older_than)
+            format_duration(older_than)
         ));
     }
     Ok(exit::OK)
@@ -44,7 +46,7 @@ pub async fn cleanup_uploads(global: &GlobalArgs, args: CleanupArgs, out: Output
 /// Runs every check of the store; one line per check with its hint; exit 1 if one failed.
 pub async fn doctor(global: &GlobalArgs, out: Output) -> Result<i32> {
     // The bucket is not created here: the doctor reports the store as it is.
-    let store = BackupStore::new(crate::config::store_config(global)?)?;
+    let store = BackupStore::new(crate::options::store_config(&global.options)?)?;
     let checks = store.check().await;
     let ok = !checks.iter().any(|c| c.state == CheckState::Failed);
     if out.json {

@@ -1,6 +1,7 @@
 //! The subcommands: each takes its parsed arguments, opens the store, prints its result and
 //! returns the exit code; an [`Error`] is printed and mapped by [`run`].
 
+mod config;
 mod delete;
 mod maintenance;
 mod prune;
@@ -35,6 +36,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Verify(args) => verify::verify(global, args, out).await,
         Command::CleanupUploads(args) => maintenance::cleanup_uploads(global, args, out).await,
         Command::Doctor => maintenance::doctor(global, out).await,
+        Command::Config => config::config(global, out),
     };
     match result {
         Ok(code) => code,
@@ -45,11 +47,11 @@ pub async fn run(cli: Cli) -> i32 {
     }
 }
 
-/// Opens the store of the global options; with `--create-bucket`, creates the bucket first
+/// Opens the store of the global options; with `create_bucket`, creates the bucket first
 /// when it is missing.
 async fn open_store(global: &GlobalArgs) -> Result<BackupStore> {
-    let store = BackupStore::new(crate::config::store_config(global)?)?;
-    if global.create_bucket {
+    let store = BackupStore::new(crate::options::store_config(&global.options)?)?;
+    if store.config().create_bucket {
         store.ensure_bucket().await?;
     }
     Ok(store)

@@ -1,5 +1,5 @@
 //! `prune [--keep-* N]... [--keep-within DURATION] [--prune-failed] [--prune-stale]
-//! (--dry-run | --yes)`: retention (SPEC §7). The plan is always shown; deleting needs `--yes`.
+//! (--dry-run | --yes)`: retention (§7). The plan is always shown; deleting needs `--yes`.
 
 use std::collections::HashMap;
 
@@ -69,7 +69,7 @@ pub async fn prune(global: &GlobalArgs, args: PruneArgs, out: Output) -> Result<
     })
 }
 
-/// The retention policy of the flags.
+/// The retention policy of the flags; stale after the store's `stale_after` option.
 fn policy(args: &PruneArgs) -> RetentionPolicy {
     RetentionPolicy {
         keep_last: args.keep_last,
@@ -81,7 +81,7 @@ fn policy(args: &PruneArgs) -> RetentionPolicy {
         keep_within: args.keep_within,
         prune_failed: args.prune_failed,
         prune_stale: args.prune_stale,
-        stale_after: args.stale_after,
+        stale_after: None,
     }
 }
 

@@ -1,4 +1,4 @@
-//! delete: the protocol of SPEC §4 that leaves nothing behind, however many files.
+//! delete: the protocol of §4 that leaves nothing behind, however many files.
 //!
 //! 1. status → DELETING (readers ignore the backup from now on);
 //! 2. every key under the backup's folder, page by page (ListObjectsV2 with continuation
@@ -6,8 +6,9 @@
 //!    that fail in a 200 answer are retried, then reported;
 //! 3. `metadata.json`, then `status.json` last.
 //!
-//! Seed 000's store listed once and deleted only the first 1000 keys. Re-running a
-//! half-done delete (the status says DELETING) finishes it.
+//! A delete that reads only the first page of the listing leaves every key past the first 1000
+//! behind (the store this layout comes from did). Re-running a half-done delete (the status
+//! says DELETING) finishes it.
 
 use futures::TryStreamExt as _;
 

@@ -1,4 +1,4 @@
-//! The object layout of SPEC §3 and the rules that keep names inside it.
+//! The object layout of §3 and the rules that keep names inside it.
 //!
 //! ```text
 //! {prefix}{partition}/{checkpoint}/{node}/status.json
@@ -93,7 +93,7 @@ pub fn validate_set_name(name: &str) -> Result<()> {
     }
 }
 
-/// Checks a file's path relative to its set (SPEC §3): not empty, not absolute, no `.` or `..`
+/// Checks a file's path relative to its set (§3): not empty, not absolute, no `.` or `..`
 /// component, no empty component, no backslash, NUL or control character.
 ///
 /// The same check runs on save (names from the caller) and on restore (names from a

@@ -1,4 +1,4 @@
-//! list: every backup under the prefix, optionally filtered (SPEC §4 list).
+//! list: every backup under the prefix, optionally filtered (§4 list).
 //!
 //! The folders `{partition}/{checkpoint}/{node}/` are walked with delimiter listings
 //! (ListObjectsV2, every page), so the cost grows with the number of backups, not with the

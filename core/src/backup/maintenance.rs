@@ -1,4 +1,4 @@
-//! Maintenance (SPEC §4): cleanup_uploads, which aborts the multipart uploads that crashed
+//! Maintenance (§4): cleanup_uploads, which aborts the multipart uploads that crashed
 //! saves left behind, and check (the CLI's `doctor`), the probe users run first.
 
 use std::time::Duration;

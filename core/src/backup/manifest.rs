@@ -1,4 +1,4 @@
-//! `status.json` and `metadata.json` (SPEC §3), written in format version 1 and read also
+//! `status.json` and `metadata.json` (§3), written in format version 1 and read also
 //! as Zeebe's S3 backup store writes them (`Status(statusCode, failureReason)` and
 //! `Metadata(checkpointId, partitionId, nodeId, checkpointPosition, snapshotId,
 //! numberOfPartitions, snapshotFileNames, segmentFileNames)`, Jackson camelCase).
@@ -147,7 +147,7 @@ pub struct ZeebeDescriptor {
     pub snapshot_id: Option<String>,
 }
 
-/// The Zeebe set names and where Zeebe's own store puts them (SPEC §3).
+/// The Zeebe set names and where Zeebe's own store puts them (§3).
 pub const ZEEBE_SNAPSHOT_SET: &str = "snapshot";
 /// Zeebe's segments set.
 pub const ZEEBE_SEGMENTS_SET: &str = "segments";

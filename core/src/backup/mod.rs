@@ -1,4 +1,4 @@
-//! The backup store: the layout of SPEC §3 and the protocols of SPEC §4 on top of the S3
+//! The backup store: the layout of §3 and the protocols of §4 on top of the S3
 //! client. One file per operation: `save.rs`, `restore.rs`, `delete.rs`, `list.rs`,
 //! `verify.rs`, `prune.rs`, `maintenance.rs` (cleanup_uploads, check).
 
@@ -38,7 +38,7 @@ use crate::s3::{human_size, PutOptions, PutResult, S3Client};
 use layout::Layout;
 use manifest::{MAX_METADATA_BYTES, MAX_STATUS_BYTES};
 
-/// A backup store: one bucket and prefix of an S3-compatible store (SPEC §4).
+/// A backup store: one bucket and prefix of an S3-compatible store (§4).
 ///
 /// Cheap to clone. Every operation is safe to retry and safe to interrupt.
 #[derive(Clone, Debug)]

@@ -1,4 +1,4 @@
-//! prune: retention (SPEC §7) applied to the store. The plan comes from the pure planner in
+//! prune: retention (§7) applied to the store. The plan comes from the pure planner in
 //! [`crate::retention`]; executing it goes through the delete protocol, backup by backup.
 
 use super::{BackupId, BackupStore, DeleteOptions, ListFilter, StatusCode};
@@ -38,7 +38,11 @@ impl BackupStore {
                 created_at: b.created_at.or(b.updated_at).unwrap_or_else(runtime::now_utc),
             })
             .collect();
-        let plan = plan(policy, &candidates, runtime::now_utc());
+        let policy = RetentionPolicy {
+            stale_after: Some(policy.stale_after.unwrap_or(self.config.stale_after)),
+            ..policy.clone()
+        };
+        let plan = plan(&policy, &candidates, runtime::now_utc());
         let mut outcome = PruneOutcome {
             plan,
             dry_run,

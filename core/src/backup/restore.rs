@@ -1,4 +1,4 @@
-//! restore: SPEC §4 restore, on every target.
+//! restore: §4 restore, on every target.
 //!
 //! - [`BackupStore::restore_plan`] checks that the backup is COMPLETED and returns its
 //!   metadata, every set and file name re-validated (a tampered `metadata.json` is refused
@@ -29,7 +29,7 @@ use crate::runtime::CancelToken;
 use crate::s3::checksum::Crc32c;
 use crate::s3::GetObjectOutput;
 
-/// Where Zeebe's seed layout puts the `snapshot` set (SPEC §3: write `snapshot/`, read both).
+/// Where Zeebe's layout puts the `snapshot` set (§3: write `snapshot/`, read both).
 pub(crate) const ZEEBE_SNAPSHOT_SET_ALT: &str = "snapshots";
 
 /// The set the CLI restores into the target directory itself (`save ID DIR` saves `files`).
@@ -160,7 +160,7 @@ impl BackupStore {
     ///
     /// `entry` comes from [`restore_plan`](Self::restore_plan) (which checked the status);
     /// `set` is the name of its set. For the `snapshot` set, a file missing under
-    /// `snapshot/` is looked for under `snapshots/` (SPEC §3).
+    /// `snapshot/` is looked for under `snapshots/` (§3).
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for a bad set or file name; [`Error::NotFound`] when the object
@@ -190,7 +190,7 @@ impl BackupStore {
         self.open_file(id, set, entry).await?.bytes().await
     }
 
-    /// GetObject of a file, with SPEC §3's fallback from `snapshot/` to `snapshots/`.
+    /// GetObject of a file, with §3's fallback from `snapshot/` to `snapshots/`.
     /// Returns the key that answered.
     pub(crate) async fn get_file_object(
         &self,

@@ -115,7 +115,7 @@ impl Drop for PartialFile {
 
 impl BackupStore {
     /// Restores backup `id` into the directory `target` (created if missing) and returns
-    /// what was done (SPEC §4 restore).
+    /// what was done (§4 restore).
     ///
     /// Set `files` (or `options.root_set`) goes into `target` itself and every other set
     /// `NAME` into `target/NAME/`. Files are restored concurrently (`concurrency` at a
@@ -299,7 +299,7 @@ impl BackupStore {
     ) -> Result<(u32, u64)> {
         let _permit = ctx.permits.acquire().await.expect("the semaphore is never closed");
         // `send` retries until the answer's head arrives; a connection lost in the body
-        // restarts the range here, with the same backoff (SPEC §6).
+        // restarts the range here, with the same backoff (§6).
         let stopwatch = crate::runtime::Stopwatch::start();
         let mut attempt = 0;
         loop {

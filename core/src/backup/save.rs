@@ -1,4 +1,4 @@
-//! save: the four-step protocol of SPEC §4.
+//! save: the four-step protocol of §4.
 //!
 //! 1. `status.json` = IN_PROGRESS with `If-None-Match: *` (an existing backup is never
 //!    overwritten); 2. every file uploaded concurrently with a checksum the server verifies,
@@ -78,7 +78,7 @@ struct Transfer {
 }
 
 impl BackupStore {
-    /// Saves the file sets as backup `id` (SPEC §4 save) and returns its status (COMPLETED).
+    /// Saves the file sets as backup `id` (§4 save) and returns its status (COMPLETED).
     ///
     /// Bad input (set names, file names, key lengths, missing local files) is rejected
     /// before any request is sent. Memory stays under part size × `concurrency` plus a small
@@ -261,7 +261,7 @@ impl BackupStore {
         ))
     }
 
-    /// Multipart upload of one file (SPEC §5): equal parts, uploaded concurrently under the
+    /// Multipart upload of one file (§5): equal parts, uploaded concurrently under the
     /// save's shared cap; a permit is taken before a part is read, so buffered parts never
     /// exceed the cap. Streams of unknown size that turn out small go by PutObject.
     ///

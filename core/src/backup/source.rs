@@ -1,5 +1,5 @@
 //! Where the bytes of a file to save come from, read sequentially in chunks so memory stays
-//! bounded by the chunk (part) size whatever the file size (SPEC §4, §5).
+//! bounded by the chunk (part) size whatever the file size (§4, §5).
 
 use std::sync::Arc;
 

@@ -1,4 +1,4 @@
-//! verify: SPEC §4 verify. Shallow: one paged ListObjectsV2 over the backup's folder,
+//! verify: §4 verify. Shallow: one paged ListObjectsV2 over the backup's folder,
 //! compared with `metadata.json` (every file present, with its recorded size). Deep: every
 //! file downloaded again and its CRC32C compared.
 

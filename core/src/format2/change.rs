@@ -1,4 +1,4 @@
-//! Change detection against the previous backup of the same (partition, node) (SPEC §11,
+//! Change detection against the previous backup of the same (partition, node) (§11,
 //! restic's parent snapshot): a file whose size, mtime, ctime and inode equal the previous
 //! manifest's is not read; its chunk list is reused.
 //!

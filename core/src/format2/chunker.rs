@@ -1,4 +1,4 @@
-//! Content-defined chunking (SPEC §11) with FastCDC 2020 (`fastcdc::v2020`), streaming with
+//! Content-defined chunking (§11) with FastCDC 2020 (`fastcdc::v2020`), streaming with
 //! bounded memory over any source.
 //!
 //! The [`Chunker`] is a push-pull state machine, so that the same code serves a

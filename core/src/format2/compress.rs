@@ -1,4 +1,4 @@
-//! Per-chunk compression (SPEC §11): one zstd frame (RFC 8878) per chunk, or the raw bytes
+//! Per-chunk compression (§11): one zstd frame (RFC 8878) per chunk, or the raw bytes
 //! when compression does not make the chunk strictly smaller; the choice is recorded per
 //! blob ([`Compression`]) in the pack header and the index.
 //!

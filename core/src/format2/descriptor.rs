@@ -1,4 +1,4 @@
-//! The store descriptor `{prefix}s3keep.json` (SPEC §11): which format a store holds and
+//! The store descriptor `{prefix}s3keep.json` (§11): which format a store holds and
 //! the parameters every writer of a format 2 store must share (chunker, chunk ids), plus
 //! the writers' defaults (compression level, pack size) and the slots of §12 (encryption,
 //! the retention policy behind Object Lock).
@@ -77,7 +77,7 @@ pub enum EncryptionSettings {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoreDescriptor {
-    /// 1 (one object per file, SPEC §3) or 2 (packs, SPEC §11).
+    /// 1 (one object per file, §3) or 2 (packs, §11).
     pub format_version: u32,
     /// Random id of the store.
     #[serde(default, skip_serializing_if = "Option::is_none")]

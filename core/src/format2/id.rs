@@ -1,7 +1,7 @@
 //! The 32-byte ids of format 2 and how chunk ids are computed.
 //!
 //! - [`ChunkId`]: SHA-256 of the chunk's plaintext ([`ChunkIdScheme::Sha256`]), or HMAC-SHA256
-//!   of it under the store's MAC key once the store is encrypted (SPEC §12,
+//!   of it under the store's MAC key once the store is encrypted (§12,
 //!   [`ChunkIdScheme::HmacSha256`]), so that equal plaintext is not recognisable from outside.
 //!   The scheme is chosen in one place, the store descriptor (`chunkId`).
 //! - [`PackId`]: 32 random bytes. A pack is uploaded as a multipart upload whose key must be
@@ -166,7 +166,7 @@ pub(crate) fn printable(text: &str) -> String {
 pub struct MacKey([u8; 32]);
 
 impl MacKey {
-    /// A key from its bytes (as unwrapped from the store's key object, SPEC §12).
+    /// A key from its bytes (as unwrapped from the store's key object, §12).
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
         Self(bytes)
     }
@@ -183,7 +183,7 @@ impl fmt::Debug for MacKey {
     }
 }
 
-/// How chunk ids are computed: the one place that knows (SPEC §11, §12).
+/// How chunk ids are computed: the one place that knows (§11, §12).
 #[derive(Clone)]
 pub enum ChunkIdScheme {
     /// SHA-256 of the plaintext (unencrypted stores).

@@ -1,4 +1,4 @@
-//! The index (SPEC §11): chunk id → (pack, offset, stored length, raw length, compression).
+//! The index (§11): chunk id → (pack, offset, stored length, raw length, compression).
 //!
 //! Stored as index objects `{prefix}index/<sha256 of the object>`, each a zstd frame of a
 //! JSON [`IndexFile`] describing whole packs. A save writes one for the packs it finished

@@ -1,4 +1,4 @@
-//! The object layout of format 2 (SPEC §11), beside format 1's ([`crate::backup::layout`]):
+//! The object layout of format 2 (§11), beside format 1's ([`crate::backup::layout`]):
 //!
 //! ```text
 //! {prefix}s3keep.json                                   store descriptor

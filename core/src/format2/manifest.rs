@@ -1,4 +1,4 @@
-//! A format 2 backup's manifest (SPEC §11): what `metadata.json` is to format 1, plus each
+//! A format 2 backup's manifest (§11): what `metadata.json` is to format 1, plus each
 //! file's chunk ids and the attributes change detection compares.
 //!
 //! Stored at `{prefix}{partition}/{checkpoint}/{node}/manifest.json.zst`: one zstd frame of
@@ -29,7 +29,7 @@ pub const MAX_MANIFEST: u64 = 1024 * 1024 * 1024;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ManifestFile {
-    /// Path relative to the set, `/`-separated (the rules of SPEC §3).
+    /// Path relative to the set, `/`-separated (the rules of §3).
     pub name: String,
     /// Size in bytes.
     pub size: u64,
@@ -125,7 +125,7 @@ impl Manifest {
         BackupId::new(self.partition_id, self.checkpoint_id, self.node_id)
     }
 
-    /// Sorts every set by name and checks set names, file names (SPEC §3's rules, the same
+    /// Sorts every set by name and checks set names, file names (§3's rules, the same
     /// as on save and restore) and that no name appears twice in a set.
     ///
     /// # Errors
@@ -165,7 +165,7 @@ impl Manifest {
     ///
     /// # Errors
     /// [`Error::Integrity`] naming `key` when it is not a zstd frame of a format 2 manifest,
-    /// or when a name breaks the rules of SPEC §3 (a tampered manifest must not make
+    /// or when a name breaks the rules of §3 (a tampered manifest must not make
     /// restore write outside its target).
     pub fn from_stored(key: &str, stored: &[u8]) -> Result<Self> {
         let json = decompress_object(key, stored, MAX_MANIFEST)?;

@@ -1,4 +1,4 @@
-//! Format 2 (SPEC §11): content-defined chunks, deduplicated by id, compressed, packed into
+//! Format 2 (§11): content-defined chunks, deduplicated by id, compressed, packed into
 //! pack objects, with an index and per-backup manifests. docs/FORMAT.md is the reference of
 //! the bytes; this module holds the pure building blocks (no S3 request):
 //!

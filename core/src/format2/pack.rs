@@ -1,4 +1,4 @@
-//! The pack object (SPEC §11): blobs back to back, then a header listing them, then a fixed
+//! The pack object (§11): blobs back to back, then a header listing them, then a fixed
 //! 16-byte trailer; and the [`PackWriter`] that builds one and hands it out in multipart parts.
 //!
 //! ```text

@@ -54,7 +54,7 @@ pub(crate) struct BucketAddress {
 }
 
 impl BucketAddress {
-    /// Resolves the addressing style of SPEC §2.
+    /// Resolves the addressing style of §2.
     pub fn new(config: &ClientConfig) -> Result<Self> {
         config.validate()?;
         let (endpoint, default_style) = match &config.endpoint {

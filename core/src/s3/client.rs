@@ -204,7 +204,7 @@ impl S3Client {
         self.inner.counts.get(operation)
     }
 
-    /// Sends `request` with retries (SPEC §6); a non-2xx answer becomes a typed error. The
+    /// Sends `request` with retries (§6); a non-2xx answer becomes a typed error. The
     /// body is the caller's to read (see [`S3Client::body_stream`]).
     pub(crate) async fn send(&self, request: Request<'_>) -> Result<reqwest::Response> {
         // The permit goes back with the head: a body read later must not hold it (limiter.rs).
@@ -213,7 +213,7 @@ impl S3Client {
     }
 
     /// Sends `request` and reads its whole body, at most `limit` bytes, as one attempt: a body
-    /// that stalls or breaks off is retried like a lost answer (SPEC §6).
+    /// that stalls or breaks off is retried like a lost answer (§6).
     ///
     /// # Errors
     /// Those of [`send`](Self::send); `too_large()` when the body exceeds `limit` (not retried).
@@ -254,7 +254,7 @@ impl S3Client {
         })
     }
 
-    /// Runs `attempt` until it succeeds or its error is final (SPEC §6).
+    /// Runs `attempt` until it succeeds or its error is final (§6).
     async fn retrying<T, F, Fut>(&self, mut attempt: F) -> Result<T>
     where
         F: FnMut() -> Fut,
@@ -270,7 +270,7 @@ impl S3Client {
                 Err(err) => err,
             };
             if matches!(err, Error::ClockSkew(_)) && !skew_retried {
-                // The offset was corrected from the server's Date: one more try (SPEC §6).
+                // The offset was corrected from the server's Date: one more try (§6).
                 skew_retried = true;
                 continue;
             }
@@ -287,7 +287,7 @@ impl S3Client {
     }
 
     /// The sleep before retrying after `err` failed attempt number `attempt`, or `None` when
-    /// `err` is final: not temporary, attempts used up, or the time budget spent (SPEC §6).
+    /// `err` is final: not temporary, attempts used up, or the time budget spent (§6).
     pub(crate) fn retry_delay(&self, err: &Error, attempt: u32, elapsed: Duration) -> Option<Duration> {
         let retry = &self.inner.config.retry;
         let delay = backoff_delay(attempt, retry.base_delay, retry.max_delay);

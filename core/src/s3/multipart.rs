@@ -233,7 +233,7 @@ fn next_upload_markers(page: &UploadsPage) -> Result<Option<(String, String)>> {
     }
 }
 
-/// The part size for a file of `size` bytes (SPEC §5): the requested size, raised so the
+/// The part size for a file of `size` bytes (§5): the requested size, raised so the
 /// file fits in 10,000 parts, never below 5 MiB nor above 5 GiB.
 pub fn part_size_for(size: u64, requested: u64) -> u64 {
     let fit = size.div_ceil(MAX_PARTS);

@@ -1,4 +1,4 @@
-//! Turning failed responses and transport failures into typed errors (SPEC §6).
+//! Turning failed responses and transport failures into typed errors (§6).
 
 use http::HeaderMap;
 
@@ -51,7 +51,7 @@ pub(crate) fn error_from_response(
     classify(code.as_deref(), status, details)
 }
 
-/// The variant of SPEC §6 for an S3 code and HTTP status.
+/// The variant of §6 for an S3 code and HTTP status.
 pub(crate) fn classify(code: Option<&str>, status: u16, details: ErrorDetails) -> Error {
     match code {
         Some("NoSuchBucket") => Error::NoSuchBucket(details),

@@ -55,6 +55,8 @@ pub struct Step {
     pub expect_error: Option<String>,
     /// With `expect_error`: the S3 error code (or status, for BackupNotCompleted) it carries.
     pub expect_error_code: Option<String>,
+    /// With `expect_error`: the core's message (the binding's, up to `; hint`).
+    pub expect_message: Option<String>,
 }
 
 impl<'de> Deserialize<'de> for Step {
@@ -70,9 +72,10 @@ impl<'de> Deserialize<'de> for Step {
         };
         let expect_error = text("expectError")?;
         let expect_error_code = text("expectErrorCode")?;
+        let expect_message = text("expectMessage")?;
         let _comment = text("comment")?;
-        if expect_error_code.is_some() && expect_error.is_none() {
-            return Err(D::Error::custom("expectErrorCode needs expectError"));
+        if (expect_error_code.is_some() || expect_message.is_some()) && expect_error.is_none() {
+            return Err(D::Error::custom("expectErrorCode and expectMessage need expectError"));
         }
         if expect_error.is_some() && map.contains_key("expect") {
             return Err(D::Error::custom("a step has expect or expectError, not both"));
@@ -82,6 +85,7 @@ impl<'de> Deserialize<'de> for Step {
             op,
             expect_error,
             expect_error_code,
+            expect_message,
         })
     }
 }
@@ -96,6 +100,14 @@ impl<'de> Deserialize<'de> for Step {
 )]
 pub enum Op {
     Open {},
+    Config {
+        url: Option<String>,
+        #[serde(default)]
+        options: BTreeMap<String, String>,
+        #[serde(default)]
+        env: BTreeMap<String, String>,
+        expect: Option<serde_json::Map<String, Value>>,
+    },
     Save {
         id: String,
         sets: BTreeMap<String, Vec<FileDoc>>,
@@ -207,6 +219,7 @@ impl Op {
     pub fn name(&self) -> &'static str {
         match self {
             Op::Open {} => "open",
+            Op::Config { .. } => "config",
             Op::Save { .. } => "save",
             Op::Status { .. } => "status",
             Op::List { .. } => "list",

@@ -123,3 +123,26 @@ pub fn json_matches(expected: &Value, actual: &Value, at: &str) -> Result<(), St
         (e, a) => Err(format!("{at}: expected {e}, got {a}")),
     }
 }
+
+/// README, `config`: every field of `expect` equals the document's (objects exactly).
+pub fn config_matches(expect: Option<&serde_json::Map<String, Value>>, actual: &Value) -> StepResult {
+    for (key, want) in expect.into_iter().flatten() {
+        let got = &actual[key.as_str()];
+        if !json_equal(want, got) {
+            return Err(fail(format!("config {key}: expected {want}, got {got}")));
+        }
+    }
+    Ok(())
+}
+
+/// JSON equality with numbers compared as numbers.
+fn json_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
+        }
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(v, w)| json_equal(v, w)),
+        _ => a == b,
+    }
+}

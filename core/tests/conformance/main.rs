@@ -1,4 +1,4 @@
-//! The Rust runner of the shared conformance suite (conformance/README.md, SPEC §9).
+//! The Rust runner of the shared conformance suite (conformance/README.md, §9).
 //!
 //! `cargo test -p s3keep --test conformance [-- FILTER]` runs every case of
 //! `conformance/cases/` (those whose name contains FILTER) against a fresh bucket of the

@@ -103,7 +103,7 @@ impl CaseRun {
 
     /// Runs one step and judges its outcome against `expectError`.
     pub async fn step(&mut self, step: &Step) -> Result<(), String> {
-        if self.store.is_none() && !matches!(step.op, Op::Open {}) {
+        if self.store.is_none() && !matches!(step.op, Op::Open {} | Op::Config { .. }) {
             let store = BackupStore::new(self.config.clone()).map_err(|e| format!("cannot open the store: {e}"))?;
             self.store = Some(store);
         }
@@ -117,10 +117,14 @@ impl CaseRun {
                 if e.kind() != kind {
                     return Err(format!("expected error {kind}, got {e}"));
                 }
-                match &step.expect_error_code {
-                    Some(code) if e.code() != Some(code.as_str()) => {
+                match (&step.expect_error_code, &step.expect_message) {
+                    (Some(code), _) if e.code() != Some(code.as_str()) => {
                         Err(format!("expected error code {code}, got {:?} ({e})", e.code()))
                     }
+                    (_, Some(message)) if &e.details().message != message => Err(format!(
+                        "expected the message {message:?}, got {:?}",
+                        e.details().message
+                    )),
                     _ => Ok(()),
                 }
             }
@@ -145,6 +149,23 @@ impl CaseRun {
             Op::Open {} => {
                 self.store = Some(BackupStore::new(self.config.clone())?);
                 Ok(())
+            }
+            Op::Config {
+                url,
+                options,
+                env,
+                expect,
+            } => {
+                // The case's options and environment alone: no process variable, no profile.
+                let mut builder = StoreConfig::builder().with_env(|name| env.get(name).cloned());
+                if let Some(url) = url {
+                    builder = builder.with_url(url);
+                }
+                for (name, value) in options {
+                    builder = builder.with_option(name, value.as_str());
+                }
+                let report = serde_json::to_value(builder.build()?.describe()).expect("serialises");
+                crate::check::config_matches(expect.as_ref(), &report)
             }
             Op::Save {
                 id,
@@ -401,10 +422,7 @@ impl CaseRun {
             keep_within: policy.keep_within.as_deref().map(parse_duration).transpose()?,
             prune_failed: policy.prune_failed,
             prune_stale: policy.prune_stale,
-            stale_after: match &policy.stale_after {
-                Some(d) => parse_duration(d)?,
-                None => RetentionPolicy::default().stale_after,
-            },
+            stale_after: policy.stale_after.as_deref().map(parse_duration).transpose()?,
         };
         let outcome = self.store().prune(&policy, dry_run).await?;
         if let Some((id, e)) = outcome.failed.first() {
