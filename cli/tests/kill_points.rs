@@ -25,6 +25,8 @@ use serde_json::Value;
 use support::steps::{Cut, StepProxy};
 
 const MIB: usize = 1024 * 1024;
+/// Part size and multipart threshold of every run (S3's minimum part size).
+const PART: usize = 5 * MIB;
 
 /// One operation swept.
 struct Scenario {
@@ -206,7 +208,12 @@ fn id(text: &str) -> s3keep::BackupId {
 impl World {
     fn new() -> World {
         let runtime = runtime();
-        let store = runtime.block_on(async { support::store_for(support::fresh_store_config().await).await });
+        let store = runtime.block_on(async {
+            let mut config = support::fresh_store_config().await;
+            config.part_size = PART as u64;
+            config.multipart_threshold = PART as u64;
+            support::store_for(config).await
+        });
         World {
             bucket: store.config().client.bucket.clone(),
             store,
@@ -219,13 +226,22 @@ impl World {
         self.target.path().join("out")
     }
 
-    /// `s3keep --endpoint ENDPOINT --bucket B --prefix P --concurrency 1 --json ARGS`.
+    /// `s3keep --endpoint ENDPOINT --bucket B --prefix P --concurrency 1 --part-size 5MiB
+    /// --multipart-threshold 5MiB --json ARGS`.
     fn command(&self, endpoint: &str, args: &[String]) -> Command {
         let m = support::minio();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3keep"));
         cmd.args(["--endpoint", endpoint, "--bucket", &self.bucket])
             .args(["--prefix", &self.store.config().prefix])
-            .args(["--concurrency", "1", "--json"])
+            .args([
+                "--concurrency",
+                "1",
+                "--part-size",
+                "5MiB",
+                "--multipart-threshold",
+                "5MiB",
+                "--json",
+            ])
             .args(args)
             .stdin(Stdio::null())
             .env("AWS_ACCESS_KEY_ID", &m.access_key)
@@ -240,8 +256,11 @@ impl World {
         ] {
             cmd.env_remove(var);
         }
-        for var in ["S3KEEP_URL", "S3KEEP_BUCKET", "S3KEEP_PREFIX"] {
-            cmd.env_remove(var);
+        // Every store option has an S3KEEP_* variable: none of the caller's may leak in.
+        for (var, _) in std::env::vars() {
+            if var.starts_with("S3KEEP_") && !var.starts_with("S3KEEP_TEST_") {
+                cmd.env_remove(var);
+            }
         }
         cmd
     }
@@ -326,14 +345,14 @@ fn small_dir() -> PathBuf {
     dir.path().to_path_buf()
 }
 
-/// Two small files and one of 17 MiB: a multipart upload of two parts at the default 16 MiB
-/// part size, and two ranged GetObjects on restore.
+/// Two small files and one of 6 MiB: a multipart upload of two parts of at most [`PART`],
+/// and two ranged GetObjects on restore.
 fn big_dir() -> PathBuf {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     let dir = DIR.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "a.txt", b"next to a big one\n".to_vec());
-        write(dir.path(), "big.bin", pattern(17 * MIB, 13));
+        write(dir.path(), "big.bin", pattern(PART + MIB, 13));
         write(dir.path(), "sub/c.bin", pattern(300 * 1024, 29));
         dir
     });
