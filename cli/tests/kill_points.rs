@@ -1,5 +1,5 @@
-//! Kill points (SPEC §4: "kill -9 at any point loses nothing that was COMPLETED and leaves a
-//! state the next call can finish or clean up"; issue 16 item 5).
+//! Kill points (§4: every operation may be killed at any moment; what was COMPLETED stays
+//! intact and the next call finishes or cleans up what the killed one left; issue 16 item 5).
 //!
 //! For each operation of [`scenarios`] the sweep first runs the `s3keep` command once through
 //! `support::steps::StepProxy` to number its requests (1..=N, at `--concurrency 1` so that

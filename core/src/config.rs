@@ -138,7 +138,7 @@ pub struct ClientConfig {
     /// Sign the SHA-256 of every payload instead of `UNSIGNED-PAYLOAD` (costs ~0.5 core-s/GB).
     pub signed_payload: bool,
     /// Lower the requests in flight when the store throttles (503 SlowDown, 429) and raise
-    /// them back slowly (AIMD, SPEC §14; default true). Off, only retries answer throttling.
+    /// them back slowly (AIMD, §14; default true). Off, only retries answer throttling.
     pub adaptive_concurrency: bool,
 }
 

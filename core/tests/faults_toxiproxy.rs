@@ -1,4 +1,4 @@
-//! Fault injection below HTTP with a real tool (SPEC §14, issue 16 item 4): Toxiproxy in
+//! Fault injection below HTTP with a real tool (§14, issue 16 item 4): Toxiproxy in
 //! front of MinIO resets about 5% of the connections (`reset_peer` with toxicity 0.05: on the
 //! request side, so it never or only partly reaches MinIO, or on the answer side, so MinIO
 //! acted and the answer is lost or cut), and in some runs adds latency, a bandwidth cap or

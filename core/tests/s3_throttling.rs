@@ -1,4 +1,4 @@
-//! Throttling (SPEC §14): a store that answers `503 SlowDown` (or `429`) above N requests in
+//! Throttling (§14): a store that answers `503 SlowDown` (or `429`) above N requests in
 //! flight makes the client lower its concurrency (AIMD, `core/src/s3/limiter.rs`), and a save
 //! at concurrency 16 completes instead of failing. The store is MinIO behind
 //! `support::throttle::ThrottlingProxy`. Counts are asserted, never times.

@@ -45,7 +45,7 @@ struct Inner {
     observed_skew_ms: AtomicI64,
     /// Requests sent per S3 action, retries included.
     counts: RequestCounts,
-    /// The adaptive cap on requests in flight (SPEC §14), shared by every request.
+    /// The adaptive cap on requests in flight (§14), shared by every request.
     limiter: Arc<Limiter>,
 }
 
@@ -188,7 +188,7 @@ impl S3Client {
     }
 
     /// The cap on requests in flight this client has set itself after the store throttled
-    /// (503 SlowDown, 429; SPEC §14), or `None` while it never throttled (or with
+    /// (503 SlowDown, 429; §14), or `None` while it never throttled (or with
     /// `adaptive_concurrency` off): then only the callers' own concurrency counts.
     pub fn concurrency_limit(&self) -> Option<usize> {
         self.inner.limiter.limit()

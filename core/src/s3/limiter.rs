@@ -1,4 +1,4 @@
-//! Adaptive concurrency (SPEC §14): when the store throttles (`503 SlowDown`, `429`), the
+//! Adaptive concurrency (§14): when the store throttles (`503 SlowDown`, `429`), the
 //! client lowers how many requests it lets into flight, and raises it back slowly once they
 //! succeed again: additive increase, multiplicative decrease (AIMD), as TCP's congestion
 //! control does (RFC 5681 §3.1). Every request of the client passes through one

@@ -1,4 +1,4 @@
-//! A GetObject body that picks up where a lost connection left it (SPEC §6: connection
+//! A GetObject body that picks up where a lost connection left it (§6: connection
 //! errors and timeouts are retried, in the body of an answer too).
 //!
 //! When the body fails with a temporary error (a reset, a read timeout) after some bytes,

@@ -1,5 +1,5 @@
 //! A proxy that numbers the requests of one process and kills that process at request k:
-//! the kill points of SPEC §4 ("kill -9 at any point loses nothing that was COMPLETED"),
+//! the kill points of §4 (an operation killed at any moment loses nothing COMPLETED),
 //! chosen by request count (issue 16 item 5).
 //!
 //! Every request that arrives is numbered (1, 2, ...) and named by its S3 action, the key

@@ -1,7 +1,7 @@
 //! A store that throttles: an HTTP proxy on 127.0.0.1 in front of the test MinIO that
 //! answers `503 SlowDown` (or `429 Too Many Requests`) itself whenever a request arrives
 //! while `capacity` requests are already in flight through it, and forwards the others
-//! (SPEC §14). Toxiproxy works below HTTP and cannot answer 503, hence this one.
+//! (§14). Toxiproxy works below HTTP and cannot answer 503, hence this one.
 //!
 //! A forwarded request counts as in flight from the moment its whole request has arrived
 //! until MinIO's whole answer has: the count drops before the client can see the answer, so
