@@ -89,6 +89,11 @@ export interface ConfigReport {
   checksum: "crc32c" | "md5";
   signedPayload: boolean;
   staleAfter: string;
+  /** The CA bundle trusted for HTTPS (native faces only; always null here). */
+  caBundle: string | null;
+  /** How a saved directory is read (native faces only; here at their defaults). */
+  followSymlinks: boolean;
+  onFileError: "fail" | "skip";
   /** Where each value not at its default came from: "option", "url", a variable name, "profile". */
   sources: Record<string, string>;
 }

@@ -101,6 +101,9 @@ js_deps() {
     echo "$want" >"$stamp"
 }
 
+# Sourced (bench/setup.sh does), it only defines the functions above.
+[[ "${BASH_SOURCE[0]}" != "$0" ]] && return 0
+
 start=$SECONDS
 mkdir -p "$CACHE/bin"
 # Several checkouts may run setup at once (the cache is shared): one installs, the others

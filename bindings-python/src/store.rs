@@ -138,7 +138,8 @@ impl PyBackupStore {
         };
         let token = cancel.clone();
         let work = self.op(move |store| async move {
-            let sets = tokio::task::spawn_blocking(move || filesets::resolve(specs))
+            let scan = store.config().scan;
+            let sets = tokio::task::spawn_blocking(move || filesets::resolve(specs, &scan))
                 .await
                 .expect("walking the file sets does not panic")?;
             if token.is_cancelled() {

@@ -171,8 +171,11 @@ pub fn backup_lines(info: &BackupInfo) -> Vec<(String, String)> {
     lines
 }
 
-/// Renders `key: value` pairs with the values aligned.
+/// Renders `key: value` pairs with the values aligned. Keys and values may come from the
+/// store (user metadata, a failure reason): their control characters are escaped
+/// (`s3keep::escape`), so no value can forge a line or move the cursor.
 pub fn render_pairs(pairs: &[(String, String)]) -> String {
+    let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (shown(k), shown(v))).collect();
     let width = pairs.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
     pairs
         .iter()
@@ -180,9 +183,16 @@ pub fn render_pairs(pairs: &[(String, String)]) -> String {
         .collect()
 }
 
+fn shown(text: &str) -> String {
+    s3keep::escape::escape_controls(text).into_owned()
+}
+
 /// Renders a table: header row, then the rows, columns separated by two spaces and padded to
 /// the widest cell; the last column is not padded.
 pub fn render_table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    // Cells may come from the store (a failure reason): escaped as in `render_pairs`.
+    let rows: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|c| shown(c)).collect()).collect();
+    let rows = &rows[..];
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
@@ -277,6 +287,16 @@ mod tests {
             ],
         );
         assert_eq!(text, "ID         STATUS\n0/1/0      COMPLETED\n0/12345/0  FAILED\n");
+    }
+
+    #[test]
+    fn values_from_the_store_are_printed_escaped() {
+        let pairs = [("meta k\u{1b}".to_string(), "a\nforged: line\u{1b}[2J".to_string())];
+        let text = render_pairs(&pairs);
+        assert_eq!(text, "meta k\\u{1b}:  a\\nforged: line\\u{1b}[2J\n");
+        let table = render_table(&["ID", "FAILURE REASON"], &[vec!["1/2/3".into(), "x\ny\u{7}".into()]]);
+        assert_eq!(table.lines().count(), 2, "{table:?}");
+        assert!(table.contains("x\\ny\\u{7}"), "{table:?}");
     }
 
     #[test]

@@ -140,6 +140,11 @@ pub struct ClientConfig {
     /// Lower the requests in flight when the store throttles (503 SlowDown, 429) and raise
     /// them back slowly (AIMD, §14; default true). Off, only retries answer throttling.
     pub adaptive_concurrency: bool,
+    /// A PEM file of the certificate authorities to trust for HTTPS, instead of the
+    /// system's (`AWS_CA_BUNDLE`, as the AWS CLI and SDKs read it; for a store behind a
+    /// private CA or with a self-signed certificate). Native only: in wasm the host's
+    /// `fetch` decides.
+    pub ca_bundle: Option<std::path::PathBuf>,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -158,6 +163,7 @@ impl fmt::Debug for ClientConfig {
             checksum,
             signed_payload,
             adaptive_concurrency,
+            ca_bundle,
         } = self;
         f.debug_struct("ClientConfig")
             .field("bucket", bucket)
@@ -172,6 +178,7 @@ impl fmt::Debug for ClientConfig {
             .field("checksum", checksum)
             .field("signed_payload", signed_payload)
             .field("adaptive_concurrency", adaptive_concurrency)
+            .field("ca_bundle", ca_bundle)
             .finish()
     }
 }
@@ -192,6 +199,7 @@ impl ClientConfig {
             checksum: ChecksumMode::Crc32c,
             signed_payload: false,
             adaptive_concurrency: true,
+            ca_bundle: None,
         }
     }
 
@@ -243,6 +251,9 @@ pub struct StoreConfig {
     pub stale_after: Duration,
     /// The shared-credentials profile the credentials came from, if they did.
     pub profile: Option<String>,
+    /// How a local tree is read when saving a directory (option keys `follow_symlinks`,
+    /// `on_file_error`; native only): [`crate::backup::FileSet::scan`].
+    pub scan: crate::backup::ScanOptions,
     /// Where the values set by [`StoreConfig::builder`] came from (empty otherwise).
     pub sources: BTreeMap<ConfigKey, Source>,
 }
@@ -259,6 +270,7 @@ impl StoreConfig {
             part_size: 16 * 1024 * 1024,
             stale_after: crate::retention::DEFAULT_STALE_AFTER,
             profile: None,
+            scan: crate::backup::ScanOptions::default(),
             sources: BTreeMap::new(),
         }
     }

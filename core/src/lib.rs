@@ -9,6 +9,7 @@
 pub mod backup;
 pub mod config;
 pub mod error;
+pub mod escape;
 pub mod format2;
 mod id;
 pub mod options;

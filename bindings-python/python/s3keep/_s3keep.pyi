@@ -96,6 +96,9 @@ class _StoreOptions(TypedDict, total=False):
     checksum: Optional[Literal["crc32c", "md5"]]
     signed_payload: Optional[Union[bool, str]]
     stale_after: Optional[_Seconds]
+    ca_bundle: Optional[str]
+    follow_symlinks: Optional[Union[bool, str]]
+    on_file_error: Optional[Literal["fail", "skip"]]
 
 class _ConfigReport(TypedDict):
     """`BackupStore.config()`: the effective options, secrets as `"***"` (docs/OPTIONS.md).
@@ -123,6 +126,9 @@ class _ConfigReport(TypedDict):
     checksum: str
     signedPayload: bool
     staleAfter: str
+    caBundle: Optional[str]
+    followSymlinks: bool
+    onFileError: str
     sources: dict[str, str]
 
 @final

@@ -11,6 +11,9 @@ mod progress;
 mod prune;
 mod restore;
 mod save;
+#[cfg(not(target_arch = "wasm32"))]
+mod scan;
+mod scan_options;
 mod source;
 mod verify;
 
@@ -29,6 +32,9 @@ pub use progress::{Progress, ProgressFn};
 pub use prune::PruneOutcome;
 pub use restore::{RestoreOptions, RestoreSummary};
 pub use save::SaveOptions;
+#[cfg(not(target_arch = "wasm32"))]
+pub use scan::{Scan, SkipReason, Skipped};
+pub use scan_options::{OnFileError, ScanOptions};
 pub use source::{FileSet, FileSpec, RangedSource, Source};
 pub use verify::{VerifyProblem, VerifyProblemKind, VerifyReport};
 

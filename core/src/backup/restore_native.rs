@@ -169,6 +169,7 @@ impl BackupStore {
             tracker: Tracker::new(bytes_total, items.len() as u64, options.progress.clone()),
             permits: tokio::sync::Semaphore::new(self.config.concurrency),
             root: Arc::new(root),
+            preparing: Arc::new(()),
         };
         let work = stream::iter(items)
             .map(|item| self.restore_item(id, target, item, &ctx))
@@ -183,7 +184,7 @@ impl BackupStore {
                 }
                 Ok(summary)
             });
-        match &options.cancel {
+        let result = match &options.cancel {
             Some(cancel) => {
                 let stop = async {
                     cancel.cancelled().await;
@@ -195,7 +196,16 @@ impl BackupStore {
                 futures::future::select(work, stop).await.factor_first().0
             }
             None => work.await,
+        };
+        if result.is_err() {
+            // A temporary file being created on a blocking thread when the restore stopped
+            // is removed there once created (its guard drops after it); wait for those, so
+            // that a caller exiting right after the error (the CLI) leaves none behind.
+            while Arc::strong_count(&ctx.preparing) > 1 {
+                crate::runtime::sleep(std::time::Duration::from_millis(2)).await;
+            }
         }
+        result
     }
 
     async fn restore_item(&self, id: BackupId, target: &Path, item: RestoreItem, ctx: &Ctx) -> Result<Outcome> {
@@ -203,8 +213,12 @@ impl BackupStore {
         let prepared = {
             let (root, path) = (ctx.root.clone(), target.join(&item.relative));
             let (relative, entry) = (item.relative.clone(), item.entry.clone());
-            blocking(move || prepare(root, &relative, path, &entry, ranged)).await?
+            // The guard comes after the file in the tuple, so it drops after it: if this
+            // future is gone when the task ends, the file is removed before the guard is.
+            let guard = Arc::clone(&ctx.preparing);
+            blocking(move || prepare(root, &relative, path, &entry, ranged).map(|p| (p, guard))).await?
         };
+        let (prepared, _guard) = prepared;
         let Some((partial, file)) = prepared else {
             ctx.tracker.add_bytes(item.entry.size.unwrap_or(0));
             ctx.tracker.file_done();
@@ -360,6 +374,8 @@ struct Ctx {
     tracker: Tracker,
     permits: tokio::sync::Semaphore,
     root: Arc<Dir>,
+    /// One clone per temporary file being created on a blocking thread (see `restore`).
+    preparing: Arc<()>,
 }
 
 /// The size of a file to download by ranges: larger than one part, with a size and CRC32C

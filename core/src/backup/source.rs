@@ -82,49 +82,16 @@ impl FileSet {
     }
 
     /// Every regular file below `dir`, recursively, named by its path relative to `dir`
-    /// (sorted). Symbolic links to files are followed; links to directories are skipped.
+    /// (sorted), with the default [`super::scan::ScanOptions`]: links and special files are
+    /// left out, and a file that cannot be saved is an error. [`FileSet::scan`] gives the
+    /// options and the list of what was left out.
     ///
     /// # Errors
-    /// [`Error::Io`] when `dir` cannot be read; [`Error::InvalidInput`] for a file name
-    /// that is not UTF-8.
+    /// As [`FileSet::scan`].
     #[cfg(not(target_arch = "wasm32"))]
     pub fn from_dir(name: impl Into<String>, dir: impl AsRef<std::path::Path>) -> Result<Self> {
-        let dir = dir.as_ref();
-        let mut files = Vec::new();
-        walk(dir, dir, &mut files)?;
-        files.sort_by(|a: &FileSpec, b| a.name.cmp(&b.name));
-        Ok(Self {
-            name: name.into(),
-            files,
-        })
+        Ok(Self::scan(name, dir, &super::scan::ScanOptions::default())?.set)
     }
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-fn walk(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<FileSpec>) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let path = entry.path();
-        let link = entry.file_type().map_err(|e| Error::io(&path, e))?.is_symlink();
-        let meta = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
-        if meta.is_dir() {
-            if !link {
-                walk(root, &path, out)?;
-            }
-        } else if meta.is_file() {
-            let relative = path.strip_prefix(root).expect("walked below the root");
-            let name = relative
-                .to_str()
-                .ok_or_else(|| Error::invalid_input(format!("file name {relative:?} is not UTF-8")))?
-                .replace(std::path::MAIN_SEPARATOR, "/");
-            out.push(FileSpec {
-                name,
-                source: Source::Path(path),
-            });
-        }
-    }
-    Ok(())
 }
 
 /// Reads a [`Source`] front to back in chunks of a requested size.
@@ -159,7 +126,23 @@ impl ChunkReader {
             #[cfg(not(target_arch = "wasm32"))]
             Source::Path(path) => {
                 let meta = tokio::fs::metadata(&path).await.map_err(|e| Error::io(&path, e))?;
-                (ReaderKind::Path { path, file: None }, Some(meta.len()))
+                // A FIFO or device named as a source is read to its end, its size unknown
+                // (a FIFO's metadata says 0 bytes): it goes by multipart as it fills.
+                let size = meta.is_file().then_some(meta.len());
+                if !meta.is_file() && super::scan::special_kind(&meta.file_type()) == Some("socket") {
+                    return Err(Error::invalid_input(format!(
+                        "{} is a socket, not a file",
+                        crate::escape::shown_path(&path)
+                    )));
+                }
+                // A FIFO is opened now, while the save is still planning: the open waits
+                // for its writer before anything is written to the store, so a FIFO nobody
+                // feeds leaves no IN_PROGRESS backup behind (issue 16, class 4).
+                let file = match size {
+                    Some(_) => None,
+                    None => Some(tokio::fs::File::open(&path).await.map_err(|e| Error::io(&path, e))?),
+                };
+                (ReaderKind::Path { path, file }, size)
             }
             Source::Bytes(b) => {
                 let len = b.len() as u64;

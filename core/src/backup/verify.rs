@@ -67,7 +67,7 @@ pub enum VerifyProblemKind {
 
 impl fmt::Display for VerifyProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let key = &self.key;
+        let key = crate::escape::escape_controls(&self.key);
         match &self.kind {
             VerifyProblemKind::Missing => write!(f, "{key}: missing"),
             VerifyProblemKind::SizeMismatch { expected, actual } => {

@@ -278,6 +278,9 @@ fn apply(c: &mut StoreConfig, key: K, value: &str) -> Result<()> {
         K::Checksum => c.client.checksum = value.parse()?,
         K::SignedPayload => c.client.signed_payload = parse_bool(name, value)?,
         K::StaleAfter => c.stale_after = parse_duration(name, value)?,
+        K::CaBundle => c.client.ca_bundle = Some(std::path::PathBuf::from(value)),
+        K::FollowSymlinks => c.scan.follow_symlinks = parse_bool(name, value)?,
+        K::OnFileError => c.scan.on_file_error = value.parse()?,
         K::Url | K::Bucket | K::AccessKeyId | K::SecretAccessKey | K::SessionToken | K::Profile => {
             unreachable!("{name} is not applied by apply()")
         }

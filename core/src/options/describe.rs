@@ -59,6 +59,12 @@ pub struct ConfigReport {
     pub signed_payload: bool,
     /// Staleness threshold (`1d`).
     pub stale_after: String,
+    /// The CA bundle trusted for HTTPS; `null`: the system's roots.
+    pub ca_bundle: Option<String>,
+    /// Whether links inside a saved directory are followed.
+    pub follow_symlinks: bool,
+    /// `fail` or `skip`.
+    pub on_file_error: &'static str,
     /// Where each value not left at its default came from, by field name: `option`, `url`,
     /// an environment variable (`AWS_REGION`, `S3KEEP_URL`...) or `profile`.
     pub sources: BTreeMap<&'static str, Source>,
@@ -91,6 +97,9 @@ impl StoreConfig {
             checksum: c.checksum.to_string(),
             signed_payload: c.signed_payload,
             stale_after: format_duration(self.stale_after),
+            ca_bundle: c.ca_bundle.as_deref().map(crate::escape::shown_path),
+            follow_symlinks: self.scan.follow_symlinks,
+            on_file_error: self.scan.on_file_error.as_str(),
             sources: self.sources.iter().map(|(k, s)| (k.camel_name(), *s)).collect(),
         }
     }

@@ -78,6 +78,14 @@ pub enum ConfigKey {
     /// Age after which an IN_PROGRESS backup is stale (and the default age of
     /// `cleanup_uploads`).
     StaleAfter,
+    /// A PEM file of the certificate authorities trusted for HTTPS instead of the system's
+    /// (native targets).
+    CaBundle,
+    /// Follow symbolic links met inside a saved directory (native targets).
+    FollowSymlinks,
+    /// What a file of a saved directory that cannot be read does: `fail` or `skip`
+    /// (native targets).
+    OnFileError,
 }
 
 /// The grammar of an option's value, which tells a binding how to turn its native values
@@ -177,11 +185,20 @@ const TABLE: &[Spec] = &[
     Spec { key: K::StaleAfter, names: ["stale_after", "staleAfter", "stale-after"], kind: V::Duration,
         env: &["S3KEEP_STALE_AFTER"], default: "1d",
         doc: "an IN_PROGRESS backup older than this is stale; also the default age of cleanup-uploads" },
+    Spec { key: K::CaBundle, names: ["ca_bundle", "caBundle", "ca-bundle"], kind: V::Text,
+        env: &["S3KEEP_CA_BUNDLE", "AWS_CA_BUNDLE"], default: "",
+        doc: "PEM file of the certificate authorities trusted for HTTPS instead of the system's (native only)" },
+    Spec { key: K::FollowSymlinks, names: ["follow_symlinks", "followSymlinks", "follow-symlinks"], kind: V::Bool,
+        env: &["S3KEEP_FOLLOW_SYMLINKS"], default: "false",
+        doc: "follow symbolic links inside a saved directory (default: skipped with a note; a loop is skipped)" },
+    Spec { key: K::OnFileError, names: ["on_file_error", "onFileError", "on-file-error"], kind: V::Choice,
+        env: &["S3KEEP_ON_FILE_ERROR"], default: "fail",
+        doc: "a file of a saved directory that cannot be read (dangling link, name not UTF-8 or with a control character): fail, or skip it with a note" },
 ];
 
 impl ConfigKey {
     /// Every key, in table order.
-    pub const ALL: [ConfigKey; 22] = [
+    pub const ALL: [ConfigKey; 25] = [
         K::Url,
         K::Bucket,
         K::Prefix,
@@ -204,6 +221,9 @@ impl ConfigKey {
         K::Checksum,
         K::SignedPayload,
         K::StaleAfter,
+        K::CaBundle,
+        K::FollowSymlinks,
+        K::OnFileError,
     ];
 
     fn spec(self) -> &'static Spec {
@@ -257,7 +277,7 @@ impl ConfigKey {
 
     /// Whether the option means something only on native targets (wasm32 reads no files).
     pub fn native_only(self) -> bool {
-        self == K::Profile
+        matches!(self, K::Profile | K::CaBundle | K::FollowSymlinks | K::OnFileError)
     }
 
     /// Whether the option may appear in the query of an `s3://` URL: not the URL's own
@@ -282,6 +302,8 @@ impl ConfigKey {
                 K::Prefix => "PREFIX",
                 K::Region => "REGION",
                 K::Profile => "PROFILE",
+                K::CaBundle => "PATH",
+                K::OnFileError => "fail|skip",
                 K::Addressing => "auto|path|virtual",
                 K::Checksum => "crc32c|md5",
                 _ => "TEXT",
