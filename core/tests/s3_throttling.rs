@@ -76,10 +76,11 @@ async fn save_through_throttling_store(throttle: Throttle, count: usize) -> (Bac
         share * 100.0
     );
     assert!(throttled > 0, "the proxy never throttled: the test proves nothing");
-    // The limit came down from 16 to near what the store bears. AIMD saws between half and a
-    // little above it: the proxy counts a request once all of it has arrived, so the client
-    // may hold one or two more in flight than the proxy sees.
-    assert!(limit.is_some_and(|l| (1..2 * CAPACITY).contains(&l)), "limit {limit:?}");
+    // The limit came down from the caller's 16. Where it stands at the end is a point of the
+    // saw (half to a little above what the store bears: the proxy counts a request only once
+    // all of it has arrived, so the client may hold more in flight than the proxy sees); the
+    // share of throttled requests below says that it stayed near the capacity.
+    assert!(limit.is_some_and(|l| (1..16).contains(&l)), "limit {limit:?}");
     assert!(share < 0.2, "{:.0}% of the second half throttled", share * 100.0);
     assert_eq!(store.client().throttled_count(), throttled as u64);
     // Every throttled request was retried until it went through: one PutObject per file, the
