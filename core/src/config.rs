@@ -137,6 +137,9 @@ pub struct ClientConfig {
     pub checksum: ChecksumMode,
     /// Sign the SHA-256 of every payload instead of `UNSIGNED-PAYLOAD` (costs ~0.5 core-s/GB).
     pub signed_payload: bool,
+    /// Lower the requests in flight when the store throttles (503 SlowDown, 429) and raise
+    /// them back slowly (AIMD, §14; default true). Off, only retries answer throttling.
+    pub adaptive_concurrency: bool,
     /// A PEM file of the certificate authorities to trust for HTTPS, instead of the
     /// system's (`AWS_CA_BUNDLE`, as the AWS CLI and SDKs read it; for a store behind a
     /// private CA or with a self-signed certificate). Native only: in wasm the host's
@@ -159,6 +162,7 @@ impl fmt::Debug for ClientConfig {
             retry,
             checksum,
             signed_payload,
+            adaptive_concurrency,
             ca_bundle,
         } = self;
         f.debug_struct("ClientConfig")
@@ -173,6 +177,7 @@ impl fmt::Debug for ClientConfig {
             .field("retry", retry)
             .field("checksum", checksum)
             .field("signed_payload", signed_payload)
+            .field("adaptive_concurrency", adaptive_concurrency)
             .field("ca_bundle", ca_bundle)
             .finish()
     }
@@ -193,6 +198,7 @@ impl ClientConfig {
             retry: RetryConfig::default(),
             checksum: ChecksumMode::Crc32c,
             signed_payload: false,
+            adaptive_concurrency: true,
             ca_bundle: None,
         }
     }

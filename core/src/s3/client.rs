@@ -19,6 +19,7 @@ use http::Method;
 
 use super::address::BucketAddress;
 use super::body::{read_limited, read_prefix, with_read_timeout, MAX_ERROR_BODY_BYTES};
+use super::limiter::{Limiter, Permit};
 use super::operation::{Operation, RequestCounts};
 use super::response::{error_from_response, transport_error};
 use super::retry::{backoff_delay, with_attempts};
@@ -44,6 +45,8 @@ struct Inner {
     observed_skew_ms: AtomicI64,
     /// Requests sent per S3 action, retries included.
     counts: RequestCounts,
+    /// The adaptive cap on requests in flight (§14), shared by every request.
+    limiter: Arc<Limiter>,
 }
 
 impl std::fmt::Debug for S3Client {
@@ -147,10 +150,11 @@ impl S3Client {
                 http: build_http(&config)?,
                 address,
                 identity,
-                config,
                 clock_offset_ms: AtomicI64::new(0),
                 observed_skew_ms: AtomicI64::new(i64::MIN),
                 counts: RequestCounts::default(),
+                limiter: Limiter::new(config.adaptive_concurrency),
+                config,
             }),
         })
     }
@@ -183,6 +187,18 @@ impl S3Client {
         self.inner.counts.get_named(operation)
     }
 
+    /// The cap on requests in flight this client has set itself after the store throttled
+    /// (503 SlowDown, 429; §14), or `None` while it never throttled (or with
+    /// `adaptive_concurrency` off): then only the callers' own concurrency counts.
+    pub fn concurrency_limit(&self) -> Option<usize> {
+        self.inner.limiter.limit()
+    }
+
+    /// Throttle answers (503 SlowDown, 429) this client has received, retries included.
+    pub fn throttled_count(&self) -> u64 {
+        self.inner.limiter.throttles()
+    }
+
     /// Requests of `operation` sent so far, retries included.
     pub(crate) fn sent(&self, operation: Operation) -> u64 {
         self.inner.counts.get(operation)
@@ -191,7 +207,9 @@ impl S3Client {
     /// Sends `request` with retries (§6); a non-2xx answer becomes a typed error. The
     /// body is the caller's to read (see [`S3Client::body_stream`]).
     pub(crate) async fn send(&self, request: Request<'_>) -> Result<reqwest::Response> {
-        self.retrying(|| self.attempt(&request)).await
+        // The permit goes back with the head: a body read later must not hold it (limiter.rs).
+        self.retrying(|| async { self.attempt(&request).await.map(|(response, _permit)| response) })
+            .await
     }
 
     /// Sends `request` and reads its whole body, at most `limit` bytes, as one attempt: a body
@@ -206,7 +224,8 @@ impl S3Client {
         too_large: impl Fn() -> Error,
     ) -> Result<Answer> {
         self.retrying(|| async {
-            let response = self.attempt(&request).await?;
+            // The permit is held until the body is read: the request is in flight until then.
+            let (response, _permit) = self.attempt(&request).await?;
             let status = response.status().as_u16();
             let headers = response.headers().clone();
             let declared = response.content_length();
@@ -276,12 +295,17 @@ impl S3Client {
         (err.is_temporary() && attempt < retry.max_attempts && !out_of_time).then_some(delay)
     }
 
-    /// One attempt, logged as one `debug` line on the target `s3keep::request` (the CLI's
-    /// `-v`): the action, the key (escaped), the HTTP status or the error kind, the time in
-    /// ms. Never the URL, a query, a header or a body: no signature, token or credential.
-    async fn attempt(&self, request: &Request<'_>) -> Result<reqwest::Response> {
+    /// One try of `request` under a permit of the limiter (§14): the answer's head and the
+    /// permit, or the answer as a typed error; throttles and successes adjust the limit.
+    /// Logged as one `debug` line on the target `s3keep::request` (the CLI's `-v`): the
+    /// action, the key (escaped), the HTTP status or the error kind, the time in ms (the wait
+    /// for a permit not included). Never the URL, a query, a header or a body: no signature,
+    /// token or credential.
+    async fn attempt(&self, request: &Request<'_>) -> Result<(reqwest::Response, Permit)> {
+        // Signed after the wait for a permit, so that a long wait cannot age the signature.
+        let permit = self.inner.limiter.acquire().await;
         let stopwatch = Stopwatch::start();
-        let result = self.attempt_once(request).await;
+        let result = self.attempt_once(request, &permit).await;
         if tracing::enabled!(target: "s3keep::request", tracing::Level::DEBUG) {
             let key = crate::escape::escape_controls(request.key.unwrap_or("-"));
             let ms = stopwatch.elapsed().as_millis() as u64;
@@ -298,10 +322,10 @@ impl S3Client {
                 }
             }
         }
-        result
+        result.map(|response| (response, permit))
     }
 
-    async fn attempt_once(&self, request: &Request<'_>) -> Result<reqwest::Response> {
+    async fn attempt_once(&self, request: &Request<'_>, permit: &Permit) -> Result<reqwest::Response> {
         self.inner.counts.add(request.operation);
         let url = self.inner.address.url(request.key, &request.query);
         let mut headers = request.headers.clone();
@@ -334,12 +358,16 @@ impl S3Client {
             self.inner.observed_skew_ms.store(skew, Ordering::Relaxed);
         }
         if response.status().is_success() {
+            self.inner.limiter.succeeded(permit);
             return Ok(response);
         }
         let status = response.status().as_u16();
         let response_headers = response.headers().clone();
         let body = read_prefix(self.body_stream(response, request.key), MAX_ERROR_BODY_BYTES).await;
         let err = error_from_response(status, &response_headers, &body, request.key, self.endpoint());
+        if matches!(err, Error::Throttled(_)) {
+            self.inner.limiter.throttled(permit);
+        }
         if let (Error::ClockSkew(_), Some(date)) = (&err, response_headers.get(http::header::DATE)) {
             self.learn_clock_offset(date);
         }

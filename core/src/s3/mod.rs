@@ -7,8 +7,10 @@
 //! - `multipart.rs`: CreateMultipartUpload, UploadPart, CompleteMultipartUpload,
 //!   AbortMultipartUpload, ListMultipartUploads;
 //! - `lock.rs`: GetObjectLockConfiguration, CreateBucket with Object Lock;
-//! - `client.rs`: signing, sending, retries; `operation.rs`: the actions and their counts;
-//!   `response.rs`: typed errors; `xml.rs`: response bodies (serde); `xml_request.rs`:
+//! - `client.rs`: signing, sending, retries; `limiter.rs`: the adaptive cap on requests in
+//!   flight (AIMD on throttling); `operation.rs`: the actions and their counts;
+//!   `response.rs`: typed errors; `resume.rs`: GetObject bodies resumed after a lost
+//!   connection; `xml.rs`: response bodies (serde); `xml_request.rs`:
 //!   request bodies.
 
 mod address;
@@ -16,6 +18,7 @@ mod body;
 pub mod checksum;
 mod client;
 mod delete;
+mod limiter;
 mod list;
 mod lock;
 mod multipart;
@@ -23,6 +26,7 @@ mod object;
 mod operation;
 mod paging;
 mod response;
+mod resume;
 mod retry;
 mod xml;
 mod xml_request;

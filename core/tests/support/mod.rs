@@ -11,6 +11,9 @@
 pub mod hostile;
 pub mod proxy;
 pub mod redirect;
+pub mod steps;
+pub mod throttle;
+pub mod toxiproxy;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
