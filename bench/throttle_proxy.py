@@ -4,7 +4,7 @@
     throttle_proxy.py HOST:PORT RATE_MB_PER_S     (prints the port it listens on)
 
 Loopback has no per-connection limit, real networks do (one TCP stream to AWS S3 carries
-roughly 50-100 MB/s): bench/vs_boto3.py --per-connection-mbps puts this in front of MinIO
+roughly 50-100 MB/s): bench/run.sh --per-connection-mbps puts this in front of MinIO
 so that the number of connections a library opens shows in its figures. Standard library
 only; it runs in its own process, so its CPU is charged to neither library.
 """

@@ -66,6 +66,12 @@ export interface BackupStoreOptions {
   signedPayload?: boolean | string;
   /** Storage format of a new store: 1 (one object per file) or 2 (packs, the default); must agree with an existing store. */
   format?: 1 | 2 | "1" | "2";
+  /**
+   * Only one process ever writes under this prefix (default false): save then accepts a store
+   * that ignores conditional writes (If-None-Match, If-Match), which it otherwise refuses with
+   * `ConditionalWritesIgnored`, and reads status.json before creating a backup.
+   */
+  singleWriter?: boolean | string;
 }
 
 /** `store.config()`: the effective options, secrets as `"***"` (docs/OPTIONS.md). */
@@ -92,6 +98,12 @@ export interface ConfigReport {
   signedPayload: boolean;
   staleAfter: string;
   format: 1 | 2 | null;
+  /** The CA bundle trusted for HTTPS (native faces only; always null here). */
+  caBundle: string | null;
+  /** How a saved directory is read (native faces only; here at their defaults). */
+  followSymlinks: boolean;
+  onFileError: "fail" | "skip";
+  singleWriter: boolean;
   /** Where each value not at its default came from: "option", "url", a variable name, "profile". */
   sources: Record<string, string>;
 }
@@ -134,13 +146,22 @@ export interface SaveOptions extends CallOptions {
   onProgress?: (progress: Progress) => void;
 }
 
-/** What `save`, `status`, `list` and `markFailed` report of a backup. */
-export interface BackupInfo {
-  /** `"P/C/N"`, exact even for checkpoints above 2^53. */
+/**
+ * How every result names a backup. Results are the core's JSON documents (docs/SCHEMA.md),
+ * the same that `s3keep --json` prints and Python's `to_dict()` returns; their `...At`
+ * timestamps are `Date`s here, which `JSON.stringify` writes back as the same text.
+ */
+export interface BackupFields {
+  /** `"P/C/N"`. */
   id: string;
   partition: number;
-  checkpoint: number;
+  /** A string: checkpoints may exceed 2^53. */
+  checkpoint: string;
   node: number;
+}
+
+/** What `save`, `status`, `list` and `markFailed` report of a backup. */
+export interface BackupInfo extends BackupFields {
   status: StatusCode;
   failureReason: string | null;
   createdAt: Date | null;
@@ -152,7 +173,7 @@ export interface BackupInfo {
   /** Number of files (`status` and `save` only; null in `list`). */
   fileCount: number | null;
   /** Your metadata (`status` and `save` only; empty in `list`). */
-  metadata: Record<string, string>;
+  userMetadata: Record<string, string>;
 }
 
 export interface ListFilter {
@@ -189,33 +210,37 @@ export interface RestoreToDirectoryOptions extends RestoreOptions {
   onProgress?: (progress: Progress) => void;
 }
 
-export interface RestoreSummary {
+export interface RestoreReport extends BackupFields {
   filesRestored: number;
   /** Files already there with the right size and CRC32C. */
   filesSkipped: number;
   bytesRestored: number;
 }
 
-export interface DeleteResult {
-  id: string;
+export interface DeleteReport extends BackupFields {
+  /** Objects deleted, status.json and metadata.json included. */
   objectsDeleted: number;
 }
 
 export interface VerifyProblem {
   key: string;
-  kind: "missing" | "size-mismatch" | "checksum-mismatch";
+  kind: "missing" | "size-mismatch" | "checksum-mismatch" | "corrupt";
+  /** Bytes (`size-mismatch`), CRC32C in base64 (`checksum-mismatch`), null for `missing` and `corrupt` (a damaged pack of a format 2 store; `message` says why). */
   expected: number | string | null;
   actual: number | string | null;
   message: string;
 }
 
-export interface VerifyReport {
-  id: string;
+export interface VerifyReport extends BackupFields {
+  /** Whether the files were downloaded again and their CRC32C checked. */
+  deep: boolean;
   /** True when no problem was found. */
   ok: boolean;
   filesChecked: number;
   bytesChecked: number;
   problems: VerifyProblem[];
+  /** Lines worth knowing but not wrong (format 2: packs no COMPLETED backup uses, which the next prune deletes). */
+  notes: string[];
 }
 
 /** Retention, restic's semantics (§7). An empty policy deletes nothing. */
@@ -235,11 +260,7 @@ export interface RetentionPolicy {
   staleAfter?: Duration;
 }
 
-export interface PruneEntry {
-  id: string;
-  partition: number;
-  checkpoint: number;
-  node: number;
+export interface PlanEntry extends BackupFields {
   status: StatusCode;
   createdAt: Date;
   action: "keep" | "delete";
@@ -249,19 +270,41 @@ export interface PruneEntry {
   matched: string[];
 }
 
-export interface PruneResult {
+export interface PruneReport {
   dryRun: boolean;
-  entries: PruneEntry[];
+  entries: PlanEntry[];
   /** Ids deleted (none for a dry run). */
   deleted: string[];
   /** Deletes that failed; a later prune finishes them. */
   failed: { id: string; error: S3KeepError }[];
+  /** What garbage collection did: an executed prune of a format 2 store; null otherwise. */
+  gc: GcReport | null;
 }
 
-export interface MultipartUpload {
+/** Garbage collection of a format 2 store's packs (counts; bytes in bytes). */
+export interface GcReport {
+  /** Backups whose chunks were kept (COMPLETED, and CORRUPT ones with a manifest). */
+  backupsReferenced: number;
+  /** Packs kept because a backup uses them. */
+  packsUsed: number;
+  /** Unused packs kept because they are younger than the lock stale limit; a later prune deletes them. */
+  packsTooYoung: number;
+  packsDeleted: number;
+  bytesDeleted: number;
+  indexObjectsWritten: number;
+  indexObjectsDeleted: number;
+}
+
+export interface AbortedUpload {
   key: string;
   uploadId: string;
-  initiated: Date | null;
+  initiatedAt: Date | null;
+}
+
+export interface CleanupReport {
+  /** Uploads initiated at or before this instant were aborted. */
+  cutoffAt: Date;
+  aborted: AbortedUpload[];
 }
 
 export interface CheckResult {
@@ -272,6 +315,15 @@ export interface CheckResult {
   /** What to do about it ("" when fine). */
   hint: string;
   code: string | null;
+}
+
+export interface CheckReport {
+  /** False when a check failed. */
+  ok: boolean;
+  endpoint: string;
+  bucket: string;
+  prefix: string;
+  checks: CheckResult[];
 }
 
 /** A backup store: one bucket and prefix of an S3-compatible store. Every method returns a Promise. */
@@ -297,13 +349,13 @@ export class BackupStore {
   /** The files of a COMPLETED backup (`BackupNotCompletedError` otherwise). */
   restore(id: BackupIdLike, options?: RestoreOptions): Promise<RestoredFile[]>;
   markFailed(id: BackupIdLike, reason: string, options?: CallOptions): Promise<BackupInfo>;
-  delete(id: BackupIdLike, options?: CallOptions & { force?: boolean }): Promise<DeleteResult>;
+  delete(id: BackupIdLike, options?: CallOptions & { force?: boolean }): Promise<DeleteReport>;
   verify(id: BackupIdLike, options?: CallOptions & { deep?: boolean }): Promise<VerifyReport>;
   /** Plans retention and, unless `dryRun`, deletes what the plan says. */
-  prune(policy: RetentionPolicy, options?: CallOptions & { dryRun?: boolean }): Promise<PruneResult>;
+  prune(policy: RetentionPolicy, options?: CallOptions & { dryRun?: boolean }): Promise<PruneReport>;
   /** Aborts multipart uploads under the prefix older than `olderThan` (default: the `staleAfter` option, 1d). */
-  cleanupUploads(options?: CallOptions & { olderThanMs?: Duration; olderThan?: Duration }): Promise<MultipartUpload[]>;
-  check(options?: CallOptions): Promise<CheckResult[]>;
+  cleanupUploads(options?: CallOptions & { olderThanMs?: Duration; olderThan?: Duration }): Promise<CleanupReport>;
+  check(options?: CallOptions): Promise<CheckReport>;
 }
 
 /**
@@ -319,7 +371,7 @@ export function restoreToDirectory(
   id: BackupIdLike,
   dir: string,
   options?: RestoreToDirectoryOptions,
-): Promise<RestoreSummary>;
+): Promise<RestoreReport>;
 
 /**
  * Initialises the WebAssembly module. Done on import in Node, Deno and Bun; call it to load

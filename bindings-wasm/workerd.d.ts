@@ -7,7 +7,8 @@ export {
   CancelledError, RedirectError, S3Error,
 } from "./index.js";
 export type {
-  BackupIdLike, Duration, Size, StatusCode, BackupStoreOptions, ConfigReport, FileSource, FileSets, Progress, CallOptions,
-  SaveOptions, BackupInfo, ListFilter, RestoredFile, RestoreOptions, DeleteResult, VerifyProblem,
-  VerifyReport, RetentionPolicy, PruneEntry, PruneResult, MultipartUpload, CheckResult, ErrorKind,
+  BackupIdLike, Duration, Size, StatusCode, BackupStoreOptions, ConfigReport, FileSource, FileSets, Progress,
+  CallOptions, SaveOptions, BackupFields, BackupInfo, ListFilter, RestoredFile, RestoreOptions, DeleteReport,
+  VerifyProblem, VerifyReport, RetentionPolicy, PlanEntry, PruneReport, AbortedUpload, CleanupReport, CheckResult,
+  CheckReport, ErrorKind,
 } from "./index.js";

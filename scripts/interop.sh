@@ -2,7 +2,9 @@
 # Cross-binding interop (§9; conformance/README.md, "Interop"): under ONE harness MinIO
 # and one fresh bucket, the write phase of every available runner, then the read phase of
 # every available runner (each reads what all wrote, plus Rust's Zeebe-format fixture);
-# prints the writer × reader matrix and exits non-zero if any write or read failed.
+# prints the writer × reader matrix, then checks that every reader's status document of
+# each backup equals `s3keep status --json` (one schema, docs/SCHEMA.md); exits non-zero if
+# any write, read or comparison failed.
 #
 #   bash scripts/interop.sh
 #
@@ -128,4 +130,51 @@ for w in writers:
     print(w.ljust(10) + "".join(c.ljust(9) for c in row))
 print("(- = no backup of that writer; skipped = that reader did not run)")
 EOF
+
+# One schema (docs/SCHEMA.md): every reader printed the status document of each backup it
+# read (Rust: the core's serialisation; Python: `to_dict()`; JS: `JSON.stringify(info)`);
+# each must equal, as a parsed JSON document, what `s3keep status --json` prints for it.
+echo "======== status documents: every reader's = s3keep status --json"
+if cargo build --quiet -p s3keep-cli; then
+    python3 - "$logs" "$REPO/target/debug/s3keep" <<'EOF' || status=1
+import json, os, pathlib, re, subprocess, sys
+logs, cli = pathlib.Path(sys.argv[1]), sys.argv[2]
+e = os.environ
+env = dict(e, AWS_ACCESS_KEY_ID=e["S3KEEP_TEST_ACCESS_KEY"], AWS_SECRET_ACCESS_KEY=e["S3KEEP_TEST_SECRET_KEY"])
+store = ["--endpoint", e["S3KEEP_TEST_ENDPOINT"], "--region", e.get("S3KEEP_TEST_REGION", "us-east-1"),
+         "--bucket", e["S3KEEP_INTEROP_BUCKET"], "--prefix", "interop"]
+docs, readers = {}, sorted(p.name[len("read-"):] for p in logs.glob("read-*"))
+for reader in readers:
+    for line in (logs / f"read-{reader}").read_text().splitlines():
+        m = re.match(r"interop status-json \S+ -> \S+: (.*)$", line)
+        if m:
+            doc = json.loads(m[1])
+            docs.setdefault(doc["id"], {})[reader] = doc
+passed = failed = 0
+for id, by_reader in sorted(docs.items()):
+    run = subprocess.run([cli, *store, "--json", "status", id], env=env, capture_output=True, text=True)
+    if run.returncode != 0:
+        failed += 1
+        print(f"status {id}: s3keep status --json: FAILED: {run.stderr.strip()}")
+        continue
+    want = json.loads(run.stdout)
+    for reader in readers:
+        got = by_reader.get(reader)
+        if got == want:
+            passed += 1
+            print(f"status {id}: {reader} = CLI: ok")
+        else:
+            failed += 1
+            why = "no document" if got is None else f"{json.dumps(got, sort_keys=True)} != {json.dumps(want, sort_keys=True)}"
+            print(f"status {id}: {reader} = CLI: FAILED: {why}")
+if not docs:
+    failed += 1
+    print("status documents: FAILED: no reader printed one")
+print(f"{passed} passed, {failed} failed, 0 skipped")
+sys.exit(1 if failed else 0)
+EOF
+else
+    echo "status documents: FAILED: the CLI does not build"
+    status=1
+fi
 exit $status

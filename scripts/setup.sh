@@ -39,6 +39,17 @@ go_tool() { # go_tool NAME MODULE VERSION -> $CACHE/bin/NAME-VERSION/NAME
     mkdir -p "$dir" && mv "$tmp/$name" "$dir/$name" && rm -rf "$tmp"
 }
 
+toxiproxy() { # Toxiproxy's server (Shopify): its module builds a binary named `server`.
+    local dir="$CACHE/bin/toxiproxy-$TOXIPROXY_VERSION"
+    step "toxiproxy $TOXIPROXY_VERSION"
+    if [ -x "$dir/toxiproxy" ]; then skip "$dir/toxiproxy"; return; fi
+    local tmp="$CACHE/bin/.build-toxiproxy-$$"
+    rm -rf "$tmp" && mkdir -p "$tmp"
+    (cd "$CACHE" && GOBIN="$tmp" GOFLAGS=-buildvcs=false \
+        go install "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION")
+    mkdir -p "$dir" && mv "$tmp/server" "$dir/toxiproxy" && rm -rf "$tmp"
+}
+
 wasm_target() {
     step "wasm32-unknown-unknown target"
     if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
@@ -90,6 +101,9 @@ js_deps() {
     echo "$want" >"$stamp"
 }
 
+# Sourced (bench/setup.sh does), it only defines the functions above.
+[[ "${BASH_SOURCE[0]}" != "$0" ]] && return 0
+
 start=$SECONDS
 mkdir -p "$CACHE/bin"
 # Several checkouts may run setup at once (the cache is shared): one installs, the others
@@ -102,6 +116,10 @@ go_tool minio github.com/minio/minio "$MINIO_VERSION"
 if [ "${1:-all}" != minio ]; then
     python_venv
     go_tool mc github.com/minio/mc "$MC_VERSION"
+    # An independent S3 implementation for the provider matrix (scripts/minio_harness.py
+    # --provider versitygw).
+    go_tool versitygw github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION"
+    toxiproxy
     wasm_target
     wasm_bindgen_cli
     js_deps

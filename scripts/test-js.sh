@@ -5,7 +5,7 @@
 # measures the memory of a 1 GiB save; then the shared conformance suite (conformance/cases,
 # test/conformance/) in the same four runtimes. Every suite prints `NAME: N passed, N failed`
 # (the conformance runners also `N skipped`). All suites run even when one fails; the exit
-# status is non-zero if any failed.
+# status is non-zero if any failed, or if one passed no test.
 #
 #   scripts/test-js.sh                 everything (needs scripts/setup.sh to have run)
 #   S3KEEP_SKIP_BUILD=1 ...            reuse bindings-wasm/pkg/
@@ -38,6 +38,11 @@ run() {
     read -r passed failed skipped <<<"$counts"
     # A runner that crashed before counting still fails the suite.
     if [ "$rc" -ne 0 ] && [ "${failed:-0}" -eq 0 ]; then failed=1; fi
+    # So does one that passed nothing: a suite that ran no test proves nothing.
+    if [ "${passed:-0}" -eq 0 ]; then
+        echo "js/$name: no test passed: FAILED"
+        [ "${failed:-0}" -eq 0 ] && failed=1
+    fi
     local line
     line="$(printf '%s: %d passed, %d failed' "$name" "${passed:-0}" "${failed:-0}")"
     [ -n "$skipped" ] && line+="$(printf ', %d skipped' "$skipped")"

@@ -16,7 +16,7 @@ use bytes::Bytes;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyByteArray, PyBytes, PyMapping, PyMemoryView, PyString};
-use s3keep::backup::{FileSet, FileSpec, Source};
+use s3keep::backup::{FileSet, FileSpec, ScanOptions, Source};
 use s3keep::Error;
 
 /// One set as given, before touching the file system.
@@ -97,12 +97,14 @@ pub fn read(file_sets: &Bound<'_, PyAny>) -> PyResult<Vec<SetSpec>> {
     Ok(specs)
 }
 
-/// Turns the specs into the core's file sets, walking directories (blocking I/O).
-pub fn resolve(specs: Vec<SetSpec>) -> s3keep::Result<Vec<FileSet>> {
-    specs.into_iter().map(resolve_one).collect()
+/// Turns the specs into the core's file sets, walking directories (blocking I/O) with the
+/// store's `follow_symlinks` and `on_file_error` options. What a walk leaves out (links,
+/// special files, skipped errors) is not reported to Python yet.
+pub fn resolve(specs: Vec<SetSpec>, scan: &ScanOptions) -> s3keep::Result<Vec<FileSet>> {
+    specs.into_iter().map(|spec| resolve_one(spec, scan)).collect()
 }
 
-fn resolve_one(spec: SetSpec) -> s3keep::Result<FileSet> {
+fn resolve_one(spec: SetSpec, scan: &ScanOptions) -> s3keep::Result<FileSet> {
     let mut set = FileSet {
         name: spec.name,
         files: Vec::new(),
@@ -110,7 +112,7 @@ fn resolve_one(spec: SetSpec) -> s3keep::Result<FileSet> {
     match spec.kind {
         SetKind::Path(path) => {
             if std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?.is_dir() {
-                return FileSet::from_dir(set.name, &path);
+                return Ok(FileSet::scan(set.name, &path, scan)?.set);
             }
             set.files.push(file(base_name(&path)?, path));
         }
@@ -118,7 +120,7 @@ fn resolve_one(spec: SetSpec) -> s3keep::Result<FileSet> {
             for path in paths {
                 let name = base_name(&path)?;
                 if std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?.is_dir() {
-                    for f in FileSet::from_dir(String::new(), &path)?.files {
+                    for f in FileSet::scan(String::new(), &path, scan)?.set.files {
                         set.files.push(FileSpec {
                             name: format!("{name}/{}", f.name),
                             source: f.source,

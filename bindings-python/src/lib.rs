@@ -4,7 +4,8 @@
 //!
 //! Map: `store.rs` (BackupStore, every method blocking and `*_async`), `convert.rs`
 //! (arguments → the core's option strings), `filesets.rs` (the `file_sets` argument), `ids.rs`
-//! (BackupId), `results.rs` and `retention.rs` (returned objects, RetentionPolicy),
+//! (BackupId), `results.rs` (results: the core's JSON documents handed to the classes of
+//! `s3keep/_results.py`), `retention.rs` (RetentionPolicy),
 //! `errors.rs` (exceptions), `progress.rs` (progress callback), `runtime.rs` (blocking,
 //! Ctrl-C, asyncio), `cli.rs` (the `s3keep` command).
 
@@ -31,15 +32,7 @@ fn _s3keep(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<store::PyBackupStore>()?;
     m.add_class::<ids::PyBackupId>()?;
-    m.add_class::<results::PyBackupInfo>()?;
-    m.add_class::<results::PyRestoreSummary>()?;
-    m.add_class::<results::PyVerifyReport>()?;
-    m.add_class::<results::PyVerifyProblem>()?;
-    m.add_class::<results::PyCheckResult>()?;
-    m.add_class::<results::PyUploadInfo>()?;
     m.add_class::<retention::PyRetentionPolicy>()?;
-    m.add_class::<retention::PyPlanEntry>()?;
-    m.add_class::<retention::PyPrunePlan>()?;
     m.add_function(wrap_pyfunction!(cli::cli_main, m)?)?;
     Ok(())
 }

@@ -46,14 +46,10 @@ impl ProgressSink {
         Arc::new(move |p: Progress| sink.record(p))
     }
 
+    /// The core delivers snapshots in order: the latest is the furthest.
     fn record(&self, p: Progress) {
         let mut state = self.state.lock().expect("not poisoned");
-        // Reports from concurrent tasks can arrive out of order: never go backwards.
-        let l = &mut state.latest;
-        l.bytes_done = l.bytes_done.max(p.bytes_done);
-        l.bytes_total = l.bytes_total.max(p.bytes_total);
-        l.files_done = l.files_done.max(p.files_done);
-        l.files_total = l.files_total.max(p.files_total);
+        state.latest = p;
         state.dirty = true;
     }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use futures::FutureExt as _;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::PyDict;
 use s3keep::backup::{DeleteOptions, ListFilter, RestoreOptions, SaveOptions};
 use s3keep::runtime::CancelToken;
 use s3keep::{BackupStore, ConfigKey, StoreConfig};
@@ -20,8 +20,8 @@ use crate::errors::to_pyerr;
 use crate::filesets;
 use crate::ids::backup_id;
 use crate::progress::ProgressSink;
-use crate::results::{q, PyBackupInfo, PyCheckResult, PyRestoreSummary, PyUploadInfo, PyVerifyReport};
-use crate::retention::{PyPrunePlan, PyRetentionPolicy};
+use crate::results::{document, q, to_py, to_py_list};
+use crate::retention::PyRetentionPolicy;
 use crate::runtime::{awaitable, block, Control};
 
 /// One bucket and prefix of an S3-compatible store, holding backups (§3, §4).
@@ -77,13 +77,11 @@ impl<R: Send + 'static> Call<R> {
 }
 
 fn info(py: Python<'_>, b: s3keep::BackupInfo) -> PyResult<Py<PyAny>> {
-    Ok(Py::new(py, PyBackupInfo::from(b))?.into_any())
+    to_py(py, "BackupInfo", &b)
 }
 
 fn infos(py: Python<'_>, list: Vec<s3keep::BackupInfo>) -> PyResult<Py<PyAny>> {
-    Ok(PyList::new(py, list.into_iter().map(PyBackupInfo::from))?
-        .into_any()
-        .unbind())
+    to_py_list(py, "BackupInfo", &list)
 }
 
 fn cancelled(what: &str) -> s3keep::Error {
@@ -138,7 +136,8 @@ impl PyBackupStore {
         };
         let token = cancel.clone();
         let work = self.op(move |store| async move {
-            let sets = tokio::task::spawn_blocking(move || filesets::resolve(specs))
+            let scan = store.config().scan;
+            let sets = tokio::task::spawn_blocking(move || filesets::resolve(specs, &scan))
                 .await
                 .expect("walking the file sets does not panic")?;
             if token.is_cancelled() {
@@ -179,7 +178,7 @@ impl PyBackupStore {
         sets: Option<Vec<String>>,
         root_set: Option<String>,
         progress: Option<Bound<'_, PyAny>>,
-    ) -> PyResult<Call<s3keep::backup::RestoreSummary>> {
+    ) -> PyResult<Call<s3keep::backup::RestoreReport>> {
         let id = backup_id(id)?;
         let sink = ProgressSink::new(progress)?;
         let cancel = CancelToken::new();
@@ -190,7 +189,7 @@ impl PyBackupStore {
             cancel: Some(cancel.clone()),
         };
         let work = self.op(move |s| async move { s.restore(id, &target, options).await });
-        let convert = |py: Python<'_>, r| Ok(Py::new(py, PyRestoreSummary::from(r))?.into_any());
+        let convert = |py: Python<'_>, r| to_py(py, "RestoreReport", &r);
         Ok(Call::new(work, convert).with(Control {
             cancel: Some(cancel),
             progress: sink,
@@ -205,52 +204,45 @@ impl PyBackupStore {
         ))
     }
 
-    fn delete_call(&self, id: &Bound<'_, PyAny>, force: bool) -> PyResult<Call<u64>> {
+    fn delete_call(&self, id: &Bound<'_, PyAny>, force: bool) -> PyResult<Call<s3keep::backup::DeleteReport>> {
         let id = backup_id(id)?;
         let work = self.op(move |s| async move { s.delete(id, DeleteOptions { force }).await });
-        Ok(Call::new(work, |py, n| Ok(n.into_pyobject(py)?.into_any().unbind())))
+        let convert = |py: Python<'_>, r: s3keep::backup::DeleteReport| {
+            Ok(r.objects_deleted.into_pyobject(py)?.into_any().unbind())
+        };
+        Ok(Call::new(work, convert))
     }
 
     fn verify_call(&self, id: &Bound<'_, PyAny>, deep: bool) -> PyResult<Call<s3keep::backup::VerifyReport>> {
         let id = backup_id(id)?;
         let work = self.op(move |s| async move { s.verify(id, deep).await });
-        Ok(Call::new(work, |py, r| {
-            Ok(Py::new(py, PyVerifyReport::new(py, r)?)?.into_any())
-        }))
+        Ok(Call::new(work, |py, r| to_py(py, "VerifyReport", &r)))
     }
 
-    fn prune_call(&self, policy: &Bound<'_, PyRetentionPolicy>, dry_run: bool) -> Call<s3keep::backup::PruneOutcome> {
+    fn prune_call(&self, policy: &Bound<'_, PyRetentionPolicy>, dry_run: bool) -> Call<s3keep::backup::PruneReport> {
         let policy = policy.get().0.clone();
         let work = self.op(move |s| async move { s.prune(&policy, dry_run).await });
-        Call::new(work, |py, o| Ok(Py::new(py, PyPrunePlan::new(py, o)?)?.into_any()))
+        Call::new(work, |py, r| to_py(py, "PruneReport", &r))
     }
 
     fn cleanup_uploads_call(
         &self,
         older_than: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Call<Vec<s3keep::s3::UploadInfo>>> {
+    ) -> PyResult<Call<s3keep::backup::CleanupReport>> {
         let older_than = match older_than {
             Some(v) => duration("older_than", v)?,
             None => self.store.config().stale_after,
         };
         let work = self.op(move |s| async move { s.cleanup_uploads(older_than).await });
-        let convert = |py: Python<'_>, list: Vec<s3keep::s3::UploadInfo>| {
-            Ok(PyList::new(py, list.into_iter().map(PyUploadInfo::from))?
-                .into_any()
-                .unbind())
-        };
-        Ok(Call::new(work, convert))
+        Ok(Call::new(work, |py, r| to_py(py, "CleanupReport", &r)))
     }
 
-    fn check_call(&self) -> Call<Vec<s3keep::backup::CheckResult>> {
+    fn check_call(&self) -> Call<s3keep::backup::CheckReport> {
         // No bucket creation first: check reports what is there.
         let store = self.store.clone();
-        let convert = |py: Python<'_>, list: Vec<s3keep::backup::CheckResult>| {
-            Ok(PyList::new(py, list.into_iter().map(PyCheckResult::from))?
-                .into_any()
-                .unbind())
-        };
-        Call::new(async move { Ok(store.check().await) }, convert)
+        Call::new(async move { Ok(store.check().await) }, |py, r| {
+            to_py(py, "CheckReport", &r)
+        })
     }
 }
 
@@ -281,8 +273,7 @@ impl PyBackupStore {
 
     /// The effective options (no secrets): a dict, the same document as `s3keep config --json`.
     fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let text = serde_json::to_string(&self.store.config().describe()).expect("a report serialises");
-        py.import("json")?.call_method1("loads", (text,))
+        document(py, &self.store.config().describe())
     }
 
     #[getter]

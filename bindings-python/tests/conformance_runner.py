@@ -6,7 +6,8 @@ reuses its generator and tree comparison. The parts, in README order:
 - the byte generator and the file entries of a case (README, "File contents");
 - loading and strict validation of the case files (README, "Runner contract", "A case");
 - `CaseRun`: one fresh bucket and store per case, and one ``op_<name>`` method per step kind
-  (README, "Steps"), judged against ``expectError`` / ``expectErrorCode``.
+  (README, "Steps"), judged against ``expectError`` / ``expectErrorCode``; a step's ``expect``
+  is matched against the result's ``to_dict()``, the core's JSON document, as it is.
 
 Capabilities: ``filesystem`` (restores into temporary directories) and ``rawS3`` (boto3 on the
 case bucket with valid credentials, never through the binding).
@@ -32,7 +33,10 @@ CASES_DIR = REPO / "conformance" / "cases"
 
 #: What this runner can do (README, "Capabilities").
 CAPABILITIES = ("filesystem", "rawS3")
-KNOWN_CAPABILITIES = ("rawS3", "filesystem")
+#: What a store may lack, and what each harness provider has (README, "Providers").
+PROVIDERS_DOC = json.loads((REPO / "conformance" / "providers.json").read_text())
+STORE_CAPABILITIES = tuple(PROVIDERS_DOC["capabilities"])
+KNOWN_CAPABILITIES = ("rawS3", "filesystem") + STORE_CAPABILITIES
 
 #: The ops that need a capability (README, "Capabilities").
 OP_CAPABILITY = {
@@ -192,16 +196,6 @@ def resolve_now(value: Any) -> Any:
     return value
 
 
-def parse_time(text: str) -> dt.datetime:
-    """An RFC 3339 timestamp (fractions beyond microseconds dropped)."""
-    m = re.fullmatch(r"(\d{4}-\d\d-\d\d)[Tt ](\d\d:\d\d:\d\d)(?:\.(\d+))?([Zz]|[+-]\d\d:\d\d)", text)
-    if not m:
-        raise CaseError(f"{text!r} is not an RFC 3339 timestamp")
-    fraction = (m[3] or "")[:6].ljust(6, "0")
-    zone = "+00:00" if m[4] in ("Z", "z") else m[4]
-    return dt.datetime.fromisoformat(f"{m[1]}T{m[2]}.{fraction}{zone}")
-
-
 # ------------------------------------------------------------------------------------------
 # Loading and validating cases (README, "Runner contract" 1, "A case", "Steps")
 # ------------------------------------------------------------------------------------------
@@ -283,8 +277,6 @@ def _file_entry(v: Any, at: str) -> None:
 
 
 SETS = MAP(LIST(_file_entry))
-STATUS_EXPECT = OBJ(status=STR, fileCount=INT, totalSize=INT, metadata=MAP(STR), failureReasonContains=STR,
-                    createdAt=STR, hasTimestamps=BOOL)
 POLICY = OBJ(keepLast=INT, keepHourly=INT, keepDaily=INT, keepWeekly=INT, keepMonthly=INT, keepYearly=INT,
              keepWithin=STR, pruneFailed=BOOL, pruneStale=BOOL, staleAfter=STR)
 
@@ -292,22 +284,18 @@ POLICY = OBJ(keepLast=INT, keepHourly=INT, keepDaily=INT, keepWeekly=INT, keepMo
 OP_FIELDS: Dict[str, Tuple[Tuple[str, ...], Dict[str, Check]]] = {
     "open": ((), {}),
     "config": ((), dict(url=STR, options=MAP(STR), env=MAP(STR), expect=MAP(ANY))),
-    "save": (("id", "sets"), dict(id=STR, sets=SETS, metadata=MAP(STR), expect=STATUS_EXPECT,
+    "save": (("id", "sets"), dict(id=STR, sets=SETS, metadata=MAP(STR), expect=ANY,
                                   descriptor=OBJ(checkpointPosition=INT, numberOfPartitions=INT, snapshotId=STR))),
-    "status": (("id",), dict(id=STR, expect=STATUS_EXPECT)),
-    "list": ((), dict(filter=OBJ(partition=INT, checkpoint=INT, node=INT),
-                      expect=OBJ(ids=LIST(STR), statuses=LIST(STR), count=INT, first=STR, last=STR))),
+    "status": (("id",), dict(id=STR, expect=ANY)),
+    "list": ((), dict(filter=OBJ(partition=INT, checkpoint=INT, node=INT), expect=ANY)),
     "restore": (("id",), dict(id=STR, sets=LIST(STR), expectFiles=SETS)),
-    "restoreDir": (("id",), dict(id=STR, set=STR, dir=STR, expectTree=MAP(_content_doc),
-                                 expectSummary=OBJ(restored=INT, skipped=INT))),
-    "verify": (("id",), dict(id=STR, deep=BOOL, expect=OBJ(ok=BOOL, filesChecked=INT,
-                                                           problems=LIST(OBJ(("key", "kind"), key=STR, kind=STR))))),
+    "restoreDir": (("id",), dict(id=STR, set=STR, dir=STR, expectTree=MAP(_content_doc), expect=ANY)),
+    "verify": (("id",), dict(id=STR, deep=BOOL, expect=ANY)),
     "delete": (("id",), dict(id=STR, force=BOOL)),
-    "markFailed": (("id", "reason"), dict(id=STR, reason=STR, expect=STATUS_EXPECT)),
-    "prune": ((), dict(policy=POLICY, dryRun=BOOL,
-                       expect=OBJ(actions=MAP(STR), reasons=MAP(STR), deleted=LIST(STR), survivors=LIST(STR)))),
-    "check": ((), dict(expect=MAP(STR))),
-    "cleanupUploads": (("olderThan",), dict(olderThan=STR, expect=OBJ(aborted=INT))),
+    "markFailed": (("id", "reason"), dict(id=STR, reason=STR, expect=ANY)),
+    "prune": ((), dict(policy=POLICY, dryRun=BOOL, expect=ANY)),
+    "check": ((), dict(expect=ANY)),
+    "cleanupUploads": (("olderThan",), dict(olderThan=STR, expect=ANY)),
     "putObject": (("key",), dict(key=STR, absolute=BOOL, json=ANY, text=STR, generated=_content_doc,
                                  repeat=OBJ(("count",), count=INT, start=INT))),
     "deleteObject": (("key",), dict(key=STR, absolute=BOOL)),
@@ -318,8 +306,8 @@ OP_FIELDS: Dict[str, Tuple[Tuple[str, ...], Dict[str, Check]]] = {
     "createMultipartUpload": (("key",), dict(key=STR, absolute=BOOL)),
 }
 
-CONFIG = OBJ(prefix=STR, partSize=INT, multipartThreshold=INT, concurrency=INT, credentials=STR, bucket=STR,
-             endpoint=STR)
+CONFIG = OBJ(prefix=STR, partSize=INT, multipartThreshold=INT, concurrency=INT, format=INT, credentials=STR,
+             bucket=STR, endpoint=STR)
 CASE = OBJ(("name", "family", "description", "steps"), name=STR, family=STR, description=STR,
            requires=LIST(STR), config=CONFIG, steps=LIST(MAP(ANY)))
 
@@ -409,6 +397,25 @@ def missing_capability(case: Dict[str, Any], have: Tuple[str, ...]) -> Optional[
     return next((c for c in case.get("requires", []) if c not in have), None)
 
 
+def provider() -> Tuple[str, Tuple[str, ...]]:
+    """The harness's provider and its capabilities (S3KEEP_TEST_PROVIDER, S3KEEP_TEST_CAPABILITIES;
+    unset: MinIO, as providers.json declares it)."""
+    name = os.environ.get("S3KEEP_TEST_PROVIDER") or "minio"
+    listed = os.environ.get("S3KEEP_TEST_CAPABILITIES")
+    caps = listed.split(",") if listed is not None else PROVIDERS_DOC["providers"].get(name, [])
+    return name, tuple(c.strip() for c in caps)
+
+
+def skip_reason(case: Dict[str, Any], have: Tuple[str, ...]) -> Optional[str]:
+    """Why `case` is skipped: a capability neither this runner (`have`) nor the provider has."""
+    name, store = provider()
+    missing = missing_capability(case, have + store)
+    if missing is None:
+        return None
+    lacks = f"the provider {name}" if missing in STORE_CAPABILITIES else "this runner"
+    return f"requires {missing}, which {lacks} lacks"
+
+
 # ------------------------------------------------------------------------------------------
 # Running a case (README, "Steps")
 # ------------------------------------------------------------------------------------------
@@ -470,6 +477,15 @@ def json_matches(expected: Any, actual: Any, at: str = "$") -> None:
     """README, "Subset match"; raises StepFailed."""
     if expected == "$any":
         return
+    if expected == "$notNull":
+        if actual is None:
+            raise StepFailed(f"{at}: expected a value, got null")
+        return
+    if isinstance(expected, dict) and list(expected) == ["$contains"]:
+        if not (isinstance(actual, str) and expected["$contains"] in actual):
+            raise StepFailed(f"{at}: expected a string containing {json.dumps(expected['$contains'])}, "
+                             f"got {json.dumps(actual)}")
+        return
     if isinstance(expected, dict) and isinstance(actual, dict):
         for k, v in expected.items():
             if k not in actual:
@@ -490,26 +506,15 @@ def json_matches(expected: Any, actual: Any, at: str = "$") -> None:
     raise StepFailed(f"{at}: expected {json.dumps(expected)}, got {json.dumps(actual)}")
 
 
-PROBLEM_KINDS = {"missing": "Missing", "size_mismatch": "SizeMismatch", "checksum_mismatch": "ChecksumMismatch"}
-
-
-def check_status(info: s3keep.BackupInfo, expect: Optional[Dict[str, Any]]) -> None:
-    """The `expect` of status, save and markFailed (each field checked if given)."""
-    if not expect:
+def expect_doc(expected: Any, document: Any) -> None:
+    """A step's `expect` against the result's JSON document (README, "Results"); raises StepFailed."""
+    if expected is None:
         return
-    expect_eq("status", expect.get("status"), info.status)
-    expect_eq("fileCount", expect.get("fileCount"), info.file_count)
-    expect_eq("totalSize", expect.get("totalSize"), info.total_size)
-    expect_eq("metadata", expect.get("metadata"), info.user_metadata)
-    if "failureReasonContains" in expect:
-        reason = info.failure_reason or ""
-        if expect["failureReasonContains"] not in reason:
-            raise StepFailed(f"failureReason {reason!r} does not contain {expect['failureReasonContains']!r}")
-    if "createdAt" in expect:
-        expect_eq("createdAt", parse_time(expect["createdAt"]), info.created_at)
-    if "hasTimestamps" in expect:
-        expect_eq("createdAt/updatedAt present", expect["hasTimestamps"],
-                  info.created_at is not None and info.updated_at is not None)
+    try:
+        json_matches(expected, document)
+    except StepFailed as e:
+        text = json.dumps(document, ensure_ascii=False)
+        raise StepFailed(f"{e}; document: {text[:1500]}{'...' if len(text) > 1500 else ''}") from None
 
 
 @dataclass
@@ -556,6 +561,7 @@ class CaseRun:
             self.bucket, prefix=c.get("prefix", DEFAULT_PREFIX), endpoint=endpoint, region=h.region,
             access_key_id=access_key, secret_access_key=secret_key, part_size=c.get("partSize"),
             multipart_threshold=c.get("multipartThreshold"), concurrency=c.get("concurrency"),
+            format=c.get("format"),
         )
 
     def run(self, steps: List[Dict[str, Any]]) -> None:
@@ -631,7 +637,7 @@ class CaseRun:
                 raise StepFailed(f"config {key}: expected {want!r}, got {report.get(key, '(missing)')!r}")
 
     def op_save(self, id: str, sets: Dict[str, Any], metadata: Optional[Dict[str, str]] = None,
-                descriptor: Optional[Dict[str, Any]] = None, expect: Optional[Dict[str, Any]] = None) -> None:
+                descriptor: Optional[Dict[str, Any]] = None, expect: Any = None) -> None:
         files = expand_sets(sets)
         zeebe = None
         if descriptor is not None:
@@ -642,21 +648,14 @@ class CaseRun:
         if info.status != "COMPLETED":
             raise StepFailed(f"save returned status {info.status}")
         self.saved[id] = files
-        check_status(info, expect)
+        expect_doc(expect, info.to_dict())
 
-    def op_status(self, id: str, expect: Optional[Dict[str, Any]] = None) -> None:
-        check_status(self.the_store.status(id), expect)
+    def op_status(self, id: str, expect: Any = None) -> None:
+        expect_doc(expect, self.the_store.status(id).to_dict())
 
-    def op_list(self, filter: Optional[Dict[str, int]] = None, expect: Optional[Dict[str, Any]] = None) -> None:
+    def op_list(self, filter: Optional[Dict[str, int]] = None, expect: Any = None) -> None:
         infos = self.the_store.list(**(filter or {}))
-        if not expect:
-            return
-        ids = [str(i.id) for i in infos]
-        expect_eq("ids", expect.get("ids"), ids)
-        expect_eq("statuses", expect.get("statuses"), [i.status for i in infos])
-        expect_eq("count", expect.get("count"), len(ids))
-        expect_eq("first", expect.get("first"), ids[0] if ids else None)
-        expect_eq("last", expect.get("last"), ids[-1] if ids else None)
+        expect_doc(expect, [i.to_dict() for i in infos])
 
     def op_restore(self, id: str, sets: Optional[List[str]] = None,
                    expectFiles: Optional[Dict[str, Any]] = None) -> None:
@@ -672,8 +671,7 @@ class CaseRun:
             compare_tree(Path(target), {f"{s}/{n}": b for s, files in expected.items() for n, b in files.items()})
 
     def op_restoreDir(self, id: str, set: Optional[str] = None, dir: Optional[str] = None,
-                      expectTree: Optional[Dict[str, Any]] = None,
-                      expectSummary: Optional[Dict[str, int]] = None) -> None:
+                      expectTree: Optional[Dict[str, Any]] = None, expect: Any = None) -> None:
         if dir is None:
             path = Path(tempfile.mkdtemp(dir=self.scratch.name))
         else:
@@ -684,30 +682,20 @@ class CaseRun:
             summary = self.the_store.restore(id, path)  # set `files` into it, the others below it
         else:
             summary = self.the_store.restore(id, path, sets=[set], root_set=set)
-        if expectSummary:
-            expect_eq("files restored", expectSummary.get("restored"), summary.files_restored)
-            expect_eq("files skipped", expectSummary.get("skipped"), summary.files_skipped)
+        expect_doc(expect, summary.to_dict())
         if expectTree is not None:
             compare_tree(path, {p: content(doc) for p, doc in expectTree.items()})
 
-    def op_verify(self, id: str, deep: bool = True, expect: Optional[Dict[str, Any]] = None) -> None:
-        report = self.the_store.verify(id, deep=deep)
-        if not expect:
-            return
-        expect_eq("ok", expect.get("ok"), report.ok)
-        expect_eq("files checked", expect.get("filesChecked"), report.files_checked)
-        problems = [{"key": p.key[len(self.prefix):] if p.key.startswith(self.prefix) else p.key,
-                     "kind": PROBLEM_KINDS.get(p.kind, p.kind)} for p in report.problems]
-        expect_eq("problems", expect.get("problems"), problems)
+    def op_verify(self, id: str, deep: bool = True, expect: Any = None) -> None:
+        expect_doc(expect, self.the_store.verify(id, deep=deep).to_dict())
 
     def op_delete(self, id: str, force: bool = False) -> None:
         self.the_store.delete(id, force=force)
 
-    def op_markFailed(self, id: str, reason: str, expect: Optional[Dict[str, Any]] = None) -> None:
-        check_status(self.the_store.mark_failed(id, reason), expect)
+    def op_markFailed(self, id: str, reason: str, expect: Any = None) -> None:
+        expect_doc(expect, self.the_store.mark_failed(id, reason).to_dict())
 
-    def op_prune(self, policy: Optional[Dict[str, Any]] = None, dryRun: bool = False,
-                 expect: Optional[Dict[str, Any]] = None) -> None:
+    def op_prune(self, policy: Optional[Dict[str, Any]] = None, dryRun: bool = False, expect: Any = None) -> None:
         p = policy or {}
         retention = s3keep.RetentionPolicy(
             keep_last=p.get("keepLast"), keep_hourly=p.get("keepHourly"), keep_daily=p.get("keepDaily"),
@@ -720,28 +708,13 @@ class CaseRun:
         if plan.failed:
             id, e = plan.failed[0]
             raise StepFailed(f"prune could not delete {id}: {e!r}")
-        if not expect:
-            return
-        expect_eq("plan actions", expect.get("actions"), {str(e.id): e.action for e in plan.entries})
-        reasons = {str(e.id): e.reason for e in plan.entries}
-        for id, reason in (expect.get("reasons") or {}).items():
-            expect_eq(f"reason of {id}", reason, reasons.get(id))
-        expect_eq("deleted", expect.get("deleted"), [str(i) for i in plan.deleted])
-        if "survivors" in expect:
-            expect_eq("survivors", expect["survivors"], [str(i.id) for i in self.the_store.list()])
+        expect_doc(expect, plan.to_dict())
 
-    def op_check(self, expect: Optional[Dict[str, str]] = None) -> None:
-        lines = {r.name: r for r in self.the_store.check()}
-        for name, state in (expect or {}).items():
-            if name not in lines:
-                raise StepFailed(f"check has no line {name!r}")
-            line = lines[name]
-            if line.state != state:
-                raise StepFailed(f"check {name}: expected {state}, got {line.state} ({line.message})")
+    def op_check(self, expect: Any = None) -> None:
+        expect_doc(expect, self.the_store.check().to_dict())
 
-    def op_cleanupUploads(self, olderThan: str, expect: Optional[Dict[str, int]] = None) -> None:
-        aborted = self.the_store.cleanup_uploads(duration(olderThan))
-        expect_eq("aborted uploads", (expect or {}).get("aborted"), len(aborted))
+    def op_cleanupUploads(self, olderThan: str, expect: Any = None) -> None:
+        expect_doc(expect, self.the_store.cleanup_uploads(duration(olderThan)).to_dict())
 
     # -- rawS3 operations (boto3, valid credentials, never the binding) ------------------
 
@@ -843,9 +816,9 @@ def run_case(loaded: Loaded, harness: Harness, have: Tuple[str, ...]) -> Tuple[s
     """Runs one loaded case: ("passed" | "failed" | "skipped", why)."""
     if loaded.case is None:
         return "failed", loaded.error or "invalid case file"
-    missing = missing_capability(loaded.case, have)
-    if missing:
-        return "skipped", f"requires {missing}, which this runner lacks"
+    why = skip_reason(loaded.case, have)
+    if why:
+        return "skipped", why
     try:
         run = CaseRun(harness, loaded.case.get("config", {}))
     except Exception as e:

@@ -7,13 +7,16 @@ Run by scripts/interop.sh under the harness MinIO (`S3KEEP_TEST_*`) with
   and the protocol's five files;
 - read: lists the bucket and, for every backup of a binding index or of the Zeebe fixture
   (partition 90), checks status, size, metadata, a deep verify and a byte-exact restore of
-  every set; one line per writer, then `N passed, N failed, 0 skipped`.
+  every set; one line per writer, then `N passed, N failed, 0 skipped`; and for each backup
+  read, its status document (`to_dict()`), which scripts/interop.sh compares with
+  `s3keep status --json`.
 
     S3KEEP_INTEROP_BUCKET=b S3KEEP_INTEROP_PHASE=write .venv/bin/python bindings-python/tests/interop.py
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -72,8 +75,8 @@ def write(store: s3keep.BackupStore) -> bool:
     return True
 
 
-def read_one(store: s3keep.BackupStore, id: s3keep.BackupId, writer: str) -> None:
-    """Raises StepFailed (or the binding's error) unless the backup reads back exactly."""
+def read_one(store: s3keep.BackupStore, id: s3keep.BackupId, writer: str) -> s3keep.BackupInfo:
+    """Its status; raises StepFailed (or the binding's error) unless the backup reads back exactly."""
     info = store.status(id)
     if info.status != "COMPLETED":
         raise StepFailed(f"status {info.status} (expected COMPLETED)")
@@ -96,6 +99,7 @@ def read_one(store: s3keep.BackupStore, id: s3keep.BackupId, writer: str) -> Non
             compare_tree(Path(target), {f"{s}/{n}": d for s, files in expected.items() for n, d in files.items()})
         except StepFailed as e:
             raise StepFailed(f"restore: {e}") from None
+    return info
 
 
 def read(store: s3keep.BackupStore, expect: List[str]) -> bool:
@@ -115,7 +119,7 @@ def read(store: s3keep.BackupStore, expect: List[str]) -> bool:
             continue  # backups of other partitions are ignored
         seen.add(writer)
         try:
-            read_one(store, info.id, writer)
+            status = read_one(store, info.id, writer)
         except (StepFailed, s3keep.S3KeepError) as e:
             failed += 1
             what = str(e) if isinstance(e, StepFailed) else f"{type(e).__name__}: {e}"
@@ -123,6 +127,7 @@ def read(store: s3keep.BackupStore, expect: List[str]) -> bool:
         else:
             passed += 1
             print(f"interop {writer} -> {ME}: ok")
+            print(f"interop status-json {writer} -> {ME}: {json.dumps(status.to_dict(), ensure_ascii=False)}")
     for writer in expect:
         if writer not in seen:
             failed += 1

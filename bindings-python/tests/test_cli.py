@@ -42,7 +42,7 @@ def test_pip_installed_cli_saves_and_restores(minio: Any, bucket_name: str, tree
     saved = run(minio, "--url", url, "--create-bucket", "--json", "save", "0/42/0", str(tree), "--meta", "by=cli")
     assert saved.returncode == 0, saved.stderr
     doc = json.loads(saved.stdout)
-    assert (doc["partition"], doc["checkpoint"], doc["node"], doc["status"]) == (0, 42, 0, "COMPLETED")
+    assert (doc["partition"], doc["checkpoint"], doc["node"], doc["status"]) == (0, "42", 0, "COMPLETED")
 
     restored = run(minio, "restore", "0/42/0", str(tmp_path / "out"), "--url", url, "--quiet")
     assert restored.returncode == 0, restored.stderr
@@ -52,6 +52,10 @@ def test_pip_installed_cli_saves_and_restores(minio: Any, bucket_name: str, tree
     store = s3keep.BackupStore.from_url(url, access_key_id=minio.access_key, secret_access_key=minio.secret_key)
     info = store.status("0/42/0")
     assert info.status == "COMPLETED" and info.user_metadata == {"by": "cli"}
+    # One schema (docs/SCHEMA.md): the CLI's --json and Python's to_dict() are one document.
+    status = run(minio, "--url", url, "--json", "status", "0/42/0")
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout) == info.to_dict()
 
 
 def test_pip_installed_cli_exit_codes(minio: Any, bucket_name: str, tree: Path) -> None:

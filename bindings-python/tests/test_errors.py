@@ -140,6 +140,22 @@ def test_the_hierarchy_mirrors_the_core_and_the_builtins() -> None:
         assert issubclass(cls, s3keep.S3KeepError) and not issubclass(cls, (OSError, ValueError, LookupError))
 
 
+def test_a_prunes_failed_deletes_become_exceptions_of_their_kind() -> None:
+    def error(kind: str, status: int) -> dict[str, object]:
+        return {"kind": kind, "code": kind, "status": status, "requestId": "R", "key": "0/2/0",
+                "endpoint": None, "message": "DeleteObjects failed", "hint": "grant it"}
+
+    doc = {"dryRun": False, "entries": [], "deleted": ["0/1/0"],
+           "failed": [{"id": "0/2/0", "error": error("AccessDenied", 403)}, {"id": "0/3/0", "error": error("S3", 500)}]}
+    report = s3keep.PruneReport(doc)
+    (first_id, first), (second_id, second) = report.failed
+    assert (str(first_id), str(second_id)) == ("0/2/0", "0/3/0")
+    assert isinstance(first, s3keep.AccessDenied) and isinstance(first, PermissionError)
+    assert (first.status, first.request_id, first.hint, str(first)) == (403, "R", "grant it", "DeleteObjects failed")
+    assert type(second) is s3keep.S3Error
+    assert report.to_dict() == doc and report == s3keep.PruneReport(report.to_dict())
+
+
 # Issue 16, class 2: a URL or endpoint that carries credentials (user:password@) or a
 # presigned-style query is refused, and no part of the exception shows them.
 SECRET_URLS = [

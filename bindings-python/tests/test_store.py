@@ -170,12 +170,12 @@ def test_verify_reports_missing_and_damaged_files(store: s3keep.BackupStore, s3:
     shallow = store.verify("0/1/0")
     assert not shallow.ok and shallow.files_checked == 4
     kinds = {p.key.rsplit("/files/", 1)[1]: (p.kind, p.expected, p.actual) for p in shallow.problems}
-    assert kinds == {"top.txt": ("missing", None, None), "a/empty": ("size_mismatch", 0, 10)}
+    assert kinds == {"top.txt": ("missing", None, None), "a/empty": ("size-mismatch", 0, 10)}
 
     deep = store.verify(BackupId(0, 1, 0), deep=True)
     by_kind = {p.kind for p in deep.problems}
-    assert by_kind == {"missing", "size_mismatch", "checksum_mismatch"}
-    checksum = next(p for p in deep.problems if p.kind == "checksum_mismatch")
+    assert by_kind == {"missing", "size-mismatch", "checksum-mismatch"}
+    checksum = next(p for p in deep.problems if p.kind == "checksum-mismatch")
     assert checksum.key.endswith("d/e.txt") and isinstance(checksum.expected, str)
     assert "checksum mismatch" in str(checksum)
 
@@ -220,23 +220,27 @@ def test_cleanup_uploads_aborts_orphaned_multipart_uploads(store: s3keep.BackupS
     store.save("0/1/0", {"files": {"f": b"x"}})
     orphan = s3.create_multipart_upload(Bucket=bucket_name, Key="backups/0/2/0/files/big")
     outside = s3.create_multipart_upload(Bucket=bucket_name, Key="elsewhere/big")
-    assert store.cleanup_uploads(dt.timedelta(hours=1)) == []  # too young
-    aborted = store.cleanup_uploads(older_than=0)
-    assert [(u.key, u.upload_id) for u in aborted] == [("backups/0/2/0/files/big", orphan["UploadId"])]
-    assert aborted[0].initiated is not None and aborted[0].initiated.tzinfo is UTC
+    assert store.cleanup_uploads(dt.timedelta(hours=1)).aborted == ()  # too young
+    report = store.cleanup_uploads(older_than=0)
+    assert [(u.key, u.upload_id) for u in report] == [("backups/0/2/0/files/big", orphan["UploadId"])]
+    initiated = report.aborted[0].initiated_at
+    assert initiated is not None and initiated.tzinfo is UTC and initiated <= report.cutoff_at
     left = [u["UploadId"] for u in multipart_uploads(s3, bucket_name)]
     assert left == [outside["UploadId"]]  # only the store's prefix is touched
 
 
 def test_check_probes_endpoint_credentials_bucket_and_objects(store: s3keep.BackupStore, make_store: Callable[..., s3keep.BackupStore]) -> None:
     store.save("0/1/0", {"files": {"f": b"x"}})  # creates the bucket
-    results = store.check()
+    report = store.check()
+    assert report.ok and report.bucket == store.bucket and report.prefix == "backups/"
+    results = report.checks
     names = [r.name for r in results]
     assert names[:3] == ["endpoint", "credentials", "bucket"]
     assert {"put", "get", "list", "delete", "clock"} <= set(names)
     assert all(r.state in ("ok", "warning") for r in results), results
 
     bad = make_store(secret_access_key="wrong-secret").check()
+    assert not bad.ok
     states = {r.name: r.state for r in bad}
     assert states["endpoint"] == "ok" and states["credentials"] == "failed"
     failed = next(r for r in bad if r.name == "credentials")

@@ -7,19 +7,21 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import s3keep
 from s3keep import (
+    AbortedUpload,
     BackupId,
     BackupInfo,
     BackupStore,
+    CheckReport,
     CheckResult,
+    CleanupReport,
     PlanEntry,
-    PrunePlan,
-    RestoreSummary,
+    PruneReport,
+    RestoreReport,
     RetentionPolicy,
-    UploadInfo,
     VerifyProblem,
     VerifyReport,
 )
@@ -47,6 +49,7 @@ def stores() -> list[BackupStore]:
             checksum="crc32c",
             signed_payload=False,
             stale_after=dt.timedelta(hours=24),
+            single_writer=False,
         ),
         BackupStore.from_url("s3://bucket/prefix?endpoint=http://127.0.0.1:9000", create_bucket=True),
         BackupStore.from_url("s3://bucket/prefix", bucket="other", part_size="32MiB", stale_after="2d"),
@@ -81,7 +84,8 @@ def show(info: BackupInfo) -> str:
     status: str = info.status
     if info.status == "COMPLETED":
         pass
-    return f"{info.id} {status} {created} {updated} {size} {count} {meta} {reason} {writer}"
+    doc: dict[str, Any] = info.to_dict()  # the JSON document `s3keep status --json` prints
+    return f"{info.id} {status} {created} {updated} {size} {count} {meta} {reason} {writer} {doc}"
 
 
 def progress(bytes_done: int, bytes_total: int, files_done: int, files_total: int) -> None:
@@ -108,8 +112,9 @@ def sync_api(store: BackupStore, tmp: Path) -> None:
     listed: list[BackupInfo] = store.list(partition=0, checkpoint=None, node=0)
     for info in listed:
         show(info)
-    summary: RestoreSummary = store.restore(id, tmp / "out", sets=["files"], root_set=None, progress=progress)
+    summary: RestoreReport = store.restore(id, tmp / "out", sets=["files"], root_set=None, progress=progress)
     counts: tuple[int, int, int] = (summary.files_restored, summary.files_skipped, summary.bytes_restored)
+    restored: BackupId = summary.id
     failed: BackupInfo = store.mark_failed(id, "reason")
     deleted: int = store.delete(id, force=True)
     report: VerifyReport = store.verify(id, deep=True)
@@ -117,6 +122,7 @@ def sync_api(store: BackupStore, tmp: Path) -> None:
     for problem in problems:
         expected: int | str | None = problem.expected
         print(problem.key, problem.kind, expected, problem.actual, report.ok, report.files_checked, report.bytes_checked)
+    deep: bool = report.deep
     policy = RetentionPolicy(
         keep_last=3,
         keep_hourly=None,
@@ -130,7 +136,7 @@ def sync_api(store: BackupStore, tmp: Path) -> None:
         stale_after=dt.timedelta(hours=24),
     )
     within: Optional[dt.timedelta] = policy.keep_within
-    plan: PrunePlan = store.prune(policy, dry_run=True)
+    plan: PruneReport = store.prune(policy, dry_run=True)
     entries: tuple[PlanEntry, ...] = plan.to_delete + plan.to_keep + plan.entries
     for entry in plan:
         when: dt.datetime = entry.created_at
@@ -139,13 +145,17 @@ def sync_api(store: BackupStore, tmp: Path) -> None:
     gone: tuple[BackupId, ...] = plan.deleted
     for bad_id, error in plan.failed:
         print(bad_id.checkpoint, error)
-    uploads: list[UploadInfo] = store.cleanup_uploads(dt.timedelta(hours=1))
-    for upload in uploads:
-        print(upload.key, upload.upload_id, upload.initiated)
-    checks: list[CheckResult] = store.check()
-    for check in checks:
+    cleaned: CleanupReport = store.cleanup_uploads(dt.timedelta(hours=1))
+    uploads: tuple[AbortedUpload, ...] = cleaned.aborted
+    for upload in cleaned:
+        initiated: Optional[dt.datetime] = upload.initiated_at
+        print(upload.key, upload.upload_id, initiated, cleaned.cutoff_at)
+    doctor: CheckReport = store.check()
+    checks: tuple[CheckResult, ...] = doctor.checks
+    for check in doctor:
         print(check.name, check.state, check.message, check.hint, check.code)
-    print(counts, failed, deleted, within, entries, gone, len(plan), plan.dry_run, store.bucket, store.prefix, store.endpoint, store.region)
+    print(doctor.ok, doctor.endpoint, doctor.bucket, doctor.prefix, doctor.to_dict(), plan.to_dict(), uploads, checks)
+    print(counts, restored, deep, failed, deleted, within, entries, gone, len(plan), plan.dry_run, store.bucket, store.prefix, store.endpoint, store.region)
 
 
 async def async_api(store: BackupStore, tmp: Path) -> None:
@@ -157,13 +167,13 @@ async def async_api(store: BackupStore, tmp: Path) -> None:
     show(second)
     show(await store.status_async("0/1/0"))
     listed: list[BackupInfo] = await store.list_async(partition=0)
-    summary: RestoreSummary = await store.restore_async("0/1/0", tmp / "out", sets=None, progress=progress)
+    summary: RestoreReport = await store.restore_async("0/1/0", tmp / "out", sets=None, progress=progress)
     marked: BackupInfo = await store.mark_failed_async("0/2/0", "reason")
     deleted: int = await store.delete_async("0/2/0", force=False)
     report: VerifyReport = await store.verify_async("0/1/0", deep=False)
-    plan: PrunePlan = await store.prune_async(RetentionPolicy(keep_last=1), dry_run=False)
-    uploads: list[UploadInfo] = await store.cleanup_uploads_async(older_than=3600)
-    checks: list[CheckResult] = await store.check_async()
+    plan: PruneReport = await store.prune_async(RetentionPolicy(keep_last=1), dry_run=False)
+    uploads: CleanupReport = await store.cleanup_uploads_async(older_than=3600)
+    checks: CheckReport = await store.check_async()
     print(listed, summary, marked, deleted, report, plan, uploads, checks)
 
 

@@ -109,11 +109,22 @@ function entries(object, what) {
   throw new InvalidInputError(`${what} must be an object (or a Map)`);
 }
 
-function dates(info) {
-  for (const key of ["createdAt", "updatedAt"]) {
-    if (typeof info[key] === "string") info[key] = new Date(info[key]);
+/**
+ * A result of the core (docs/SCHEMA.md) with its timestamps, the fields named `...At`, as
+ * `Date`s (user metadata stays text). `JSON.stringify` writes a `Date` back as the same
+ * RFC 3339 text, so the object still serialises to the core's document.
+ */
+function fromCore(value) {
+  if (Array.isArray(value)) {
+    value.forEach(fromCore);
+  } else if (value && typeof value === "object") {
+    for (const [key, field] of Object.entries(value)) {
+      if (key === "userMetadata") continue;
+      if (key.endsWith("At") && typeof field === "string") value[key] = new Date(field);
+      else fromCore(field);
+    }
   }
-  return info;
+  return value;
 }
 
 /** A WasmCancel tied to `signal` for the duration of one call. */
@@ -230,8 +241,7 @@ export class BackupStore {
       }
       const options = JSON.stringify({ metadata: metadata ?? {}, descriptor: descriptor ?? {} });
       const progress = onProgress ? (p) => onProgress(p) : undefined;
-      const info = await this.#call(signal, (c) => this.#raw.save(idText(id), files, options, progress, c));
-      return dates(info);
+      return fromCore(await this.#call(signal, (c) => this.#raw.save(idText(id), files, options, progress, c)));
     } catch (e) {
       for (const cleanup of cleanups) cleanup(e);
       throw e;
@@ -240,7 +250,7 @@ export class BackupStore {
 
   /** Status of a backup; `status: "DOES_NOT_EXIST"` when there is none. */
   async status(id, { signal } = {}) {
-    return dates(await this.#call(signal, (c) => this.#raw.status(idText(id), c)));
+    return fromCore(await this.#call(signal, (c) => this.#raw.status(idText(id), c)));
   }
 
   /** Every backup matching the filter, sorted by (partition, node, checkpoint). */
@@ -251,8 +261,7 @@ export class BackupStore {
       checkpoint: f.checkpoint === undefined || f.checkpoint === null ? undefined : String(f.checkpoint),
       node: f.node,
     });
-    const list = await this.#call(signal, (c) => this.#raw.list(json, c));
-    return list.map(dates);
+    return fromCore(await this.#call(signal, (c) => this.#raw.list(json, c)));
   }
 
   /**
@@ -277,7 +286,7 @@ export class BackupStore {
 
   /** IN_PROGRESS → FAILED with a reason (Zeebe's markFailed). */
   async markFailed(id, reason, { signal } = {}) {
-    return dates(await this.#call(signal, (c) => this.#raw.markFailed(idText(id), String(reason ?? ""), c)));
+    return fromCore(await this.#call(signal, (c) => this.#raw.markFailed(idText(id), String(reason ?? ""), c)));
   }
 
   /** Deletes every object of a backup; IN_PROGRESS ones only when stale or with `force`. */
@@ -305,17 +314,15 @@ export class BackupStore {
       pruneStale: p.pruneStale,
       staleAfter: p.staleAfter,
     });
-    const outcome = await this.#call(signal, (c) => this.#raw.prune(json, Boolean(dryRun), c));
-    outcome.entries.forEach(dates);
-    outcome.failed = outcome.failed.map(({ id, error }) => ({ id, error: toError(error) }));
-    return outcome;
+    const report = fromCore(await this.#call(signal, (c) => this.#raw.prune(json, Boolean(dryRun), c)));
+    report.failed = report.failed.map(({ id, error }) => ({ id, error: toError({ ...error, s3keepError: true }) }));
+    return report;
   }
 
   /** Aborts multipart uploads under the prefix older than `olderThan` (ms or "24h"; default the `staleAfter` option). */
   async cleanupUploads({ olderThanMs, olderThan, signal } = {}) {
     const age = olderThan ?? olderThanMs;
-    const aborted = await this.#call(signal, (c) => this.#raw.cleanupUploads(age, c));
-    return aborted.map((u) => ({ ...u, initiated: u.initiated ? new Date(u.initiated) : null }));
+    return fromCore(await this.#call(signal, (c) => this.#raw.cleanupUploads(age, c)));
   }
 
   /** The doctor: endpoint, credentials, bucket, put/get/list/delete, clock, addressing. */

@@ -1,9 +1,10 @@
 //! The WebAssembly binding of s3keep: translation only; behaviour lives in the core (§10).
 //!
 //! wasm-bindgen exports one class, `WasmStore`, wrapped by the JavaScript module
-//! `bindings-wasm/js/api.js` (the `BackupStore` users see). Options and results cross the
-//! boundary as JSON text (the wrapper turns dates into `Date`s and errors into
-//! `S3KeepError` subclasses); file bytes cross as `Uint8Array`s, pulled by the core through
+//! `bindings-wasm/js/api.js` (the `BackupStore` users see). Options cross the boundary as
+//! JSON text; results as the core's JSON documents (`s3keep::report`, docs/SCHEMA.md),
+//! parsed into JS objects (the wrapper turns their `...At` timestamps into `Date`s and
+//! errors into `S3KeepError` subclasses); file bytes cross as `Uint8Array`s, pulled by the core through
 //! JS callbacks one part at a time (`source.rs`), so a `Blob` is never read whole.
 //!
 //! Every method returns a `Promise`. A `WasmCancel` handle (the wrapper ties it to an
@@ -15,7 +16,6 @@
 mod cancel;
 mod error;
 mod options;
-mod output;
 mod reader;
 mod source;
 
@@ -25,6 +25,7 @@ use std::sync::Arc;
 use js_sys::{Array, Function, Promise};
 use s3keep::backup::{BackupStore, DeleteOptions, FileEntry, Progress};
 use s3keep::BackupId;
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
@@ -32,7 +33,6 @@ pub use cancel::WasmCancel;
 pub use reader::{WasmCrc32c, WasmFileReader};
 
 use error::to_js;
-use output::json_to_js;
 
 /// A backup store (one bucket and prefix), as the JS wrapper's `BackupStore` holds it.
 #[wasm_bindgen]
@@ -82,7 +82,7 @@ impl WasmStore {
         let store = self.store.clone();
         Ok(future_to_promise(async move {
             let info = store.save(id, sets, save).await.map_err(|e| to_js(&e))?;
-            Ok(json_to_js(&output::backup_info(&info)))
+            Ok(json(&info))
         }))
     }
 
@@ -90,21 +90,14 @@ impl WasmStore {
     pub fn status(&self, id: &str, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
         let id = parse_id(id)?;
         let store = self.store.clone();
-        Ok(run(cancel, async move {
-            let info = store.status(id).await?;
-            Ok(json_to_js(&output::backup_info(&info)))
-        }))
+        Ok(run(cancel, async move { Ok(json(&store.status(id).await?)) }))
     }
 
     /// list(filter): `filter` is the JSON `{partition?, checkpoint?, node?}`.
     pub fn list(&self, filter: &str, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
         let filter = options::list_filter(filter).map_err(|e| to_js(&e))?;
         let store = self.store.clone();
-        Ok(run(cancel, async move {
-            let infos = store.list(filter).await?;
-            let list: Vec<_> = infos.iter().map(output::backup_info).collect();
-            Ok(json_to_js(&serde_json::Value::Array(list)))
-        }))
+        Ok(run(cancel, async move { Ok(json(&store.list(filter).await?)) }))
     }
 
     /// The files of a COMPLETED backup, names checked: JSON `{set: [{name, size, crc32c}]}`.
@@ -113,8 +106,7 @@ impl WasmStore {
         let id = parse_id(id)?;
         let store = self.store.clone();
         Ok(run(cancel, async move {
-            let metadata = store.restore_plan(id).await?;
-            Ok(json_to_js(&output::file_sets(&metadata)))
+            Ok(json(&store.restore_plan(id).await?.file_sets))
         }))
     }
 
@@ -148,21 +140,18 @@ impl WasmStore {
     pub fn mark_failed(&self, id: &str, reason: &str, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
         let id = parse_id(id)?;
         let (store, reason) = (self.store.clone(), reason.to_string());
-        Ok(run(cancel, async move {
-            let info = store.mark_failed(id, &reason).await?;
-            Ok(json_to_js(&output::backup_info(&info)))
-        }))
+        Ok(run(
+            cancel,
+            async move { Ok(json(&store.mark_failed(id, &reason).await?)) },
+        ))
     }
 
-    /// delete(id, force): resolves to `{id, objectsDeleted}`.
+    /// delete(id, force): resolves to the report (`id`..., `objectsDeleted`).
     pub fn delete(&self, id: &str, force: bool, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
         let parsed = parse_id(id)?;
         let store = self.store.clone();
         Ok(run(cancel, async move {
-            let deleted = store.delete(parsed, DeleteOptions { force }).await?;
-            Ok(json_to_js(
-                &serde_json::json!({ "id": parsed.to_string(), "objectsDeleted": deleted }),
-            ))
+            Ok(json(&store.delete(parsed, DeleteOptions { force }).await?))
         }))
     }
 
@@ -170,24 +159,21 @@ impl WasmStore {
     pub fn verify(&self, id: &str, deep: bool, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
         let id = parse_id(id)?;
         let store = self.store.clone();
-        Ok(run(cancel, async move {
-            let report = store.verify(id, deep).await?;
-            Ok(json_to_js(&output::verify_report(&report)))
-        }))
+        Ok(run(cancel, async move { Ok(json(&store.verify(id, deep).await?)) }))
     }
 
     /// prune(policy, dryRun): `policy` is the JSON of the wrapper's normalised policy.
     pub fn prune(&self, policy: &str, dry_run: bool, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
         let policy = options::retention_policy(policy).map_err(|e| to_js(&e))?;
         let store = self.store.clone();
-        Ok(run(cancel, async move {
-            let outcome = store.prune(&policy, dry_run).await?;
-            Ok(output::prune_outcome(&outcome))
-        }))
+        Ok(run(
+            cancel,
+            async move { Ok(json(&store.prune(&policy, dry_run).await?)) },
+        ))
     }
 
-    /// cleanupUploads(olderThan): the multipart uploads aborted; `olderThan` in ms or text
-    /// (`"24h"`), `undefined` for the `staleAfter` option.
+    /// cleanupUploads(olderThan): the report of the multipart uploads aborted; `olderThan` in
+    /// ms or text (`"24h"`), `undefined` for the `staleAfter` option.
     #[wasm_bindgen(js_name = cleanupUploads)]
     pub fn cleanup_uploads(&self, older_than: JsValue, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
         let older_than = match older_than.is_undefined() || older_than.is_null() {
@@ -196,35 +182,38 @@ impl WasmStore {
         };
         let store = self.store.clone();
         Ok(run(cancel, async move {
-            let aborted = store.cleanup_uploads(older_than).await?;
-            Ok(json_to_js(&output::uploads(&aborted)))
+            Ok(json(&store.cleanup_uploads(older_than).await?))
         }))
     }
 
-    /// check(): one result per probe (`endpoint`, `credentials`, `bucket`, ...).
+    /// check(): the report, one line per probe (`endpoint`, `credentials`, `bucket`, ...).
     pub fn check(&self, cancel: Option<WasmCancel>) -> Promise {
         let store = self.store.clone();
-        run(cancel, async move {
-            let results = store.check().await;
-            Ok(json_to_js(&output::check_results(&results)))
-        })
+        run(cancel, async move { Ok(json(&store.check().await)) })
     }
 
     /// The effective options, without secrets: the core's `ConfigReport`.
     pub fn config(&self) -> JsValue {
-        json_to_js(&serde_json::to_value(self.store.config().describe()).expect("a report serialises"))
+        json(&self.store.config().describe())
     }
 
     /// What the store points at, without secrets: `{bucket, prefix, endpoint, region}`.
     pub fn describe(&self) -> JsValue {
         let config = self.store.config();
-        json_to_js(&serde_json::json!({
+        json(&serde_json::json!({
             "bucket": config.client.bucket,
             "prefix": config.prefix,
             "endpoint": self.store.client().endpoint(),
             "region": config.client.region,
         }))
     }
+}
+
+/// The core's JSON document of `value` as a JS value (through `JSON.parse`, the cheapest way
+/// across).
+fn json(value: &impl Serialize) -> JsValue {
+    let text = serde_json::to_string(value).expect("results always serialise");
+    js_sys::JSON::parse(&text).expect("serde_json writes valid JSON")
 }
 
 /// Parses `P/C/N` (the wrapper turns `{partition, checkpoint, node}` into that form).
@@ -247,19 +236,10 @@ where
     })
 }
 
-/// Calls `f({bytesDone, bytesTotal, filesDone, filesTotal})`; its exceptions are ignored
-/// (a progress bar must not fail a backup).
+/// Calls `f({bytesDone, bytesTotal, filesDone, filesTotal})` with the core's snapshots, in
+/// order; its exceptions are ignored (a progress bar must not fail a backup).
 fn progress_callback(f: Function) -> Arc<dyn s3keep::backup::ProgressFn> {
     Arc::new(move |p: Progress| {
-        let object = js_sys::Object::new();
-        for (name, value) in [
-            ("bytesDone", p.bytes_done),
-            ("bytesTotal", p.bytes_total),
-            ("filesDone", p.files_done),
-            ("filesTotal", p.files_total),
-        ] {
-            let _ = js_sys::Reflect::set(&object, &JsValue::from_str(name), &JsValue::from_f64(value as f64));
-        }
-        let _ = f.call1(&JsValue::NULL, &object);
+        let _ = f.call1(&JsValue::NULL, &json(&p));
     })
 }

@@ -120,19 +120,28 @@ export const scenarios = [
     }, { metadata: { app: "test", env: "ci" }, onProgress: (p) => progress.push(p) });
     assert.equal(info.status, "COMPLETED");
     assert.equal(info.id, "1/1000/0");
-    assert.deepEqual([info.partition, info.checkpoint, info.node], [1, 1000, 0]);
+    // Checkpoints may exceed 2^53: a string, as in every face (docs/SCHEMA.md).
+    assert.deepEqual([info.partition, info.checkpoint, info.node], [1, "1000", 0]);
     assert.equal(info.fileCount, 4);
     assert.equal(info.totalSize, small.length + blobData.length + streamData.length);
     assert.ok(info.createdAt instanceof Date);
-    assert.deepEqual(info.metadata, { app: "test", env: "ci" });
+    assert.deepEqual(info.userMetadata, { app: "test", env: "ci" });
+    // The object serialises to the core's document: timestamps back to their RFC 3339 text.
+    const doc = JSON.parse(JSON.stringify(info));
+    assert.match(doc.createdAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    assert.equal(doc.createdAt, info.createdAt.toISOString());
     const last = progress.at(-1);
+    // The core delivers its snapshots in order: no field ever goes back.
+    for (let i = 1; i < progress.length; i++) {
+      for (const k of ["bytesDone", "bytesTotal", "filesDone", "filesTotal"]) assert.ok(progress[i][k] >= progress[i - 1][k], k);
+    }
     assert.equal(last.filesDone, 4);
     assert.equal(last.bytesDone, info.totalSize);
 
     const status = await store.status({ partition: 1, checkpoint: 1000, node: 0 });
     assert.equal(status.status, "COMPLETED");
     assert.equal(status.totalSize, info.totalSize);
-    assert.deepEqual(status.metadata, { app: "test", env: "ci" });
+    assert.deepEqual(status.userMetadata, { app: "test", env: "ci" });
     assert.match(status.writer, /^s3keep\//);
 
     const files = await filesByName(store, "1/1000/0");
@@ -164,7 +173,9 @@ export const scenarios = [
     const report = await store.verify("0/2000/0", { deep: true });
     assert.equal(report.ok, true, JSON.stringify(report.problems));
     assert.equal(report.filesChecked, 2);
-    assert.deepEqual(await store.cleanupUploads({ olderThanMs: 0 }), []);
+    const cleaned = await store.cleanupUploads({ olderThanMs: 0 });
+    assert.deepEqual(cleaned.aborted, []);
+    assert.ok(cleaned.cutoffAt instanceof Date);
   }],
 
   ["list is sorted and filtered; status of a missing backup is DOES_NOT_EXIST", async () => {
@@ -189,7 +200,7 @@ export const scenarios = [
     assert.deepEqual([shallow.ok, shallow.filesChecked, shallow.bytesChecked, shallow.problems], [true, 2, 6, []]);
     assert.equal((await store.verify("0/1/0", { deep: true })).ok, true);
     const deleted = await store.delete("0/1/0");
-    assert.deepEqual(deleted, { id: "0/1/0", objectsDeleted: 4 });
+    assert.deepEqual(deleted, { id: "0/1/0", partition: 0, checkpoint: "1", node: 0, objectsDeleted: 4 });
     assert.equal((await store.status("0/1/0")).status, "DOES_NOT_EXIST");
     assert.deepEqual(await store.list(), []);
     await rejects(store.delete("0/1/0"), NotFoundError, (e) => assert.equal(e.key, "0/1/0"));
@@ -404,7 +415,9 @@ export const scenarios = [
   ["check reports a healthy store", async () => {
     const store = await newStore({ prefix: "probe/" });
     await store.ensureBucket();
-    const checks = await store.check();
+    const report = await store.check();
+    assert.equal(report.ok, true, JSON.stringify(report));
+    const checks = report.checks;
     const byName = Object.fromEntries(checks.map((c) => [c.name, c.state]));
     for (const name of ["credentials", "bucket", "put", "get", "list", "delete"]) {
       assert.equal(byName[name], "ok", JSON.stringify(checks));

@@ -7,8 +7,9 @@ import {
   ConflictError, IoError, CancelledError, RedirectError, S3Error,
 } from "s3keep";
 import type {
-  BackupInfo, BackupStoreOptions, CheckResult, ConfigReport, DeleteResult, ErrorKind, FileSets, MultipartUpload,
-  Progress, PruneResult, RestoredFile, RestoreSummary, RetentionPolicy, StatusCode, VerifyReport,
+  AbortedUpload, BackupInfo, BackupStoreOptions, CheckReport, CheckResult, CleanupReport, ConfigReport, DeleteReport,
+  ErrorKind, FileSets, PlanEntry, Progress, PruneReport, RestoredFile, RestoreReport, RetentionPolicy, StatusCode,
+  VerifyReport,
 } from "s3keep";
 import * as workerd from "s3keep/workerd";
 
@@ -36,6 +37,7 @@ async function example(blob: Blob, file: File, stream: ReadableStream<Uint8Array
     staleAfter: "24h",
     checksum: "crc32c",
     signedPayload: false,
+    singleWriter: false,
     env: false,
   };
   const store = new BackupStore(options);
@@ -68,6 +70,10 @@ async function example(blob: Blob, file: File, stream: ReadableStream<Uint8Array
   const code: StatusCode = saved.status;
   const when: Date | null = saved.createdAt;
   const size: number | null = saved.totalSize;
+  const checkpoint: string = saved.checkpoint; // may exceed 2^53: a string
+  const meta: Record<string, string> = saved.userMetadata;
+  // The core's document, as `s3keep status --json` prints it (docs/SCHEMA.md).
+  const doc: unknown = JSON.parse(JSON.stringify(saved));
 
   const status: BackupInfo = await store.status("1/1700000000000/0", { signal: AbortSignal.timeout(5000) });
   const all: BackupInfo[] = await store.list();
@@ -80,7 +86,7 @@ async function example(blob: Blob, file: File, stream: ReadableStream<Uint8Array
     const { value } = await reader.read();
     console.log(f.set, f.name, f.size, f.crc32c, bytes.byteLength, value?.byteLength);
   }
-  const summary: RestoreSummary = await restoreToDirectory(store, saved.id, "/tmp/restore", {
+  const summary: RestoreReport = await restoreToDirectory(store, saved.id, "/tmp/restore", {
     sets: ["files"],
     rootSet: "files",
     concurrency: 2,
@@ -89,21 +95,27 @@ async function example(blob: Blob, file: File, stream: ReadableStream<Uint8Array
   });
 
   const failed: BackupInfo = await store.markFailed("1/2/0", "crashed");
-  const deleted: DeleteResult = await store.delete("1/2/0", { force: true });
+  const deleted: DeleteReport = await store.delete("1/2/0", { force: true });
   const report: VerifyReport = await store.verify(saved.id, { deep: true });
+  const deep: boolean = report.deep;
   for (const p of report.problems) console.log(p.key, p.kind, p.expected, p.actual, p.message);
 
   const policy: RetentionPolicy = {
     keepLast: 3, keepHourly: 24, keepDaily: 7, keepWeekly: 4, keepMonthly: 12, keepYearly: 2,
     keepWithin: "2d", pruneFailed: true, pruneStale: true, staleAfter: 86_400_000,
   };
-  const plan: PruneResult = await store.prune(policy, { dryRun: true });
-  for (const e of plan.entries) console.log(e.id, e.action, e.reason, e.matched, e.createdAt.getTime());
+  const plan: PruneReport = await store.prune(policy, { dryRun: true });
+  const entries: PlanEntry[] = plan.entries;
+  for (const e of entries) console.log(e.id, e.action, e.reason, e.matched, e.createdAt.getTime());
   for (const f of plan.failed) console.log(f.id, f.error.code);
-  const aborted: MultipartUpload[] = await store.cleanupUploads({ olderThanMs: 3_600_000 });
+  const cleaned: CleanupReport = await store.cleanupUploads({ olderThanMs: 3_600_000 });
+  const aborted: AbortedUpload[] = cleaned.aborted;
+  for (const u of aborted) console.log(u.key, u.uploadId, u.initiatedAt?.getTime(), cleaned.cutoffAt.getTime());
   await store.cleanupUploads({ olderThan: "7d" });
-  const checks: CheckResult[] = await store.check();
+  const doctor: CheckReport = await store.check();
+  const checks: CheckResult[] = doctor.checks;
   for (const c of checks) if (c.state === "failed") console.log(c.name, c.message, c.hint, c.code);
+  console.log(doctor.ok, doctor.endpoint, doctor.bucket, doctor.prefix, checkpoint, meta, doc, deep);
 
   try {
     await store.save("0/1/0", { files: { "../x": new Uint8Array(1) } });

@@ -15,8 +15,10 @@ use crate::parse;
 ///
 /// Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN,
 /// else from the shared profile (AWS_PROFILE, ~/.aws/credentials). Every store option can
-/// also be set by its S3KEEP_* variable; flags win. Exit codes: 0 ok,
-/// 1 failure, 2 usage error, 3 not found, 4 already exists / conflict, 130 interrupted.
+/// also be set by its S3KEEP_* variable; flags win. AWS_CA_BUNDLE names a PEM file of
+/// certificate authorities trusted for HTTPS instead of the system's. Exit codes: 0 ok,
+/// 1 failure, 2 usage error, 3 not found, 4 already exists / conflict, 5 saved without the
+/// files skipped by --on-file-error skip, 130 interrupted.
 #[derive(Debug, Parser)]
 #[command(name = "s3keep", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
@@ -39,6 +41,10 @@ pub struct GlobalArgs {
     /// (errors are still printed).
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Diagnostics on stderr: -v one line per S3 request (action, key, HTTP status, ms) and
+    /// retries, -vv more. RUST_LOG (e.g. s3keep=debug) overrides. Never a secret or a URL.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// The store: `--url`, `--bucket`, `--part-size`... one flag per option of the core's
     /// table, and `-o KEY=VALUE`.
     #[command(flatten)]
@@ -63,18 +69,20 @@ pub enum Command {
     /// Apply a retention policy: show the plan, then delete with --yes; in a format 2 store
     /// also delete the packs no backup uses (without --keep-* rules: only that).
     Prune(PruneArgs),
-    /// Check that every file of a backup is in the store (--deep: download and check CRC32C).
+    /// Check that every file of a backup is in the store with its size (--deep: download it and check its CRC32C).
     Verify(VerifyArgs),
     /// Abort multipart uploads left behind by crashed saves.
     CleanupUploads(CleanupArgs),
     /// Check endpoint, credentials, bucket, permissions and clock, with what to do.
-    Doctor,
+    Doctor(DoctorArgs),
     /// Show the effective store options and where each came from (no request is sent).
     Config,
 }
 
-/// `save [ID] [DIR] [--set NAME=PATH]... [--meta KEY=VALUE]...`
+/// `save [ID] [DIR] [--set NAME=PATH]... [--meta KEY=VALUE]...` (and the store options
+/// `--follow-symlinks`, `--on-file-error fail|skip` of the core's table)
 #[derive(Debug, Args)]
+#[command(after_long_help = SAVE_RULES)]
 pub struct SaveArgs {
     /// PARTITION/CHECKPOINT/NODE (default 0/<now in ms>/0). With one argument that is not an
     /// id, it is taken as DIR.
@@ -90,6 +98,20 @@ pub struct SaveArgs {
     #[arg(long = "meta", value_name = "KEY=VALUE", value_parser = parse::meta_arg)]
     pub meta: Vec<(String, String)>,
 }
+
+/// What `save --help` says about the files of a tree.
+const SAVE_RULES: &str = "What is saved:
+  A path given as DIR or --set NAME=PATH is read through links. A directory is walked; any
+  other path is one file named by its file name. A FIFO named this way is opened before
+  the first request (the save waits for its writer; nothing is in the store until then),
+  read to its end and streamed (multipart as it fills), e.g. `mkfifo /run/db.fifo; pg_dump > /run/db.fifo &
+  s3keep save --set db=/run/db.fifo`.
+  Inside a directory, only regular files are saved: symbolic links are skipped with a note
+  (the backup format stores regular files only) unless --follow-symlinks; FIFOs, sockets and
+  devices are skipped with a note. A file that cannot be read fails the save before any
+  request (--on-file-error fail), or is left out with a note (--on-file-error skip; the
+  exit code is then 5). Notes go to stderr (`note: skipped ...`) and to the
+  `skipped` list of --json. Names are printed with control characters escaped (\\n, \\u{1b}).";
 
 /// `list [--partition P] [--checkpoint C] [--node N]`
 #[derive(Debug, Args)]
@@ -194,9 +216,21 @@ pub struct VerifyArgs {
     /// PARTITION/CHECKPOINT/NODE of a COMPLETED backup.
     #[arg(value_name = "ID", value_parser = parse::backup_id)]
     pub id: BackupId,
-    /// Download every file again and check its CRC32C.
+    /// Download every file again and check its CRC32C (content). Without it, verify checks
+    /// presence and sizes only (from a listing of the backup): a same-size replacement goes
+    /// unseen.
     #[arg(long)]
     pub deep: bool,
+}
+
+/// `doctor [--probe]`
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Also test, with throwaway keys under the prefix (deleted after), what the backup
+    /// protocols rely on: If-None-Match / If-Match refused when they must be, CRC32C checked,
+    /// multipart, DeleteObjects, list paging, Object Lock. About 20 requests.
+    #[arg(long)]
+    pub probe: bool,
 }
 
 /// `cleanup-uploads [--older-than DURATION]`

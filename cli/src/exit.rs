@@ -12,6 +12,9 @@ pub const USAGE: i32 = 2;
 pub const NOT_FOUND: i32 = 3;
 /// The backup already exists, or a concurrent change conflicted.
 pub const CONFLICT: i32 = 4;
+/// The backup was saved (COMPLETED) without files that could not be read
+/// (`--on-file-error skip`; restic's "incomplete snapshot"). The notes name them.
+pub const INCOMPLETE: i32 = 5;
 /// Stopped by Ctrl-C (128 + SIGINT, as shells report it).
 pub const INTERRUPTED: i32 = 130;
 

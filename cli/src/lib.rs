@@ -19,6 +19,7 @@ use serde_json::json;
 pub mod args;
 mod commands;
 pub mod exit;
+mod logging;
 pub mod options;
 pub mod output;
 pub mod parse;
@@ -26,7 +27,8 @@ pub mod progress;
 
 /// Runs the `s3keep` command with `args` (the program name first, as in
 /// `std::env::args_os()`), on a tokio runtime of its own, and returns the exit code:
-/// 0 ok, 1 failure, 2 usage error, 3 not found, 4 already exists / conflict, 130 interrupted.
+/// 0 ok, 1 failure, 2 usage error, 3 not found, 4 already exists / conflict, 5 saved without
+/// files skipped by `--on-file-error skip`, 130 interrupted.
 ///
 /// Prints results on stdout (tables, or one JSON document with `--json`), errors as one
 /// line on stderr, progress bars on stderr when it is a terminal.
@@ -36,6 +38,7 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Ok(cli) => cli,
         Err(e) => return usage_error(&e, &args),
     };
+    logging::init(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {

@@ -1,5 +1,6 @@
 //! What the command prints: human tables and lines, or exactly one JSON document on stdout
-//! with `--json` (§8); errors as one line on stderr.
+//! with `--json` (§8): the core's serialisation of the result (`s3keep::report`,
+//! docs/SCHEMA.md); errors as one line on stderr.
 //!
 //! Writes ignore a closed pipe (`s3keep list | head`), where `println!` would panic.
 
@@ -7,9 +8,10 @@ use std::io::Write as _;
 
 use indicatif::HumanBytes;
 use s3keep::backup::BackupInfo;
+use s3keep::report::rfc3339;
 use s3keep::Error;
-use serde_json::{json, Map, Value};
-use time::format_description::well_known::Rfc3339;
+use serde::Serialize;
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 /// How to print: JSON or human, quiet or not.
@@ -22,9 +24,9 @@ pub struct Output {
 }
 
 impl Output {
-    /// Prints the JSON document (pretty, then a newline) on stdout.
-    pub fn document(&self, value: &Value) {
-        let text = serde_json::to_string_pretty(value).expect("a JSON value always serialises");
+    /// Prints the JSON document of a result (pretty, then a newline) on stdout.
+    pub fn document(&self, value: &impl Serialize) {
+        let text = serde_json::to_string_pretty(value).expect("results always serialise");
         stdout_line(&text);
     }
 
@@ -50,12 +52,13 @@ impl Output {
     }
 
     /// Reports an error: `error: <Display>` on stderr; with `--json` also
-    /// `{"error": {...}}` on stdout (with `extra` fields merged into the document).
+    /// `{"error": {...}}` on stdout (with `extra` added to the document, such as the plan
+    /// of a prune that was not confirmed).
     pub fn error(&self, error: &Error, extra: Option<(&str, Value)>) {
         stderr_line(&format!("error: {error}"));
         if self.json {
             let mut doc = Map::new();
-            doc.insert("error".into(), error_json(error));
+            doc.insert("error".into(), to_value(error));
             if let Some((key, value)) = extra {
                 doc.insert(key.into(), value);
             }
@@ -70,6 +73,12 @@ impl Output {
     }
 }
 
+/// The JSON value of a result (for documents that combine results, such as an error and
+/// the plan it refused).
+pub fn to_value(result: &impl Serialize) -> Value {
+    serde_json::to_value(result).expect("results always serialise")
+}
+
 /// Writes one line on stdout, ignoring a closed pipe.
 fn stdout_line(text: &str) {
     let mut out = std::io::stdout().lock();
@@ -81,44 +90,6 @@ fn stdout_line(text: &str) {
 pub fn stderr_line(text: &str) {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "{text}");
-}
-
-/// The JSON of an error: kind, S3 code, HTTP status, request id, key, message and hint.
-pub fn error_json(error: &Error) -> Value {
-    json!({
-        "kind": error.kind(),
-        "code": error.code(),
-        "status": error.status(),
-        "requestId": error.request_id(),
-        "key": error.key(),
-        "message": error.details().message,
-        "hint": error.hint(),
-    })
-}
-
-/// The JSON object of a backup: `id`, `partition`, `checkpoint`, `node`, `status`,
-/// `createdAt`, `updatedAt` (RFC 3339 or null), `failureReason`, `writer`, `totalSize`
-/// (bytes), `fileCount` (null when not known, as in `list`) and `userMetadata`.
-pub fn backup_json(info: &BackupInfo) -> Value {
-    json!({
-        "id": info.id.to_string(),
-        "partition": info.id.partition,
-        "checkpoint": info.id.checkpoint,
-        "node": info.id.node,
-        "status": info.status.as_str(),
-        "createdAt": info.created_at.map(rfc3339),
-        "updatedAt": info.updated_at.map(rfc3339),
-        "failureReason": info.failure_reason,
-        "writer": info.writer,
-        "totalSize": info.total_size,
-        "fileCount": info.file_count,
-        "userMetadata": info.user_metadata,
-    })
-}
-
-/// RFC 3339 text of a timestamp.
-pub fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
 /// A timestamp for tables: `2024-05-01 13:45:12Z` (UTC, whole seconds), `-` when unknown.
@@ -171,8 +142,11 @@ pub fn backup_lines(info: &BackupInfo) -> Vec<(String, String)> {
     lines
 }
 
-/// Renders `key: value` pairs with the values aligned.
+/// Renders `key: value` pairs with the values aligned. Keys and values may come from the
+/// store (user metadata, a failure reason): their control characters are escaped
+/// (`s3keep::escape`), so no value can forge a line or move the cursor.
 pub fn render_pairs(pairs: &[(String, String)]) -> String {
+    let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (shown(k), shown(v))).collect();
     let width = pairs.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
     pairs
         .iter()
@@ -180,9 +154,16 @@ pub fn render_pairs(pairs: &[(String, String)]) -> String {
         .collect()
 }
 
+fn shown(text: &str) -> String {
+    s3keep::escape::escape_controls(text).into_owned()
+}
+
 /// Renders a table: header row, then the rows, columns separated by two spaces and padded to
 /// the widest cell; the last column is not padded.
 pub fn render_table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    // Cells may come from the store (a failure reason): escaped as in `render_pairs`.
+    let rows: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|c| shown(c)).collect()).collect();
+    let rows = &rows[..];
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
@@ -215,7 +196,7 @@ pub fn render_table(headers: &[&str], rows: &[Vec<String>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use s3keep::{BackupId, ErrorDetails, StatusCode};
+    use s3keep::{BackupId, StatusCode};
     use std::collections::BTreeMap;
 
     fn info() -> BackupInfo {
@@ -233,41 +214,6 @@ mod tests {
     }
 
     #[test]
-    fn backup_json_has_the_fields_of_the_spec() {
-        let v = backup_json(&info());
-        assert_eq!(v["partition"], 1);
-        assert_eq!(v["checkpoint"], 1_700_000_000_000u64);
-        assert_eq!(v["node"], 2);
-        assert_eq!(v["id"], "1/1700000000000/2");
-        assert_eq!(v["status"], "COMPLETED");
-        assert_eq!(v["createdAt"], "2024-05-01T13:45:12.5Z");
-        assert_eq!(v["updatedAt"], Value::Null);
-        assert_eq!(v["failureReason"], Value::Null);
-        assert_eq!(v["totalSize"], 1536);
-        assert_eq!(v["fileCount"], 2);
-        assert_eq!(v["userMetadata"]["k"], "v");
-    }
-
-    #[test]
-    fn error_json_carries_code_status_and_key() {
-        let err = Error::InvalidCredentials(ErrorDetails {
-            code: Some("InvalidAccessKeyId".into()),
-            status: Some(403),
-            request_id: Some("RID".into()),
-            key: Some("0/1/0/status.json".into()),
-            message: "the access key id is not known".into(),
-            ..ErrorDetails::default()
-        });
-        let v = error_json(&err);
-        assert_eq!(v["kind"], "InvalidCredentials");
-        assert_eq!(v["code"], "InvalidAccessKeyId");
-        assert_eq!(v["status"], 403);
-        assert_eq!(v["requestId"], "RID");
-        assert_eq!(v["key"], "0/1/0/status.json");
-        assert_eq!(v["message"], "the access key id is not known");
-    }
-
-    #[test]
     fn tables_pad_columns_to_the_widest_cell() {
         let text = render_table(
             &["ID", "STATUS"],
@@ -277,6 +223,16 @@ mod tests {
             ],
         );
         assert_eq!(text, "ID         STATUS\n0/1/0      COMPLETED\n0/12345/0  FAILED\n");
+    }
+
+    #[test]
+    fn values_from_the_store_are_printed_escaped() {
+        let pairs = [("meta k\u{1b}".to_string(), "a\nforged: line\u{1b}[2J".to_string())];
+        let text = render_pairs(&pairs);
+        assert_eq!(text, "meta k\\u{1b}:  a\\nforged: line\\u{1b}[2J\n");
+        let table = render_table(&["ID", "FAILURE REASON"], &[vec!["1/2/3".into(), "x\ny\u{7}".into()]]);
+        assert_eq!(table.lines().count(), 2, "{table:?}");
+        assert!(table.contains("x\\ny\\u{7}"), "{table:?}");
     }
 
     #[test]

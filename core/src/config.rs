@@ -137,6 +137,14 @@ pub struct ClientConfig {
     pub checksum: ChecksumMode,
     /// Sign the SHA-256 of every payload instead of `UNSIGNED-PAYLOAD` (costs ~0.5 core-s/GB).
     pub signed_payload: bool,
+    /// Lower the requests in flight when the store throttles (503 SlowDown, 429) and raise
+    /// them back slowly (AIMD, §14; default true). Off, only retries answer throttling.
+    pub adaptive_concurrency: bool,
+    /// A PEM file of the certificate authorities to trust for HTTPS, instead of the
+    /// system's (`AWS_CA_BUNDLE`, as the AWS CLI and SDKs read it; for a store behind a
+    /// private CA or with a self-signed certificate). Native only: in wasm the host's
+    /// `fetch` decides.
+    pub ca_bundle: Option<std::path::PathBuf>,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -154,6 +162,8 @@ impl fmt::Debug for ClientConfig {
             retry,
             checksum,
             signed_payload,
+            adaptive_concurrency,
+            ca_bundle,
         } = self;
         f.debug_struct("ClientConfig")
             .field("bucket", bucket)
@@ -167,6 +177,8 @@ impl fmt::Debug for ClientConfig {
             .field("retry", retry)
             .field("checksum", checksum)
             .field("signed_payload", signed_payload)
+            .field("adaptive_concurrency", adaptive_concurrency)
+            .field("ca_bundle", ca_bundle)
             .finish()
     }
 }
@@ -186,6 +198,8 @@ impl ClientConfig {
             retry: RetryConfig::default(),
             checksum: ChecksumMode::Crc32c,
             signed_payload: false,
+            adaptive_concurrency: true,
+            ca_bundle: None,
         }
     }
 
@@ -239,8 +253,15 @@ pub struct StoreConfig {
     /// §11). `None` (the default) makes a new store format 2 and keeps an existing
     /// store's format; a value that contradicts an existing store is refused by `save`.
     pub format: Option<u8>,
+    /// Only one process ever writes under this prefix (default false). Then save does not
+    /// require a store that honours conditional writes (§14: some S3-compatible stores
+    /// ignore `If-None-Match`), and checks that the backup does not exist with a read first.
+    pub single_writer: bool,
     /// The shared-credentials profile the credentials came from, if they did.
     pub profile: Option<String>,
+    /// How a local tree is read when saving a directory (option keys `follow_symlinks`,
+    /// `on_file_error`; native only): [`crate::backup::FileSet::scan`].
+    pub scan: crate::backup::ScanOptions,
     /// Where the values set by [`StoreConfig::builder`] came from (empty otherwise).
     pub sources: BTreeMap<ConfigKey, Source>,
 }
@@ -257,7 +278,9 @@ impl StoreConfig {
             part_size: 16 * 1024 * 1024,
             stale_after: crate::retention::DEFAULT_STALE_AFTER,
             format: None,
+            single_writer: false,
             profile: None,
+            scan: crate::backup::ScanOptions::default(),
             sources: BTreeMap::new(),
         }
     }

@@ -7,6 +7,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::escape::escape_controls;
+
 /// What is known about a failure: S3 code, HTTP status, request id, key, endpoint, message.
 #[derive(Clone, Default)]
 pub struct ErrorDetails {
@@ -211,6 +213,9 @@ impl Error {
             Error::Conflict(_) => "another writer changed the object at the same time; check its status and retry",
             Error::Io(_) => "check the local path, its permissions and free disk space",
             Error::Cancelled(_) => "the operation was stopped on request; run it again to finish",
+            Error::S3(d) if d.code.as_deref() == Some(crate::backup::CONDITIONAL_WRITES_IGNORED) => {
+                "use a store that honours If-None-Match and If-Match, or set single_writer if only one process writes here"
+            }
             Error::Redirect(_) => {
                 "set the endpoint (and region) to the one the store names; redirects are not followed, so that credentials and data never go to another host"
             }
@@ -238,7 +243,7 @@ impl Error {
 
     /// An [`Error::Io`] for `path`.
     pub fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
-        let path = path.as_ref().display().to_string();
+        let path = crate::escape::shown_path(path.as_ref());
         Error::Io(ErrorDetails {
             message: format!("{path}: {source}"),
             key: Some(path),
@@ -255,8 +260,12 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Names in messages and keys come from outside (file names, metadata.json, server
+        // text): whatever built the message, no raw control character is printed, and a key
+        // the message already shows (raw or escaped, quoted or not) is not repeated.
         let d = self.details();
-        write!(f, "{}: {}", self.kind(), d.message)?;
+        let message = escape_controls(&d.message);
+        write!(f, "{}: {message}", self.kind())?;
         let mut extra = Vec::new();
         if let Some(code) = &d.code {
             extra.push(format!("S3 code {code}"));
@@ -265,8 +274,10 @@ impl fmt::Display for Error {
             extra.push(format!("HTTP {status}"));
         }
         if let Some(key) = &d.key {
-            if !d.message.contains(key.as_str()) {
-                extra.push(format!("key {key}"));
+            let shown = escape_controls(key);
+            let quoted = format!("{key:?}");
+            if !message.contains(shown.as_ref()) && !message.contains(&quoted[1..quoted.len() - 1]) {
+                extra.push(format!("key {shown}"));
             }
         }
         if let Some(endpoint) = &d.endpoint {
@@ -275,7 +286,7 @@ impl fmt::Display for Error {
             }
         }
         if let Some(id) = &d.request_id {
-            extra.push(format!("request id {id}"));
+            extra.push(format!("request id {}", escape_controls(id)));
         }
         if !extra.is_empty() {
             write!(f, " ({})", extra.join(", "))?;
@@ -324,6 +335,19 @@ mod tests {
         assert_eq!(err.code(), Some("SignatureDoesNotMatch"));
         assert_eq!(err.status(), Some(403));
         assert!(!err.is_temporary());
+    }
+
+    #[test]
+    fn names_are_shown_escaped_once_never_raw() {
+        let name = "evil\u{1b}[2Jname\nforged line";
+        let quoted = Error::invalid_input(format!("file name {name:?} is bad")).with_key(name);
+        let raw = Error::Io(ErrorDetails::message(format!("{name} changed size")).with_key(name));
+        let unrelated = Error::integrity(name, "checksum mismatch");
+        for err in [quoted, raw, unrelated] {
+            let text = err.to_string();
+            assert!(!text.chars().any(char::is_control), "{text:?}");
+            assert_eq!(text.matches("evil").count(), 1, "the name is shown once: {text:?}");
+        }
     }
 
     #[test]

@@ -24,7 +24,7 @@ async fn check_with(tune: impl FnOnce(&mut StoreConfig)) -> Vec<CheckResult> {
     support::store_for(config.clone()).await; // the bucket exists
     config.create_bucket = false;
     tune(&mut config);
-    BackupStore::new(config).unwrap().check().await
+    BackupStore::new(config).unwrap().check().await.checks
 }
 
 #[tokio::test]
@@ -131,7 +131,9 @@ async fn a_user_without_delete_object_fails_only_the_delete_line() {
     let mut config = bucket_config;
     config.create_bucket = false;
     config.client.credentials = Some(Credentials::new(&user, &secret));
-    let results = BackupStore::new(config).unwrap().check().await;
+    let report = BackupStore::new(config).unwrap().check().await;
+    assert!(!report.is_ok(), "a failed check fails the report");
+    let results = report.checks;
     for name in ["endpoint", "credentials", "bucket", "put", "get", "list"] {
         assert_eq!(state_of(&results, name), CheckState::Ok, "{name}: {results:?}");
     }

@@ -267,7 +267,10 @@ async fn delete_removes_the_backup_folder_and_leaves_the_packs_for_gc() {
     assert_eq!(packs.len(), 1, "the second save of the same tree writes no pack");
 
     let deleted = store.delete(first, DeleteOptions::default()).await.unwrap();
-    assert_eq!(deleted, 3, "status.json, metadata.json and the manifest");
+    assert_eq!(
+        deleted.objects_deleted, 3,
+        "status.json, metadata.json and the manifest"
+    );
     assert!(keys_under(&store, "0/1/0/").await.is_empty());
     assert_eq!(
         keys_under(&store, "data/").await,

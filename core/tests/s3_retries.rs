@@ -92,6 +92,102 @@ async fn get_object_is_retried_after_connection_resets_and_succeeds() {
     assert_eq!(proxy.requests().len(), 4);
 }
 
+/// 3 MiB of varied bytes, so that a splice at the wrong offset shows.
+fn three_mib() -> Bytes {
+    Bytes::from((0..3 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect::<Vec<u8>>())
+}
+
+#[tokio::test]
+async fn a_get_object_body_cut_off_is_resumed_from_the_next_byte_with_a_ranged_if_match_request() {
+    let data = three_mib();
+    let proxy = Proxy::start(
+        &[Fault::Forward, Fault::ForwardTruncated(1024 * 1024), Fault::Reset],
+        Fault::Forward,
+    )
+    .await;
+    let client = client_via(&proxy, |_| {}).await;
+    let put = client
+        .put_object("k", data.clone(), &PutOptions::default())
+        .await
+        .unwrap();
+    let body = client.get_object("k", None).await.unwrap().bytes().await.unwrap();
+    assert!(body == data, "resumed body differs ({} bytes)", body.len());
+    // The cut GET, a reset resume, the resume that went through.
+    assert_eq!(client.request_count("GetObject"), 3);
+    // The resume asks for the rest from the first byte not received (the reset may discard
+    // some of the 1 MiB the proxy passed on), on the first answer's ETag.
+    let resume = proxy.requests()[3].to_ascii_lowercase();
+    let (first, last) = range_asked(&resume);
+    assert!(first > 0 && first <= 1024 * 1024 && last.is_empty(), "{resume}");
+    assert!(
+        resume.contains(&format!("\r\nif-match: {}\r\n", put.etag.to_ascii_lowercase())),
+        "{resume}"
+    );
+}
+
+/// The `Range: bytes=FIRST-LAST` of a request head: FIRST and LAST (empty when open-ended).
+fn range_asked(head: &str) -> (u64, String) {
+    let spec = head
+        .split("\r\n")
+        .find_map(|l| l.strip_prefix("range: bytes="))
+        .unwrap_or_else(|| panic!("no range in {head}"));
+    let (first, last) = spec.split_once('-').unwrap();
+    (first.parse().unwrap(), last.to_string())
+}
+
+#[tokio::test]
+async fn a_ranged_get_object_cut_off_resumes_within_its_range() {
+    let data = three_mib();
+    let proxy = Proxy::start(&[Fault::Forward, Fault::ForwardTruncated(1000)], Fault::Forward).await;
+    let client = client_via(&proxy, |_| {}).await;
+    client
+        .put_object("k", data.clone(), &PutOptions::default())
+        .await
+        .unwrap();
+    let body = client
+        .get_object("k", Some((5000, 2_000_000)))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(
+        body == data[5000..=2_000_000],
+        "resumed range differs ({} bytes)",
+        body.len()
+    );
+    let resume = proxy.requests()[2].to_ascii_lowercase();
+    let (first, last) = range_asked(&resume);
+    assert!(first >= 5000 && first <= 6000 && last == "2000000", "{resume}");
+}
+
+#[tokio::test]
+async fn a_body_cut_off_after_the_object_was_replaced_is_an_error_not_a_splice() {
+    let data = three_mib();
+    let proxy = Proxy::start(&[Fault::Forward, Fault::ForwardTruncated(1000)], Fault::Forward).await;
+    let client = client_via(&proxy, |_| {}).await;
+    client
+        .put_object("k", data.clone(), &PutOptions::default())
+        .await
+        .unwrap();
+    let mut body = client.get_object("k", None).await.unwrap().body;
+    // Replaced before the rest is asked for: If-Match on the first ETag refuses the resume.
+    direct(&client)
+        .put_object("k", Bytes::from_static(b"another object"), &PutOptions::default())
+        .await
+        .unwrap();
+    let mut received = 0;
+    let err = loop {
+        match futures::StreamExt::next(&mut body).await {
+            Some(Ok(chunk)) => received += chunk.len(),
+            Some(Err(e)) => break e,
+            None => panic!("the body ended after {received} bytes without an error"),
+        }
+    };
+    assert!(matches!(err, Error::Conflict(_)), "{err}");
+    assert!(received < data.len());
+}
+
 #[tokio::test]
 async fn an_answer_slower_than_usual_but_within_the_timeout_is_waited_for_not_retried() {
     let proxy = Proxy::start(&[Fault::Delay(Duration::from_millis(700))], Fault::Forward).await;

@@ -124,7 +124,7 @@ async fn delete_of_2500_files_lists_3_pages_and_sends_3_delete_objects() {
     let lists_before = store.client().request_count("ListObjectsV2");
     let deletes_before = store.client().request_count("DeleteObjects");
     let removed = store.delete(id, DeleteOptions::default()).await.unwrap();
-    assert_eq!(removed, 2502);
+    assert_eq!(removed.objects_deleted, 2502);
     // 2502 keys under the folder: ceil(2502 / 1000) = 3 pages, one DeleteObjects per page.
     assert_eq!(store.client().request_count("ListObjectsV2") - lists_before, 3);
     assert_eq!(store.client().request_count("DeleteObjects") - deletes_before, 3);

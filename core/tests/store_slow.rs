@@ -134,7 +134,7 @@ async fn save_killed_midway_leaves_in_progress_never_completed() {
     assert!(matches!(restore, Err(s3keep::Error::BackupNotCompleted(_))));
 
     // The next calls clean up: the orphaned multipart upload, then the backup itself.
-    let aborted = store.cleanup_uploads(Duration::ZERO).await.unwrap();
+    let aborted = store.cleanup_uploads(Duration::ZERO).await.unwrap().aborted;
     assert_eq!(aborted.len(), 1, "expected the killed save's multipart upload");
     store.delete(id, DeleteOptions { force: true }).await.unwrap();
     // Bucket-wide: MinIO matches ListMultipartUploads prefixes only against whole keys.
@@ -265,7 +265,7 @@ async fn delete_of_25000_files_leaves_nothing_behind() {
         .unwrap();
     let deletes_before = store.client().request_count("DeleteObjects");
     let removed = store.delete(id, DeleteOptions::default()).await.unwrap();
-    assert_eq!(removed, 25_002);
+    assert_eq!(removed.objects_deleted, 25_002);
     // ceil(25,002 / 1000) pages, one DeleteObjects each.
     assert_eq!(store.client().request_count("DeleteObjects") - deletes_before, 26);
     let page = store

@@ -12,22 +12,24 @@
 Every method releases the GIL while it waits on the network and has an ``*_async`` twin for
 asyncio (``await store.save_async(...)``). Ctrl-C cancels a running save or restore cleanly
 (the backup is marked FAILED, multipart uploads are aborted) and raises ``KeyboardInterrupt``.
-Errors are subclasses of :class:`S3KeepError` (see :mod:`s3keep.exceptions`).
+Errors are subclasses of :class:`S3KeepError` (see :mod:`s3keep.exceptions`). Results are
+immutable objects whose ``to_dict()`` is the JSON document ``s3keep --json`` prints
+(docs/SCHEMA.md).
 """
 
-from s3keep._s3keep import (
-    BackupId,
+from s3keep._s3keep import BackupId, BackupStore, RetentionPolicy, __version__
+from s3keep._results import (
+    AbortedUpload,
     BackupInfo,
-    BackupStore,
+    CheckReport,
     CheckResult,
+    CleanupReport,
+    GcReport,
     PlanEntry,
-    PrunePlan,
-    RestoreSummary,
-    RetentionPolicy,
-    UploadInfo,
+    PruneReport,
+    RestoreReport,
     VerifyProblem,
     VerifyReport,
-    __version__,
 )
 from s3keep import exceptions
 from s3keep.exceptions import *  # noqa: F403  (the exception classes, listed in exceptions.__all__)
@@ -37,13 +39,16 @@ __all__ = [
     "BackupStore",
     "BackupId",
     "BackupInfo",
-    "RestoreSummary",
+    "RestoreReport",
     "VerifyReport",
     "VerifyProblem",
+    "CheckReport",
     "CheckResult",
-    "UploadInfo",
+    "CleanupReport",
+    "AbortedUpload",
     "RetentionPolicy",
     "PlanEntry",
-    "PrunePlan",
+    "PruneReport",
+    "GcReport",
 ]
 __all__ += exceptions.__all__

@@ -4,27 +4,21 @@
 
 import builtins
 import os
-from collections.abc import Awaitable, Iterator, Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Awaitable, Mapping, Sequence
+from datetime import timedelta
 from typing import Callable, Literal, Optional, TypedDict, Union, final
 
 from typing_extensions import Unpack
+
+from s3keep._results import BackupInfo, CheckReport, CleanupReport, PruneReport, RestoreReport, VerifyReport
 
 __version__: str
 
 __all__ = [
     "__version__",
     "BackupId",
-    "BackupInfo",
     "BackupStore",
-    "CheckResult",
-    "PlanEntry",
-    "PrunePlan",
-    "RestoreSummary",
     "RetentionPolicy",
-    "UploadInfo",
-    "VerifyProblem",
-    "VerifyReport",
     "cli_main",
 ]
 
@@ -57,8 +51,6 @@ class _ZeebeDescriptor(TypedDict, total=False):
 
 _BackupIdLike = Union["BackupId", str]
 """A `BackupId`, or its text `"PARTITION/CHECKPOINT/NODE"`."""
-
-_Status = Literal["IN_PROGRESS", "COMPLETED", "FAILED", "DELETING", "DOES_NOT_EXIST", "CORRUPT"]
 
 _ProgressCallback = Callable[[int, int, int, int], object]
 """`progress(bytes_done, bytes_total, files_done, files_total)`: called at most ~10 times a
@@ -97,6 +89,10 @@ class _StoreOptions(TypedDict, total=False):
     signed_payload: Optional[Union[bool, str]]
     stale_after: Optional[_Seconds]
     format: Optional[Union[Literal[1, 2], str]]
+    ca_bundle: Optional[str]
+    follow_symlinks: Optional[Union[bool, str]]
+    on_file_error: Optional[Literal["fail", "skip"]]
+    single_writer: Optional[Union[bool, str]]
 
 class _ConfigReport(TypedDict):
     """`BackupStore.config()`: the effective options, secrets as `"***"` (docs/OPTIONS.md).
@@ -125,6 +121,10 @@ class _ConfigReport(TypedDict):
     signedPayload: bool
     staleAfter: str
     format: Optional[int]
+    caBundle: Optional[str]
+    followSymlinks: bool
+    onFileError: str
+    singleWriter: bool
     sources: dict[str, str]
 
 @final
@@ -152,108 +152,6 @@ class BackupId:
     def __gt__(self, value: BackupId, /) -> bool: ...
     def __ge__(self, value: BackupId, /) -> bool: ...
     def __hash__(self) -> int: ...
-
-@final
-class BackupInfo:
-    """One backup as `status`, `list`, `save` and `mark_failed` report it. Timestamps are
-    tz-aware UTC datetimes. `total_size` (bytes), `file_count` and `user_metadata` come from
-    `metadata.json`: set by `status`/`save` for COMPLETED backups, `None`/empty in `list`."""
-
-    @property
-    def id(self) -> BackupId: ...
-    @property
-    def status(self) -> _Status: ...
-    @property
-    def failure_reason(self) -> Optional[str]: ...
-    @property
-    def created_at(self) -> Optional[datetime]: ...
-    @property
-    def updated_at(self) -> Optional[datetime]: ...
-    @property
-    def writer(self) -> Optional[str]:
-        """`s3keep/x.y.z`; `None` for backups written by Zeebe."""
-    @property
-    def total_size(self) -> Optional[int]: ...
-    @property
-    def file_count(self) -> Optional[int]: ...
-    @property
-    def user_metadata(self) -> dict[str, str]:
-        """A new dict on each access."""
-    def __eq__(self, value: object, /) -> bool: ...
-
-@final
-class RestoreSummary:
-    """What `restore` did."""
-
-    @property
-    def files_restored(self) -> int: ...
-    @property
-    def files_skipped(self) -> int:
-        """Files already present with the right size and CRC32C (a resumed restore)."""
-    @property
-    def bytes_restored(self) -> int: ...
-    def __eq__(self, value: object, /) -> bool: ...
-
-@final
-class VerifyProblem:
-    """One object that does not match `metadata.json`."""
-
-    @property
-    def key(self) -> str: ...
-    @property
-    def kind(self) -> Literal["missing", "size_mismatch", "checksum_mismatch"]: ...
-    @property
-    def expected(self) -> Union[int, str, None]:
-        """Size in bytes (`size_mismatch`), CRC32C base64 (`checksum_mismatch`), or None."""
-    @property
-    def actual(self) -> Union[int, str, None]: ...
-    def __eq__(self, value: object, /) -> bool: ...
-
-@final
-class VerifyReport:
-    """What `verify` found; a damaged backup is a report with problems, not an exception."""
-
-    @property
-    def id(self) -> BackupId: ...
-    @property
-    def ok(self) -> bool: ...
-    @property
-    def files_checked(self) -> int: ...
-    @property
-    def bytes_checked(self) -> int: ...
-    @property
-    def problems(self) -> tuple[VerifyProblem, ...]: ...
-
-@final
-class CheckResult:
-    """One line of `check()` (the CLI's `doctor`)."""
-
-    @property
-    def name(self) -> str:
-        """`endpoint`, `credentials`, `bucket`, `put`, `get`, `list`, `delete`, `clock` or
-        `addressing`."""
-    @property
-    def state(self) -> Literal["ok", "warning", "failed", "skipped"]: ...
-    @property
-    def message(self) -> str: ...
-    @property
-    def hint(self) -> str:
-        """What to do about it; empty when fine."""
-    @property
-    def code(self) -> Optional[str]: ...
-    def __eq__(self, value: object, /) -> bool: ...
-
-@final
-class UploadInfo:
-    """A multipart upload aborted by `cleanup_uploads`."""
-
-    @property
-    def key(self) -> str: ...
-    @property
-    def upload_id(self) -> str: ...
-    @property
-    def initiated(self) -> Optional[datetime]: ...
-    def __eq__(self, value: object, /) -> bool: ...
 
 @final
 class RetentionPolicy:
@@ -300,49 +198,6 @@ class RetentionPolicy:
     @property
     def is_empty(self) -> bool: ...
     def __eq__(self, value: object, /) -> bool: ...
-
-@final
-class PlanEntry:
-    """The decision for one backup."""
-
-    @property
-    def id(self) -> BackupId: ...
-    @property
-    def status(self) -> _Status: ...
-    @property
-    def created_at(self) -> datetime: ...
-    @property
-    def action(self) -> Literal["keep", "delete"]: ...
-    @property
-    def reason(self) -> str:
-        """`keep-last`, `keep-hourly`, `keep-daily`, `keep-weekly`, `keep-monthly`,
-        `keep-yearly`, `keep-within`, `newest-completed`, `empty-policy`, `no-rule-matched`,
-        `failed`, `failed-kept`, `stale-in-progress`, `in-progress`, `deleting`, `no-status`."""
-    @property
-    def matched(self) -> tuple[str, ...]:
-        """Every keep rule that kept the backup."""
-    def __eq__(self, value: object, /) -> bool: ...
-
-@final
-class PrunePlan:
-    """What `prune` returns. Iterating it iterates `entries`."""
-
-    @property
-    def entries(self) -> tuple[PlanEntry, ...]: ...
-    @property
-    def dry_run(self) -> bool: ...
-    @property
-    def to_delete(self) -> tuple[PlanEntry, ...]: ...
-    @property
-    def to_keep(self) -> tuple[PlanEntry, ...]: ...
-    @property
-    def deleted(self) -> tuple[BackupId, ...]:
-        """Backups deleted (empty for a dry run)."""
-    @property
-    def failed(self) -> tuple[tuple[BackupId, Exception], ...]:
-        """Backups whose delete failed, with the `S3KeepError`; a later prune finishes them."""
-    def __len__(self) -> int: ...
-    def __iter__(self) -> Iterator[PlanEntry]: ...
 
 @final
 class BackupStore:
@@ -429,7 +284,7 @@ class BackupStore:
         sets: Optional[Sequence[str]] = None,
         root_set: Optional[str] = "files",
         progress: Optional[_ProgressCallback] = None,
-    ) -> RestoreSummary:
+    ) -> RestoreReport:
         """Restores a COMPLETED backup into the directory `target`: the set `root_set`
         straight into it, every other set into `target/NAME/` (`root_set=None`: every set in
         its own directory); `sets` restores only those. Files are CRC32C-checked and renamed
@@ -444,7 +299,7 @@ class BackupStore:
         sets: Optional[Sequence[str]] = None,
         root_set: Optional[str] = "files",
         progress: Optional[_ProgressCallback] = None,
-    ) -> Awaitable[RestoreSummary]: ...
+    ) -> Awaitable[RestoreReport]: ...
     def mark_failed(self, id: _BackupIdLike, reason: str) -> BackupInfo:
         """IN_PROGRESS → FAILED (Zeebe's markFailed). Raises `NotFound`, or `Conflict` for a
         COMPLETED or DELETING backup."""
@@ -457,17 +312,17 @@ class BackupStore:
         """Checks every file of `metadata.json` exists with its size; `deep` downloads them
         again and checks CRC32C. Raises `NotFound`, `BackupNotCompleted`."""
     def verify_async(self, id: _BackupIdLike, *, deep: bool = False) -> Awaitable[VerifyReport]: ...
-    def prune(self, policy: RetentionPolicy, *, dry_run: bool = True) -> PrunePlan:
+    def prune(self, policy: RetentionPolicy, *, dry_run: bool = True) -> PruneReport:
         """Plans retention and, with `dry_run=False`, deletes what the plan says."""
-    def prune_async(self, policy: RetentionPolicy, *, dry_run: bool = True) -> Awaitable[PrunePlan]: ...
-    def cleanup_uploads(self, older_than: Optional[_Seconds] = None) -> builtins.list[UploadInfo]:
+    def prune_async(self, policy: RetentionPolicy, *, dry_run: bool = True) -> Awaitable[PruneReport]: ...
+    def cleanup_uploads(self, older_than: Optional[_Seconds] = None) -> CleanupReport:
         """Aborts the multipart uploads under the prefix older than `older_than` (default:
-        `stale_after`, 24 h) — orphans of crashed saves. Returns those aborted."""
-    def cleanup_uploads_async(self, older_than: Optional[_Seconds] = None) -> Awaitable[builtins.list[UploadInfo]]: ...
-    def check(self) -> builtins.list[CheckResult]:
+        `stale_after`, 24 h) — orphans of crashed saves. Reports those aborted."""
+    def cleanup_uploads_async(self, older_than: Optional[_Seconds] = None) -> Awaitable[CleanupReport]: ...
+    def check(self) -> CheckReport:
         """The connectivity and permission probe (`s3keep doctor`); never raises for a
-        failed check, each is a `CheckResult`."""
-    def check_async(self) -> Awaitable[builtins.list[CheckResult]]: ...
+        failed check: each is a line of the report."""
+    def check_async(self) -> Awaitable[CheckReport]: ...
 
 def cli_main(argv: Sequence[str]) -> int:
     """Runs the `s3keep` command line (program name first) and returns its exit code."""

@@ -38,7 +38,7 @@ Secrets never appear in messages or attributes.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Dict, Optional
 
 __all__ = [
     "S3KeepError",
@@ -187,3 +187,14 @@ class Redirect(S3KeepError):
 
 class S3Error(S3KeepError):
     """Any other error answered by the store; ``code`` names it."""
+
+
+def _from_dict(doc: Dict[str, Any]) -> S3KeepError:
+    """The exception of an error inside a result document (docs/SCHEMA.md: a prune's failed
+    deletes): the class of its ``kind``, its ``message`` and details."""
+    kind = str(doc["kind"])
+    cls = globals().get("S3Error" if kind == "S3" else kind)
+    if not (isinstance(cls, type) and issubclass(cls, S3KeepError)):
+        cls = S3KeepError
+    return cls(str(doc["message"]), code=doc["code"], status=doc["status"], request_id=doc["requestId"],
+               key=doc["key"], endpoint=doc["endpoint"], hint=doc["hint"])

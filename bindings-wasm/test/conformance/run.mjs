@@ -6,11 +6,11 @@
 //
 // Runs every case of conformance/cases/ (runner.mjs) against the MinIO named by
 // S3KEEP_TEST_* (`scripts/minio_harness.py run -- ...`), printing one line per case and
-// `N passed, N failed, N skipped`; exits 1 if a case failed. Capabilities: rawS3 (aws4fetch)
+// `N passed, N failed, N skipped`; exits 1 if a case failed or none passed. Capabilities: rawS3 (aws4fetch)
 // and filesystem (restoreToDirectory into temporary directories; in Deno only with write
 // permission). With S3KEEP_INTEROP_BUCKET and S3KEEP_INTEROP_PHASE set it runs that interop
 // phase instead, as binding "node", "deno" or "bun" (conformance/README.md, "Interop").
-import { effectiveCapabilities, runInterop, runSuite } from "./runner.mjs";
+import { checkProvidersDoc, effectiveCapabilities, providerOf, runInterop, runSuite } from "./runner.mjs";
 
 const runtime = globalThis.Deno ? "deno" : globalThis.Bun ? "bun" : "node";
 const { default: process } = await import("node:process");
@@ -92,8 +92,14 @@ const platform = {
   restoreToDirectory: api.restoreToDirectory,
 };
 
+const providersDoc = JSON.parse(await fs.readFile(fileURLToPath(new URL("../../../conformance/providers.json", import.meta.url)), "utf8"));
+checkProvidersDoc(providersDoc);
+const provider = providerOf(env.S3KEEP_TEST_PROVIDER, env.S3KEEP_TEST_CAPABILITIES, providersDoc.providers);
+console.log(`conformance: provider ${provider.name} (${provider.capabilities.join(", ")})`);
 const counts = await runSuite({
-  api, connection: connection(), capabilities, platform, filter, print, files: await caseFiles(),
+  api, connection: connection(), capabilities, provider, platform, filter, print, files: await caseFiles(),
 });
 console.error(`conformance (${runtime}): ${((performance.now() - started) / 1000).toFixed(1)} s`);
-process.exit(counts.failed === 0 ? 0 : 1);
+// A run in which no case passed (a filter matching nothing, every case skipped) proves nothing.
+if (counts.passed === 0) console.error("conformance: no case passed: failing");
+process.exit(counts.failed === 0 && counts.passed > 0 ? 0 : 1);

@@ -8,8 +8,16 @@
 // Where this file and conformance/README.md disagree, this file is wrong.
 import { AwsClient } from "../../node_modules/aws4fetch/dist/aws4fetch.esm.mjs";
 
-/** Every capability a case may require (README, "Capabilities"). */
-export const KNOWN_CAPABILITIES = ["rawS3", "filesystem"];
+/**
+ * What a store may lack (conformance/providers.json, README "Providers"); run.mjs and
+ * workerd.mjs check that this list and the file agree.
+ */
+export const STORE_CAPABILITIES = [
+  "ifNoneMatch", "ifMatch", "crc32c", "deleteObjects", "multipart", "listPaging", "listUploads",
+  "objectLock", "s3ErrorCodes", "minioErrorCodes", "mc",
+];
+/** Every capability a case may require (README, "Capabilities" and "Providers"). */
+export const KNOWN_CAPABILITIES = ["rawS3", "filesystem", ...STORE_CAPABILITIES];
 /** An endpoint nothing listens on (README, config `endpoint: "unreachable"`). */
 const UNREACHABLE_ENDPOINT = "http://127.0.0.1:1";
 const WRONG_SECRET = "wrong-secret-key-for-s3keep-conformance";
@@ -222,10 +230,6 @@ const timeValue = (v, at) => {
   return v;
 };
 
-const statusExpect = object({
-  status: opt(str), fileCount: opt(u64), totalSize: opt(u64), metadata: opt(mapOf(str)),
-  failureReasonContains: opt(str), createdAt: opt(timeValue), hasTimestamps: opt(bool),
-});
 const policyDoc = object({
   keepLast: opt(u32), keepHourly: opt(u32), keepDaily: opt(u32), keepWeekly: opt(u32),
   keepMonthly: opt(u32), keepYearly: opt(u32), keepWithin: opt(duration),
@@ -240,35 +244,20 @@ const OPS = {
   save: [{
     id: req(str), sets: req(setsDoc), metadata: opt(mapOf(str)),
     descriptor: opt(object({ checkpointPosition: opt(u64), numberOfPartitions: opt(u32), snapshotId: opt(str) })),
-    expect: opt(statusExpect),
+    expect: opt(any),
   }],
-  status: [{ id: req(str), expect: opt(statusExpect) }],
-  list: [{
-    filter: opt(object({ partition: opt(u32), checkpoint: opt(u64), node: opt(u32) })),
-    expect: opt(object({ ids: opt(arrayOf(str)), statuses: opt(arrayOf(str)), count: opt(u64), first: opt(str), last: opt(str) })),
-  }],
+  status: [{ id: req(str), expect: opt(any) }],
+  list: [{ filter: opt(object({ partition: opt(u32), checkpoint: opt(u64), node: opt(u32) })), expect: opt(any) }],
   restore: [{ id: req(str), sets: opt(arrayOf(str)), expectFiles: opt(setsDoc) }],
   restoreDir: [{
-    id: req(str), set: opt(str), dir: opt(str), expectTree: opt(mapOf(contentDoc)),
-    expectSummary: opt(object({ restored: opt(u64), skipped: opt(u64) })),
+    id: req(str), set: opt(str), dir: opt(str), expectTree: opt(mapOf(contentDoc)), expect: opt(any),
   }, "filesystem"],
-  verify: [{
-    id: req(str), deep: opt(bool),
-    expect: opt(object({
-      ok: opt(bool), filesChecked: opt(u64),
-      problems: opt(arrayOf(object({ key: req(str), kind: req(str) }))),
-    })),
-  }],
+  verify: [{ id: req(str), deep: opt(bool), expect: opt(any) }],
   delete: [{ id: req(str), force: opt(bool) }],
-  markFailed: [{ id: req(str), reason: req(str), expect: opt(statusExpect) }],
-  prune: [{
-    policy: opt(policyDoc), dryRun: opt(bool),
-    expect: opt(object({
-      survivors: opt(arrayOf(str)), actions: opt(mapOf(str)), reasons: opt(mapOf(str)), deleted: opt(arrayOf(str)),
-    })),
-  }],
-  check: [{ expect: opt(mapOf(str)) }],
-  cleanupUploads: [{ olderThan: req(duration), expect: opt(object({ aborted: opt(u64) })) }],
+  markFailed: [{ id: req(str), reason: req(str), expect: opt(any) }],
+  prune: [{ policy: opt(policyDoc), dryRun: opt(bool), expect: opt(any) }],
+  check: [{ expect: opt(any) }],
+  cleanupUploads: [{ olderThan: req(duration), expect: opt(any) }],
   putObject: [{
     ...key, json: opt(any), text: opt(str), generated: opt(contentDoc),
     repeat: opt(object({ count: req(u64), start: opt(u64) })),
@@ -302,7 +291,7 @@ const caseDoc = object({
   name: req(str), family: req(str), description: req(str),
   requires: opt(arrayOf(oneOf(...KNOWN_CAPABILITIES))),
   config: opt(object({
-    prefix: opt(str), partSize: opt(u64), multipartThreshold: opt(u64), concurrency: opt(u64),
+    prefix: opt(str), partSize: opt(u64), multipartThreshold: opt(u64), concurrency: opt(u64), format: opt(u64),
     credentials: opt(oneOf("valid", "wrongSecret", "unknownAccessKey")),
     bucket: opt(oneOf("fresh", "missing")),
     endpoint: opt(oneOf("harness", "unreachable")),
@@ -475,6 +464,16 @@ function sorted(v) {
 
 function jsonMatches(expected, actual, at) {
   if (expected === "$any") return;
+  if (expected === "$notNull") {
+    if (actual === null) fail(`${at}: expected a value, got null`);
+    return;
+  }
+  if (typeName(expected) === "object" && Object.keys(expected).length === 1 && "$contains" in expected) {
+    if (typeof actual !== "string" || !actual.includes(expected.$contains)) {
+      fail(`${at}: expected a string containing ${JSON.stringify(expected.$contains)}, got ${JSON.stringify(actual)}`);
+    }
+    return;
+  }
   if (typeName(expected) === "object" && typeName(actual) === "object") {
     for (const [k, v] of Object.entries(expected)) {
       if (!Object.hasOwn(actual, k)) fail(`${at}.${k} is missing`);
@@ -610,7 +609,21 @@ export class RawS3 {
 // Running one case (README, "Runner contract" 3, "Steps")
 // ------------------------------------------------------------------------------------------
 
-const PROBLEM_KINDS = { "missing": "Missing", "size-mismatch": "SizeMismatch", "checksum-mismatch": "ChecksumMismatch" };
+/**
+ * A step's `expect` against the result as its JSON document, `JSON.parse(JSON.stringify(result))`
+ * (README, "Results"): the binding's object must serialise to the core's document.
+ */
+function expectDoc(expected, result) {
+  if (expected === undefined) return;
+  const doc = JSON.parse(JSON.stringify(result));
+  try {
+    jsonMatches(expected, doc, "$");
+  } catch (e) {
+    if (!(e instanceof Check)) throw e;
+    const text = JSON.stringify(doc);
+    fail(`${e.message}; document: ${text.length > 1500 ? `${text.slice(0, 1500)}...` : text}`);
+  }
+}
 
 /** The state of one case while its steps run. */
 class CaseRun {
@@ -630,7 +643,7 @@ class CaseRun {
       secretAccessKey: credentials === "wrongSecret" ? WRONG_SECRET : c.secretAccessKey,
       env: false, // nothing from AWS_* of the environment
     };
-    for (const k of ["partSize", "multipartThreshold", "concurrency"]) if (config[k] !== undefined) this.options[k] = config[k];
+    for (const k of ["partSize", "multipartThreshold", "concurrency", "format"]) if (config[k] !== undefined) this.options[k] = config[k];
     this.createBucket = (config.bucket ?? "fresh") === "fresh";
     this.prefix = normalizePrefix(this.options.prefix);
     this.store = undefined;
@@ -713,7 +726,7 @@ class CaseRun {
       case "save":
         return this.save(s);
       case "status":
-        return checkStatus(await this.store.status(s.id), s.expect);
+        return expectDoc(s.expect, await this.store.status(s.id));
       case "list":
         return this.list(s);
       case "restore":
@@ -726,23 +739,13 @@ class CaseRun {
         await this.store.delete(s.id, { force: s.force ?? false });
         return;
       case "markFailed":
-        return checkStatus(await this.store.markFailed(s.id, s.reason), s.expect);
+        return expectDoc(s.expect, await this.store.markFailed(s.id, s.reason));
       case "prune":
         return this.prune(s);
-      case "check": {
-        const results = await this.store.check();
-        for (const [name, state] of s.expect ?? new Map()) {
-          const found = results.find((r) => r.name === name);
-          if (!found) fail(`check has no line ${JSON.stringify(name)}`);
-          if (found.state !== state) fail(`check ${name}: expected ${state}, got ${found.state} (${found.message})`);
-        }
-        return;
-      }
-      case "cleanupUploads": {
-        const aborted = await this.store.cleanupUploads({ olderThanMs: parseDuration(s.olderThan) });
-        expectEq("aborted uploads", s.expect?.aborted, aborted.length);
-        return;
-      }
+      case "check":
+        return expectDoc(s.expect, await this.store.check());
+      case "cleanupUploads":
+        return expectDoc(s.expect, await this.store.cleanupUploads({ olderThanMs: parseDuration(s.olderThan) }));
       case "putObject":
         return this.putObject(s);
       case "deleteObject":
@@ -771,19 +774,11 @@ class CaseRun {
     });
     if (info.status !== "COMPLETED") fail(`save returned status ${info.status}`);
     this.saved.set(s.id, s.sets);
-    checkStatus(info, s.expect);
+    expectDoc(s.expect, info);
   }
 
   async list(s) {
-    const infos = await this.store.list(s.filter ?? {});
-    const e = s.expect;
-    if (!e) return;
-    const ids = infos.map((i) => i.id);
-    expectEq("ids", e.ids, ids);
-    expectEq("statuses", e.statuses, infos.map((i) => i.status));
-    expectEq("count", e.count, ids.length);
-    expectEq("first", e.first, ids[0] ?? null);
-    expectEq("last", e.last, ids.at(-1) ?? null);
+    expectDoc(s.expect, await this.store.list(s.filter ?? {}));
   }
 
   /** `expectFiles`, else what this case saved under `id` (restricted to `sets`). */
@@ -823,22 +818,12 @@ class CaseRun {
     }
     const options = s.set !== undefined ? { sets: [s.set], rootSet: s.set } : {};
     const summary = await platform.restoreToDirectory(this.store, s.id, dir, options);
-    expectEq("files restored", s.expectSummary?.restored, summary.filesRestored);
-    expectEq("files skipped", s.expectSummary?.skipped, summary.filesSkipped);
+    expectDoc(s.expect, summary);
     if (s.expectTree) compareFiles("restored tree", s.expectTree, await platform.readTree(dir), this.cache);
   }
 
   async verify(s) {
-    const report = await this.store.verify(s.id, { deep: s.deep ?? true });
-    const e = s.expect;
-    if (!e) return;
-    expectEq("ok", e.ok, report.ok);
-    expectEq("files checked", e.filesChecked, report.filesChecked);
-    const problems = report.problems.map((p) => ({
-      key: p.key.startsWith(this.prefix) ? p.key.slice(this.prefix.length) : p.key,
-      kind: PROBLEM_KINDS[p.kind] ?? p.kind,
-    }));
-    expectEq("problems", e.problems, problems);
+    expectDoc(s.expect, await this.store.verify(s.id, { deep: s.deep ?? true }));
   }
 
   async prune(s) {
@@ -851,19 +836,7 @@ class CaseRun {
     if (p.staleAfter !== undefined) policy.staleAfter = parseDuration(p.staleAfter);
     const outcome = await this.store.prune(policy, { dryRun: s.dryRun ?? false });
     if (outcome.failed.length) fail(`prune could not delete ${outcome.failed[0].id}: ${describe(outcome.failed[0].error)}`);
-    const e = s.expect;
-    if (!e) return;
-    const actions = new Map(outcome.entries.map((x) => [x.id, x.action]));
-    if (e.actions) {
-      const sorted = (m) => new Map([...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-      expectEq("plan actions", sorted(e.actions), sorted(actions));
-    }
-    for (const [id, reason] of e.reasons ?? []) {
-      const entry = outcome.entries.find((x) => x.id === id);
-      if (entry?.reason !== reason) fail(`reason of ${id}: expected ${reason}, got ${entry ? entry.reason : "no entry"}`);
-    }
-    expectEq("deleted", e.deleted, outcome.deleted);
-    if (e.survivors) expectEq("survivors", e.survivors, (await this.store.list()).map((i) => i.id));
+    expectDoc(s.expect, outcome);
   }
 
   async putObject(s) {
@@ -952,30 +925,6 @@ function byCodeUnits(a, b) {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function checkStatus(info, e) {
-  if (!e) return;
-  expectEq("status", e.status, info.status);
-  expectEq("fileCount", e.fileCount, info.fileCount);
-  expectEq("totalSize", e.totalSize, info.totalSize);
-  if (e.metadata) {
-    const sorted = (m) => new Map([...m].sort(([a], [b]) => byCodeUnits(a, b)));
-    expectEq("metadata", sorted(e.metadata), sorted(new Map(Object.entries(info.metadata ?? {}))));
-  }
-  if (e.failureReasonContains !== undefined && !(info.failureReason ?? "").includes(e.failureReasonContains)) {
-    fail(`failureReason ${JSON.stringify(info.failureReason)} does not contain ${JSON.stringify(e.failureReasonContains)}`);
-  }
-  if (e.createdAt !== undefined) {
-    const want = Date.parse(resolveTime(e.createdAt));
-    if (Number.isNaN(want)) fail(`invalid case: createdAt ${JSON.stringify(e.createdAt)}`);
-    const got = info.createdAt ? info.createdAt.getTime() : null;
-    if (got !== want) fail(`createdAt: expected ${e.createdAt}, got ${info.createdAt?.toISOString() ?? null}`);
-  }
-  if (e.hasTimestamps !== undefined) {
-    const has = info.createdAt != null && info.updatedAt != null;
-    if (has !== e.hasTimestamps) fail(`createdAt/updatedAt present: expected ${e.hasTimestamps}, got ${has}`);
-  }
-}
-
 /** An error in one line: `Kind (code): message` for s3keep errors. */
 function describe(e) {
   if (e && typeof e === "object" && "kind" in e) {
@@ -1000,6 +949,36 @@ export function effectiveCapabilities(own, restrictTo) {
 }
 
 /**
+ * The harness's provider, `{name, capabilities}`, from S3KEEP_TEST_PROVIDER and
+ * S3KEEP_TEST_CAPABILITIES (comma-separated); `declared` (providers.json's `providers`) when
+ * the list is unset.
+ */
+export function providerOf(name, list, declared) {
+  const provider = name || "minio";
+  const capabilities = list === undefined || list === null || list === ""
+    ? [...(declared?.[provider] ?? STORE_CAPABILITIES)]
+    : list.split(",").map((c) => c.trim());
+  return { name: provider, capabilities };
+}
+
+/** Throws unless `doc` (conformance/providers.json) names exactly STORE_CAPABILITIES. */
+export function checkProvidersDoc(doc) {
+  const names = Object.keys(doc.capabilities);
+  if (names.join(",") !== STORE_CAPABILITIES.join(",")) {
+    throw new Error(`runner.mjs STORE_CAPABILITIES (${STORE_CAPABILITIES}) differ from conformance/providers.json (${names})`);
+  }
+}
+
+/** Why case `c` is skipped: a capability neither the runner nor the provider has. */
+function skipReason(c, env) {
+  const provider = env.provider ?? providerOf(undefined, undefined, undefined);
+  const missing = c.requires.find((cap) => !env.capabilities.includes(cap) && !provider.capabilities.includes(cap));
+  if (!missing) return undefined;
+  const lacks = STORE_CAPABILITIES.includes(missing) ? `the provider ${provider.name}` : "this runner";
+  return `requires ${missing}, which ${lacks} lacks`;
+}
+
+/**
  * The entries to run: the loaded cases whose name contains `filter` (every invalid file is
  * kept: it is one failed case whatever the filter).
  */
@@ -1012,15 +991,15 @@ export function selectEntries(files, filter) {
  * line, seconds}` (`line` as README, "Runner contract" 4, says).
  *
  * env: `{api, connection: {endpoint, accessKeyId, secretAccessKey, region}, capabilities,
- * platform}`; `platform` (for `filesystem`): `{tempDir(), removeDir(path), readTree(path) →
+ * provider, platform}` (`provider` from `providerOf`; MinIO's when absent); `platform` (for `filesystem`): `{tempDir(), removeDir(path), readTree(path) →
  * Map(relative path → Uint8Array), restoreToDirectory(store, id, dir, options)}`.
  */
 export async function runEntry(entry, env) {
   if (!entry.case) return { verdict: "failed", line: `${entry.file} ... FAILED: ${entry.error}`, seconds: 0 };
   const c = entry.case;
   const label = `${c.name} [${c.family}]`;
-  const missing = c.requires.find((cap) => !env.capabilities.includes(cap));
-  if (missing) return { verdict: "skipped", line: `${label} ... skipped: requires ${missing}, which this runner lacks`, seconds: 0 };
+  const skip = skipReason(c, env);
+  if (skip) return { verdict: "skipped", line: `${label} ... skipped: ${skip}`, seconds: 0 };
   const started = performance.now();
   const run = new CaseRun(env, c.config);
   let why;
@@ -1146,9 +1125,11 @@ export async function runInterop({ api, connection, bucket, phase, expect = [], 
     if (!writer) continue;
     seen.push(writer);
     try {
-      await readOne(store, info.id, info.partition, writer);
+      const status = await readOne(store, info.id, info.partition, writer);
       passed += 1;
       print(`interop ${writer} -> ${me}: ok`);
+      // Compared with `s3keep status --json` by scripts/interop.sh (one schema).
+      print(`interop status-json ${writer} -> ${me}: ${JSON.stringify(status)}`);
     } catch (e) {
       failed += 1;
       print(`interop ${writer} -> ${me}: FAILED: ${oneLine(e instanceof Check ? e.message : describe(e))}`);
@@ -1183,7 +1164,7 @@ async function readOne(store, id, partition, writer) {
     if (info.fileCount !== all.length || info.totalSize !== size) {
       fail(`status: ${info.fileCount} files of ${info.totalSize} bytes, expected ${all.length} of ${size}`);
     }
-    if (info.metadata?.binding !== writer) fail(`metadata ${JSON.stringify(info.metadata)}, expected binding=${writer}`);
+    if (info.userMetadata?.binding !== writer) fail(`metadata ${JSON.stringify(info.userMetadata)}, expected binding=${writer}`);
   }
   const report = await step("verify", () => store.verify(id, { deep: true }));
   if (!report.ok) fail(`verify --deep: ${report.problems.map((p) => p.message).join("; ")}`);
@@ -1193,4 +1174,5 @@ async function readOne(store, id, partition, writer) {
   const expected = new Map();
   for (const [set, list] of sets) for (const [name, c] of list) expected.set(`${set}/${name}`, c);
   compareFiles("restore:", expected, actual);
+  return info;
 }

@@ -10,7 +10,7 @@
 // One request per case keeps every case within one request's limits and lets the driver
 // print each line as soon as its case is done.
 import * as api from "../../js/workerd.js";
-import { effectiveCapabilities, runEntry, runInterop, selectEntries } from "./runner.mjs";
+import { effectiveCapabilities, providerOf, runEntry, runInterop, selectEntries } from "./runner.mjs";
 
 /** workerd has raw S3 access (aws4fetch over fetch) but no local filesystem. */
 const OWN_CAPABILITIES = ["rawS3"];
@@ -42,7 +42,8 @@ export default {
         const entry = selected(env)[Number(url.searchParams.get("i"))];
         if (!entry) return new Response("no such entry", { status: 404 });
         const capabilities = effectiveCapabilities(OWN_CAPABILITIES, env.CAPABILITIES ?? null);
-        const result = await runEntry(entry, { api, connection: connection(env), capabilities, platform: undefined });
+        const provider = providerOf(env.PROVIDER, env.PROVIDER_CAPABILITIES, undefined);
+        const result = await runEntry(entry, { api, connection: connection(env), capabilities, provider, platform: undefined });
         return Response.json(result);
       }
       if (url.pathname === "/interop") {

@@ -4,7 +4,8 @@
 //
 // Reads the case files here (a Worker has no filesystem), hands them to worker.mjs as a
 // binding with the harness connection (S3KEEP_TEST_*), then asks the Worker to run each case
-// in turn and prints its line, then `N passed, N failed, N skipped`; exits 1 if a case failed.
+// in turn and prints its line, then `N passed, N failed, N skipped`; exits 1 if a case failed
+// or none passed.
 // Capabilities in workerd: rawS3 (aws4fetch over the Worker's fetch); no filesystem, so the
 // restoreDir cases are skipped. With S3KEEP_INTEROP_BUCKET and S3KEEP_INTEROP_PHASE set it
 // runs that interop phase inside workerd instead, as binding "workerd".
@@ -13,7 +14,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
-import { summary } from "./runner.mjs";
+import { checkProvidersDoc, providerOf, summary } from "./runner.mjs";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const MODULES = [
@@ -54,6 +55,11 @@ const bindings = {
   INTEROP_EXPECT: env.S3KEEP_INTEROP_EXPECT ?? "",
 };
 if (env.S3KEEP_CONFORMANCE_CAPABILITIES !== undefined) bindings.CAPABILITIES = env.S3KEEP_CONFORMANCE_CAPABILITIES;
+const providersDoc = JSON.parse(await readFile(join(ROOT, "../conformance/providers.json"), "utf8"));
+checkProvidersDoc(providersDoc);
+const provider = providerOf(env.S3KEEP_TEST_PROVIDER, env.S3KEEP_TEST_CAPABILITIES, providersDoc.providers);
+bindings.PROVIDER = provider.name;
+bindings.PROVIDER_CAPABILITIES = provider.capabilities.join(",");
 
 const mf = new Miniflare({
   modules: MODULES.map(([type, path]) => ({ type, path: ROOT + path })),
@@ -93,7 +99,9 @@ try {
       console.log(result.line);
     }
     console.log(summary(counts));
-    failed = counts.failed > 0;
+    // A run in which no case passed proves nothing.
+    failed = counts.failed > 0 || counts.passed === 0;
+    if (counts.passed === 0) console.log("conformance (workerd): no case passed: failing");
     console.error(`conformance (workerd): ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
 } catch (e) {

@@ -93,7 +93,7 @@ async function run(env) {
     check(list.length === 1 && list[0].id === "3/1700000000000/1", JSON.stringify(list));
     const status = await store.status("3/1700000000000/1");
     check(status.status === "COMPLETED" && status.fileCount === 3, JSON.stringify(status));
-    check(status.metadata.runtime === "workerd", "metadata");
+    check(status.userMetadata.runtime === "workerd", "metadata");
   });
   await step("restore byte-exact (bytes and stream)", async () => {
     const files = Object.fromEntries((await store.restore(id)).map((f) => [f.name, f]));

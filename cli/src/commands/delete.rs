@@ -2,30 +2,24 @@
 
 use s3keep::backup::DeleteOptions;
 use s3keep::Result;
-use serde_json::json;
 
 use super::open_store;
 use crate::args::{DeleteArgs, GlobalArgs, MarkFailedArgs};
 use crate::exit;
-use crate::output::{backup_json, Output};
+use crate::output::Output;
 
 /// Deletes a backup with the delete protocol; exit 3 when it does not exist, 4 when it is
 /// IN_PROGRESS and not stale (unless `--force`).
 pub async fn delete(global: &GlobalArgs, args: DeleteArgs, out: Output) -> Result<i32> {
     let store = open_store(global).await?;
-    let objects = store.delete(args.id, DeleteOptions { force: args.force }).await?;
-    let id = args.id;
+    let report = store.delete(args.id, DeleteOptions { force: args.force }).await?;
     if out.json {
-        out.document(&json!({
-            "id": id.to_string(),
-            "partition": id.partition,
-            "checkpoint": id.checkpoint,
-            "node": id.node,
-            "deleted": true,
-            "objectsDeleted": objects,
-        }));
+        out.document(&report);
     } else {
-        out.info(&format!("deleted backup {id} ({objects} objects)"));
+        out.info(&format!(
+            "deleted backup {} ({} objects)",
+            report.id, report.objects_deleted
+        ));
     }
     Ok(exit::OK)
 }
@@ -35,7 +29,7 @@ pub async fn mark_failed(global: &GlobalArgs, args: MarkFailedArgs, out: Output)
     let store = open_store(global).await?;
     let info = store.mark_failed(args.id, &args.reason).await?;
     if out.json {
-        out.document(&backup_json(&info));
+        out.document(&info);
     } else {
         out.info(&format!("marked backup {} FAILED: {}", args.id, args.reason));
     }

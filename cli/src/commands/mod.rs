@@ -35,7 +35,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Prune(args) => prune::prune(global, args, out).await,
         Command::Verify(args) => verify::verify(global, args, out).await,
         Command::CleanupUploads(args) => maintenance::cleanup_uploads(global, args, out).await,
-        Command::Doctor => maintenance::doctor(global, out).await,
+        Command::Doctor(args) => maintenance::doctor(global, args, out).await,
         Command::Config => config::config(global, out),
     };
     match result {

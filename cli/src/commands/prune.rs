@@ -1,16 +1,13 @@
 //! `prune [--keep-* N]... [--keep-within DURATION] [--prune-failed] [--prune-stale]
 //! (--dry-run | --yes)`: retention (§7). The plan is always shown; deleting needs `--yes`.
 
-use std::collections::HashMap;
-
 use s3keep::retention::{PlanEntry, RetentionPolicy};
-use s3keep::{BackupId, Error, Result};
-use serde_json::{json, Value};
+use s3keep::Result;
 
 use super::{open_store, usage};
 use crate::args::{GlobalArgs, PruneArgs};
 use crate::exit;
-use crate::output::{error_json, rfc3339, short_time, Output};
+use crate::output::{short_time, to_value, Output};
 
 /// Plans retention and, with `--yes`, deletes. Without `--yes` or `--dry-run` the plan is
 /// shown and the command exits 2 asking for one of them.
@@ -21,8 +18,6 @@ pub async fn prune(global: &GlobalArgs, args: PruneArgs, out: Output) -> Result<
     let outcome = store.prune(&policy, !execute).await?;
     let entries = &outcome.plan.entries;
     let to_delete = outcome.plan.to_delete().count();
-    let failed: HashMap<BackupId, &Error> = outcome.failed.iter().map(|(id, e)| (*id, e)).collect();
-    let document = || Value::Array(entries.iter().map(|e| entry_json(e, execute, &failed)).collect());
 
     if !execute && !args.dry_run {
         if !out.json {
@@ -32,11 +27,11 @@ pub async fn prune(global: &GlobalArgs, args: PruneArgs, out: Output) -> Result<
             "nothing deleted: the plan deletes {to_delete} of {} backups; pass --yes to delete them, or --dry-run to only show the plan",
             entries.len()
         ));
-        out.error(&error, Some(("plan", document())));
+        out.error(&error, Some(("plan", to_value(&outcome))));
         return Ok(exit::USAGE);
     }
     if out.json {
-        out.document(&document());
+        out.document(&outcome);
     } else if !execute || !out.quiet {
         print_plan(&out, entries);
     }
@@ -91,31 +86,6 @@ fn policy(args: &PruneArgs) -> RetentionPolicy {
     }
 }
 
-/// One plan entry as JSON: the backup fields, `action`, `reason`, `matched`; once executed,
-/// `deleted` for entries planned for delete (and `error` when their delete failed).
-fn entry_json(entry: &PlanEntry, executed: bool, failed: &HashMap<BackupId, &Error>) -> Value {
-    let id = entry.id;
-    let mut v = json!({
-        "id": id.to_string(),
-        "partition": id.partition,
-        "checkpoint": id.checkpoint,
-        "node": id.node,
-        "status": entry.status.as_str(),
-        "createdAt": rfc3339(entry.created_at),
-        "action": entry.action.as_str(),
-        "reason": entry.reason.as_str(),
-        "matched": entry.matched.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-    });
-    if executed && entry.action == s3keep::retention::Action::Delete {
-        let error = failed.get(&id);
-        v["deleted"] = Value::Bool(error.is_none());
-        if let Some(error) = error {
-            v["error"] = error_json(error);
-        }
-    }
-    v
-}
-
 /// The plan as a table: id, status, created, action, and the deciding reason (with every
 /// rule that matched, when more than one did).
 fn print_plan(out: &Output, entries: &[PlanEntry]) {
@@ -141,52 +111,4 @@ fn print_plan(out: &Output, entries: &[PlanEntry]) {
         })
         .collect();
     out.table(&["ID", "STATUS", "CREATED", "ACTION", "REASON"], &rows);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use s3keep::retention::{Action, Reason, Rule};
-    use s3keep::StatusCode;
-
-    fn entry(action: Action) -> PlanEntry {
-        PlanEntry {
-            id: BackupId::new(0, 5, 1),
-            status: StatusCode::Completed,
-            created_at: time::macros::datetime!(2024-01-02 03:04:05 UTC),
-            action,
-            reason: if action == Action::Keep {
-                Reason::KeepLast
-            } else {
-                Reason::NoRuleMatched
-            },
-            matched: if action == Action::Keep {
-                vec![Rule::Last, Rule::Daily]
-            } else {
-                vec![]
-            },
-        }
-    }
-
-    #[test]
-    fn plan_entries_carry_action_reason_and_matched_rules() {
-        let v = entry_json(&entry(Action::Keep), false, &HashMap::new());
-        assert_eq!(v["action"], "keep");
-        assert_eq!(v["reason"], "keep-last");
-        assert_eq!(v["matched"], json!(["keep-last", "keep-daily"]));
-        assert_eq!(v["createdAt"], "2024-01-02T03:04:05Z");
-        assert_eq!(v["status"], "COMPLETED");
-        assert!(v.get("deleted").is_none());
-    }
-
-    #[test]
-    fn executed_deletes_report_success_or_the_error() {
-        let ok = entry_json(&entry(Action::Delete), true, &HashMap::new());
-        assert_eq!(ok["deleted"], true);
-        let err = Error::AccessDenied(s3keep::ErrorDetails::message("denied"));
-        let failed = HashMap::from([(BackupId::new(0, 5, 1), &err)]);
-        let v = entry_json(&entry(Action::Delete), true, &failed);
-        assert_eq!(v["deleted"], false);
-        assert_eq!(v["error"]["kind"], "AccessDenied");
-    }
 }

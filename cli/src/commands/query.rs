@@ -2,12 +2,11 @@
 
 use s3keep::backup::ListFilter;
 use s3keep::{BackupId, Result};
-use serde_json::Value;
 
 use super::open_store;
 use crate::args::{GlobalArgs, ListArgs};
 use crate::exit;
-use crate::output::{backup_json, backup_lines, render_pairs, short_time, Output};
+use crate::output::{backup_lines, render_pairs, short_time, Output};
 
 /// Lists the backups (JSON: an array of backup objects), sorted by partition, node, checkpoint.
 pub async fn list(global: &GlobalArgs, args: ListArgs, out: Output) -> Result<i32> {
@@ -19,7 +18,7 @@ pub async fn list(global: &GlobalArgs, args: ListArgs, out: Output) -> Result<i3
     };
     let backups = store.list(filter).await?;
     if out.json {
-        out.document(&Value::Array(backups.iter().map(backup_json).collect()));
+        out.document(&backups);
     } else if backups.is_empty() {
         out.line("no backups");
     } else {
@@ -46,7 +45,7 @@ pub async fn status(global: &GlobalArgs, id: BackupId, out: Output) -> Result<i3
     let store = open_store(global).await?;
     let info = store.status(id).await?;
     if out.json {
-        out.document(&backup_json(&info));
+        out.document(&info);
     } else {
         out.line(render_pairs(&backup_lines(&info)).trim_end());
     }

@@ -3,7 +3,6 @@
 use s3keep::backup::RestoreOptions;
 use s3keep::runtime::{CancelToken, Stopwatch};
 use s3keep::Result;
-use serde_json::json;
 
 use super::{open_store, with_ctrl_c};
 use crate::args::{GlobalArgs, RestoreArgs};
@@ -29,17 +28,7 @@ pub async fn restore(global: &GlobalArgs, args: RestoreArgs, out: Output) -> Res
     let summary = result?;
     let id = args.id;
     if out.json {
-        out.document(&json!({
-            "id": id.to_string(),
-            "partition": id.partition,
-            "checkpoint": id.checkpoint,
-            "node": id.node,
-            "target": args.dir.display().to_string(),
-            "set": args.set,
-            "filesRestored": summary.files_restored,
-            "filesSkipped": summary.files_skipped,
-            "bytesRestored": summary.bytes_restored,
-        }));
+        out.document(&summary);
     } else {
         let skipped = match summary.files_skipped {
             0 => String::new(),

@@ -1,17 +1,18 @@
 //! `save [ID] [DIR] [--set NAME=PATH]... [--meta KEY=VALUE]...`
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use s3keep::backup::{FileSet, FileSpec, SaveOptions, Source};
+use s3keep::backup::{FileSet, SaveOptions, SkipReason};
 use s3keep::runtime::{now_millis, CancelToken, Stopwatch};
-use s3keep::{BackupId, Error, Result};
+use s3keep::{BackupId, Result};
 
 use super::{open_store, usage, with_ctrl_c};
 use crate::args::{GlobalArgs, SaveArgs};
 use crate::exit;
-use crate::output::{backup_json, size, Output};
+use crate::output::{size, stderr_line, Output};
 use crate::progress::Bar;
+use serde_json::{json, Value};
 
 /// The set a plain `save ID DIR` writes (and `restore ID DIR` reads back into DIR itself).
 const DEFAULT_SET: &str = "files";
@@ -32,10 +33,28 @@ pub async fn save(global: &GlobalArgs, args: SaveArgs, out: Output) -> Result<i3
         return Err(usage("nothing to save: give a DIR or at least one --set NAME=PATH"));
     }
     let user_metadata = metadata(args.meta)?;
-    let sets = named
-        .iter()
-        .map(|(name, path)| file_set(name, path))
-        .collect::<Result<Vec<_>>>()?;
+    // The store's options say how trees are read (`follow_symlinks`, `on_file_error`);
+    // the trees are read before any request is sent.
+    let config = crate::options::store_config(&global.options)?;
+    let scan_options = config.scan;
+    let mut sets = Vec::new();
+    let mut skipped = Vec::new();
+    for (name, path) in &named {
+        let scan = FileSet::scan(name.as_str(), path, &scan_options)?;
+        for note in scan.skipped {
+            // Not quiet-able: a file left out of a backup is worth a line even in scripts.
+            stderr_line(&format!("note: skipped {name}/{note}"));
+            skipped.push(json!({
+                "set": name,
+                "path": note.path,
+                "reason": reason(&note.reason),
+                "error": note.is_error(),
+                "message": note.to_string(),
+            }));
+        }
+        sets.push(scan.set);
+    }
+    let incomplete = skipped.iter().any(|s| s["error"] == true);
 
     let store = open_store(global).await?;
     let bar = Bar::new("saving", out.quiet);
@@ -51,7 +70,10 @@ pub async fn save(global: &GlobalArgs, args: SaveArgs, out: Output) -> Result<i3
     bar.finish();
     let info = result?;
     if out.json {
-        out.document(&backup_json(&info));
+        // The core's BackupInfo document, plus the entries the scan skipped (docs/SCHEMA.md).
+        let mut doc = serde_json::to_value(&info).unwrap_or(Value::Null);
+        doc["skipped"] = Value::Array(skipped);
+        out.document(&doc);
     } else if out.quiet {
         // Scripts capture the id of a backup whose id was chosen for them.
         out.line(&id.to_string());
@@ -64,7 +86,17 @@ pub async fn save(global: &GlobalArgs, args: SaveArgs, out: Output) -> Result<i3
             info.status
         ));
     }
-    Ok(exit::OK)
+    Ok(if incomplete { exit::INCOMPLETE } else { exit::OK })
+}
+
+/// The `reason` of a skipped entry in `--json`.
+fn reason(reason: &SkipReason) -> &'static str {
+    match reason {
+        SkipReason::Symlink => "symlink",
+        SkipReason::Loop => "loop",
+        SkipReason::Special(_) => "special-file",
+        SkipReason::Error(_) => "error",
+    }
 }
 
 /// Reads `[ID] [DIR]`: with one argument, an id if it parses as one, else the DIR (and the
@@ -92,29 +124,10 @@ fn metadata(pairs: Vec<(String, String)>) -> Result<BTreeMap<String, String>> {
     Ok(map)
 }
 
-/// A file set from a directory (every file below it) or from a single file (named by its
-/// file name).
-fn file_set(name: &str, path: &Path) -> Result<FileSet> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    if meta.is_dir() {
-        return FileSet::from_dir(name, path);
-    }
-    let file_name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| usage(format!("{} has no UTF-8 file name", path.display())))?;
-    Ok(FileSet {
-        name: name.to_string(),
-        files: vec![FileSpec {
-            name: file_name.to_string(),
-            source: Source::Path(path.to_path_buf()),
-        }],
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use s3keep::Error;
 
     #[test]
     fn id_and_dir_defaults_the_id_to_now_in_milliseconds() {
@@ -147,17 +160,5 @@ mod tests {
         assert_eq!(ok.len(), 2);
         let err = metadata(vec![("a".into(), "1".into()), ("a".into(), "2".into())]).unwrap_err();
         assert!(matches!(err, Error::InvalidInput(_)));
-    }
-
-    #[test]
-    fn a_single_file_is_a_set_of_one_named_by_its_file_name() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("dump.sql");
-        std::fs::write(&path, b"x").unwrap();
-        let set = file_set("db", &path).unwrap();
-        assert_eq!(set.name, "db");
-        assert_eq!(set.files.len(), 1);
-        assert_eq!(set.files[0].name, "dump.sql");
-        assert!(matches!(file_set("db", &dir.path().join("missing")), Err(Error::Io(_))));
     }
 }

@@ -1,8 +1,6 @@
 //! `verify ID [--deep]`: exit 1 when the backup has problems.
 
-use s3keep::backup::{VerifyProblem, VerifyProblemKind};
 use s3keep::Result;
-use serde_json::{json, Value};
 
 use super::open_store;
 use crate::args::{GlobalArgs, VerifyArgs};
@@ -15,18 +13,7 @@ pub async fn verify(global: &GlobalArgs, args: VerifyArgs, out: Output) -> Resul
     let report = store.verify(args.id, args.deep).await?;
     let id = args.id;
     if out.json {
-        out.document(&json!({
-            "id": id.to_string(),
-            "partition": id.partition,
-            "checkpoint": id.checkpoint,
-            "node": id.node,
-            "deep": args.deep,
-            "ok": report.is_ok(),
-            "filesChecked": report.files_checked,
-            "bytesChecked": report.bytes_checked,
-            "problems": report.problems.iter().map(problem_json).collect::<Vec<_>>(),
-            "notes": report.notes,
-        }));
+        out.document(&report);
     } else {
         for problem in &report.problems {
             out.line(&problem.to_string());
@@ -59,49 +46,5 @@ pub async fn verify(global: &GlobalArgs, args: VerifyArgs, out: Output) -> Resul
             ));
         }
         Ok(exit::FAILURE)
-    }
-}
-
-/// One problem: key, kind (`missing`, `size-mismatch`, `checksum-mismatch`), expected and
-/// actual values where they apply, and the message.
-fn problem_json(problem: &VerifyProblem) -> Value {
-    let (kind, expected, actual) = match &problem.kind {
-        VerifyProblemKind::Missing => ("missing", Value::Null, Value::Null),
-        VerifyProblemKind::SizeMismatch { expected, actual } => ("size-mismatch", json!(expected), json!(actual)),
-        VerifyProblemKind::ChecksumMismatch { expected, actual } => {
-            ("checksum-mismatch", json!(expected), json!(actual))
-        }
-        VerifyProblemKind::Corrupt { .. } => ("corrupt", Value::Null, Value::Null),
-    };
-    json!({
-        "key": problem.key,
-        "kind": kind,
-        "expected": expected,
-        "actual": actual,
-        "message": problem.to_string(),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn problems_name_their_kind_and_values() {
-        let p = VerifyProblem {
-            key: "0/1/0/files/a".into(),
-            kind: VerifyProblemKind::SizeMismatch { expected: 3, actual: 2 },
-        };
-        let v = problem_json(&p);
-        assert_eq!(v["kind"], "size-mismatch");
-        assert_eq!(v["expected"], 3);
-        assert_eq!(v["actual"], 2);
-        assert_eq!(v["key"], "0/1/0/files/a");
-        let missing = problem_json(&VerifyProblem {
-            key: "k".into(),
-            kind: VerifyProblemKind::Missing,
-        });
-        assert_eq!(missing["kind"], "missing");
-        assert_eq!(missing["expected"], Value::Null);
     }
 }

@@ -13,7 +13,7 @@
 use futures::TryStreamExt as _;
 
 use super::layout::{key_inside, METADATA_JSON, STATUS_JSON};
-use super::{not_found, BackupId, BackupStore, StatusCode, StatusDoc, StatusObject, StatusRead};
+use super::{not_found, BackupId, BackupStore, DeleteReport, StatusCode, StatusDoc, StatusObject, StatusRead};
 use crate::error::{Error, ErrorDetails, Result};
 use crate::runtime;
 use crate::s3::{DeleteError, ListOptions};
@@ -29,7 +29,7 @@ pub struct DeleteOptions {
 }
 
 impl BackupStore {
-    /// delete(id): removes every object of the backup; returns how many objects were deleted.
+    /// delete(id): removes every object of the backup; reports how many were deleted.
     ///
     /// Only keys inside the backup's folder are deleted ([`key_inside`]), whatever the
     /// store's listing names; others are left alone and reported in an error once the backup
@@ -42,7 +42,7 @@ impl BackupStore {
     /// [`Error::Integrity`] for a CORRUPT one without `force`; [`Error::S3`] naming the keys
     /// that could not be deleted after retries, or, after the delete, the keys outside the
     /// folder the listing named (the store ignores the listing's prefix).
-    pub async fn delete(&self, id: BackupId, options: DeleteOptions) -> Result<u64> {
+    pub async fn delete(&self, id: BackupId, options: DeleteOptions) -> Result<DeleteReport> {
         let status = match self.read_status_or_corrupt(&id).await? {
             StatusRead::Missing => None,
             StatusRead::Found(status) => Some(status),
@@ -96,7 +96,10 @@ impl BackupStore {
         if !outside.is_empty() {
             return Err(outside_keys_left_alone(&id, &self.layout.backup_prefix(&id), &outside));
         }
-        Ok(deleted + 2)
+        Ok(DeleteReport {
+            id,
+            objects_deleted: deleted + 2,
+        })
     }
 
     /// Step 2: every key inside the folder but the two manifests, page by page, one

@@ -9,65 +9,24 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::layout::key_inside;
-use super::BackupStore;
+use super::{AbortedUpload, BackupStore, CheckReport, CheckResult, CheckState, CleanupReport};
 use crate::config::Addressing;
 use crate::error::{Error, Result};
 use crate::runtime;
-use crate::s3::{ListOptions, PutOptions, UploadInfo};
+use crate::s3::{ListOptions, PutOptions};
 
 /// Clock skew above which requests are refused (S3 and MinIO allow 15 minutes).
 const SKEW_LIMIT: Duration = Duration::from_secs(15 * 60);
 /// Clock skew worth a warning.
 const SKEW_WARNING: Duration = Duration::from_secs(60);
 
-/// The outcome of one check of [`BackupStore::check`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CheckState {
-    /// Works.
-    Ok,
-    /// Works, but something deserves attention.
-    Warning,
-    /// Does not work; `hint` says what to do.
-    Failed,
-    /// Not tried, because an earlier check failed.
-    Skipped,
-}
-
-impl CheckState {
-    /// `ok`, `warning`, `failed` or `skipped`.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            CheckState::Ok => "ok",
-            CheckState::Warning => "warning",
-            CheckState::Failed => "failed",
-            CheckState::Skipped => "skipped",
-        }
-    }
-}
-
-/// One line of the doctor's report.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CheckResult {
-    /// What was checked: `endpoint`, `credentials`, `bucket`, `put`, `get`, `list`,
-    /// `delete`, `clock`, `addressing`.
-    pub name: &'static str,
-    /// The outcome.
-    pub state: CheckState,
-    /// What was found.
-    pub message: String,
-    /// What to do about it (empty when fine).
-    pub hint: String,
-    /// The S3 error code behind a failure, if any.
-    pub code: Option<String>,
-}
-
 impl BackupStore {
     /// cleanup_uploads(older_than): aborts every multipart upload under the prefix started
-    /// more than `older_than` ago (ListMultipartUploads, every page). Returns those aborted.
+    /// more than `older_than` ago (ListMultipartUploads, every page). Reports those aborted.
     ///
     /// A save in progress has young uploads: keep `older_than` above the longest save. Only
     /// uploads of keys inside the prefix are aborted, whatever else the listing names.
-    pub async fn cleanup_uploads(&self, older_than: Duration) -> Result<Vec<UploadInfo>> {
+    pub async fn cleanup_uploads(&self, older_than: Duration) -> Result<CleanupReport> {
         let cutoff = runtime::now_utc() - time::Duration::try_from(older_than).unwrap_or(time::Duration::MAX);
         let prefix = self.layout.prefix();
         // MinIO matches a ListMultipartUploads prefix only against whole object names
@@ -79,21 +38,28 @@ impl BackupStore {
             .filter(|u| key_inside(prefix, &u.key));
         let mut aborted = Vec::new();
         for upload in ours {
-            let initiated = OffsetDateTime::parse(&upload.initiated, &Rfc3339).ok();
-            if initiated.is_some_and(|t| t <= cutoff) {
+            let initiated_at = OffsetDateTime::parse(&upload.initiated, &Rfc3339).ok();
+            if initiated_at.is_some_and(|t| t <= cutoff) {
                 self.client
                     .abort_multipart_upload(&upload.key, &upload.upload_id)
                     .await?;
-                aborted.push(upload);
+                aborted.push(AbortedUpload {
+                    key: upload.key,
+                    upload_id: upload.upload_id,
+                    initiated_at,
+                });
             }
         }
-        Ok(aborted)
+        Ok(CleanupReport {
+            cutoff_at: cutoff,
+            aborted,
+        })
     }
 
     /// check: endpoint reachable, credentials valid, bucket exists, PutObject / GetObject /
     /// ListObjectsV2 / DeleteObject of a probe object under the prefix, clock skew against
     /// the server's `Date`, addressing style. One [`CheckResult`] per check; never an error.
-    pub async fn check(&self) -> Vec<CheckResult> {
+    pub async fn check(&self) -> CheckReport {
         let mut results = Vec::new();
         let endpoint = self.client.endpoint().to_string();
         let bucket = self.config.client.bucket.clone();
@@ -146,7 +112,12 @@ impl BackupStore {
         }
         results.push(self.check_clock(reachable));
         results.push(self.check_addressing());
-        results
+        CheckReport {
+            endpoint,
+            bucket,
+            prefix: self.layout.prefix().to_string(),
+            checks: results,
+        }
     }
 
     async fn check_probe_object(&self, results: &mut Vec<CheckResult>, list_error: Option<Error>) {

@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::{BackupId, StatusCode};
@@ -268,11 +267,6 @@ impl Metadata {
             _ => self.file_sets.values().map(|f| f.len() as u64).sum(),
         }
     }
-}
-
-/// Formats a timestamp as RFC 3339 (for JSON output and reprs).
-pub fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -1,16 +1,21 @@
 //! The backup store: the layout of §3 and the protocols of §4 on top of the S3
 //! client. One file per operation: `save.rs`, `restore.rs`, `delete.rs`, `list.rs`,
-//! `verify.rs`, `prune.rs`, `maintenance.rs` (cleanup_uploads, check).
+//! `verify.rs`, `prune.rs`, `maintenance.rs` (cleanup_uploads, check), `probe.rs` (what the
+//! store honours: conditional writes, checksums, multipart, paging, Object Lock).
 
 mod delete;
 pub mod layout;
 mod list;
 mod maintenance;
 pub mod manifest;
+mod probe;
 pub(crate) mod progress;
 mod prune;
 pub(crate) mod restore;
 mod save;
+#[cfg(not(target_arch = "wasm32"))]
+mod scan;
+mod scan_options;
 pub(crate) mod source;
 mod verify;
 
@@ -20,18 +25,23 @@ use bytes::Bytes;
 use time::OffsetDateTime;
 
 pub use crate::id::BackupId;
+pub use crate::report::{
+    AbortedUpload, BackupInfo, CheckReport, CheckResult, CheckState, CleanupReport, DeleteReport, GcReport, Progress,
+    PruneReport, RestoreReport, VerifyProblem, VerifyProblemKind, VerifyReport,
+};
 pub use crate::status::StatusCode;
 pub use delete::DeleteOptions;
 pub use list::ListFilter;
-pub use maintenance::{CheckResult, CheckState};
 pub use manifest::{FileEntry, Metadata, StatusDoc, ZeebeDescriptor};
-pub use progress::{Progress, ProgressFn};
-pub use prune::PruneOutcome;
-pub use restore::{RestoreOptions, RestoreSummary};
+pub use probe::{ProbeLine, ProbeReport, ProbeState, CONDITIONAL_WRITES_IGNORED, PROBE_LINES};
+pub use progress::ProgressFn;
+pub use restore::RestoreOptions;
 pub use save::SaveOptions;
 pub(crate) use save::{OpenUploads, PlannedFile, Transfer};
+#[cfg(not(target_arch = "wasm32"))]
+pub use scan::{Scan, SkipReason, Skipped};
+pub use scan_options::{OnFileError, ScanOptions};
 pub use source::{FileSet, FileSpec, RangedSource, Source};
-pub use verify::{VerifyProblem, VerifyProblemKind, VerifyReport};
 
 use crate::config::StoreConfig;
 use crate::error::{Error, Result};
@@ -49,45 +59,8 @@ pub struct BackupStore {
     pub(crate) config: StoreConfig,
     /// What format 2 remembers between calls (the store descriptor, the backup being read).
     pub(crate) format2: std::sync::Arc<crate::format2::store::Format2State>,
-}
-
-/// What `status` and `list` report of one backup.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BackupInfo {
-    /// Which backup.
-    pub id: BackupId,
-    /// Its status (`DoesNotExist` when there is no `status.json`).
-    pub status: StatusCode,
-    /// Why it failed, for FAILED.
-    pub failure_reason: Option<String>,
-    /// When the save started; for Zeebe backups, the status object's LastModified.
-    pub created_at: Option<OffsetDateTime>,
-    /// When the status last changed; for Zeebe backups, the status object's LastModified.
-    pub updated_at: Option<OffsetDateTime>,
-    /// Who wrote it (`s3keep/x.y.z`); `None` for Zeebe backups.
-    pub writer: Option<String>,
-    /// Total bytes of its files, from `metadata.json` (`status` only; `None` in `list`).
-    pub total_size: Option<u64>,
-    /// Number of files, from `metadata.json` (`status` only; `None` in `list`).
-    pub file_count: Option<u64>,
-    /// The caller's metadata, from `metadata.json` (`status` only; empty in `list`).
-    pub user_metadata: BTreeMap<String, String>,
-}
-
-impl BackupInfo {
-    fn missing(id: BackupId) -> Self {
-        Self {
-            id,
-            status: StatusCode::DoesNotExist,
-            failure_reason: None,
-            created_at: None,
-            updated_at: None,
-            writer: None,
-            total_size: None,
-            file_count: None,
-            user_metadata: BTreeMap::new(),
-        }
-    }
+    /// Whether the store honours conditional writes, probed by the first save (probe.rs).
+    conditional_writes: std::sync::Arc<tokio::sync::OnceCell<probe::ConditionalWrites>>,
 }
 
 /// A `status.json` as read, with the ETag needed to change it conditionally.
@@ -161,6 +134,7 @@ impl BackupStore {
             layout,
             config,
             format2,
+            conditional_writes: Default::default(),
         })
     }
 

@@ -4,35 +4,19 @@
 //! garbage collection (restic's `forget --prune`): packs no remaining backup uses are
 //! deleted. A policy without keep rules deletes no COMPLETED backup, so it only collects.
 
-use super::{BackupId, BackupStore, DeleteOptions, ListFilter, StatusCode};
+use super::{BackupId, BackupStore, DeleteOptions, ListFilter, PruneReport, StatusCode};
 use crate::error::{Error, Result};
 use crate::format2::lock::LockKind;
-use crate::format2::GcReport;
-use crate::retention::{plan, Candidate, Plan, RetentionPolicy};
+use crate::retention::{plan, Candidate, RetentionPolicy};
 use crate::runtime;
-
-/// What [`BackupStore::prune`] did: the plan, and for an executed plan what was deleted.
-#[derive(Clone, Debug)]
-pub struct PruneOutcome {
-    /// Every backup with keep/delete and the deciding rule.
-    pub plan: Plan,
-    /// Whether the plan was only shown (`dry_run`).
-    pub dry_run: bool,
-    /// The backups deleted (empty for a dry run).
-    pub deleted: Vec<BackupId>,
-    /// Backups whose delete failed; a later prune (or delete) finishes them.
-    pub failed: Vec<(BackupId, Error)>,
-    /// Format 2, executed: what garbage collection deleted.
-    pub gc: Option<GcReport>,
-}
 
 impl BackupStore {
     /// prune(policy, dry_run): plans retention for every (partition, node) group and, unless
     /// `dry_run`, deletes what the plan says with the delete protocol.
     ///
-    /// A failed delete does not stop the others; it is reported in [`PruneOutcome::failed`].
+    /// A failed delete does not stop the others; it is reported in [`PruneReport::failed`].
     /// In a format 2 store, unless `dry_run`, the whole prune holds the exclusive lock and
-    /// ends with garbage collection ([`PruneOutcome::gc`]); a store busy with saves for
+    /// ends with garbage collection ([`PruneReport::gc`]); a store busy with saves for
     /// longer than the lock wait (5 minutes) is reported, holders named, before anything
     /// is deleted.
     ///
@@ -40,7 +24,7 @@ impl BackupStore {
     /// Errors of the listing; [`Error::Conflict`] when the store stayed busy or the lock
     /// was lost; [`Error::Integrity`] when garbage collection found the store damaged
     /// (it then deletes no pack); delete errors are collected instead.
-    pub async fn prune(&self, policy: &RetentionPolicy, dry_run: bool) -> Result<PruneOutcome> {
+    pub async fn prune(&self, policy: &RetentionPolicy, dry_run: bool) -> Result<PruneReport> {
         let format2 = matches!(self.read_descriptor().await?, Some(d) if d.format_version == 2);
         if dry_run || !format2 {
             return self.prune_backups(policy, dry_run).await;
@@ -62,7 +46,7 @@ impl BackupStore {
     }
 
     /// The retention part of [`BackupStore::prune`].
-    async fn prune_backups(&self, policy: &RetentionPolicy, dry_run: bool) -> Result<PruneOutcome> {
+    async fn prune_backups(&self, policy: &RetentionPolicy, dry_run: bool) -> Result<PruneReport> {
         let backups = self.list(ListFilter::default()).await?;
         let candidates: Vec<Candidate> = backups
             .iter()
@@ -78,7 +62,7 @@ impl BackupStore {
             ..policy.clone()
         };
         let plan = plan(&policy, &candidates, runtime::now_utc());
-        let mut outcome = PruneOutcome {
+        let mut outcome = PruneReport {
             plan,
             dry_run,
             deleted: Vec::new(),

@@ -89,17 +89,6 @@ impl std::fmt::Debug for RestoreOptions {
     }
 }
 
-/// What [`BackupStore::restore`] did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RestoreSummary {
-    /// Files downloaded and renamed into place.
-    pub files_restored: u64,
-    /// Files already present with the right size and CRC32C, left as they were.
-    pub files_skipped: u64,
-    /// Bytes downloaded and written (skipped files not counted).
-    pub bytes_restored: u64,
-}
-
 impl BackupStore {
     /// The metadata of a COMPLETED backup, ready to restore from: every set name and file
     /// name re-validated, as on save. Shared by [`restore`](Self::restore) and the bindings

@@ -40,10 +40,10 @@ use cap_std::fs::{Dir, OpenOptions};
 use futures::stream::{self, StreamExt as _, TryStreamExt as _};
 use tokio::io::AsyncWriteExt as _;
 
-use super::{plan_restore, RestoreItem, RestoreOptions, RestoreSummary};
+use super::{plan_restore, RestoreItem, RestoreOptions};
 use crate::backup::manifest::FileEntry;
 use crate::backup::progress::Tracker;
-use crate::backup::{BackupId, BackupStore};
+use crate::backup::{BackupId, BackupStore, RestoreReport};
 use crate::error::{Error, ErrorDetails, Result};
 use crate::s3::checksum::Crc32c;
 
@@ -149,7 +149,7 @@ impl BackupStore {
     ///
     /// On any error the restore stops; files already renamed into place stay, and are
     /// skipped by the next run.
-    pub async fn restore(&self, id: BackupId, target: &Path, options: RestoreOptions) -> Result<RestoreSummary> {
+    pub async fn restore(&self, id: BackupId, target: &Path, options: RestoreOptions) -> Result<RestoreReport> {
         let metadata = self.restore_plan(id).await?;
         let items = plan_restore(&metadata, options.sets.as_deref(), options.root_set.as_deref())?;
         if options.cancel.as_ref().is_some_and(|c| c.is_cancelled()) {
@@ -169,6 +169,7 @@ impl BackupStore {
             tracker: Tracker::new(bytes_total, items.len() as u64, options.progress.clone()),
             permits: tokio::sync::Semaphore::new(self.config.concurrency),
             root: Arc::new(root),
+            preparing: Arc::new(()),
         };
         let work = async {
             if metadata.is_format2() {
@@ -181,7 +182,7 @@ impl BackupStore {
             stream::iter(items)
                 .map(|item| self.restore_item(id, target, item, &ctx))
                 .buffer_unordered(self.config.concurrency)
-                .try_fold(RestoreSummary::default(), |mut summary, outcome| async move {
+                .try_fold(RestoreReport::empty(id), |mut summary, outcome| async move {
                     match outcome {
                         Outcome::Restored(bytes) => {
                             summary.files_restored += 1;
@@ -193,7 +194,7 @@ impl BackupStore {
                 })
                 .await
         };
-        match &options.cancel {
+        let result = match &options.cancel {
             Some(cancel) => {
                 let stop = async {
                     cancel.cancelled().await;
@@ -205,7 +206,16 @@ impl BackupStore {
                 futures::future::select(work, stop).await.factor_first().0
             }
             None => work.await,
+        };
+        if result.is_err() {
+            // A temporary file being created on a blocking thread when the restore stopped
+            // is removed there once created (its guard drops after it); wait for those, so
+            // that a caller exiting right after the error (the CLI) leaves none behind.
+            while Arc::strong_count(&ctx.preparing) > 1 {
+                crate::runtime::sleep(std::time::Duration::from_millis(2)).await;
+            }
         }
+        result
     }
 
     async fn restore_item(&self, id: BackupId, target: &Path, item: RestoreItem, ctx: &Ctx) -> Result<Outcome> {
@@ -213,8 +223,12 @@ impl BackupStore {
         let prepared = {
             let (root, path) = (ctx.root.clone(), target.join(&item.relative));
             let (relative, entry) = (item.relative.clone(), item.entry.clone());
-            blocking(move || prepare(root, &relative, path, &entry, ranged)).await?
+            // The guard comes after the file in the tuple, so it drops after it: if this
+            // future is gone when the task ends, the file is removed before the guard is.
+            let guard = Arc::clone(&ctx.preparing);
+            blocking(move || prepare(root, &relative, path, &entry, ranged).map(|p| (p, guard))).await?
         };
+        let (prepared, _guard) = prepared;
         let Some((partial, file)) = prepared else {
             ctx.tracker.add_bytes(item.entry.size.unwrap_or(0));
             ctx.tracker.file_done();
@@ -370,6 +384,8 @@ struct Ctx {
     tracker: Tracker,
     permits: tokio::sync::Semaphore,
     root: Arc<Dir>,
+    /// One clone per temporary file being created on a blocking thread (see `restore`).
+    preparing: Arc<()>,
 }
 
 /// The size of a file to download by ranges: larger than one part, with a size and CRC32C

@@ -18,7 +18,7 @@ use super::layout::{validate_key_length, validate_relative_path, validate_set_na
 use super::manifest::{FileEntry, Metadata, StatusDoc, ZeebeDescriptor, MAX_METADATA_BYTES};
 use super::progress::{ProgressFn, Tracker};
 use super::source::{ChunkReader, FileSet};
-use super::{BackupId, BackupInfo, BackupStore, StatusCode, StatusObject};
+use super::{BackupId, BackupInfo, BackupStore, StatusCode, StatusObject, StatusRead};
 use crate::error::{Error, ErrorDetails, Result};
 use crate::format2::store::StoreFormat;
 use crate::runtime::{self, CancelToken};
@@ -50,22 +50,31 @@ impl std::fmt::Debug for SaveOptions {
 }
 
 /// Multipart uploads begun and not yet completed, so that a failure can abort them all.
+///
+/// A key is recorded before its CreateMultipartUpload is sent (upload id `None`): when a
+/// failure drops the save while that request is in flight, the store may have created an
+/// upload whose id never reached us; the failure path then finds it by listing that key's
+/// uploads (seen on distributed MinIO, where the other files' requests take longer).
 #[derive(Default)]
-pub(crate) struct OpenUploads(Mutex<HashMap<String, String>>);
+pub(crate) struct OpenUploads(Mutex<HashMap<String, Option<String>>>);
 
 impl OpenUploads {
+    pub(crate) fn creating(&self, key: &str) {
+        self.0.lock().expect("not poisoned").insert(key.to_string(), None);
+    }
+
     pub(crate) fn opened(&self, key: &str, upload_id: &str) {
         self.0
             .lock()
             .expect("not poisoned")
-            .insert(key.to_string(), upload_id.to_string());
+            .insert(key.to_string(), Some(upload_id.to_string()));
     }
 
     pub(crate) fn closed(&self, key: &str) {
         self.0.lock().expect("not poisoned").remove(key);
     }
 
-    fn take(&self) -> Vec<(String, String)> {
+    fn take(&self) -> Vec<(String, Option<String>)> {
         self.0.lock().expect("not poisoned").drain().collect()
     }
 }
@@ -87,14 +96,24 @@ impl BackupStore {
     /// before any request is sent. Memory stays under part size × `concurrency` plus a small
     /// constant, whatever the file sizes.
     ///
+    /// The first save of a store checks that the store honours conditional writes (probe.rs;
+    /// cached for the store's life) unless `single_writer` is set.
+    ///
     /// # Errors
     /// [`Error::InvalidInput`] for bad names; [`Error::BackupAlreadyExists`] when `id` has a
-    /// status already (it is left untouched); any transfer error, after which the backup is
-    /// FAILED and its multipart uploads aborted.
+    /// status already (it is left untouched); [`Error::S3`] with code
+    /// [`CONDITIONAL_WRITES_IGNORED`](super::CONDITIONAL_WRITES_IGNORED) for a store that
+    /// ignores `If-None-Match` / `If-Match` (nothing of the backup is written); any transfer
+    /// error, after which the backup is FAILED and its multipart uploads aborted.
     pub async fn save(&self, id: BackupId, sets: Vec<FileSet>, options: SaveOptions) -> Result<BackupInfo> {
         // Before any file is looked at: format 2's change detection relies on it (docs/FORMAT.md).
         let created_at = runtime::now_utc();
         let files = self.plan_files(&id, sets).await?;
+        self.require_conditional_writes().await?;
+        if self.config.single_writer && !matches!(self.read_status_or_corrupt(&id).await?, StatusRead::Missing) {
+            // The store may ignore If-None-Match: look first, so that no backup is overwritten.
+            return Err(already_exists(&id, ErrorDetails::default()));
+        }
         let format = self.format_for_save().await?;
         let status = StatusDoc::new(StatusCode::InProgress, created_at, created_at);
         let put = PutOptions {
@@ -209,8 +228,14 @@ impl BackupStore {
     /// original error is what the caller must see).
     async fn fail(&self, transfer: &Transfer, in_progress: &StatusObject, err: &Error) {
         for (key, upload_id) in transfer.uploads.take() {
-            if let Err(e) = self.client.abort_multipart_upload(&key, &upload_id).await {
-                tracing::warn!(%key, error = %e, "could not abort a multipart upload; cleanup_uploads will");
+            let ids = match upload_id {
+                Some(id) => vec![id],
+                None => self.uploads_of(&key).await,
+            };
+            for upload_id in ids {
+                if let Err(e) = self.client.abort_multipart_upload(&key, &upload_id).await {
+                    tracing::warn!(%key, error = %e, "could not abort a multipart upload; cleanup_uploads will");
+                }
             }
         }
         let lock = transfer.lock.lock().expect("not poisoned").take();
@@ -223,6 +248,23 @@ impl BackupStore {
             .await
         {
             tracing::warn!(id = %transfer.id, error = %e, "could not mark the backup FAILED");
+        }
+    }
+
+    /// The ids of the multipart uploads of exactly `key` (ListMultipartUploads with the key as
+    /// prefix, which MinIO answers from any node; best effort).
+    async fn uploads_of(&self, key: &str) -> Vec<String> {
+        match self.client.list_multipart_uploads(key).try_collect::<Vec<_>>().await {
+            Ok(pages) => pages
+                .into_iter()
+                .flat_map(|p| p.uploads)
+                .filter(|u| u.key == key)
+                .map(|u| u.upload_id)
+                .collect(),
+            Err(e) => {
+                tracing::warn!(%key, error = %e, "could not list the uploads of a key; cleanup_uploads will");
+                Vec::new()
+            }
         }
     }
 
@@ -300,6 +342,7 @@ impl BackupStore {
         if first.len() < part_size && reader.size().is_none() {
             return self.put_small(transfer, key, first, first_permit).await;
         }
+        transfer.uploads.creating(key);
         let upload_id = self.client.create_multipart_upload(key).await?;
         transfer.uploads.opened(key, &upload_id);
         // The state owns the reader and the closure owns its semaphore handle: nothing

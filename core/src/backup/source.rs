@@ -82,49 +82,52 @@ impl FileSet {
     }
 
     /// Every regular file below `dir`, recursively, named by its path relative to `dir`
-    /// (sorted). Symbolic links to files are followed; links to directories are skipped.
+    /// (sorted), with the default [`super::scan::ScanOptions`]: links and special files are
+    /// left out, and a file that cannot be saved is an error. [`FileSet::scan`] gives the
+    /// options and the list of what was left out.
     ///
     /// # Errors
-    /// [`Error::Io`] when `dir` cannot be read; [`Error::InvalidInput`] for a file name
-    /// that is not UTF-8.
+    /// As [`FileSet::scan`].
     #[cfg(not(target_arch = "wasm32"))]
     pub fn from_dir(name: impl Into<String>, dir: impl AsRef<std::path::Path>) -> Result<Self> {
-        let dir = dir.as_ref();
-        let mut files = Vec::new();
-        walk(dir, dir, &mut files)?;
-        files.sort_by(|a: &FileSpec, b| a.name.cmp(&b.name));
-        Ok(Self {
-            name: name.into(),
-            files,
-        })
+        Ok(Self::scan(name, dir, &super::scan::ScanOptions::default())?.set)
     }
 }
 
+/// What planning found of a path on disk: a regular file's stat, or a special file opened.
+#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+struct OnDisk {
+    /// For a regular file (format 2's change detection; its size is the file's).
+    stat: Option<crate::format2::FileStat>,
+    /// A FIFO or device, already open: read to its end, its size unknown.
+    file: Option<std::fs::File>,
+}
+
+/// Stats `path` (following links) on a blocking thread. A FIFO or device named as a source
+/// is read to its end, its size unknown (a FIFO's metadata says 0 bytes): it goes by
+/// multipart as it fills. It is opened now, while the save is still planning: the open waits
+/// for its writer before anything is written to the store, so a FIFO nobody feeds leaves no
+/// IN_PROGRESS backup behind (issue 16, class 4). A socket is refused.
 #[cfg(not(target_arch = "wasm32"))]
-fn walk(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<FileSpec>) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let path = entry.path();
-        let link = entry.file_type().map_err(|e| Error::io(&path, e))?.is_symlink();
-        let meta = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
-        if meta.is_dir() {
-            if !link {
-                walk(root, &path, out)?;
-            }
-        } else if meta.is_file() {
-            let relative = path.strip_prefix(root).expect("walked below the root");
-            let name = relative
-                .to_str()
-                .ok_or_else(|| Error::invalid_input(format!("file name {relative:?} is not UTF-8")))?
-                .replace(std::path::MAIN_SEPARATOR, "/");
-            out.push(FileSpec {
-                name,
-                source: Source::Path(path),
-            });
-        }
+fn on_disk(path: &std::path::Path) -> Result<OnDisk> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if meta.is_file() {
+        return Ok(OnDisk {
+            stat: Some(crate::format2::FileStat::from_metadata(&meta)),
+            file: None,
+        });
     }
-    Ok(())
+    if super::scan::special_kind(&meta.file_type()) == Some("socket") {
+        return Err(Error::invalid_input(format!(
+            "{} is a socket, not a file",
+            crate::escape::shown_path(path)
+        )));
+    }
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    Ok(OnDisk {
+        stat: None,
+        file: Some(file),
+    })
 }
 
 /// Reads a [`Source`] front to back in chunks of a requested size.
@@ -164,10 +167,12 @@ impl ChunkReader {
 
     /// Readers for many sources (each with its label for errors). Natively, the files on
     /// disk are stat'ed together on one blocking thread: one `metadata` call each rather
-    /// than one async hop each, which is most of a save of many unchanged files.
+    /// than one async hop each, which is most of a save of many unchanged files. A FIFO or
+    /// device is opened there too ([`on_disk`]).
     ///
     /// # Errors
-    /// [`Error::Io`] naming the first path that cannot be stat'ed.
+    /// [`Error::Io`] naming the first path that cannot be stat'ed (or opened, for a FIFO);
+    /// [`Error::InvalidInput`] for a socket.
     pub async fn new_all(sources: Vec<(Source, String)>) -> Result<Vec<Self>> {
         #[cfg(not(target_arch = "wasm32"))]
         let mut stats = {
@@ -178,18 +183,8 @@ impl ChunkReader {
                     _ => None,
                 })
                 .collect();
-            let stat_all = move || -> Result<Vec<Option<crate::format2::FileStat>>> {
-                paths
-                    .into_iter()
-                    .map(|p| {
-                        p.map(|p| {
-                            std::fs::metadata(&p)
-                                .map(|m| crate::format2::FileStat::from_metadata(&m))
-                                .map_err(|e| Error::io(&p, e))
-                        })
-                        .transpose()
-                    })
-                    .collect()
+            let stat_all = move || -> Result<Vec<Option<OnDisk>>> {
+                paths.into_iter().map(|p| p.map(|p| on_disk(&p)).transpose()).collect()
             };
             match tokio::task::spawn_blocking(stat_all).await {
                 Ok(stats) => stats?.into_iter(),
@@ -203,18 +198,22 @@ impl ChunkReader {
         let mut readers = Vec::with_capacity(sources.len());
         for (source, label) in sources {
             #[cfg(not(target_arch = "wasm32"))]
-            let stat = stats.next().flatten();
+            let on_disk = stats.next().flatten();
             #[cfg(target_arch = "wasm32")]
-            let stat = None;
-            readers.push(Self::with_stat(source, stat, label));
+            let on_disk = None;
+            readers.push(Self::with_stat(source, on_disk, label));
         }
         Ok(readers)
     }
 
-    fn with_stat(source: Source, stat: Option<crate::format2::FileStat>, label: String) -> Self {
+    fn with_stat(source: Source, on_disk: Option<OnDisk>, label: String) -> Self {
+        let stat = on_disk.as_ref().and_then(|d| d.stat);
         let (kind, size) = match source {
             #[cfg(not(target_arch = "wasm32"))]
-            Source::Path(path) => (ReaderKind::Path { path, file: None }, stat.map(|s| s.size)),
+            Source::Path(path) => {
+                let file = on_disk.and_then(|d| d.file).map(tokio::fs::File::from_std);
+                (ReaderKind::Path { path, file }, stat.map(|s| s.size))
+            }
             Source::Bytes(b) => {
                 let len = b.len() as u64;
                 (ReaderKind::Bytes(b), Some(len))

@@ -3,91 +3,15 @@
 //! file downloaded again and its CRC32C compared.
 
 use std::collections::HashMap;
-use std::fmt;
 
 use futures::stream::{self, StreamExt as _, TryStreamExt as _};
 
 use super::layout::{key_inside, Layout};
 use super::manifest::{Metadata, ZEEBE_SNAPSHOT_SET};
 use super::restore::{FileCheck, Mismatch, ZEEBE_SNAPSHOT_SET_ALT};
-use super::{BackupId, BackupStore};
+use super::{BackupId, BackupStore, VerifyProblem, VerifyProblemKind, VerifyReport};
 use crate::error::{Error, Result};
 use crate::s3::ListOptions;
-
-/// What [`BackupStore::verify`] found.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VerifyReport {
-    /// The backup verified.
-    pub id: BackupId,
-    /// Files of `metadata.json` looked for (every one of them, found or not).
-    pub files_checked: u64,
-    /// Bytes of the files found, by their listed size (deep: also downloaded and checked).
-    pub bytes_checked: u64,
-    /// What is wrong, sorted by key; empty when the backup is intact.
-    pub problems: Vec<VerifyProblem>,
-    /// What is worth knowing but not wrong (format 2: packs no COMPLETED backup uses).
-    pub notes: Vec<String>,
-}
-
-impl VerifyReport {
-    /// Whether no problem was found.
-    pub fn is_ok(&self) -> bool {
-        self.problems.is_empty()
-    }
-}
-
-/// One object that does not match `metadata.json`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VerifyProblem {
-    /// The object key (for a missing Zeebe snapshot file, the `snapshot/` key).
-    pub key: String,
-    /// What is wrong with it.
-    pub kind: VerifyProblemKind,
-}
-
-/// What is wrong with an object.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum VerifyProblemKind {
-    /// `metadata.json` names it; the bucket does not have it.
-    Missing,
-    /// Its size in bytes differs from the one in `metadata.json` (deep: or the bytes
-    /// downloaded differ from the listed size).
-    SizeMismatch {
-        /// Bytes expected.
-        expected: u64,
-        /// Bytes found.
-        actual: u64,
-    },
-    /// Its CRC32C (base64 of the 4 big-endian bytes, as S3 writes it) differs (deep only).
-    ChecksumMismatch {
-        /// From `metadata.json`.
-        expected: String,
-        /// Computed from the downloaded bytes.
-        actual: String,
-    },
-    /// Format 2: a pack that is torn, truncated or holds other bytes than its chunks' ids
-    /// say (deep), or a file whose chunk is in no index object.
-    Corrupt {
-        /// What is wrong, in one line.
-        reason: String,
-    },
-}
-
-impl fmt::Display for VerifyProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let key = &self.key;
-        match &self.kind {
-            VerifyProblemKind::Missing => write!(f, "{key}: missing"),
-            VerifyProblemKind::SizeMismatch { expected, actual } => {
-                write!(f, "{key}: size mismatch: {actual} bytes, expected {expected}")
-            }
-            VerifyProblemKind::ChecksumMismatch { expected, actual } => {
-                write!(f, "{key}: checksum mismatch: CRC32C {actual}, expected {expected}")
-            }
-            VerifyProblemKind::Corrupt { reason } => write!(f, "{key}: corrupt: {reason}"),
-        }
-    }
-}
 
 impl From<Mismatch> for VerifyProblemKind {
     fn from(m: Mismatch) -> Self {
@@ -133,6 +57,7 @@ impl BackupStore {
         problems.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(VerifyReport {
             id,
+            deep,
             files_checked: shallow.files_checked,
             bytes_checked: shallow.bytes_checked,
             problems,
@@ -372,6 +297,7 @@ mod tests {
         );
         let report = VerifyReport {
             id: BackupId::new(0, 0, 0),
+            deep: true,
             files_checked: 1,
             bytes_checked: 0,
             problems: vec![p],

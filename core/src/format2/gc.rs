@@ -24,7 +24,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::stream::{self, StreamExt as _, TryStreamExt as _};
-use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::id::{ChunkId, IndexId, PackId};
@@ -33,31 +32,11 @@ use super::lock::{server_now, Lock};
 use crate::backup::layout::key_inside;
 use crate::backup::{BackupStore, ListFilter, StatusCode};
 use crate::error::{Error, Result};
+use crate::report::GcReport;
 use crate::s3::{PutOptions, DELETE_OBJECTS_MAX_KEYS};
 
 /// Blobs per index object GC writes (about 10 MiB of JSON before compression).
 const INDEX_OBJECT_BLOBS: usize = 50_000;
-
-/// What garbage collection did.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GcReport {
-    /// Backups whose chunks were kept (COMPLETED, and CORRUPT ones with a manifest).
-    pub backups_referenced: u64,
-    /// Packs kept because a backup uses them.
-    pub packs_used: u64,
-    /// Packs no backup uses, kept because they are younger than the grace period (the lock
-    /// stale limit): a later prune deletes them.
-    pub packs_too_young: u64,
-    /// Packs deleted.
-    pub packs_deleted: u64,
-    /// Bytes of the packs deleted.
-    pub bytes_deleted: u64,
-    /// Index objects written (the index rewritten without the dead packs).
-    pub index_objects_written: u64,
-    /// Index objects deleted (replaced by the ones written).
-    pub index_objects_deleted: u64,
-}
 
 /// One pack under `data/` as the listing shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

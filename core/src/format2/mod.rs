@@ -47,11 +47,11 @@ pub(crate) mod store;
 mod task;
 pub(crate) mod verify;
 
+pub use crate::report::GcReport;
 pub use change::{ChangeRule, Changed, FileStat, Verdict};
 pub use chunker::{Chunk, Chunker, ChunkerParams};
 pub use compress::{Compression, Compressor, Decompressor};
 pub use descriptor::StoreDescriptor;
-pub use gc::GcReport;
 pub use id::{ChunkId, ChunkIdScheme, IndexId, KeyedSha256, LockId, MacKey, PackId, StoreId};
 pub use index::{Index, IndexFile, Located, PackUsage};
 pub use layout::Format2Layout;

@@ -108,6 +108,8 @@ impl Packer {
             let upload_id = match &pack.upload_id {
                 Some(id) => id.clone(),
                 None => {
+                    // Recorded first: a failure during the request may leave an upload behind.
+                    self.uploads.creating(&pack.key);
                     let id = self.client.create_multipart_upload(&pack.key).await?;
                     self.uploads.opened(&pack.key, &id);
                     pack.upload_id = Some(id.clone());

@@ -27,7 +27,7 @@ use super::task::blocking;
 use crate::backup::progress::Tracker;
 use crate::backup::restore::native::{prepare, write_all_at, PartialFile};
 use crate::backup::restore::RestoreItem;
-use crate::backup::{BackupStore, RestoreSummary};
+use crate::backup::{BackupStore, RestoreReport};
 use crate::error::{Error, Result};
 use crate::s3::checksum::Crc32c;
 
@@ -61,7 +61,7 @@ impl BackupStore {
         root: Arc<Dir>,
         target: &Path,
         tracker: &Tracker,
-    ) -> Result<RestoreSummary> {
+    ) -> Result<RestoreReport> {
         let mut windows: Vec<Vec<RestoreItem>> = Vec::new();
         let mut bytes = 0u64;
         for item in items {
@@ -78,10 +78,11 @@ impl BackupStore {
             }
         }
         let permits = Arc::new(tokio::sync::Semaphore::new(self.config.concurrency));
+        let id = session.id;
         stream::iter(windows)
             .map(|window| self.restore_window(&session, window, &root, target, tracker, &permits))
             .buffered(WINDOWS_AT_ONCE)
-            .try_fold(RestoreSummary::default(), |mut sum, part| async move {
+            .try_fold(RestoreReport::empty(id), |mut sum, part| async move {
                 sum.files_restored += part.files_restored;
                 sum.files_skipped += part.files_skipped;
                 sum.bytes_restored += part.bytes_restored;
@@ -98,15 +99,15 @@ impl BackupStore {
         target: &Path,
         tracker: &Tracker,
         permits: &Arc<tokio::sync::Semaphore>,
-    ) -> Result<RestoreSummary> {
+    ) -> Result<RestoreReport> {
         // Prepare: temporary files, or skip what is already there.
         let (opened, skipped) = {
             let (session, root, target) = (session.clone(), root.clone(), target.to_path_buf());
             blocking(move || open_window(&session, window, root, &target)).await?
         };
-        let mut summary = RestoreSummary {
+        let mut summary = RestoreReport {
             files_skipped: skipped.len() as u64,
-            ..RestoreSummary::default()
+            ..RestoreReport::empty(session.id)
         };
         for size in skipped {
             tracker.add_bytes(size);

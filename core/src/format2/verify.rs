@@ -129,6 +129,7 @@ impl BackupStore {
         let notes = self.unreferenced_packs_note(&session).await?;
         Ok(VerifyReport {
             id,
+            deep,
             files_checked: session.manifest.file_count(),
             bytes_checked,
             problems,

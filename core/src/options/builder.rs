@@ -279,6 +279,10 @@ fn apply(c: &mut StoreConfig, key: K, value: &str) -> Result<()> {
         K::SignedPayload => c.client.signed_payload = parse_bool(name, value)?,
         K::StaleAfter => c.stale_after = parse_duration(name, value)?,
         K::Format => c.format = Some(parse_count(name, value, 1, 2)? as u8),
+        K::CaBundle => c.client.ca_bundle = Some(std::path::PathBuf::from(value)),
+        K::FollowSymlinks => c.scan.follow_symlinks = parse_bool(name, value)?,
+        K::OnFileError => c.scan.on_file_error = value.parse()?,
+        K::SingleWriter => c.single_writer = parse_bool(name, value)?,
         K::Url | K::Bucket | K::AccessKeyId | K::SecretAccessKey | K::SessionToken | K::Profile => {
             unreachable!("{name} is not applied by apply()")
         }

@@ -39,6 +39,7 @@ fn every_option_parses_from_its_string() {
         (K::SignedPayload, "true"),
         (K::StaleAfter, "2d"),
         (K::Format, "1"),
+        (K::SingleWriter, "true"),
     ] {
         b = b.with_config(key, value);
     }
@@ -47,7 +48,7 @@ fn every_option_parses_from_its_string() {
     assert_eq!(c.client.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
     assert_eq!(c.client.region, "eu-west-1");
     assert_eq!(c.client.addressing, Addressing::VirtualHosted);
-    assert!(c.create_bucket && c.client.signed_payload);
+    assert!(c.create_bucket && c.client.signed_payload && c.single_writer);
     assert_eq!(
         (c.concurrency, c.part_size, c.multipart_threshold),
         (3, 5 << 20, 64_000_000)

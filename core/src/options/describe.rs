@@ -62,6 +62,14 @@ pub struct ConfigReport {
     /// The storage format asked for (1 or 2); `null`: a new store is format 2, an existing
     /// one keeps its own.
     pub format: Option<u8>,
+    /// The CA bundle trusted for HTTPS; `null`: the system's roots.
+    pub ca_bundle: Option<String>,
+    /// Whether links inside a saved directory are followed.
+    pub follow_symlinks: bool,
+    /// `fail` or `skip`.
+    pub on_file_error: &'static str,
+    /// Whether save accepts a store that ignores conditional writes.
+    pub single_writer: bool,
     /// Where each value not left at its default came from, by field name: `option`, `url`,
     /// an environment variable (`AWS_REGION`, `S3KEEP_URL`...) or `profile`.
     pub sources: BTreeMap<&'static str, Source>,
@@ -95,6 +103,10 @@ impl StoreConfig {
             signed_payload: c.signed_payload,
             stale_after: format_duration(self.stale_after),
             format: self.format,
+            ca_bundle: c.ca_bundle.as_deref().map(crate::escape::shown_path),
+            follow_symlinks: self.scan.follow_symlinks,
+            on_file_error: self.scan.on_file_error.as_str(),
+            single_writer: self.single_writer,
             sources: self.sources.iter().map(|(k, s)| (k.camel_name(), *s)).collect(),
         }
     }

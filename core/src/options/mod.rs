@@ -81,6 +81,17 @@ pub enum ConfigKey {
     /// The storage format of a new store, 1 or 2 (default: 2 for a new store; an existing
     /// store keeps its own).
     Format,
+    /// A PEM file of the certificate authorities trusted for HTTPS instead of the system's
+    /// (native targets).
+    CaBundle,
+    /// Follow symbolic links met inside a saved directory (native targets).
+    FollowSymlinks,
+    /// What a file of a saved directory that cannot be read does: `fail` or `skip`
+    /// (native targets).
+    OnFileError,
+    /// Only one process writes under the prefix: save accepts a store that ignores
+    /// conditional writes.
+    SingleWriter,
 }
 
 /// The grammar of an option's value, which tells a binding how to turn its native values
@@ -183,11 +194,23 @@ const TABLE: &[Spec] = &[
     Spec { key: K::Format, names: ["format", "format", "format"], kind: V::Count,
         env: &["S3KEEP_FORMAT"], default: "",
         doc: "storage format of a new store: 1 (one object per file) or 2 (packs; the default); must agree with an existing store" },
+    Spec { key: K::CaBundle, names: ["ca_bundle", "caBundle", "ca-bundle"], kind: V::Text,
+        env: &["S3KEEP_CA_BUNDLE", "AWS_CA_BUNDLE"], default: "",
+        doc: "PEM file of the certificate authorities trusted for HTTPS instead of the system's (native only)" },
+    Spec { key: K::FollowSymlinks, names: ["follow_symlinks", "followSymlinks", "follow-symlinks"], kind: V::Bool,
+        env: &["S3KEEP_FOLLOW_SYMLINKS"], default: "false",
+        doc: "follow symbolic links inside a saved directory (default: skipped with a note; a loop is skipped)" },
+    Spec { key: K::OnFileError, names: ["on_file_error", "onFileError", "on-file-error"], kind: V::Choice,
+        env: &["S3KEEP_ON_FILE_ERROR"], default: "fail",
+        doc: "a file of a saved directory that cannot be read (dangling link, name not UTF-8 or with a control character): fail, or skip it with a note" },
+    Spec { key: K::SingleWriter, names: ["single_writer", "singleWriter", "single-writer"], kind: V::Bool,
+        env: &["S3KEEP_SINGLE_WRITER"], default: "false",
+        doc: "only one process ever writes under this prefix: save accepts a store that ignores conditional writes (If-None-Match, If-Match) and reads status.json before creating a backup" },
 ];
 
 impl ConfigKey {
     /// Every key, in table order.
-    pub const ALL: [ConfigKey; 23] = [
+    pub const ALL: [ConfigKey; 27] = [
         K::Url,
         K::Bucket,
         K::Prefix,
@@ -211,6 +234,10 @@ impl ConfigKey {
         K::SignedPayload,
         K::StaleAfter,
         K::Format,
+        K::CaBundle,
+        K::FollowSymlinks,
+        K::OnFileError,
+        K::SingleWriter,
     ];
 
     fn spec(self) -> &'static Spec {
@@ -264,7 +291,7 @@ impl ConfigKey {
 
     /// Whether the option means something only on native targets (wasm32 reads no files).
     pub fn native_only(self) -> bool {
-        self == K::Profile
+        matches!(self, K::Profile | K::CaBundle | K::FollowSymlinks | K::OnFileError)
     }
 
     /// Whether the option may appear in the query of an `s3://` URL: not the URL's own
@@ -290,6 +317,8 @@ impl ConfigKey {
                 K::Prefix => "PREFIX",
                 K::Region => "REGION",
                 K::Profile => "PROFILE",
+                K::CaBundle => "PATH",
+                K::OnFileError => "fail|skip",
                 K::Addressing => "auto|path|virtual",
                 K::Checksum => "crc32c|md5",
                 _ => "TEXT",

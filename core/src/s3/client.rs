@@ -19,6 +19,7 @@ use http::Method;
 
 use super::address::BucketAddress;
 use super::body::{read_limited, read_prefix, with_read_timeout, MAX_ERROR_BODY_BYTES};
+use super::limiter::{Limiter, Permit};
 use super::operation::{Operation, RequestCounts};
 use super::response::{error_from_response, transport_error};
 use super::retry::{backoff_delay, with_attempts};
@@ -44,6 +45,8 @@ struct Inner {
     observed_skew_ms: AtomicI64,
     /// Requests sent per S3 action, retries included.
     counts: RequestCounts,
+    /// The adaptive cap on requests in flight (§14), shared by every request.
+    limiter: Arc<Limiter>,
 }
 
 impl std::fmt::Debug for S3Client {
@@ -147,10 +150,11 @@ impl S3Client {
                 http: build_http(&config)?,
                 address,
                 identity,
-                config,
                 clock_offset_ms: AtomicI64::new(0),
                 observed_skew_ms: AtomicI64::new(i64::MIN),
                 counts: RequestCounts::default(),
+                limiter: Limiter::new(config.adaptive_concurrency),
+                config,
             }),
         })
     }
@@ -183,6 +187,18 @@ impl S3Client {
         self.inner.counts.get_named(operation)
     }
 
+    /// The cap on requests in flight this client has set itself after the store throttled
+    /// (503 SlowDown, 429; §14), or `None` while it never throttled (or with
+    /// `adaptive_concurrency` off): then only the callers' own concurrency counts.
+    pub fn concurrency_limit(&self) -> Option<usize> {
+        self.inner.limiter.limit()
+    }
+
+    /// Throttle answers (503 SlowDown, 429) this client has received, retries included.
+    pub fn throttled_count(&self) -> u64 {
+        self.inner.limiter.throttles()
+    }
+
     /// Requests of `operation` sent so far, retries included.
     pub(crate) fn sent(&self, operation: Operation) -> u64 {
         self.inner.counts.get(operation)
@@ -191,7 +207,9 @@ impl S3Client {
     /// Sends `request` with retries (§6); a non-2xx answer becomes a typed error. The
     /// body is the caller's to read (see [`S3Client::body_stream`]).
     pub(crate) async fn send(&self, request: Request<'_>) -> Result<reqwest::Response> {
-        self.retrying(|| self.attempt(&request)).await
+        // The permit goes back with the head: a body read later must not hold it (limiter.rs).
+        self.retrying(|| async { self.attempt(&request).await.map(|(response, _permit)| response) })
+            .await
     }
 
     /// Sends `request` and reads its whole body, at most `limit` bytes, as one attempt: a body
@@ -206,7 +224,8 @@ impl S3Client {
         too_large: impl Fn() -> Error,
     ) -> Result<Answer> {
         self.retrying(|| async {
-            let response = self.attempt(&request).await?;
+            // The permit is held until the body is read: the request is in flight until then.
+            let (response, _permit) = self.attempt(&request).await?;
             let status = response.status().as_u16();
             let headers = response.headers().clone();
             let declared = response.content_length();
@@ -276,7 +295,37 @@ impl S3Client {
         (err.is_temporary() && attempt < retry.max_attempts && !out_of_time).then_some(delay)
     }
 
-    async fn attempt(&self, request: &Request<'_>) -> Result<reqwest::Response> {
+    /// One try of `request` under a permit of the limiter (§14): the answer's head and the
+    /// permit, or the answer as a typed error; throttles and successes adjust the limit.
+    /// Logged as one `debug` line on the target `s3keep::request` (the CLI's `-v`): the
+    /// action, the key (escaped), the HTTP status or the error kind, the time in ms (the wait
+    /// for a permit not included). Never the URL, a query, a header or a body: no signature,
+    /// token or credential.
+    async fn attempt(&self, request: &Request<'_>) -> Result<(reqwest::Response, Permit)> {
+        // Signed after the wait for a permit, so that a long wait cannot age the signature.
+        let permit = self.inner.limiter.acquire().await;
+        let stopwatch = Stopwatch::start();
+        let result = self.attempt_once(request, &permit).await;
+        if tracing::enabled!(target: "s3keep::request", tracing::Level::DEBUG) {
+            let key = crate::escape::escape_controls(request.key.unwrap_or("-"));
+            let ms = stopwatch.elapsed().as_millis() as u64;
+            let operation = request.operation.as_str();
+            match &result {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    tracing::debug!(target: "s3keep::request", %operation, %key, status, ms, "S3 request");
+                }
+                Err(err) => {
+                    let status = err.status().unwrap_or(0);
+                    let error = err.kind();
+                    tracing::debug!(target: "s3keep::request", %operation, %key, status, ms, error, "S3 request");
+                }
+            }
+        }
+        result.map(|response| (response, permit))
+    }
+
+    async fn attempt_once(&self, request: &Request<'_>, permit: &Permit) -> Result<reqwest::Response> {
         self.inner.counts.add(request.operation);
         let url = self.inner.address.url(request.key, &request.query);
         let mut headers = request.headers.clone();
@@ -309,12 +358,16 @@ impl S3Client {
             self.inner.observed_skew_ms.store(skew, Ordering::Relaxed);
         }
         if response.status().is_success() {
+            self.inner.limiter.succeeded(permit);
             return Ok(response);
         }
         let status = response.status().as_u16();
         let response_headers = response.headers().clone();
         let body = read_prefix(self.body_stream(response, request.key), MAX_ERROR_BODY_BYTES).await;
         let err = error_from_response(status, &response_headers, &body, request.key, self.endpoint());
+        if matches!(err, Error::Throttled(_)) {
+            self.inner.limiter.throttled(permit);
+        }
         if let (Error::ClockSkew(_), Some(date)) = (&err, response_headers.get(http::header::DATE)) {
             self.learn_clock_offset(date);
         }
@@ -441,11 +494,18 @@ fn build_http(config: &ClientConfig) -> Result<reqwest::Client> {
         // Never follow a redirect: reqwest would re-send the session token and the body to
         // the new host (it only drops `Authorization`), unsigned for that host. A 3xx becomes
         // `Error::Redirect` instead (response.rs).
-        builder
+        let builder = builder
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.connect_timeout)
             .pool_idle_timeout(Duration::from_secs(30))
-            .tcp_nodelay(true)
+            .tcp_nodelay(true);
+        // Without TLS there is no HTTPS to trust a bundle for.
+        #[cfg(feature = "tls")]
+        let builder = match &config.ca_bundle {
+            Some(path) => builder.tls_certs_only(ca_bundle(path)?),
+            None => builder,
+        };
+        builder
     };
     // In wasm32 reqwest has no redirect policy (reqwest issue #2071): the package's build
     // makes every fetch of the module carry `redirect: "manual"` (scripts/build-wasm.sh).
@@ -457,6 +517,23 @@ fn build_http(config: &ClientConfig) -> Result<reqwest::Client> {
             ..ErrorDetails::default()
         })
     })
+}
+
+/// The certificates of a PEM CA bundle (`AWS_CA_BUNDLE`), trusted instead of the system's,
+/// as the AWS CLI and SDKs do.
+///
+/// # Errors
+/// [`Error::InvalidInput`] naming the file when it cannot be read or holds no certificate.
+#[cfg(all(not(target_arch = "wasm32"), feature = "tls"))]
+fn ca_bundle(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>> {
+    let shown = crate::escape::shown_path(path);
+    let bad = |why: String| Error::invalid_input(format!("the CA bundle {shown} (AWS_CA_BUNDLE) {why}"));
+    let pem = std::fs::read(path).map_err(|e| bad(format!("cannot be read: {e}")))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad(format!("is not PEM: {e}")))?;
+    if certs.is_empty() {
+        return Err(bad("holds no PEM certificate".into()));
+    }
+    Ok(certs)
 }
 
 #[cfg(test)]

@@ -6,8 +6,11 @@
 //! - `list.rs`: ListObjectsV2; `delete.rs`: DeleteObjects;
 //! - `multipart.rs`: CreateMultipartUpload, UploadPart, CompleteMultipartUpload,
 //!   AbortMultipartUpload, ListMultipartUploads;
-//! - `client.rs`: signing, sending, retries; `operation.rs`: the actions and their counts;
-//!   `response.rs`: typed errors; `xml.rs`: response bodies (serde); `xml_request.rs`:
+//! - `lock.rs`: GetObjectLockConfiguration, CreateBucket with Object Lock;
+//! - `client.rs`: signing, sending, retries; `limiter.rs`: the adaptive cap on requests in
+//!   flight (AIMD on throttling); `operation.rs`: the actions and their counts;
+//!   `response.rs`: typed errors; `resume.rs`: GetObject bodies resumed after a lost
+//!   connection; `xml.rs`: response bodies (serde); `xml_request.rs`:
 //!   request bodies.
 
 mod address;
@@ -15,12 +18,15 @@ mod body;
 pub mod checksum;
 mod client;
 mod delete;
+mod limiter;
 mod list;
+mod lock;
 mod multipart;
 mod object;
 mod operation;
 mod paging;
 mod response;
+mod resume;
 mod retry;
 mod xml;
 mod xml_request;
@@ -30,6 +36,7 @@ pub use body::{MAX_ERROR_BODY_BYTES, MAX_XML_BYTES};
 pub use client::S3Client;
 pub use delete::DELETE_OBJECTS_MAX_KEYS;
 pub use list::{ListOptions, MAX_LIST_PAGES};
+pub use lock::{is_not_implemented, ObjectLockConfiguration};
 pub use multipart::{part_size_for, MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE};
 pub use object::{GetObjectOutput, ObjectHead, PutOptions, PutResult};
 pub use xml::{DeleteError, DeleteOutcome, ListPage, ObjectInfo, UploadInfo, UploadsPage};

@@ -9,6 +9,7 @@ use super::address::check_key;
 use super::checksum::{crc32c_base64, md5_base64};
 use super::client::{Request, S3Client};
 use super::operation::Operation;
+use super::resume::resuming_body;
 use super::xml;
 use super::ByteStream;
 use crate::config::ChecksumMode;
@@ -150,6 +151,10 @@ impl S3Client {
 
     /// GetObject, streamed. `range` is an inclusive byte range `(first, last)`.
     ///
+    /// A body that breaks off (connection reset, read timeout) is resumed where it stopped,
+    /// with a ranged GetObject conditional on the first answer's ETag (`resume.rs`): the
+    /// stream yields the bytes of one unbroken answer, or an error once retries are spent.
+    ///
     /// # Errors
     /// [`Error::NotFound`] when the key does not exist.
     pub async fn get_object(&self, key: &str, range: Option<(u64, u64)>) -> Result<GetObjectOutput> {
@@ -160,9 +165,10 @@ impl S3Client {
         }
         let response = self.send(request).await.map_err(|e| e.with_key(key))?;
         let head = object_head(response.headers());
+        let body = self.body_stream(response, Some(key));
         Ok(GetObjectOutput {
+            body: resuming_body(self.clone(), key, range, head.etag.clone(), body),
             head,
-            body: self.body_stream(response, Some(key)),
         })
     }
 

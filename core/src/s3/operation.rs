@@ -19,11 +19,12 @@ pub(crate) enum Operation {
     CompleteMultipartUpload,
     AbortMultipartUpload,
     ListMultipartUploads,
+    GetObjectLockConfiguration,
 }
 
 impl Operation {
     /// Every action, in the order of the counters.
-    const ALL: [Operation; 13] = [
+    const ALL: [Operation; 14] = [
         Operation::HeadBucket,
         Operation::CreateBucket,
         Operation::PutObject,
@@ -37,6 +38,7 @@ impl Operation {
         Operation::CompleteMultipartUpload,
         Operation::AbortMultipartUpload,
         Operation::ListMultipartUploads,
+        Operation::GetObjectLockConfiguration,
     ];
 
     /// The action's name in the AWS S3 API Reference (`PutObject`, `ListObjectsV2`...).
@@ -55,6 +57,7 @@ impl Operation {
             Operation::CompleteMultipartUpload => "CompleteMultipartUpload",
             Operation::AbortMultipartUpload => "AbortMultipartUpload",
             Operation::ListMultipartUploads => "ListMultipartUploads",
+            Operation::GetObjectLockConfiguration => "GetObjectLockConfiguration",
         }
     }
 

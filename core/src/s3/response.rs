@@ -56,9 +56,10 @@ pub(crate) fn classify(code: Option<&str>, status: u16, details: ErrorDetails) -
     match code {
         Some("NoSuchBucket") => Error::NoSuchBucket(details),
         Some("NoSuchKey" | "NoSuchUpload" | "NotFound") => Error::NotFound(details),
-        Some("InvalidAccessKeyId" | "SignatureDoesNotMatch" | "InvalidToken" | "ExpiredToken") => {
-            Error::InvalidCredentials(details)
-        }
+        // versitygw answers an unknown access key with 404 XAdminUserNotFound.
+        Some(
+            "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "InvalidToken" | "ExpiredToken" | "XAdminUserNotFound",
+        ) => Error::InvalidCredentials(details),
         Some("AccessDenied" | "AllAccessDisabled" | "AccountProblem") => Error::AccessDenied(details),
         Some("RequestTimeTooSkewed") => Error::ClockSkew(details),
         Some("SlowDown" | "Throttling" | "TooManyRequests" | "ServiceUnavailable") => Error::Throttled(details),

@@ -439,6 +439,43 @@ pub(crate) fn parse_delete_result(body: &[u8]) -> Result<DeleteOutcome, XmlError
 }
 
 // ---------------------------------------------------------------------------------------------
+// Object Lock
+
+/// The GetObjectLockConfiguration response, `ObjectLockConfiguration`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ObjectLockDoc {
+    object_lock_enabled: Option<String>,
+    rule: Option<ObjectLockRule>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ObjectLockRule {
+    default_retention: Option<DefaultRetention>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DefaultRetention {
+    mode: Option<String>,
+    days: Option<u32>,
+    years: Option<u32>,
+}
+
+/// Reads a GetObjectLockConfiguration response (AWS S3 API Reference, same name).
+pub(crate) fn parse_object_lock_configuration(body: &[u8]) -> Result<super::ObjectLockConfiguration, XmlError> {
+    let doc: ObjectLockDoc = read_document(body, "GetObjectLockConfiguration", "ObjectLockConfiguration")?;
+    let retention = doc.rule.and_then(|r| r.default_retention).unwrap_or_default();
+    Ok(super::ObjectLockConfiguration {
+        enabled: doc.object_lock_enabled.as_deref() == Some("Enabled"),
+        mode: retention.mode,
+        days: retention.days,
+        years: retention.years,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
 // Multipart uploads
 
 /// The CreateMultipartUpload response, `InitiateMultipartUploadResult`.

@@ -608,3 +608,26 @@ fn a_full_page_of_interleaved_delete_results_is_read_and_padding_between_items_i
     let err = parse_delete_result(&hostile).unwrap_err();
     assert!(matches!(err, XmlError::Malformed { .. }), "{err}");
 }
+
+#[test]
+fn object_lock_configuration_with_and_without_default_retention() {
+    // AWS's example (GetObjectLockConfiguration), and MinIO's answer for a bucket created with
+    // Object Lock but no default rule.
+    let aws = doc(
+        "ObjectLockConfiguration",
+        "<ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule><DefaultRetention><Mode>COMPLIANCE</Mode><Days>50</Days></DefaultRetention></Rule>",
+    );
+    let c = parse_object_lock_configuration(&aws).unwrap();
+    assert!(c.enabled);
+    assert_eq!(
+        (c.mode.as_deref(), c.days, c.years),
+        (Some("COMPLIANCE"), Some(50), None)
+    );
+    let minio = doc(
+        "ObjectLockConfiguration",
+        "<ObjectLockEnabled>Enabled</ObjectLockEnabled>",
+    );
+    let c = parse_object_lock_configuration(&minio).unwrap();
+    assert!(c.enabled && c.mode.is_none());
+    assert!(parse_object_lock_configuration(&doc("ListBucketResult", "")).is_err());
+}

@@ -96,10 +96,19 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) -> std::io
     Ok(())
 }
 
-/// README, "Subset match" of getObject's expectJson.
+/// README, "Subset match": how every `expect` (a result document) and getObject's
+/// `expectJson` are compared.
 pub fn json_matches(expected: &Value, actual: &Value, at: &str) -> Result<(), String> {
     match (expected, actual) {
         (Value::String(s), _) if s == "$any" => Ok(()),
+        (Value::String(s), a) if s == "$notNull" => match a {
+            Value::Null => Err(format!("{at}: expected a value, got null")),
+            _ => Ok(()),
+        },
+        (Value::Object(e), a) if e.len() == 1 && e.contains_key("$contains") => match (&e["$contains"], a) {
+            (Value::String(part), Value::String(text)) if text.contains(part.as_str()) => Ok(()),
+            (part, a) => Err(format!("{at}: expected a string containing {part}, got {a}")),
+        },
         (Value::Object(e), Value::Object(a)) => {
             for (k, v) in e {
                 let Some(av) = a.get(k) else {

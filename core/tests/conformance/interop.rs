@@ -1,14 +1,16 @@
 //! Cross-binding interop (conformance/README.md, "Interop"): in the write phase each
 //! binding saves backup `<binding index>/1/0` into a shared bucket (Rust also writes a
 //! Zeebe-format fixture as `90/1/0`); in the read phase each binding lists, deep-verifies
-//! and restores every backup there, and prints one matrix line per (writer → reader).
+//! and restores every backup there, and prints one matrix line per (writer → reader) and
+//! the status document of each backup read (compared with `s3keep status --json` by
+//! scripts/interop.sh).
 
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use s3keep::backup::{FileSet, ListFilter, RestoreOptions, SaveOptions};
 use s3keep::s3::PutOptions;
-use s3keep::{BackupId, BackupStore, StoreConfig};
+use s3keep::{BackupId, BackupInfo, BackupStore, StoreConfig};
 
 use crate::check::compare_tree;
 use crate::gen::{Content, Sets};
@@ -211,9 +213,11 @@ async fn read(store: &BackupStore, expect: &[String]) -> bool {
         };
         seen.push(writer.to_string());
         match read_one(store, info.id, writer).await {
-            Ok(()) => {
+            Ok(status) => {
                 passed += 1;
                 println!("interop {writer} -> {ME}: ok");
+                let doc = serde_json::to_string(&status).expect("results serialise");
+                println!("interop status-json {writer} -> {ME}: {doc}");
             }
             Err(why) => {
                 failed += 1;
@@ -229,7 +233,8 @@ async fn read(store: &BackupStore, expect: &[String]) -> bool {
     failed == 0
 }
 
-async fn read_one(store: &BackupStore, id: BackupId, writer: &str) -> Result<(), String> {
+/// Its status, if the backup reads back exactly.
+async fn read_one(store: &BackupStore, id: BackupId, writer: &str) -> Result<BackupInfo, String> {
     let info = store.status(id).await.map_err(|e| format!("status: {e}"))?;
     if info.status.as_str() != "COMPLETED" {
         return Err(format!("status {} (expected COMPLETED)", info.status));
@@ -269,5 +274,6 @@ async fn read_one(store: &BackupStore, id: BackupId, writer: &str) -> Result<(),
         .into_iter()
         .flat_map(|(set, files)| files.into_iter().map(move |(n, c)| (format!("{set}/{n}"), c)))
         .collect();
-    compare_tree(dir.path(), &tree).map_err(|f| format!("restore: {}", f.message()))
+    compare_tree(dir.path(), &tree).map_err(|f| format!("restore: {}", f.message()))?;
+    Ok(info)
 }

@@ -3,7 +3,7 @@
 //! `cargo test -p s3keep --test conformance [-- FILTER]` runs every case of
 //! `conformance/cases/` (those whose name contains FILTER) against a fresh bucket of the
 //! harness MinIO, prints one line per case and `N passed, N failed, N skipped`, and exits
-//! non-zero if any case failed. With `S3KEEP_INTEROP_BUCKET` and `S3KEEP_INTEROP_PHASE`
+//! non-zero if any case failed or none passed. With `S3KEEP_INTEROP_BUCKET` and `S3KEEP_INTEROP_PHASE`
 //! set it runs the interop phase instead (README, "Interop").
 //!
 //! `harness = false` (core/Cargo.toml): this file is the whole test binary, so it prints
@@ -75,9 +75,24 @@ fn load_all() -> Vec<Result<Case, (String, String)>> {
     out
 }
 
+/// Why `case` is skipped: a capability neither this runner nor the harness's provider has
+/// (README, "Runner contract" 2 and "Providers").
+fn skip_reason(case: &Case, capabilities: &[String]) -> Option<String> {
+    let provider = support::minio();
+    let missing = case
+        .requires
+        .iter()
+        .find(|c| !capabilities.contains(c) && !provider.has(c))?;
+    Some(if support::store_capabilities().contains(missing) {
+        format!("requires {missing}, which the provider {} lacks", provider.provider)
+    } else {
+        format!("requires {missing}, which this runner lacks")
+    })
+}
+
 async fn run_case(case: &Case, capabilities: &[String]) -> Verdict {
-    if let Some(missing) = case.requires.iter().find(|c| !capabilities.contains(c)) {
-        return Verdict::Skipped(format!("requires {missing}, which this runner lacks"));
+    if let Some(why) = skip_reason(case, capabilities) {
+        return Verdict::Skipped(why);
     }
     let mut run = match steps::CaseRun::new(&case.config).await {
         Ok(run) => run,
@@ -114,6 +129,12 @@ fn filter() -> Option<String> {
 async fn run_suite() -> bool {
     let filter = filter();
     let capabilities = capabilities();
+    let provider = support::minio();
+    eprintln!(
+        "conformance: provider {} ({})",
+        provider.provider,
+        provider.capabilities.join(", ")
+    );
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     let started = Instant::now();
     for loaded in load_all() {
@@ -149,7 +170,11 @@ async fn run_suite() -> bool {
     }
     eprintln!("conformance: {:.1} s", started.elapsed().as_secs_f64());
     println!("{passed} passed, {failed} failed, {skipped} skipped");
-    failed == 0
+    if passed == 0 {
+        // A filter that matches nothing, or a runner that skips everything, proves nothing.
+        eprintln!("conformance: no case passed: failing");
+    }
+    failed == 0 && passed > 0
 }
 
 fn main() {

@@ -22,6 +22,8 @@ pub struct Request {
     pub path: String,
     /// The query pairs, percent-decoded.
     pub query: Vec<(String, String)>,
+    /// The headers, names in lower case.
+    pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
 }
@@ -58,6 +60,16 @@ impl Request {
         }
     }
 
+    /// The value of header `name` (lower case), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// A PutObject with `If-None-Match` or `If-Match`.
+    pub fn is_conditional_put(&self) -> bool {
+        self.operation() == "PutObject" && (self.header("if-none-match").is_some() || self.header("if-match").is_some())
+    }
+
     /// Whether the path ends with `suffix` (a key's tail such as `/status.json`).
     pub fn path_ends_with(&self, suffix: &str) -> bool {
         self.path.ends_with(suffix)
@@ -68,6 +80,10 @@ impl Request {
 pub enum Reply {
     /// Pass it to MinIO and the answer back.
     Forward,
+    /// Pass it to MinIO; if MinIO refuses a precondition (412), answer `200 OK` with a made-up
+    /// ETag instead, as a store that ignores `If-None-Match` / `If-Match` does (without the
+    /// write landing: what the client sees is what matters here).
+    ForwardIgnoringPreconditions,
     /// Answer with this status, extra headers and body.
     Answer {
         status: u16,
@@ -176,6 +192,15 @@ async fn serve(
     seen.lock().unwrap().push(request.clone());
     let (status, headers, body) = match rule(&request) {
         Reply::Forward => return super::proxy::forward(client, upstream, &head, &body, None).await,
+        Reply::ForwardIgnoringPreconditions => {
+            let answer = super::proxy::exchange(upstream, &head, &body).await?;
+            if !answer.starts_with(b"HTTP/1.1 412") {
+                client.write_all(&answer).await?;
+                return client.shutdown().await;
+            }
+            let etag = format!("\"ignored-{:016x}\"", fastrand::u64(..));
+            (200, vec![("ETag", etag)], Body::Bytes(Vec::new()))
+        }
         Reply::Answer { status, headers, body } => (status, headers, body),
     };
     let mut head = format!("HTTP/1.1 {status} {}\r\nConnection: close\r\n", reason(status));
@@ -237,10 +262,17 @@ fn parse(head: &str, body: Vec<u8>) -> Request {
     let query = url::form_urlencoded::parse(query.as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
+    let headers = head
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
     Request {
         method,
         path: path.to_string(),
         query,
+        headers,
         body,
     }
 }

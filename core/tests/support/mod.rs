@@ -1,24 +1,33 @@
 //! Shared support for core's integration tests: `mod support;` in a file under `core/tests/`.
 //!
-//! Every test talks to a real MinIO. When the run was started through
-//! `scripts/minio_harness.py run -- cargo test`, the server is named by `S3KEEP_TEST_*`;
-//! otherwise the first call starts one with `minio_harness.py serve --watch-pid <our pid>`,
-//! which stops MinIO and deletes its data when this test binary exits.
+//! Every test talks to a real S3 server: MinIO by default, or the provider the harness was
+//! asked for (`minio-dist`, `versitygw`: scripts/minio_harness.py). When the run was started
+//! through `scripts/minio_harness.py run [--provider P] -- cargo test`, the server is named by
+//! `S3KEEP_TEST_*`; otherwise the first call starts one with `minio_harness.py serve
+//! --watch-pid <our pid>` (provider from `S3KEEP_TEST_PROVIDER`), which stops it and deletes
+//! its data when this test binary exits.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 pub mod hostile;
 pub mod opens;
 pub mod proxy;
 pub mod redirect;
+pub mod steps;
+pub mod throttle;
+pub mod toxiproxy;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
-/// Connection details of the test MinIO (path-style addressing, root credentials).
+/// Connection details of the test server (path-style addressing, root credentials).
 #[derive(Debug, Clone)]
 pub struct Minio {
+    /// `minio`, `minio-dist` or `versitygw`.
+    pub provider: String,
+    /// What the provider can do (`ifNoneMatch`, `crc32c`, `mc`...: minio_harness.py).
+    pub capabilities: Vec<String>,
     pub endpoint: String,
     pub access_key: String,
     pub secret_key: String,
@@ -30,8 +39,14 @@ pub struct Minio {
 }
 
 impl Minio {
+    /// Whether the provider has `capability`.
+    pub fn has(&self, capability: &str) -> bool {
+        self.capabilities.iter().any(|c| c == capability)
+    }
+
     /// Runs `mc ARGS` against this server; panics with mc's output if it fails.
     pub fn mc(&self, args: &[&str]) -> Output {
+        assert!(self.has("mc"), "mc needs a MinIO provider; this is {}", self.provider);
         let out = Command::new(&self.mc_bin)
             .arg("--no-color")
             .args(args)
@@ -45,6 +60,30 @@ impl Minio {
         );
         out
     }
+}
+
+/// conformance/providers.json: every store capability a case may require, and each provider's.
+pub fn providers_doc() -> &'static serde_json::Value {
+    static DOC: OnceLock<serde_json::Value> = OnceLock::new();
+    DOC.get_or_init(|| {
+        serde_json::from_str(include_str!("../../../conformance/providers.json")).expect("providers.json is JSON")
+    })
+}
+
+/// The names of every store capability (providers.json, `capabilities`).
+pub fn store_capabilities() -> Vec<String> {
+    providers_doc()["capabilities"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// The capabilities providers.json declares for `provider`.
+pub fn provider_capabilities(provider: &str) -> Vec<String> {
+    providers_doc()["providers"][provider]
+        .as_array()
+        .map(|a| a.iter().filter_map(|c| c.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
 }
 
 /// The MinIO for this test binary, started on first use.
@@ -64,7 +103,13 @@ fn repo_root() -> PathBuf {
 
 fn from_env() -> Option<Minio> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let provider = var("S3KEEP_TEST_PROVIDER").unwrap_or_else(|| "minio".into());
     Some(Minio {
+        capabilities: match var("S3KEEP_TEST_CAPABILITIES") {
+            Some(list) => list.split(',').map(str::to_string).collect(),
+            None => provider_capabilities(&provider),
+        },
+        provider,
         endpoint: var("S3KEEP_TEST_ENDPOINT")?,
         access_key: var("S3KEEP_TEST_ACCESS_KEY")?,
         secret_key: var("S3KEEP_TEST_SECRET_KEY")?,
@@ -94,6 +139,11 @@ fn spawn_harness() -> Minio {
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("minio_harness.py serve failed ({e}); output: {line:?}"));
     let s = |k: &str| j[k].as_str().unwrap_or_default().to_string();
     Minio {
+        provider: s("provider"),
+        capabilities: j["capabilities"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|c| c.as_str().map(str::to_string)).collect())
+            .unwrap_or_default(),
         endpoint: s("endpoint"),
         access_key: s("access_key"),
         secret_key: s("secret_key"),

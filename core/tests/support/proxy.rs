@@ -200,6 +200,16 @@ pub(super) async fn read_request(stream: &mut TcpStream) -> std::io::Result<Opti
     Ok(Some((head, buf[head_end..head_end + length].to_vec())))
 }
 
+/// Sends one request to `upstream` and returns its whole answer (head and body).
+pub(super) async fn exchange(upstream: &str, head: &str, body: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut server = TcpStream::connect(upstream).await?;
+    server.write_all(with_connection_close(head).as_bytes()).await?;
+    server.write_all(body).await?;
+    let mut answer = Vec::new();
+    server.read_to_end(&mut answer).await?;
+    Ok(answer)
+}
+
 pub(super) async fn forward(
     mut client: TcpStream,
     upstream: &str,
@@ -210,13 +220,7 @@ pub(super) async fn forward(
     let mut server = TcpStream::connect(upstream).await?;
     // One request per connection: MinIO answers with `Connection: close` and hangs up, so
     // the client never reuses a connection the proxy is done with.
-    let kept: Vec<&str> = head
-        .trim_end_matches("\r\n")
-        .split("\r\n")
-        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
-        .collect();
-    let head = format!("{}\r\nConnection: close\r\n\r\n", kept.join("\r\n"));
-    server.write_all(head.as_bytes()).await?;
+    server.write_all(with_connection_close(head).as_bytes()).await?;
     server.write_all(body).await?;
     match date_shift_secs {
         None => {
@@ -229,6 +233,18 @@ pub(super) async fn forward(
         }
     }
     client.shutdown().await
+}
+
+/// `head` with `Connection: close` in place of any `Connection` header. One request per
+/// connection: MinIO answers with `Connection: close` and hangs up, so the client never
+/// reuses a connection the proxy is done with.
+pub(super) fn with_connection_close(head: &str) -> String {
+    let kept: Vec<&str> = head
+        .trim_end_matches("\r\n")
+        .split("\r\n")
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .collect();
+    format!("{}\r\nConnection: close\r\n\r\n", kept.join("\r\n"))
 }
 
 /// The answer with its `Date` header moved by `secs` seconds.
@@ -260,7 +276,7 @@ fn shift_date(answer: &[u8], secs: i64) -> Vec<u8> {
 
 /// An S3 error answer. As MinIO does, a HEAD answer has no body and names the code in
 /// `X-Minio-Error-Code` instead.
-async fn answer(
+pub(super) async fn answer(
     mut client: TcpStream,
     is_head: bool,
     status: &str,
