@@ -34,6 +34,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import minio_harness as h
@@ -117,11 +119,30 @@ class MinioCluster(h.MinioClientMixin, h.Provider):
             self._forward()
             h.wait_http_ok(f"{self.endpoint}/minio/health/cluster", self.ready_timeout, self.running,
                            "distributed MinIO", self._log_tails)
+            self._wait_initialized()
             self._mc_alias()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _wait_initialized(self) -> None:
+        """Waits until the cluster judges credentials: /minio/health/cluster answers 200 before
+        every node has loaded its IAM, and until then a request with a wrong secret gets 503
+        XMinioServerNotInitialized instead of an auth error (seen under load)."""
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.endpoint}/", timeout=2) as r:
+                    body = r.read()
+            except urllib.error.HTTPError as e:
+                body = e.read()
+            except (urllib.error.URLError, OSError):
+                body = b"XMinioServerNotInitialized"
+            if b"XMinioServerNotInitialized" not in body:
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"distributed MinIO not initialized after {self.ready_timeout}s:\n{self._log_tails()}")
 
     def _network(self) -> None:
         self._add_ns(self.bridge_ns)

@@ -202,6 +202,26 @@ fn if_match(etag: &str) -> PutOptions {
     }
 }
 
+/// A conditional PutObject of a random body that counts a 412 as success when the key holds
+/// that body: the retry of an attempt whose answer was lost meets its own write.
+async fn put_or_own_retry(client: &S3Client, key: &str, options: &PutOptions) -> Result<()> {
+    let body = random_body();
+    match client.put_object(key, body.clone(), options).await {
+        Ok(_) => Ok(()),
+        Err(Error::Conflict(_)) if etag_if_ours(client, key, &body).await.is_some() => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The ETag of `key` when it holds `body` (the probe's own random bytes), else `None`.
+async fn etag_if_ours(client: &S3Client, key: &str, body: &Bytes) -> Option<String> {
+    let too_large = || Error::invalid_input("not the probe's object");
+    match client.get_object_bytes(key, body.len() + 1, too_large).await {
+        Ok((head, got)) if got == *body => head.etag,
+        _ => None,
+    }
+}
+
 /// Runs the `if-none-match` and `if-match` lines on `key` (created, overwritten; the caller
 /// deletes it). Five PutObjects.
 ///
@@ -212,20 +232,35 @@ async fn conditional_writes(client: &S3Client, key: &str) -> Result<ConditionalW
     const INM: &str = "if-none-match";
     const IM: &str = "if-match";
     let mut verdict = None;
-    let mut current = match put(client, key, &if_none_match()).await {
+    let first = random_body();
+    let mut current = match client.put_object(key, first.clone(), &if_none_match()).await {
         Ok(written) => written.etag,
         Err(e) => {
-            verdict = Some(match &e {
-                Error::Conflict(_) => ProbeLine::new(
-                    INM,
-                    ProbeState::Fail,
-                    "PutObject with If-None-Match: * was refused on a new key: save could never create a backup",
-                    e.code(),
-                ),
-                e if is_not_implemented(e) => ProbeLine::from_error(INM, "If-None-Match: * is not implemented", e),
-                _ => return Err(e),
-            });
-            put(client, key, &PutOptions::default()).await?.etag
+            // A 412 on the key no one else knows can be our own write: an attempt that reached
+            // the store but whose answer was lost (a reset connection) is retried, and the
+            // retry meets the object the first attempt created. Then the key holds our bytes.
+            let ours = match &e {
+                Error::Conflict(_) => etag_if_ours(client, key, &first).await,
+                _ => None,
+            };
+            match ours {
+                Some(etag) => etag,
+                None => {
+                    verdict = Some(match &e {
+                        Error::Conflict(_) => ProbeLine::new(
+                            INM,
+                            ProbeState::Fail,
+                            "PutObject with If-None-Match: * was refused on a new key: save could never create a backup",
+                            e.code(),
+                        ),
+                        e if is_not_implemented(e) => {
+                            ProbeLine::from_error(INM, "If-None-Match: * is not implemented", e)
+                        }
+                        _ => return Err(e),
+                    });
+                    put(client, key, &PutOptions::default()).await?.etag
+                }
+            }
         }
     };
     let if_none_match = match verdict {
@@ -249,8 +284,8 @@ async fn conditional_writes(client: &S3Client, key: &str) -> Result<ConditionalW
     let stale = current;
     current = put(client, key, &PutOptions::default()).await?.etag;
     let if_match = match put(client, key, &if_match(&stale)).await {
-        Err(e @ Error::Conflict(_)) => match put(client, key, &if_match(&current)).await {
-            Ok(_) => ProbeLine::pass(
+        Err(e @ Error::Conflict(_)) => match put_or_own_retry(client, key, &if_match(&current)).await {
+            Ok(()) => ProbeLine::pass(
                 IM,
                 format!(
                     "a stale ETag is refused ({}), the current one accepted",
