@@ -53,7 +53,8 @@ fn names_from_a_tampered_metadata_json_are_printed_escaped_once() {
     let store = Store::new();
     let src = tempfile::tempdir().unwrap();
     std::fs::write(src.path().join("a.txt"), b"A").unwrap();
-    store.run(&["save", "0/3/0", s(src.path())]).expect(0);
+    // Format 1: its metadata.json lists the file names that are tampered with below.
+    store.run(&["save", "0/3/0", s(src.path()), "--format", "1"]).expect(0);
 
     let m = support::minio();
     let cat = m.mc(&["cat", &store.mc_path("0/3/0/metadata.json")]);
@@ -234,7 +235,8 @@ fn a_failed_restore_leaves_no_partial_file() {
     for i in 0..300 {
         std::fs::write(src.path().join(format!("f{i:03}")), vec![i as u8; 64 * 1024]).unwrap();
     }
-    store.run(&["save", "0/10/0", s(src.path())]).expect(0);
+    // Format 1: one object per file, so that one file's object can be replaced.
+    store.run(&["save", "0/10/0", s(src.path()), "--format", "1"]).expect(0);
     // One object replaced by other bytes of the same size: its CRC32C no longer matches.
     let file = tempfile::NamedTempFile::new().unwrap();
     file.as_file().write_all(&vec![0xEE; 64 * 1024]).unwrap();
