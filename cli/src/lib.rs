@@ -47,8 +47,10 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         }
     };
     let code = runtime.block_on(commands::run(cli));
-    // Do not wait for tasks still blocked on I/O (a cancelled transfer) before exiting.
-    runtime.shutdown_background();
+    // Let the workers drop what is left (a failed or cancelled transfer's tasks) before the
+    // process exits, but wait at most a second for tasks still blocked on I/O: exiting
+    // while worker threads are still tearing down was seen to end the process by a signal.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     code
 }
 

@@ -4,52 +4,23 @@
 //! proxy in front of the server answers 200 where the server refused with 412): doctor fails
 //! naming the lines, save refuses and writes nothing, save with `--single-writer` goes through.
 
-#[path = "../../core/tests/support/mod.rs"]
-mod support;
+mod common;
 
-use std::process::{Command, Stdio};
-
+use common::{support, Run, Store};
 use s3keep::backup::PROBE_LINES;
 use serde_json::Value;
 use support::hostile::{hostile, Reply};
 
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 /// `s3keep --endpoint ENDPOINT --bucket BUCKET --prefix backups ARGS...` with the harness's
 /// credentials; checks that the secret is never printed.
 fn s3keep(endpoint: &str, bucket: &str, args: &[&str]) -> Run {
-    let m = support::minio();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3keep"));
-    cmd.args(["--endpoint", endpoint, "--bucket", bucket, "--prefix", "backups"])
-        .args(args)
-        .stdin(Stdio::null())
-        .env("AWS_ACCESS_KEY_ID", &m.access_key)
-        .env("AWS_SECRET_ACCESS_KEY", &m.secret_key)
-        .env("AWS_REGION", &m.region)
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/s3keep-test-credentials");
-    for var in [
-        "AWS_SESSION_TOKEN",
-        "AWS_PROFILE",
-        "AWS_DEFAULT_REGION",
-        "AWS_ENDPOINT_URL",
-        "AWS_ENDPOINT_URL_S3",
-        "S3KEEP_URL",
-        "S3KEEP_SINGLE_WRITER",
-    ] {
-        cmd.env_remove(var);
-    }
-    let out = cmd.output().expect("cannot run s3keep");
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    let store = Store {
+        bucket: bucket.to_string(),
     };
-    let secret = m.secret_key.as_str();
+    let mut all = vec!["--prefix", "backups"];
+    all.extend_from_slice(args);
+    let run = store.run_at(endpoint, &all, &[]);
+    let secret = support::minio().secret_key.as_str();
     assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret), "{run:?}");
     run
 }

@@ -434,9 +434,13 @@ async fn cancelled_restore_stops_and_removes_its_temporary_files() {
     };
     let err = store.restore(id, dst.path(), options).await.unwrap_err();
     assert!(matches!(err, Error::Cancelled(_)), "{err}");
+    // No temporary file is left. The file itself may be there, whole, when its last bytes
+    // and rename beat the cancellation (8 MiB can arrive in one burst): a later restore
+    // skips it.
+    let left = tree(dst.path());
     assert!(
-        tree(dst.path()).is_empty(),
+        left.iter().all(|(name, bytes)| name == "big.bin" && *bytes == big),
         "left behind: {:?}",
-        tree(dst.path()).keys()
+        left.keys()
     );
 }

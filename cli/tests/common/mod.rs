@@ -62,21 +62,35 @@ impl Store {
 
     /// `run` with extra environment variables.
     pub fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.run_at(&support::minio().endpoint, args, env)
+    }
+
+    /// `run_with` against `endpoint` (a proxy in front of the harness server) instead of the
+    /// harness server itself. The harness's credentials; no other AWS_* or S3KEEP_* setting
+    /// of the caller's environment leaks in.
+    pub fn run_at(&self, endpoint: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
         let m = support::minio();
-        let out = Command::new(env!("CARGO_BIN_EXE_s3keep"))
-            .args(["--endpoint", &m.endpoint, "--bucket", &self.bucket])
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_s3keep"));
+        cmd.args(["--endpoint", endpoint, "--bucket", &self.bucket])
             .args(args)
             .stdin(Stdio::null())
             .env("AWS_ACCESS_KEY_ID", &m.access_key)
             .env("AWS_SECRET_ACCESS_KEY", &m.secret_key)
             .env("AWS_REGION", &m.region)
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/s3keep-test-credentials")
-            .env_remove("S3KEEP_URL")
-            .env_remove("AWS_PROFILE")
-            .env_remove("RUST_LOG")
-            .envs(env.iter().copied())
-            .output()
-            .expect("cannot run s3keep");
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/s3keep-test-credentials");
+        for var in [
+            "S3KEEP_URL",
+            "S3KEEP_SINGLE_WRITER",
+            "AWS_PROFILE",
+            "AWS_SESSION_TOKEN",
+            "AWS_DEFAULT_REGION",
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_S3",
+            "RUST_LOG",
+        ] {
+            cmd.env_remove(var);
+        }
+        let out = cmd.envs(env.iter().copied()).output().expect("cannot run s3keep");
         let run = Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

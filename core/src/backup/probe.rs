@@ -202,13 +202,14 @@ fn if_match(etag: &str) -> PutOptions {
     }
 }
 
-/// A conditional PutObject of a random body that counts a 412 as success when the key holds
-/// that body: the retry of an attempt whose answer was lost meets its own write.
-async fn put_or_own_retry(client: &S3Client, key: &str, options: &PutOptions) -> Result<()> {
+/// A conditional PutObject of a random body; returns its ETag. A 412 on a key that holds
+/// that body is a success: an attempt whose answer was lost (a reset connection) is retried,
+/// and the retry meets the object the first attempt wrote.
+async fn put_conditional(client: &S3Client, key: &str, options: &PutOptions) -> Result<String> {
     let body = random_body();
     match client.put_object(key, body.clone(), options).await {
-        Ok(_) => Ok(()),
-        Err(Error::Conflict(_)) if etag_if_ours(client, key, &body).await.is_some() => Ok(()),
+        Ok(written) => Ok(written.etag),
+        Err(e @ Error::Conflict(_)) => etag_if_ours(client, key, &body).await.ok_or(e),
         Err(e) => Err(e),
     }
 }
@@ -232,35 +233,20 @@ async fn conditional_writes(client: &S3Client, key: &str) -> Result<ConditionalW
     const INM: &str = "if-none-match";
     const IM: &str = "if-match";
     let mut verdict = None;
-    let first = random_body();
-    let mut current = match client.put_object(key, first.clone(), &if_none_match()).await {
-        Ok(written) => written.etag,
+    let mut current = match put_conditional(client, key, &if_none_match()).await {
+        Ok(etag) => etag,
         Err(e) => {
-            // A 412 on the key no one else knows can be our own write: an attempt that reached
-            // the store but whose answer was lost (a reset connection) is retried, and the
-            // retry meets the object the first attempt created. Then the key holds our bytes.
-            let ours = match &e {
-                Error::Conflict(_) => etag_if_ours(client, key, &first).await,
-                _ => None,
-            };
-            match ours {
-                Some(etag) => etag,
-                None => {
-                    verdict = Some(match &e {
-                        Error::Conflict(_) => ProbeLine::new(
-                            INM,
-                            ProbeState::Fail,
-                            "PutObject with If-None-Match: * was refused on a new key: save could never create a backup",
-                            e.code(),
-                        ),
-                        e if is_not_implemented(e) => {
-                            ProbeLine::from_error(INM, "If-None-Match: * is not implemented", e)
-                        }
-                        _ => return Err(e),
-                    });
-                    put(client, key, &PutOptions::default()).await?.etag
-                }
-            }
+            verdict = Some(match &e {
+                Error::Conflict(_) => ProbeLine::new(
+                    INM,
+                    ProbeState::Fail,
+                    "PutObject with If-None-Match: * was refused on a new key: save could never create a backup",
+                    e.code(),
+                ),
+                e if is_not_implemented(e) => ProbeLine::from_error(INM, "If-None-Match: * is not implemented", e),
+                _ => return Err(e),
+            });
+            put(client, key, &PutOptions::default()).await?.etag
         }
     };
     let if_none_match = match verdict {
@@ -284,8 +270,8 @@ async fn conditional_writes(client: &S3Client, key: &str) -> Result<ConditionalW
     let stale = current;
     current = put(client, key, &PutOptions::default()).await?.etag;
     let if_match = match put(client, key, &if_match(&stale)).await {
-        Err(e @ Error::Conflict(_)) => match put_or_own_retry(client, key, &if_match(&current)).await {
-            Ok(()) => ProbeLine::pass(
+        Err(e @ Error::Conflict(_)) => match put_conditional(client, key, &if_match(&current)).await {
+            Ok(_) => ProbeLine::pass(
                 IM,
                 format!(
                     "a stale ETag is refused ({}), the current one accepted",

@@ -196,21 +196,21 @@ impl BackupStore {
         };
         let result = match &options.cancel {
             Some(cancel) => {
-                let stop = async {
+                let stop = Box::pin(async {
                     cancel.cancelled().await;
                     Err(cancelled(&id))
-                };
-                futures::pin_mut!(work, stop);
-                // Dropping the losing `work` drops every download in flight, and with
-                // them their temporary files.
-                futures::future::select(work, stop).await.factor_first().0
+                });
+                // Dropping the losing `work` (here, at the end of this statement) drops
+                // every download in flight, and with them their temporary files.
+                futures::future::select(Box::pin(work), stop).await.factor_first().0
             }
             None => work.await,
         };
         if result.is_err() {
-            // A temporary file being created on a blocking thread when the restore stopped
-            // is removed there once created (its guard drops after it); wait for those, so
-            // that a caller exiting right after the error (the CLI) leaves none behind.
+            // A temporary file being created or renamed on a blocking thread when the
+            // restore stopped is removed or renamed there (its guard drops after it); wait
+            // for those, so that a caller exiting right after the error (the CLI) leaves
+            // none behind.
             while Arc::strong_count(&ctx.preparing) > 1 {
                 crate::runtime::sleep(std::time::Duration::from_millis(2)).await;
             }
@@ -228,7 +228,7 @@ impl BackupStore {
             let guard = Arc::clone(&ctx.preparing);
             blocking(move || prepare(root, &relative, path, &entry, ranged).map(|p| (p, guard))).await?
         };
-        let (prepared, _guard) = prepared;
+        let (prepared, guard) = prepared;
         let Some((partial, file)) = prepared else {
             ctx.tracker.add_bytes(item.entry.size.unwrap_or(0));
             ctx.tracker.file_done();
@@ -242,7 +242,11 @@ impl BackupStore {
             }
             None => self.download_stream(id, &item, file, &shown, ctx).await?,
         };
-        blocking(move || partial.rename_into_place()).await?;
+        blocking(move || {
+            let _guard = guard;
+            partial.rename_into_place()
+        })
+        .await?;
         ctx.tracker.file_done();
         Ok(Outcome::Restored(written))
     }
@@ -384,7 +388,8 @@ struct Ctx {
     tracker: Tracker,
     permits: tokio::sync::Semaphore,
     root: Arc<Dir>,
-    /// One clone per temporary file being created on a blocking thread (see `restore`).
+    /// One clone per temporary file being created or renamed on a blocking thread (see
+    /// `restore`).
     preparing: Arc<()>,
 }
 

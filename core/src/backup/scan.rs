@@ -1,5 +1,5 @@
 //! Turning a local path into a file set (native only): what is saved, what is skipped with a
-//! note, and what is a per-file error (SPEC §4 save; issue 16's source-tree rules).
+//! note, and what is a per-file error (§4 save; issue 16's source-tree rules).
 //!
 //! The rules, like rclone's defaults (and restic's warn-and-continue as an option):
 //! - A path named by the caller is read through links (`--set db=/run/dump.fifo` or a link

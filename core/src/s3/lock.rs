@@ -53,16 +53,9 @@ impl S3Client {
     /// # Errors
     /// As [`create_bucket`](Self::create_bucket).
     pub async fn create_bucket_with_object_lock(&self) -> Result<()> {
-        let mut request =
+        let request =
             Request::new(Operation::CreateBucket, Method::PUT, None).header("x-amz-bucket-object-lock-enabled", "true");
-        if let Some(body) = xml::create_bucket_body(&self.config().region) {
-            request = request.body(body);
-        }
-        match self.send(request).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.code() == Some("BucketAlreadyOwnedByYou") => Ok(()),
-            Err(e) => Err(e),
-        }
+        self.send_create_bucket(request).await
     }
 }
 

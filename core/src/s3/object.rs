@@ -92,7 +92,14 @@ impl S3Client {
     /// # Errors
     /// [`Error::Conflict`] when the name is taken by another account (`BucketAlreadyExists`).
     pub async fn create_bucket(&self) -> Result<()> {
-        let mut request = Request::new(Operation::CreateBucket, Method::PUT, None);
+        self.send_create_bucket(Request::new(Operation::CreateBucket, Method::PUT, None))
+            .await
+    }
+
+    /// Sends a CreateBucket `request` with the configured region's body; an existing bucket
+    /// of ours (`BucketAlreadyOwnedByYou`) is not an error.
+    pub(crate) async fn send_create_bucket(&self, request: Request<'_>) -> Result<()> {
+        let mut request = request;
         if let Some(body) = xml::create_bucket_body(&self.config().region) {
             request = request.body(body);
         }

@@ -182,14 +182,7 @@ pub(super) async fn read_request(stream: &mut TcpStream) -> std::io::Result<Opti
         buf.extend_from_slice(&chunk[..n]);
     };
     let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let length: usize = head
-        .lines()
-        .find_map(|l| {
-            l.split_once(':')
-                .filter(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-        })
-        .map(|(_, v)| v.trim().parse().unwrap())
-        .unwrap_or(0);
+    let length = content_length(&head);
     while buf.len() < head_end + length {
         let n = stream.read(&mut chunk).await?;
         if n == 0 {
@@ -297,4 +290,15 @@ pub(super) async fn answer(
     );
     client.write_all(response.as_bytes()).await?;
     client.shutdown().await
+}
+
+/// The `Content-Length` of a request head (0 when it has none or it does not parse).
+pub(super) fn content_length(head: &str) -> usize {
+    head.lines()
+        .find_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        })
+        .and_then(|(_, v)| v.trim().parse().ok())
+        .unwrap_or(0)
 }

@@ -136,14 +136,7 @@ fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(String, Ve
         buf.extend_from_slice(&chunk[..n]);
     };
     let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let length: usize = head
-        .lines()
-        .find_map(|l| {
-            l.split_once(':')
-                .filter(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-        })
-        .and_then(|(_, v)| v.trim().parse().ok())
-        .unwrap_or(0);
+    let length = super::proxy::content_length(&head);
     while buf.len() < head_end + length {
         let n = stream.read(&mut chunk).ok().filter(|n| *n > 0)?;
         buf.extend_from_slice(&chunk[..n]);
