@@ -155,6 +155,7 @@ impl BackupStore {
         let written: Vec<u64> = stream::iter(ranges)
             .map(|range| {
                 let (files, uses, session) = (files.clone(), uses.clone(), session.clone());
+                let guard = Arc::clone(in_flight);
                 let key = self.f2().layout.pack_key(&range.pack);
                 // Errors name the first file that needs the range.
                 let label = files[uses[&range.blobs[0].0][0].0].label.clone();
@@ -164,7 +165,14 @@ impl BackupStore {
                         fetch_range(&self.client, &key, &range).await
                     };
                     let bytes = bytes.map_err(|e| name_file(&label, e))?;
-                    let done = blocking(move || write_range(&key, &range, &bytes, &session, &files, &uses)).await;
+                    let done = blocking(move || {
+                        // The guard outlives this task's hold on the window's files (declared
+                        // first, dropped last): a stopped restore waits for it (see above).
+                        let _guard = guard;
+                        let files = files;
+                        write_range(&key, &range, &bytes, &session, &files, &uses)
+                    })
+                    .await;
                     let done = done.map_err(|e| name_file(&label, e))?;
                     tracker.add_bytes(done);
                     Ok::<_, Error>(done)
