@@ -83,6 +83,16 @@ impl WasmStore {
         Ok(run(cancel, async move { Ok(json(&store.status(id).await?)) }))
     }
 
+    /// Creates the bucket if it does not exist (only with `createBucket: true`).
+    #[wasm_bindgen(js_name = ensureBucket)]
+    pub fn ensure_bucket(&self, cancel: Option<WasmCancel>) -> Promise {
+        let store = self.store.clone();
+        run(cancel, async move {
+            store.ensure_bucket().await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
     /// list(filter): `filter` is the JSON `{partition?, checkpoint?, node?}`.
     pub fn list(&self, filter: &str, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
         let filter = options::list_filter(filter).map_err(|e| to_js(&e))?;
