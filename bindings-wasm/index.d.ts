@@ -191,6 +191,10 @@ export interface RestoredFile {
   readonly size: number | null;
   /** CRC32C, base64 of the 4 big-endian bytes; null for backups written by Zeebe. */
   readonly crc32c: string | null;
+  /** Where a directory restore writes it: path components below the target (`rootSet` at the top). */
+  readonly path: string[];
+  /** Its temporary file's name during a directory restore, in the directory of `path`. */
+  readonly temp: string;
   /** The whole file, size and CRC32C verified (else an `IntegrityError`). */
   bytes(): Promise<Uint8Array>;
   /** The file chunk by chunk; errors with an `IntegrityError` instead of closing on a mismatch. */
@@ -200,11 +204,11 @@ export interface RestoredFile {
 export interface RestoreOptions extends CallOptions {
   /** Only these sets (default all); an unknown name is an `InvalidInputError`. */
   sets?: string[];
+  /** The set a directory restore writes into the directory itself (default "files", or the only one of `sets`). */
+  rootSet?: string;
 }
 
 export interface RestoreToDirectoryOptions extends RestoreOptions {
-  /** The set written into the directory itself (default "files", or the only one of `sets`). */
-  rootSet?: string;
   /** Files downloaded at once (default 4). */
   concurrency?: number;
   onProgress?: (progress: Progress) => void;

@@ -158,8 +158,6 @@ class Cancellation {
 export class BackupStore {
   #raw;
   #info;
-  #createBucket;
-  #bucketReady;
 
   constructor(options = {}) {
     const why = notReady();
@@ -171,7 +169,6 @@ export class BackupStore {
       throw toError(e);
     }
     this.#info = this.#raw.describe();
-    this.#createBucket = this.#raw.config().createBucket;
   }
 
   /** The bucket name. */
@@ -204,13 +201,6 @@ export class BackupStore {
   async #call(signal, call) {
     const cancellation = new Cancellation(signal);
     try {
-      if (this.#createBucket) {
-        this.#bucketReady ??= this.#raw.ensureBucket().catch((e) => {
-          this.#bucketReady = undefined;
-          throw e;
-        });
-        await this.#bucketReady;
-      }
       return await call(cancellation.handle());
     } catch (e) {
       throw toError(e, signal?.reason);
@@ -266,22 +256,15 @@ export class BackupStore {
 
   /**
    * The files of a COMPLETED backup, each readable as bytes or as a stream, CRC32C
-   * verified; nothing is downloaded until a file is read.
+   * verified; nothing is downloaded until a file is read. `sets` picks sets (one the backup
+   * lacks is an InvalidInputError). Each file's `path` and `temp` come from the core's plan
+   * of a directory restore: the set `rootSet` (default "files", or the only set of `sets`)
+   * at the top, every other set below its name.
    */
-  async restore(id, { sets, signal } = {}) {
+  async restore(id, { sets, rootSet, signal } = {}) {
     const text = idText(id);
-    const plan = await this.#call(signal, (c) => this.#raw.restorePlan(text, c));
-    const have = Object.keys(plan);
-    for (const set of sets ?? []) {
-      if (!have.includes(set)) {
-        throw new InvalidInputError(`the backup has no file set ${JSON.stringify(set)}; it has: ${have.join(", ") || "none"}`, { key: text });
-      }
-    }
-    const files = [];
-    for (const set of sets ?? have) {
-      for (const entry of plan[set]) files.push(new RestoredFile(this.#raw, text, set, entry, signal));
-    }
-    return files;
+    const plan = await this.#call(signal, (c) => this.#raw.directoryPlan(text, sets, rootSet, c));
+    return plan.files.map((planned) => new RestoredFile(this.#raw, text, planned, signal));
   }
 
   /** IN_PROGRESS → FAILED with a reason (Zeebe's markFailed). */
@@ -338,13 +321,17 @@ export class RestoredFile {
   #entry;
   #signal;
 
-  constructor(raw, id, set, entry, signal) {
+  constructor(raw, id, { set, entry, path, temp }, signal) {
     this.#raw = raw;
     this.#id = id;
     this.#entry = JSON.stringify(entry);
     this.#signal = signal;
     /** The file set. */
     this.set = set;
+    /** Where a directory restore writes it: path components below the target. */
+    this.path = path;
+    /** The name of its temporary file during a directory restore, beside `path`. */
+    this.temp = temp;
     /** The path relative to the set, "/"-separated. */
     this.name = entry.name;
     /** Size in bytes (null for backups written by Zeebe). */

@@ -25,6 +25,7 @@ impl BackupStore {
     /// was lost; [`Error::Integrity`] when garbage collection found the store damaged
     /// (it then deletes no pack); delete errors are collected instead.
     pub async fn prune(&self, policy: &RetentionPolicy, dry_run: bool) -> Result<PruneReport> {
+        self.bucket_ready().await?;
         let format2 = matches!(self.read_descriptor().await?, Some(d) if d.format_version == 2);
         if dry_run || !format2 {
             return self.prune_backups(policy, dry_run).await;

@@ -40,34 +40,15 @@ use cap_std::fs::{Dir, OpenOptions};
 use futures::stream::{self, StreamExt as _, TryStreamExt as _};
 use tokio::io::AsyncWriteExt as _;
 
-use super::{plan_restore, RestoreItem, RestoreOptions};
+use super::{plan_restore, temp_name, RestoreItem, RestoreOptions};
 use crate::backup::manifest::FileEntry;
 use crate::backup::progress::Tracker;
 use crate::backup::{BackupId, BackupStore, RestoreReport};
 use crate::error::{Error, ErrorDetails, Result};
 use crate::s3::checksum::Crc32c;
 
-/// Suffix of the temporary files a restore writes before renaming them into place.
-const PARTIAL_SUFFIX: &str = ".s3keep-partial";
-/// Most file systems limit one path component to 255 bytes.
-const NAME_MAX: usize = 255;
 /// Buffer between the network and the file, per file in flight.
 const WRITE_BUFFER: usize = 1 << 20;
-
-/// The temporary name a restore writes `final_name` under, in the same directory (so the
-/// rename is atomic): `.{name}.s3keep-partial`, or a hash of the name when that would
-/// exceed 255 bytes.
-pub(crate) fn temp_name(final_name: &std::ffi::OsStr) -> OsString {
-    let mut name = OsString::from(".");
-    name.push(final_name);
-    name.push(PARTIAL_SUFFIX);
-    if name.len() <= NAME_MAX {
-        return name;
-    }
-    let mut crc = Crc32c::new();
-    crc.update(final_name.as_encoded_bytes());
-    OsString::from(format!(".s3keep-{:08x}{PARTIAL_SUFFIX}", crc.value()))
-}
 
 enum Outcome {
     Restored(u64),

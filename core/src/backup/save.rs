@@ -106,6 +106,7 @@ impl BackupStore {
     /// ignores `If-None-Match` / `If-Match` (nothing of the backup is written); any transfer
     /// error, after which the backup is FAILED and its multipart uploads aborted.
     pub async fn save(&self, id: BackupId, sets: Vec<FileSet>, options: SaveOptions) -> Result<BackupInfo> {
+        self.bucket_ready().await?;
         // Before any file is looked at: format 2's change detection relies on it (docs/FORMAT.md).
         let created_at = runtime::now_utc();
         let files = self.plan_files(&id, sets).await?;

@@ -39,6 +39,7 @@ impl BackupStore {
     /// when it is not COMPLETED (`code` is its status); [`Error::Integrity`] when its
     /// `metadata.json` is missing or unreadable; transfer errors of ListObjectsV2/GetObject.
     pub async fn verify(&self, id: BackupId, deep: bool) -> Result<VerifyReport> {
+        self.bucket_ready().await?;
         let metadata = self.completed_metadata(id).await?;
         if metadata.is_format2() {
             return self.format2_verify(id, deep).await;
