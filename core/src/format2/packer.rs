@@ -8,11 +8,11 @@
 //! indexed, and the next save finds their chunks (docs/FORMAT.md, "Save").
 //!
 //! Memory: parts in flight × part size, plus one pack's unsent part and one blob. Parts in
-//! flight are at most [`PARTS_IN_MEMORY`] (and the save's request cap): 20 MiB with the
+//! flight are at most [`PARTS_IN_MEMORY`] (and the save's request cap): 15 MiB with the
 //! default 5 MiB parts, whatever the concurrency, as each is held in memory until sent.
 
 /// The most pack parts held in memory for their uploads at once.
-pub(crate) const PARTS_IN_MEMORY: usize = 4;
+pub(crate) const PARTS_IN_MEMORY: usize = 3;
 
 use std::sync::{Arc, Mutex};
 
