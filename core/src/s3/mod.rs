@@ -9,6 +9,7 @@
 //! - `lock.rs`: GetObjectLockConfiguration, CreateBucket with Object Lock;
 //! - `client.rs`: signing, sending, retries; `limiter.rs`: the adaptive cap on requests in
 //!   flight (AIMD on throttling); `operation.rs`: the actions and their counts;
+//!   `file_part.rs`: request bodies read from a file range while they are sent (native);
 //!   `response.rs`: typed errors; `resume.rs`: GetObject bodies resumed after a lost
 //!   connection; `xml.rs`: response bodies (serde); `xml_request.rs`:
 //!   request bodies.
