@@ -18,12 +18,20 @@ use super::layout::{validate_key_length, validate_relative_path, validate_set_na
 use super::manifest::{FileEntry, Metadata, StatusDoc, ZeebeDescriptor, MAX_METADATA_BYTES};
 use super::progress::{ProgressFn, Tracker};
 use super::source::{ChunkReader, FileSet};
+#[cfg(not(target_arch = "wasm32"))]
+use super::source::{OnDiskFile, RangedFile};
 use super::{BackupId, BackupInfo, BackupStore, StatusCode, StatusObject, StatusRead};
 use crate::error::{Error, ErrorDetails, Result};
 use crate::format2::store::StoreFormat;
 use crate::runtime::{self, CancelToken};
 use crate::s3::checksum::Crc32c;
 use crate::s3::{part_size_for, CompletedPart, PutOptions};
+
+/// Files on disk up to this size are read whole (one blocking step) and sent from memory;
+/// larger ones are sent from the file as they are read (`s3/file_part.rs`), which reads
+/// them twice.
+#[cfg(not(target_arch = "wasm32"))]
+const READ_WHOLE: u64 = 256 * 1024;
 
 /// Options of [`BackupStore::save`].
 #[derive(Clone, Default)]
@@ -93,8 +101,9 @@ impl BackupStore {
     /// Saves the file sets as backup `id` (§4 save) and returns its status (COMPLETED).
     ///
     /// Bad input (set names, file names, key lengths, missing local files) is rejected
-    /// before any request is sent. Memory stays under part size × `concurrency` plus a small
-    /// constant, whatever the file sizes.
+    /// before any request is sent. Files on disk are sent from the file, part by part, as
+    /// they are read (a block of 256 KiB per request in flight); other sources hold up to
+    /// part size × `concurrency` plus a small constant, whatever the file sizes.
     ///
     /// The first save of a store checks that the store honours conditional writes (probe.rs;
     /// cached for the store's life) unless `single_writer` is set.
@@ -305,7 +314,20 @@ impl BackupStore {
     /// Uploads one file: PutObject up to the threshold, multipart above it.
     async fn upload_file(&self, transfer: &Transfer, mut file: PlannedFile) -> Result<(String, FileEntry)> {
         let threshold = self.config.multipart_threshold;
-        let (size, crc) = if file.reader.size().is_some_and(|size| size <= threshold) {
+        #[cfg(not(target_arch = "wasm32"))]
+        let on_disk = match file.reader.open_on_disk(READ_WHOLE).await? {
+            Some(OnDiskFile::Read(body)) => {
+                let permit = acquire(&transfer.permits).await;
+                Some(self.put_small(transfer, &file.key, body, permit).await?)
+            }
+            Some(OnDiskFile::Ranged(source)) => Some(self.upload_on_disk(transfer, &file.key, source).await?),
+            None => None,
+        };
+        #[cfg(target_arch = "wasm32")]
+        let on_disk = None;
+        let (size, crc) = if let Some(done) = on_disk {
+            done
+        } else if file.reader.size().is_some_and(|size| size <= threshold) {
             let permit = acquire(&transfer.permits).await;
             let body = read_all(&mut file.reader, threshold).await?;
             self.put_small(transfer, &file.key, body, permit).await?
@@ -321,6 +343,71 @@ impl BackupStore {
                 crc32c: Some(crc.to_base64()),
             },
         ))
+    }
+
+    /// Uploads a file on disk without holding it in memory: each part (or the whole file, up
+    /// to the multipart threshold) is read from the file as it is sent, after a first pass
+    /// for its CRC32C (`s3/file_part.rs`); a permit of the save's cap is held per request.
+    #[cfg(not(target_arch = "wasm32"))]
+    async fn upload_on_disk(&self, transfer: &Transfer, key: &str, source: RangedFile) -> Result<(u64, Crc32c)> {
+        let size = source.size;
+        let crc = if size <= self.config.multipart_threshold {
+            let permit = acquire(&transfer.permits).await;
+            let part = self
+                .client
+                .file_part(source.file.clone(), source.path.clone(), 0, size)
+                .await?;
+            let crc = part.crc32c();
+            self.client.put_object_file(key, part, &PutOptions::default()).await?;
+            drop(permit);
+            transfer.tracker.add_bytes(size);
+            crc
+        } else {
+            self.upload_ranges(transfer, key, &source).await?
+        };
+        source.check_size().await?;
+        Ok((size, crc))
+    }
+
+    /// Multipart upload of a file on disk (§5): equal parts, each read from the file when it
+    /// is sent, `concurrency` at a time under the save's shared cap.
+    #[cfg(not(target_arch = "wasm32"))]
+    async fn upload_ranges(&self, transfer: &Transfer, key: &str, source: &RangedFile) -> Result<Crc32c> {
+        let size = source.size;
+        let part_size = part_size_for(size, self.config.part_size);
+        transfer.uploads.creating(key);
+        let upload_id = self.client.create_multipart_upload(key).await?;
+        transfer.uploads.opened(key, &upload_id);
+        let ranges =
+            (0..size.div_ceil(part_size)).map(|i| (i as u32 + 1, i * part_size, ((i + 1) * part_size).min(size)));
+        let upload_id = upload_id.as_str();
+        let uploaded: Vec<(CompletedPart, u32, u64)> = stream::iter(ranges)
+            .map(|(number, start, end)| async move {
+                let permit = acquire(&transfer.permits).await;
+                let part = self
+                    .client
+                    .file_part(source.file.clone(), source.path.clone(), start, end - start)
+                    .await?;
+                let crc = part.crc32c().value();
+                let done = self.client.upload_part_file(key, upload_id, number, part).await?;
+                drop(permit);
+                transfer.tracker.add_bytes(end - start);
+                Ok::<_, Error>((done, crc, end - start))
+            })
+            .buffered(self.config.concurrency)
+            .try_collect()
+            .await?;
+        let mut crc = 0u32;
+        let mut completed = Vec::with_capacity(uploaded.len());
+        for (part, part_crc, len) in uploaded {
+            crc = crc32c::crc32c_combine(crc, part_crc, len as usize);
+            completed.push(part);
+        }
+        self.client
+            .complete_multipart_upload(key, upload_id, &completed)
+            .await?;
+        transfer.uploads.closed(key);
+        Ok(Crc32c::from_value(crc))
     }
 
     /// Multipart upload of one file (§5): equal parts, uploaded concurrently under the

@@ -265,6 +265,65 @@ impl ChunkReader {
         }
     }
 
+    /// A regular file on disk not yet read, opened on a blocking thread: up to
+    /// `read_whole` bytes it is read there at once ([`OnDisk::Read`]); a larger one is
+    /// kept open for positioned reads ([`OnDisk::Ranged`]), and save sends each part
+    /// straight from the file (`s3/file_part.rs`) instead of reading it into memory.
+    /// `None` for other sources (and FIFOs and devices, read front to back).
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the path when it cannot be opened or read, or changed size.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub async fn open_on_disk(&mut self, read_whole: u64) -> Result<Option<OnDiskFile>> {
+        let (ReaderKind::Path { path, file: None }, Some(stat)) = (&self.kind, self.stat) else {
+            return Ok(None);
+        };
+        if self.position != 0 {
+            return Ok(None);
+        }
+        let path: Arc<std::path::Path> = Arc::from(path.as_path());
+        let (open_path, size) = (path.clone(), stat.size);
+        let opened = tokio::task::spawn_blocking(move || -> std::io::Result<(std::fs::File, Option<Bytes>)> {
+            let file = std::fs::File::open(&open_path)?;
+            if size > read_whole {
+                return Ok((file, None));
+            }
+            let mut bytes = vec![0u8; size as usize];
+            let mut more = [0u8; 1];
+            let read = read_exact_at(&file, &mut bytes, 0).and_then(|()| read_at(&file, &mut more, size));
+            match read {
+                Ok(0) => Ok((file, Some(Bytes::from(bytes)))),
+                Ok(_) => Err(std::io::Error::other(CHANGED_SIZE)),
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(std::io::Error::other(CHANGED_SIZE)),
+                Err(e) => Err(e),
+            }
+        })
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        // Every byte goes through the `OnDiskFile` from now on.
+        self.position = stat.size;
+        let changed = || self.changed_size(stat.size);
+        match opened {
+            Ok((_, Some(bytes))) => Ok(Some(OnDiskFile::Read(bytes))),
+            Ok((file, None)) => Ok(Some(OnDiskFile::Ranged(RangedFile {
+                file: Arc::new(file),
+                path,
+                size: stat.size,
+                label: self.label.clone(),
+            }))),
+            Err(e) if e.to_string() == CHANGED_SIZE => Err(changed()),
+            Err(e) => Err(Error::io(&path, e)),
+        }
+    }
+
+    fn changed_size(&self, size: u64) -> Error {
+        Error::Io(crate::ErrorDetails::message(format!(
+            "{} changed size while being saved (expected {size} bytes)",
+            self.label
+        )))
+        .with_key(self.label.clone())
+    }
+
     /// The next chunk of at most `max` bytes (exactly `max` unless at the end); `None` at
     /// the end.
     ///
@@ -319,6 +378,83 @@ impl ChunkReader {
             }
         }
         Ok(if chunk.is_empty() { None } else { Some(chunk) })
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+const CHANGED_SIZE: &str = "changed size";
+
+/// A file on disk as save takes it ([`ChunkReader::open_on_disk`]).
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) enum OnDiskFile {
+    /// A small file, read whole.
+    Read(Bytes),
+    /// A larger one, open for positioned reads.
+    Ranged(RangedFile),
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(unix)]
+fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_exact_at(file: &std::fs::File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        match read_at(file, buf, offset) {
+            Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(windows)]
+fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+}
+
+/// A file on disk opened for positioned reads, with its size when planned.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) struct RangedFile {
+    pub file: Arc<std::fs::File>,
+    pub path: Arc<std::path::Path>,
+    pub size: u64,
+    label: String,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl RangedFile {
+    /// Checks, once every part was sent, that the file still has the size it was planned
+    /// with: bytes appended meanwhile would otherwise be left out silently (a file that
+    /// shrank fails its reads already).
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the file when its size changed.
+    pub async fn check_size(&self) -> Result<()> {
+        let file = self.file.clone();
+        let now = tokio::task::spawn_blocking(move || file.metadata().map(|m| m.len()))
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+            .map_err(|e| Error::io(&self.path, e))?;
+        if now != self.size {
+            return Err(Error::Io(crate::ErrorDetails::message(format!(
+                "{} changed size while being saved (expected {} bytes, now {now})",
+                self.label, self.size
+            )))
+            .with_key(self.label.clone()));
+        }
+        Ok(())
     }
 }
 

@@ -18,14 +18,13 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use cap_std::fs::Dir;
 use futures::stream::{self, StreamExt as _, TryStreamExt as _};
 
 use super::id::{ChunkId, PackId};
 use super::restore::{decode_range, fetch_range, name_file, RangePlan, RestoreSession};
 use super::task::blocking;
 use crate::backup::progress::Tracker;
-use crate::backup::restore::native::{prepare, write_all_at, PartialFile};
+use crate::backup::restore::native::{prepare, write_all_at, DirCache, PartialFile};
 use crate::backup::restore::RestoreItem;
 use crate::backup::{BackupStore, RestoreReport};
 use crate::error::{Error, Result};
@@ -58,7 +57,7 @@ impl BackupStore {
         &self,
         session: Arc<RestoreSession>,
         items: Vec<RestoreItem>,
-        root: Arc<Dir>,
+        root: Arc<DirCache>,
         target: &Path,
         tracker: &Tracker,
         in_flight: &Arc<()>,
@@ -96,7 +95,7 @@ impl BackupStore {
         &self,
         session: &Arc<RestoreSession>,
         window: Vec<RestoreItem>,
-        root: &Arc<Dir>,
+        root: &Arc<DirCache>,
         target: &Path,
         tracker: &Tracker,
         permits: &Arc<tokio::sync::Semaphore>,
@@ -108,7 +107,7 @@ impl BackupStore {
         let ((opened, skipped), guard) = {
             let (session, root, target) = (session.clone(), root.clone(), target.to_path_buf());
             let guard = Arc::clone(in_flight);
-            blocking(move || open_window(&session, window, root, &target).map(|w| (w, guard))).await?
+            blocking(move || open_window(&session, window, &root, &target).map(|w| (w, guard))).await?
         };
         let mut summary = RestoreReport {
             files_skipped: skipped.len() as u64,
@@ -205,7 +204,7 @@ impl BackupStore {
 fn open_window(
     session: &RestoreSession,
     window: Vec<RestoreItem>,
-    root: Arc<Dir>,
+    root: &DirCache,
     target: &Path,
 ) -> Result<(Vec<(Open, Vec<ChunkId>)>, Vec<u64>)> {
     let mut opened = Vec::new();
@@ -217,7 +216,7 @@ fn open_window(
             .lookup(&item.set, &item.entry.name)
             .ok_or_else(|| Error::integrity(&label, format!("{label} is in the plan but not in the manifest")))?;
         let path = target.join(&item.relative);
-        match prepare(root.clone(), &item.relative, path, &item.entry, Some(file.size))? {
+        match prepare(root, &item.relative, path, &item.entry, Some(file.size))? {
             None => skipped.push(file.size),
             Some((partial, handle)) => opened.push((
                 Open {

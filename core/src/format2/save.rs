@@ -36,8 +36,9 @@ use crate::backup::{BackupInfo, BackupStore, PlannedFile, SaveOptions, StatusCod
 use crate::error::{Error, Result};
 use crate::s3::PutOptions;
 
-/// Blobs waiting between the readers and the packer.
-const BLOB_QUEUE: usize = 8;
+/// Blobs waiting between the readers and the packer (each up to the largest chunk, 1 MiB
+/// on average with the default parameters).
+const BLOB_QUEUE: usize = 2;
 
 impl BackupStore {
     /// Steps 1–6 of the module documentation; returns the COMPLETED backup's info.

@@ -63,6 +63,39 @@ impl S3Client {
             .query("partNumber", part_number.to_string())
             .query("uploadId", upload_id.to_string());
         let request = self.checksum_header(request, &body, crc32c).body(body);
+        self.send_part(key, part_number, request, crc32c).await
+    }
+
+    /// UploadPart of a range of a file, read while it is sent (`file_part.rs`), with the
+    /// CRC32C of its first pass for the server to verify.
+    ///
+    /// # Errors
+    /// As [`upload_part`](Self::upload_part); [`Error::Io`] naming the file when its bytes
+    /// changed since [`file_part`](Self::file_part) read them.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub async fn upload_part_file(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        part: super::FilePart,
+    ) -> Result<CompletedPart> {
+        check_key(key)?;
+        let request = Request::new(Operation::UploadPart, Method::PUT, Some(key))
+            .query("partNumber", part_number.to_string())
+            .query("uploadId", upload_id.to_string());
+        let crc32c = part.crc32c().to_base64();
+        let request = self.file_checksum_header(request, &part).file_body(part);
+        self.send_part(key, part_number, request, &crc32c).await
+    }
+
+    async fn send_part(
+        &self,
+        key: &str,
+        part_number: u32,
+        request: Request<'_>,
+        crc32c: &str,
+    ) -> Result<CompletedPart> {
         let response = self.send(request).await.map_err(|e| e.with_key(key))?;
         let result = put_result(response.headers());
         Ok(CompletedPart {
