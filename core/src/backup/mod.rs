@@ -38,7 +38,7 @@ pub use list::ListFilter;
 pub use manifest::{FileEntry, Metadata, StatusDoc, ZeebeDescriptor};
 pub use probe::{ProbeLine, ProbeReport, ProbeState, CONDITIONAL_WRITES_IGNORED, PROBE_LINES};
 pub use progress::ProgressFn;
-pub use remote::{BucketUrl, RemoteObject};
+pub use remote::{is_s3_url, BucketUrl, RemoteObject};
 pub use restore::RestoreOptions;
 pub use save::SaveOptions;
 pub(crate) use save::{OpenUploads, PlannedFile, Transfer};

@@ -19,6 +19,13 @@ use crate::config::{ClientConfig, Credentials, StoreConfig};
 use crate::error::{Error, ErrorDetails, Result};
 use crate::s3::{CopySource, ListOptions, S3Client};
 
+/// Whether a source or target given as text names a bucket (`s3://...`) rather than a path:
+/// the one test every face applies before handing the text to [`BucketUrl::parse`] or
+/// [`FileSet::from_url`](super::FileSet::from_url).
+pub fn is_s3_url(text: &str) -> bool {
+    text.starts_with("s3://")
+}
+
 /// The other bucket of an S3-to-S3 transfer, parsed, its credentials not yet chosen.
 #[derive(Clone)]
 pub struct BucketUrl {
