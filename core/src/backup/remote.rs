@@ -243,3 +243,106 @@ pub(crate) async fn list_source(client: &S3Client, url: &BucketUrl, under: &str)
     }
     Ok(files)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Credentials;
+
+    fn store(endpoint: &str) -> StoreConfig {
+        let mut config = StoreConfig::new("store");
+        config.client.endpoint = Some(endpoint.to_string());
+        config.client.credentials = Some(Credentials::new("STORE", "store-secret"));
+        config
+    }
+
+    fn key_of(config: &ClientConfig) -> Option<&str> {
+        config.credentials.as_ref().map(|c| c.access_key_id.as_str())
+    }
+
+    #[test]
+    fn the_url_gives_bucket_normalised_prefix_endpoint_and_profile() {
+        let url = BucketUrl::parse("s3://src-bucket/a/b?endpoint=http://127.0.0.1:9000&region=eu-west-1&profile=src")
+            .unwrap();
+        assert_eq!(url.bucket(), "src-bucket");
+        assert_eq!(url.prefix(), "a/b/");
+        assert_eq!(url.config.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(url.config.region, "eu-west-1");
+        assert_eq!(url.profile.as_deref(), Some("src"));
+        assert_eq!(BucketUrl::parse("s3://src-bucket").unwrap().prefix(), "");
+        for bad in ["s3://AK:SECRET@bucket/p", "http://bucket/p", "s3://bucket/p?nonsense=1"] {
+            let err = BucketUrl::parse(bad).unwrap_err();
+            assert!(matches!(err, Error::InvalidInput(_)), "{bad}: {err:?}");
+            assert!(!err.to_string().contains("SECRET"), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_store_credentials_serve_only_the_store_endpoint() {
+        let store = store("http://127.0.0.1:9000");
+        let same = BucketUrl::parse("s3://src/p?endpoint=http://127.0.0.1:9000/").unwrap();
+        assert_eq!(key_of(&same.client_config(&store).unwrap()), Some("STORE"));
+        for other in [
+            "s3://src/p?endpoint=http://127.0.0.1:9001",
+            "s3://src/p?endpoint=https://127.0.0.1:9000",
+            "s3://src/p?endpoint=http://localhost:9000",
+            "s3://src/p",
+        ] {
+            let url = BucketUrl::parse(other).unwrap();
+            assert_eq!(key_of(&url.client_config(&store).unwrap()), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn source_credentials_come_first_and_a_missing_profile_is_an_error() {
+        let mut store = store("http://127.0.0.1:9000");
+        store.remote.credentials = Some(Credentials::new("SOURCE", "source-secret"));
+        let same = BucketUrl::parse("s3://src/p?endpoint=http://127.0.0.1:9000").unwrap();
+        let config = same.client_config(&store).unwrap();
+        assert_eq!(key_of(&config), Some("SOURCE"));
+        assert!(!can_copy_server_side(&config, &store.client));
+        store.remote.credentials = Some(Credentials::new("STORE", "store-secret"));
+        assert!(can_copy_server_side(
+            &same.client_config(&store).unwrap(),
+            &store.client
+        ));
+
+        let named = BucketUrl::parse("s3://src/p?profile=nowhere").unwrap();
+        let err = named.client_config(&store).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+        assert!(err.to_string().contains("\"nowhere\""), "{err}");
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn a_profile_is_read_from_the_store_builder_credentials_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("credentials");
+        std::fs::write(
+            &file,
+            "[src]\naws_access_key_id = FROMFILE\naws_secret_access_key = s\n",
+        )
+        .unwrap();
+        let env = |name: &str| match name {
+            "AWS_SHARED_CREDENTIALS_FILE" => Some(file.to_string_lossy().into_owned()),
+            "S3KEEP_SOURCE_PROFILE" => Some("src".to_string()),
+            _ => None,
+        };
+        let store = StoreConfig::builder()
+            .with_url("s3://store")
+            .with_env(env)
+            .build()
+            .unwrap();
+        assert_eq!(store.remote.profile.as_deref(), Some("src"));
+        let url = BucketUrl::parse("s3://src/p?endpoint=http://10.0.0.1:9000").unwrap();
+        assert_eq!(key_of(&url.client_config(&store).unwrap()), Some("FROMFILE"));
+
+        let half = |name: &str| (name == "S3KEEP_SOURCE_ACCESS_KEY_ID").then(|| "AK".to_string());
+        let err = StoreConfig::builder()
+            .with_url("s3://store")
+            .with_env(half)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("S3KEEP_SOURCE_SECRET_ACCESS_KEY"), "{err}");
+    }
+}
