@@ -176,7 +176,7 @@ impl BackupStore {
                 // Format 2 restores by packs, many files per ranged GET (format2/restore_dir.rs).
                 let session = self.format2_session(id, false).await?;
                 return self
-                    .format2_restore_dir(session, items, ctx.root.clone(), target, &ctx.tracker)
+                    .format2_restore_dir(session, items, ctx.root.clone(), target, &ctx.tracker, &ctx.preparing)
                     .await;
             }
             stream::iter(items)

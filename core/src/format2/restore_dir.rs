@@ -61,6 +61,7 @@ impl BackupStore {
         root: Arc<Dir>,
         target: &Path,
         tracker: &Tracker,
+        in_flight: &Arc<()>,
     ) -> Result<RestoreReport> {
         let mut windows: Vec<Vec<RestoreItem>> = Vec::new();
         let mut bytes = 0u64;
@@ -80,7 +81,7 @@ impl BackupStore {
         let permits = Arc::new(tokio::sync::Semaphore::new(self.config.concurrency));
         let id = session.id;
         stream::iter(windows)
-            .map(|window| self.restore_window(&session, window, &root, target, tracker, &permits))
+            .map(|window| self.restore_window(&session, window, &root, target, tracker, &permits, in_flight))
             .buffered(WINDOWS_AT_ONCE)
             .try_fold(RestoreReport::empty(id), |mut sum, part| async move {
                 sum.files_restored += part.files_restored;
@@ -99,11 +100,15 @@ impl BackupStore {
         target: &Path,
         tracker: &Tracker,
         permits: &Arc<tokio::sync::Semaphore>,
+        in_flight: &Arc<()>,
     ) -> Result<RestoreReport> {
-        // Prepare: temporary files, or skip what is already there.
-        let (opened, skipped) = {
+        // Prepare: temporary files, or skip what is already there. The guard (one clone of
+        // `in_flight` per blocking task that creates or renames files) drops after the files:
+        // a restore that stops waits for it, so none is left behind (restore_native.rs).
+        let ((opened, skipped), guard) = {
             let (session, root, target) = (session.clone(), root.clone(), target.to_path_buf());
-            blocking(move || open_window(&session, window, root, &target)).await?
+            let guard = Arc::clone(in_flight);
+            blocking(move || open_window(&session, window, root, &target).map(|w| (w, guard))).await?
         };
         let mut summary = RestoreReport {
             files_skipped: skipped.len() as u64,
@@ -173,7 +178,11 @@ impl BackupStore {
         // Check every file whole, then rename it into place.
         let files = Arc::try_unwrap(files).map_err(|_| Error::invalid_input("a window's files are still in use"))?;
         let count = files.len() as u64;
-        blocking(move || files.into_iter().try_for_each(finish_file)).await?;
+        blocking(move || {
+            let _guard = guard;
+            files.into_iter().try_for_each(finish_file)
+        })
+        .await?;
         for _ in 0..count {
             tracker.file_done();
         }
