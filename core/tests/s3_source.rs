@@ -316,3 +316,123 @@ async fn the_store_credentials_are_not_sent_to_another_endpoint() {
         "a request to the other endpoint was signed"
     );
 }
+
+/// UploadPartCopy (the path of objects above 5 GiB) on a small object: two ranges copied
+/// by the server into a multipart upload pinned to the source's ETag; MinIO answers no
+/// CRC32C for a part copy (the save then reads the copy back once: DESIGN.md §13); a
+/// stale ETag is refused (412).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_part_copy_is_pinned_and_answers_each_part_crc32c() {
+    let (bucket, client) = fresh_bucket().await;
+    let bytes = random(7 * MIB + 5, 11);
+    let put = client
+        .put_object("src/obj", Bytes::from(bytes.clone()), &PutOptions::default())
+        .await
+        .unwrap();
+    let source = s3keep::s3::CopySource {
+        bucket: bucket.clone(),
+        key: "src/obj".into(),
+        etag: Some(put.etag.clone()),
+    };
+    let upload = client.create_multipart_upload_for_copy("dst/obj").await.unwrap();
+    let cut = 5 * MIB as u64;
+    let last = bytes.len() as u64 - 1;
+    let (first_part, first_crc) = client
+        .upload_part_copy("dst/obj", &upload, 1, &source, (0, cut - 1))
+        .await
+        .unwrap();
+    let (second_part, second_crc) = client
+        .upload_part_copy("dst/obj", &upload, 2, &source, (cut, last))
+        .await
+        .unwrap();
+    // A checksum, when a store sends one, must be the range's.
+    let crc_of = |b: &[u8]| s3keep::s3::checksum::crc32c_base64(b);
+    eprintln!("part copy checksums: {first_crc:?} {second_crc:?}");
+    for (crc, range) in [
+        (first_crc, &bytes[..cut as usize]),
+        (second_crc, &bytes[cut as usize..]),
+    ] {
+        if let Some(crc) = crc {
+            assert_eq!(crc, crc_of(range));
+        }
+    }
+    client
+        .complete_multipart_upload("dst/obj", &upload, &[first_part, second_part])
+        .await
+        .unwrap();
+    let copied = client.get_object("dst/obj", None).await.unwrap().bytes().await.unwrap();
+    assert!(copied == bytes, "the copy differs");
+
+    let stale = s3keep::s3::CopySource {
+        etag: Some("\"0123456789abcdef0123456789abcdef\"".into()),
+        ..source
+    };
+    let upload = client.create_multipart_upload_for_copy("dst/stale").await.unwrap();
+    let err = client
+        .upload_part_copy("dst/stale", &upload, 1, &stale, (0, cut - 1))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, s3keep::Error::Conflict(_)), "{err:?}");
+    client.abort_multipart_upload("dst/stale", &upload).await.unwrap();
+    let err = client.copy_object("dst/stale", &stale).await.unwrap_err();
+    assert!(matches!(err, s3keep::Error::Conflict(_)), "{err:?}");
+}
+
+/// Slow (ignored by default; about 10 GiB written to MinIO, several minutes): a source
+/// object of 5 GiB + 1 byte, above CopyObject's limit, saved into a format 1 store on the
+/// same endpoint by UploadPartCopy, and recorded with the right size and CRC32C. Run with
+/// `cargo test -p s3keep --test s3_source -- --ignored server_side_copy_above_5_gib`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow: writes 10 GiB to MinIO"]
+async fn server_side_copy_above_5_gib() {
+    let store = support::fresh_store().await;
+    let (src, src_client) = fresh_bucket().await;
+    let part = Bytes::from(vec![0u8; 64 * MIB]);
+    let part_crc = s3keep::s3::checksum::crc32c_base64(&part);
+    let upload = src_client.create_multipart_upload("huge/zeros").await.unwrap();
+    let mut parts = Vec::new();
+    let mut crc = 0u32;
+    for number in 1..=80u32 {
+        parts.push(
+            src_client
+                .upload_part("huge/zeros", &upload, number, part.clone(), &part_crc)
+                .await
+                .unwrap(),
+        );
+        crc = crc32c::crc32c_combine(crc, crc32c::crc32c(&part), part.len());
+    }
+    let tail = Bytes::from_static(b"!");
+    parts.push(
+        src_client
+            .upload_part(
+                "huge/zeros",
+                &upload,
+                81,
+                tail.clone(),
+                &s3keep::s3::checksum::crc32c_base64(&tail),
+            )
+            .await
+            .unwrap(),
+    );
+    crc = crc32c::crc32c_combine(crc, crc32c::crc32c(&tail), 1);
+    src_client
+        .complete_multipart_upload("huge/zeros", &upload, &parts)
+        .await
+        .unwrap();
+    let size = 80 * 64 * MIB as u64 + 1;
+
+    let set = FileSet::from_url("db", &url(&src, "huge", &support::minio().endpoint)).unwrap();
+    let id = BackupId::new(0, 1, 0);
+    store.save(id, vec![set], SaveOptions::default()).await.unwrap();
+    assert_eq!(store.client().request_count("CopyObject"), 0);
+    assert!(store.client().request_count("UploadPartCopy") >= 2);
+    let metadata = store.restore_plan(id).await.unwrap();
+    let entry = &metadata.file_sets["db"][0];
+    assert_eq!(entry.size, Some(size));
+    let expected = s3keep::s3::checksum::Crc32c::from_value(crc).to_base64();
+    assert_eq!(entry.crc32c.as_deref(), Some(expected.as_str()));
+    // Free the disk for the next test.
+    src_client.delete_object("huge/zeros").await.unwrap();
+    let key = format!("{}0/1/0/db/zeros", store.layout().prefix());
+    store.client().delete_object(&key).await.unwrap();
+}

@@ -11,7 +11,9 @@
 //! UploadPartCopy). A server that sends none is asked with HeadObject
 //! (`x-amz-checksum-mode: ENABLED`, whole-object checksums only); failing that, the copy is
 //! read back once and its CRC32C computed (a verifying read: the bytes then pass through
-//! the client once, and are not stored anywhere).
+//! the client once, and are not stored anywhere). MinIO answers CopyObject's checksum, but
+//! none for UploadPartCopy (whose upload must be declared without a checksum algorithm,
+//! `create_multipart_upload_for_copy`): objects above 5 GiB get a verifying read there.
 
 use futures::stream::{self, StreamExt as _, TryStreamExt as _};
 
@@ -119,7 +121,7 @@ impl BackupStore {
         let client = &self.client;
         let part_size = part_size_for(size, self.config.part_size.max(COPY_OBJECT_MAX / 5));
         transfer.uploads.creating(key);
-        let upload_id = client.create_multipart_upload(key).await?;
+        let upload_id = client.create_multipart_upload_for_copy(key).await?;
         transfer.uploads.opened(key, &upload_id);
         let ranges: Vec<(u32, u64, u64)> = (0..size.div_ceil(part_size))
             .map(|i| {
