@@ -37,7 +37,7 @@ pub enum Source {
     /// Every object under an S3 prefix (§13), listed when the save starts: each becomes a
     /// file named by its key without the prefix, below this spec's name (`""`: at the top
     /// of the set). Made by [`FileSet::from_url`].
-    Prefix(super::remote::BucketUrl),
+    Prefix(Box<super::remote::BucketUrl>),
     /// One object of an S3 source, as listed; read with `If-Match` on its ETag, or copied by
     /// the server (§13).
     Object(super::remote::RemoteObject),
@@ -101,7 +101,7 @@ impl FileSet {
             name: name.into(),
             files: vec![FileSpec {
                 name: String::new(),
-                source: Source::Prefix(super::remote::BucketUrl::parse(url)?),
+                source: Source::Prefix(Box::new(super::remote::BucketUrl::parse(url)?)),
             }],
         })
     }
