@@ -325,7 +325,7 @@ impl BackupStore {
                     &source.key,
                     format!(
                         "{}: the copy of the previous backup's object has CRC32C {}, its metadata.json says {}",
-                        source.key,
+                        crate::escape::escape_controls(&source.key),
                         crc.to_base64(),
                         entry.crc32c.as_deref().unwrap_or("")
                     ),
