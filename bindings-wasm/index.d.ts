@@ -119,9 +119,9 @@ export type FileSource =
   | string;
 
 /** `{ setName: { "relative/path": source } }` (objects or Maps). Set names: `[a-z0-9][a-z0-9_-]{0,62}`. */
-export type FileSets =
-  | Record<string, Record<string, FileSource> | Map<string, FileSource>>
-  | Map<string, Record<string, FileSource> | Map<string, FileSource>>;
+/** The files of a set, or `s3://BUCKET/PREFIX?endpoint=...`: every object under that prefix. */
+export type SetSource = Record<string, FileSource> | Map<string, FileSource> | string;
+export type FileSets = Record<string, SetSource> | Map<string, SetSource>;
 
 /** How far a save or restore has got. */
 export interface Progress {
@@ -352,6 +352,12 @@ export class BackupStore {
   list(filter?: ListFilter, options?: CallOptions): Promise<BackupInfo[]>;
   /** The files of a COMPLETED backup (`BackupNotCompletedError` otherwise). */
   restore(id: BackupIdLike, options?: RestoreOptions): Promise<RestoredFile[]>;
+  /** Restores into `s3://BUCKET/PREFIX?endpoint=...` (every set, or only `set` under the prefix). */
+  restoreToBucket(
+    id: BackupIdLike,
+    url: string,
+    options?: CallOptions & { set?: string; onProgress?: (p: Progress) => void },
+  ): Promise<RestoreReport>;
   markFailed(id: BackupIdLike, reason: string, options?: CallOptions): Promise<BackupInfo>;
   delete(id: BackupIdLike, options?: CallOptions & { force?: boolean }): Promise<DeleteReport>;
   verify(id: BackupIdLike, options?: CallOptions & { deep?: boolean }): Promise<VerifyReport>;

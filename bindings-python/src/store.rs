@@ -177,7 +177,16 @@ impl PyBackupStore {
             progress: sink.as_ref().map(ProgressSink::core_callback),
             cancel: Some(cancel.clone()),
         };
-        let work = self.op(move |s| async move { s.restore(id, &target, options).await });
+        // A target `s3://BUCKET/PREFIX?...` is a bucket (§13): the core parses it.
+        let work = self.op(move |s| async move {
+            match target.to_str().filter(|t| s3keep::backup::is_s3_url(t)) {
+                Some(url) => {
+                    let bucket = s3keep::backup::BucketUrl::parse(url)?;
+                    s.restore_to_bucket(id, &bucket, options).await
+                }
+                None => s.restore(id, &target, options).await,
+            }
+        });
         let convert = |py: Python<'_>, r| to_py(py, "RestoreReport", &r);
         Ok(Call::new(work, convert).with(Control {
             cancel: Some(cancel),

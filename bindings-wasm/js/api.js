@@ -216,13 +216,18 @@ export class BackupStore {
 
   /**
    * Saves file sets as backup `id` (§4 save). `fileSets` maps set names to
-   * `{relativePath: Uint8Array | Blob | File | ReadableStream | {stream, size}}`.
+   * `{relativePath: Uint8Array | Blob | File | ReadableStream | {stream, size}}`, or to an
+   * `s3://BUCKET/PREFIX?endpoint=...` string: every object under that prefix (§13).
    */
   async save(id, fileSets, { metadata, descriptor, onProgress, signal } = {}) {
     const cleanups = [];
     const files = [];
     try {
       for (const [set, setFiles] of entries(fileSets, "fileSets")) {
+        if (typeof setFiles === "string") {
+          files.push([set, "", "url", setFiles, undefined]);
+          continue;
+        }
         for (const [name, value] of entries(setFiles, `file set ${JSON.stringify(set)}`)) {
           const [kind, read, size, cleanup] = source(value, name);
           if (cleanup) cleanups.push(cleanup);
@@ -265,6 +270,17 @@ export class BackupStore {
     const text = idText(id);
     const plan = await this.#call(signal, (c) => this.#raw.directoryPlan(text, sets, rootSet, c));
     return plan.files.map((planned) => new RestoredFile(this.#raw, text, planned, signal));
+  }
+
+  /**
+   * Restores a COMPLETED backup into the bucket and prefix `url`
+   * (`s3://BUCKET/PREFIX?endpoint=...`, §13): the set `files` under the prefix, every other
+   * set under `PREFIX/NAME/`; with `set`, only that set, under the prefix. Each object is
+   * written once, complete and CRC32C-verified. Resolves to the restore report.
+   */
+  async restoreToBucket(id, url, { set, onProgress, signal } = {}) {
+    const progress = onProgress ? (p) => onProgress(p) : undefined;
+    return fromCore(await this.#call(signal, (c) => this.#raw.restoreToBucket(idText(id), String(url), set ?? undefined, progress, c)));
   }
 
   /** IN_PROGRESS → FAILED with a reason (Zeebe's markFailed). */

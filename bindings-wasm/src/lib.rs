@@ -117,6 +117,30 @@ impl WasmStore {
         }))
     }
 
+    /// restoreToBucket(id, url, set?): restores into `s3://BUCKET/PREFIX?...` (§13); with
+    /// `set`, only that set, straight under the prefix. Resolves to the restore report.
+    #[wasm_bindgen(js_name = restoreToBucket)]
+    pub fn restore_to_bucket(
+        &self,
+        id: &str,
+        url: &str,
+        set: Option<String>,
+        on_progress: Option<Function>,
+        cancel: Option<WasmCancel>,
+    ) -> Result<Promise, JsValue> {
+        let id = parse_id(id)?;
+        let target = s3keep::backup::BucketUrl::parse(url).map_err(|e| to_js(&e))?;
+        let mut options = match set {
+            Some(set) => s3keep::backup::RestoreOptions::only_set(set),
+            None => s3keep::backup::RestoreOptions::default(),
+        };
+        options.progress = on_progress.map(progress_callback);
+        let store = self.store.clone();
+        Ok(run(cancel, async move {
+            Ok(json(&store.restore_to_bucket(id, &target, options).await?))
+        }))
+    }
+
     /// Opens one file of `restorePlan` for reading chunk by chunk, CRC32C verified.
     #[wasm_bindgen(js_name = openFile)]
     pub fn open_file(&self, id: &str, set: &str, entry: &str, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {

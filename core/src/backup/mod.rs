@@ -3,6 +3,7 @@
 //! `verify.rs`, `prune.rs`, `maintenance.rs` (cleanup_uploads, check), `probe.rs` (what the
 //! store honours: conditional writes, checksums, multipart, paging, Object Lock).
 
+mod copy;
 mod delete;
 pub mod layout;
 mod list;
@@ -11,7 +12,9 @@ pub mod manifest;
 mod probe;
 pub(crate) mod progress;
 mod prune;
+pub(crate) mod remote;
 pub(crate) mod restore;
+mod restore_bucket;
 mod save;
 #[cfg(not(target_arch = "wasm32"))]
 mod scan;
@@ -35,6 +38,7 @@ pub use list::ListFilter;
 pub use manifest::{FileEntry, Metadata, StatusDoc, ZeebeDescriptor};
 pub use probe::{ProbeLine, ProbeReport, ProbeState, CONDITIONAL_WRITES_IGNORED, PROBE_LINES};
 pub use progress::ProgressFn;
+pub use remote::{is_s3_url, BucketUrl, RemoteObject};
 pub use restore::{DirectoryPlan, PlannedRestore, RestoreOptions};
 pub use save::SaveOptions;
 pub(crate) use save::{OpenUploads, PlannedFile, Transfer};

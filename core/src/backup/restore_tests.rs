@@ -11,6 +11,7 @@ fn entry(name: &str) -> FileEntry {
         name: name.into(),
         size: Some(1),
         crc32c: Some("AAAAAA==".into()),
+        etag: None,
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt as _;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorDetails, Result};
 use crate::runtime::{BoxFuture, MaybeSend};
 use crate::s3::ByteStream;
 
@@ -34,6 +34,13 @@ pub enum Source {
         /// The chunks.
         stream: ByteStream,
     },
+    /// Every object under an S3 prefix (§13), listed when the save starts: each becomes a
+    /// file named by its key without the prefix, below this spec's name (`""`: at the top
+    /// of the set). Made by [`FileSet::from_url`].
+    Prefix(Box<super::remote::BucketUrl>),
+    /// One object of an S3 source, as listed; read with `If-Match` on its ETag, or copied by
+    /// the server (§13).
+    Object(super::remote::RemoteObject),
 }
 
 impl std::fmt::Debug for Source {
@@ -44,6 +51,8 @@ impl std::fmt::Debug for Source {
             Source::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
             Source::Ranged(r) => write!(f, "Ranged({} bytes)", r.size()),
             Source::Stream { size, .. } => write!(f, "Stream({size:?} bytes)"),
+            Source::Prefix(url) => write!(f, "Prefix({})", url.shown()),
+            Source::Object(object) => object.fmt(f),
         }
     }
 }
@@ -79,6 +88,22 @@ impl FileSet {
                 })
                 .collect(),
         }
+    }
+
+    /// Every object under an S3 prefix, `s3://BUCKET[/PREFIX][?endpoint=...&region=...
+    /// &profile=...]` (§13; credentials as docs/OPTIONS.md "S3 sources and targets" says),
+    /// named by its key without the prefix. The prefix is listed when the save starts.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a malformed URL, before any request.
+    pub fn from_url(name: impl Into<String>, url: &str) -> Result<Self> {
+        Ok(Self {
+            name: name.into(),
+            files: vec![FileSpec {
+                name: String::new(),
+                source: Source::Prefix(Box::new(super::remote::BucketUrl::parse(url)?)),
+            }],
+        })
     }
 
     /// Every regular file below `dir`, recursively, named by its path relative to `dir`
@@ -140,6 +165,8 @@ pub(crate) struct ChunkReader {
     position: u64,
     /// For a name in errors.
     label: String,
+    /// An S3 source object, until its GetObject is sent (then `kind` streams its body).
+    object: Option<super::remote::RemoteObject>,
 }
 
 enum ReaderKind {
@@ -208,6 +235,7 @@ impl ChunkReader {
 
     fn with_stat(source: Source, on_disk: Option<OnDisk>, label: String) -> Self {
         let stat = on_disk.as_ref().and_then(|d| d.stat);
+        let mut object = None;
         let (kind, size) = match source {
             #[cfg(not(target_arch = "wasm32"))]
             Source::Path(path) => {
@@ -230,6 +258,26 @@ impl ChunkReader {
                 },
                 size,
             ),
+            Source::Object(o) => {
+                let size = o.size;
+                object = Some(o);
+                (ReaderKind::Bytes(Bytes::new()), Some(size))
+            }
+            Source::Prefix(url) => {
+                // plan_files lists prefixes before making readers; an unlisted one reads as
+                // an error rather than as an empty file.
+                let failed: ByteStream = Box::pin(futures::stream::once(async move {
+                    Err(Error::invalid_input(format!("{} was not listed", url.shown())))
+                }));
+                (
+                    ReaderKind::Stream {
+                        stream: failed,
+                        pending: Bytes::new(),
+                        done: false,
+                    },
+                    None,
+                )
+            }
         };
         Self {
             kind,
@@ -237,7 +285,37 @@ impl ChunkReader {
             stat,
             position: 0,
             label,
+            object,
         }
+    }
+
+    /// The S3 source object this reader reads, while none of it has been read.
+    pub(crate) fn remote_object(&self) -> Option<&super::remote::RemoteObject> {
+        self.object.as_ref().filter(|_| self.position == 0)
+    }
+
+    /// The listed ETag of an S3 source object (format 2's change detection, §13).
+    pub(crate) fn etag(&self) -> Option<&str> {
+        self.object.as_ref().and_then(|o| o.etag.as_deref())
+    }
+
+    /// Sends the GetObject of an S3 source object, pinned to its listed ETag.
+    async fn open_object(&mut self) -> Result<()> {
+        if let (Some(object), ReaderKind::Bytes(_)) = (&self.object, &self.kind) {
+            if self.position == 0 {
+                let output = object
+                    .client
+                    .get_object_if_match(&object.key, None, object.etag.as_deref())
+                    .await
+                    .map_err(|e| source_error(e, &self.label))?;
+                self.kind = ReaderKind::Stream {
+                    stream: output.body,
+                    pending: Bytes::new(),
+                    done: false,
+                };
+            }
+        }
+        Ok(())
     }
 
     /// The size in bytes, when known.
@@ -330,6 +408,9 @@ impl ChunkReader {
     /// # Errors
     /// [`Error::Io`] when reading fails or a file changed size while being read.
     pub async fn next_chunk(&mut self, max: usize) -> Result<Option<Bytes>> {
+        if self.object.is_some() && self.position == 0 && self.size != Some(0) {
+            self.open_object().await?;
+        }
         let chunk = match &mut self.kind {
             #[cfg(not(target_arch = "wasm32"))]
             ReaderKind::Path { path, file } => read_file_chunk(path, file, max).await?,
@@ -378,6 +459,22 @@ impl ChunkReader {
             }
         }
         Ok(if chunk.is_empty() { None } else { Some(chunk) })
+    }
+}
+
+/// An S3 source object that changed (412) or went (404) since it was listed: named as the
+/// source's, not the store's.
+fn source_error(err: Error, label: &str) -> Error {
+    match err {
+        Error::Conflict(d) => Error::Conflict(ErrorDetails {
+            message: format!("the source object of {label} changed since it was listed (its ETag differs)"),
+            ..d
+        }),
+        Error::NotFound(d) => Error::NotFound(ErrorDetails {
+            message: format!("the source object of {label} is gone since it was listed"),
+            ..d
+        }),
+        other => other,
     }
 }
 

@@ -202,6 +202,7 @@ mod tests {
                         name: name.to_string(),
                         size: *size,
                         crc32c: size.map(|_| "AAAAAA==".to_string()),
+                        etag: None,
                     })
                     .collect();
                 (set.to_string(), entries)

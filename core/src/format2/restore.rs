@@ -219,6 +219,7 @@ pub(crate) fn plan_sets(manifest: &Manifest) -> BTreeMap<String, Vec<FileEntry>>
                     name: f.name.clone(),
                     size: Some(f.size),
                     crc32c: Some(f.crc32c.clone()),
+                    etag: f.etag.clone(),
                 })
                 .collect();
             (set.clone(), entries)
@@ -322,6 +323,7 @@ mod tests {
             mtime_ns: None,
             ctime_ns: None,
             inode: None,
+            etag: None,
             chunks: vec![id(1), id(2), id(3), id(4), id(5), id(1)],
         };
         let ranges = file_ranges(&index, &file, "files/f").unwrap();

@@ -6,6 +6,7 @@
 //! - `list.rs`: ListObjectsV2; `delete.rs`: DeleteObjects;
 //! - `multipart.rs`: CreateMultipartUpload, UploadPart, CompleteMultipartUpload,
 //!   AbortMultipartUpload, ListMultipartUploads;
+//! - `copy.rs`: CopyObject, UploadPartCopy (server-side copies);
 //! - `lock.rs`: GetObjectLockConfiguration, CreateBucket with Object Lock;
 //! - `client.rs`: signing, sending, retries; `limiter.rs`: the adaptive cap on requests in
 //!   flight (AIMD on throttling); `operation.rs`: the actions and their counts;
@@ -18,6 +19,7 @@ mod address;
 mod body;
 pub mod checksum;
 mod client;
+mod copy;
 mod delete;
 #[cfg(not(target_arch = "wasm32"))]
 mod file_part;
@@ -37,6 +39,7 @@ mod xml_request;
 pub(crate) use body::human_size;
 pub use body::{MAX_ERROR_BODY_BYTES, MAX_XML_BYTES};
 pub use client::S3Client;
+pub use copy::{CopyResult, CopySource};
 pub use delete::DELETE_OBJECTS_MAX_KEYS;
 #[cfg(not(target_arch = "wasm32"))]
 pub use file_part::FilePart;

@@ -30,9 +30,22 @@ impl S3Client {
     /// CreateMultipartUpload; returns the upload id. In CRC32C mode the upload is declared
     /// with `x-amz-checksum-algorithm: CRC32C` so every part's checksum is verified.
     pub async fn create_multipart_upload(&self, key: &str) -> Result<String> {
+        self.create_upload(key, self.config().checksum == ChecksumMode::Crc32c)
+            .await
+    }
+
+    /// CreateMultipartUpload of an upload whose parts are UploadPartCopy, declared without
+    /// a checksum algorithm: MinIO refuses a part copy into an upload declared with one
+    /// ("checksum missing, want CRC32C"), and a part copy cannot carry the checksum of bytes
+    /// the client never sees.
+    pub async fn create_multipart_upload_for_copy(&self, key: &str) -> Result<String> {
+        self.create_upload(key, false).await
+    }
+
+    async fn create_upload(&self, key: &str, crc32c: bool) -> Result<String> {
         check_key(key)?;
         let mut request = Request::new(Operation::CreateMultipartUpload, Method::POST, Some(key)).query("uploads", "");
-        if self.config().checksum == ChecksumMode::Crc32c {
+        if crc32c {
             request = request.header("x-amz-checksum-algorithm", "CRC32C");
         }
         let answer = self

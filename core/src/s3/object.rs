@@ -192,10 +192,28 @@ impl S3Client {
     /// # Errors
     /// [`Error::NotFound`] when the key does not exist.
     pub async fn get_object(&self, key: &str, range: Option<(u64, u64)>) -> Result<GetObjectOutput> {
+        self.get_object_if_match(key, range, None).await
+    }
+
+    /// GetObject as [`get_object`](Self::get_object), with `If-Match: etag` when given: an
+    /// object that no longer has that ETag fails with [`Error::Conflict`] (412) instead of
+    /// giving other bytes (the source of an S3-to-S3 save is read this way, §13).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when the key does not exist; [`Error::Conflict`] on another ETag.
+    pub async fn get_object_if_match(
+        &self,
+        key: &str,
+        range: Option<(u64, u64)>,
+        etag: Option<&str>,
+    ) -> Result<GetObjectOutput> {
         check_key(key)?;
         let mut request = Request::new(Operation::GetObject, Method::GET, Some(key));
         if let Some((first, last)) = range {
             request = request.header("range", format!("bytes={first}-{last}"));
+        }
+        if let Some(etag) = etag {
+            request = request.header("if-match", etag.to_string());
         }
         let response = self.send(request).await.map_err(|e| e.with_key(key))?;
         let head = object_head(response.headers());
