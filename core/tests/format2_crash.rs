@@ -40,15 +40,6 @@ async fn store_on(bucket: &str, endpoint: Option<&str>) -> BackupStore {
     support::store_for(config).await
 }
 
-async fn keys_under(store: &BackupStore, folder: &str) -> Vec<String> {
-    let prefix = format!("{}{folder}", store.layout().prefix());
-    support::all_keys(store.client())
-        .await
-        .into_iter()
-        .filter(|k| k.starts_with(&prefix))
-        .collect()
-}
-
 /// The child: saves the tree through a proxy that delays every request by 300 ms, so
 /// that the parent can kill it half-way.
 async fn child_slow_save(bucket: &str, dir: &str) {
@@ -92,7 +83,7 @@ async fn a_save_killed_with_sigkill_is_resumed_by_the_next_save() {
     let mut indexed = 0;
     for _ in 0..600 {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        indexed = keys_under(&store, "index/").await.len();
+        indexed = support::keys_under(&store, "index/").await.len();
         if indexed >= 4 {
             break;
         }
@@ -103,7 +94,7 @@ async fn a_save_killed_with_sigkill_is_resumed_by_the_next_save() {
     let killed = BackupId::new(0, 1, 0);
     assert_eq!(store.status(killed).await.unwrap().status, StatusCode::InProgress);
     assert_eq!(
-        keys_under(&store, "locks/").await.len(),
+        support::keys_under(&store, "locks/").await.len(),
         1,
         "the killed save's lock stays until stale"
     );
@@ -136,7 +127,7 @@ async fn one_pack_backup(src: &Path) -> (BackupStore, BackupId, String) {
     let id = BackupId::new(0, 1, 0);
     let set = FileSet::from_dir("files", src).unwrap();
     store.save(id, vec![set], SaveOptions::default()).await.unwrap();
-    let packs = keys_under(&store, "data/").await;
+    let packs = support::keys_under(&store, "data/").await;
     assert_eq!(packs.len(), 1);
     (store, id, packs[0].clone())
 }

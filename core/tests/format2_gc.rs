@@ -68,23 +68,9 @@ async fn save_tree(store: &BackupStore, id: BackupId, seed: u64) -> Result<Files
 }
 
 async fn pack_keys(store: &BackupStore) -> Vec<String> {
-    let prefix = format!("{}data/", store.layout().prefix());
-    let mut keys: Vec<String> = support::all_keys(store.client())
-        .await
-        .into_iter()
-        .filter(|k| k.starts_with(&prefix))
-        .collect();
+    let mut keys = support::keys_under(store, "data/").await;
     keys.sort();
     keys
-}
-
-async fn keys_under(store: &BackupStore, folder: &str) -> Vec<String> {
-    let prefix = format!("{}{folder}", store.layout().prefix());
-    support::all_keys(store.client())
-        .await
-        .into_iter()
-        .filter(|k| k.starts_with(&prefix))
-        .collect()
 }
 
 async fn restores_exactly(store: &BackupStore, id: BackupId, expected: &Files) {
@@ -155,7 +141,7 @@ async fn prune_deletes_unused_packs_only_after_the_grace_period() {
     }
     let before = pack_keys(&store).await;
     assert!(before.len() >= 3, "one pack per save at least: {before:?}");
-    assert!(keys_under(&store, "index/").await.len() >= 3);
+    assert!(support::keys_under(&store, "index/").await.len() >= 3);
 
     // Backup 2 goes; its own chunks (own/2.bin, note.txt) are in its pack only (the
     // first save's pack holds what all three share). Right away that pack is too young
@@ -182,8 +168,8 @@ async fn prune_deletes_unused_packs_only_after_the_grace_period() {
     let after = pack_keys(&store).await;
     assert_eq!(after.len(), before.len() - 1);
     // The index was rewritten into one object and no lock is left behind.
-    assert_eq!(keys_under(&store, "index/").await.len(), 1);
-    assert!(keys_under(&store, "locks/").await.is_empty());
+    assert_eq!(support::keys_under(&store, "index/").await.len(), 1);
+    assert!(support::keys_under(&store, "locks/").await.is_empty());
 
     expected.remove(&second);
     for (id, files) in &expected {
@@ -226,12 +212,12 @@ async fn a_stale_lock_is_waited_out_then_broken_by_prune() {
         .unwrap();
     save_tree(&store, BackupId::new(1, 2, 0), 2).await.unwrap();
     assert!(
-        keys_under(&store, "locks/").await.contains(&ghost),
+        support::keys_under(&store, "locks/").await.contains(&ghost),
         "a save only ignores it"
     );
     // An exclusive taker deletes it.
     store.prune(&RetentionPolicy::default(), false).await.unwrap();
-    assert!(keys_under(&store, "locks/").await.is_empty());
+    assert!(support::keys_under(&store, "locks/").await.is_empty());
     all_completed_verify_deep(&store).await;
 }
 
@@ -252,7 +238,7 @@ async fn a_save_whose_lock_is_removed_stops_and_never_completes() {
     // Break the save's lock as soon as it appears.
     let mut broke = false;
     for _ in 0..200 {
-        let locks = keys_under(&direct, "locks/").await;
+        let locks = support::keys_under(&direct, "locks/").await;
         if let Some(lock) = locks.first() {
             direct.client().delete_object(lock).await.unwrap();
             broke = true;
@@ -369,7 +355,7 @@ async fn save_and_prune_racing_100_times_never_lose_a_completed_backup() {
     let newest = *expected.keys().last().unwrap();
     let report = store.verify(newest, true).await.unwrap();
     assert!(report.is_ok() && report.notes.is_empty(), "{report:?}");
-    assert!(keys_under(&store, "locks/").await.is_empty());
+    assert!(support::keys_under(&store, "locks/").await.is_empty());
 }
 
 /// A prune dropped in the middle of garbage collection (right after its first
@@ -440,7 +426,7 @@ async fn a_prune_dropped_mid_gc_leaves_completed_backups_whole_and_the_next_fini
             "round {round}: GC left garbage: {:?}",
             report.notes
         );
-        assert!(keys_under(&store, "locks/").await.is_empty());
+        assert!(support::keys_under(&store, "locks/").await.is_empty());
     }
     assert!(
         cut_between_index_and_packs,

@@ -61,15 +61,6 @@ async fn save_dir(store: &BackupStore, id: BackupId, dir: &Path) -> s3keep::Back
     store.save(id, vec![set], SaveOptions::default()).await.unwrap()
 }
 
-async fn keys_under(store: &BackupStore, folder: &str) -> Vec<String> {
-    let prefix = format!("{}{folder}", store.layout().prefix());
-    support::all_keys(store.client())
-        .await
-        .into_iter()
-        .filter(|k| k.starts_with(&prefix))
-        .collect()
-}
-
 #[tokio::test]
 async fn a_new_store_is_format_2_and_a_tree_round_trips_byte_exact() {
     let store = format2_store().await;
@@ -93,14 +84,14 @@ async fn a_new_store_is_format_2_and_a_tree_round_trips_byte_exact() {
         .unwrap();
     let descriptor: serde_json::Value = serde_json::from_slice(&descriptor).unwrap();
     assert_eq!(descriptor["formatVersion"], 2);
-    let mut folder = keys_under(&store, "0/1/0/").await;
+    let mut folder = support::keys_under(&store, "0/1/0/").await;
     folder.sort();
     let prefix = store.layout().prefix();
     assert_eq!(
         folder,
         ["manifest.json.zst", "metadata.json", "status.json"].map(|k| format!("{prefix}0/1/0/{k}"))
     );
-    let packs = keys_under(&store, "data/").await;
+    let packs = support::keys_under(&store, "data/").await;
     let stored: u64 = {
         let mut sum = 0;
         for key in &packs {
@@ -113,9 +104,9 @@ async fn a_new_store_is_format_2_and_a_tree_round_trips_byte_exact() {
         stored < (total - (3 * MIB + 17)) as u64,
         "{stored} bytes stored for {total} bytes of files"
     );
-    assert!(!keys_under(&store, "index/").await.is_empty());
+    assert!(!support::keys_under(&store, "index/").await.is_empty());
     assert!(
-        keys_under(&store, "locks/").await.is_empty(),
+        support::keys_under(&store, "locks/").await.is_empty(),
         "a finished save leaves no lock"
     );
 
@@ -263,7 +254,7 @@ async fn delete_removes_the_backup_folder_and_leaves_the_packs_for_gc() {
     let (first, second) = (BackupId::new(0, 1, 0), BackupId::new(0, 2, 0));
     save_dir(&store, first, src.path()).await;
     save_dir(&store, second, src.path()).await;
-    let packs = keys_under(&store, "data/").await;
+    let packs = support::keys_under(&store, "data/").await;
     assert_eq!(packs.len(), 1, "the second save of the same tree writes no pack");
 
     let deleted = store.delete(first, DeleteOptions::default()).await.unwrap();
@@ -271,9 +262,9 @@ async fn delete_removes_the_backup_folder_and_leaves_the_packs_for_gc() {
         deleted.objects_deleted, 3,
         "status.json, metadata.json and the manifest"
     );
-    assert!(keys_under(&store, "0/1/0/").await.is_empty());
+    assert!(support::keys_under(&store, "0/1/0/").await.is_empty());
     assert_eq!(
-        keys_under(&store, "data/").await,
+        support::keys_under(&store, "data/").await,
         packs,
         "packs stay for garbage collection"
     );
@@ -324,7 +315,7 @@ async fn an_in_progress_backup_is_not_restored() {
         "{err}"
     );
     assert_eq!(store.status(id).await.unwrap().status, StatusCode::Failed);
-    assert!(keys_under(&store, "locks/").await.is_empty());
+    assert!(support::keys_under(&store, "locks/").await.is_empty());
     let err = store
         .restore(id, tempfile::tempdir().unwrap().path(), RestoreOptions::default())
         .await

@@ -19,7 +19,7 @@ use futures::stream::{self, StreamExt as _, TryStreamExt as _};
 
 use super::manifest::{FileEntry, Metadata};
 use super::save::{acquire, Transfer};
-use super::{BackupId, BackupStore, StatusCode};
+use super::{BackupId, BackupStore};
 use crate::error::{Error, Result};
 use crate::s3::checksum::Crc32c;
 use crate::s3::{part_size_for, CopySource, S3Client, MAX_PART_SIZE};
@@ -64,11 +64,7 @@ impl BackupStore {
     pub(crate) async fn previous_metadata(&self, id: &BackupId) -> Result<Option<Previous>> {
         for checkpoint in self.previous_checkpoints(id).await? {
             let candidate = BackupId::new(id.partition, checkpoint, id.node);
-            let completed = matches!(
-                self.read_status(&candidate).await,
-                Ok(Some(s)) if s.doc.status_code == StatusCode::Completed
-            );
-            if !completed {
+            if !self.is_completed(&candidate).await {
                 continue;
             }
             match self.read_metadata(&candidate).await {

@@ -192,12 +192,10 @@ impl BackupStore {
             StatusRead::Found(status) => status,
             corrupt => return Ok(info_from_corrupt(id, &corrupt)),
         };
-        let mut info = info_from_status(id, &status);
+        let info = info_from_status(id, &status);
         if status.doc.status_code == StatusCode::Completed {
             if let Some(metadata) = self.read_metadata(&id).await? {
-                info.total_size = Some(metadata.total_size());
-                info.file_count = Some(metadata.file_count());
-                info.user_metadata = metadata.user_metadata;
+                return Ok(with_metadata(info, metadata));
             }
         }
         Ok(info)
@@ -362,6 +360,24 @@ pub(crate) fn info_from_status(id: BackupId, status: &StatusObject) -> BackupInf
         file_count: None,
         user_metadata: BTreeMap::new(),
     }
+}
+
+/// What a save reports once it wrote `doc` (COMPLETED) for a backup of `metadata`.
+pub(crate) fn completed_info(id: BackupId, doc: StatusDoc, metadata: Metadata) -> BackupInfo {
+    let status = StatusObject {
+        doc,
+        etag: None,
+        last_modified: None,
+    };
+    with_metadata(info_from_status(id, &status), metadata)
+}
+
+/// `info` with the total size, file count and user metadata of `metadata.json`.
+fn with_metadata(mut info: BackupInfo, metadata: Metadata) -> BackupInfo {
+    info.total_size = Some(metadata.total_size());
+    info.file_count = Some(metadata.file_count());
+    info.user_metadata = metadata.user_metadata;
+    info
 }
 
 /// What `list` and `status` report of a backup whose `status.json` is corrupt: `Corrupt`,

@@ -226,18 +226,7 @@ impl BackupStore {
         self.put_json(&self.layout.metadata_key(&id), metadata_json, &json)
             .await?;
         let doc = self.write_status(&id, in_progress, StatusCode::Completed, None).await?;
-        let mut info = super::info_from_status(
-            id,
-            &StatusObject {
-                doc,
-                etag: None,
-                last_modified: None,
-            },
-        );
-        info.total_size = Some(metadata.total_size());
-        info.file_count = Some(metadata.file_count());
-        info.user_metadata = metadata.user_metadata;
-        Ok(info)
+        Ok(super::completed_info(id, doc, metadata))
     }
 
     /// The failure path: abort open uploads, then FAILED with the reason (best effort: the

@@ -9,6 +9,8 @@ use futures::StreamExt as _;
 use crate::error::{Error, ErrorDetails, Result};
 use crate::runtime::{BoxFuture, MaybeSend};
 use crate::s3::ByteStream;
+#[cfg(not(target_arch = "wasm32"))]
+use crate::s3::{read_at, read_exact_at};
 
 /// Random access to bytes by range: how the wasm binding reads a `Blob` (`blob.slice()`).
 pub trait RangedSource: MaybeSend {
@@ -488,37 +490,6 @@ pub(crate) enum OnDiskFile {
     Read(Bytes),
     /// A larger one, open for positioned reads.
     Ranged(RangedFile),
-}
-
-#[cfg(unix)]
-fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
-}
-
-#[cfg(unix)]
-fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
-    std::os::unix::fs::FileExt::read_at(file, buf, offset)
-}
-
-#[cfg(windows)]
-fn read_exact_at(file: &std::fs::File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
-    while !buf.is_empty() {
-        match read_at(file, buf, offset) {
-            Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
-            Ok(n) => {
-                buf = &mut buf[n..];
-                offset += n as u64;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
-#[cfg(windows)]
-fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
-    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
 }
 
 /// A file on disk opened for positioned reads, with its size when planned.

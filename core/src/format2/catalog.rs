@@ -153,11 +153,7 @@ impl BackupStore {
     pub(crate) async fn previous_manifest(&self, id: &BackupId) -> Result<Option<Manifest>> {
         for checkpoint in self.previous_checkpoints(id).await? {
             let candidate = BackupId::new(id.partition, checkpoint, id.node);
-            let completed = matches!(
-                self.read_status(&candidate).await,
-                Ok(Some(s)) if s.doc.status_code == StatusCode::Completed
-            );
-            if !completed {
+            if !self.is_completed(&candidate).await {
                 continue;
             }
             // A damaged or format 1 candidate only costs change detection: try the next.
@@ -197,6 +193,44 @@ impl BackupStore {
         Ok(checkpoints)
     }
 
+    /// Whether `id`'s `status.json` says COMPLETED (an unreadable one does not).
+    pub(crate) async fn is_completed(&self, id: &BackupId) -> bool {
+        matches!(
+            self.read_status(id).await,
+            Ok(Some(s)) if s.doc.status_code == StatusCode::Completed
+        )
+    }
+
+    /// The stored length of each of `packs` (`None`: missing): HeadObject each, or one
+    /// listing of `data/` when there are more than [`HEAD_PACKS_MAX`].
+    pub(crate) async fn pack_sizes(
+        &self,
+        packs: impl IntoIterator<Item = PackId>,
+    ) -> Result<HashMap<PackId, Option<u64>>> {
+        let layout = &self.f2().layout;
+        let packs: Vec<PackId> = packs.into_iter().collect();
+        if packs.len() > HEAD_PACKS_MAX {
+            let listed: HashMap<PackId, u64> = self
+                .list_below(&layout.packs_prefix())
+                .await?
+                .into_iter()
+                .filter_map(|(key, size)| layout.parse_pack_key(&key).map(|id| (id, size)))
+                .collect();
+            return Ok(packs.into_iter().map(|p| (p, listed.get(&p).copied())).collect());
+        }
+        stream::iter(packs)
+            .map(|pack| async move {
+                match self.client.head_object(&layout.pack_key(&pack)).await {
+                    Ok(head) => Ok((pack, Some(head.size))),
+                    Err(Error::NotFound(_)) => Ok((pack, None)),
+                    Err(e) => Err(e),
+                }
+            })
+            .buffer_unordered(self.config.concurrency)
+            .try_collect()
+            .await
+    }
+
     /// Checks that every pack exists with its length (HeadObject each, or one listing of
     /// `data/` when there are many).
     ///
@@ -204,27 +238,7 @@ impl BackupStore {
     /// [`Error::Integrity`] naming the first pack missing or of another length.
     pub(crate) async fn check_packs_exist(&self, packs: &HashMap<PackId, u64>) -> Result<()> {
         let layout = &self.f2().layout;
-        let found: HashMap<PackId, Option<u64>> = if packs.len() <= HEAD_PACKS_MAX {
-            stream::iter(packs.keys().copied())
-                .map(|pack| async move {
-                    match self.client.head_object(&layout.pack_key(&pack)).await {
-                        Ok(head) => Ok((pack, Some(head.size))),
-                        Err(Error::NotFound(_)) => Ok((pack, None)),
-                        Err(e) => Err(e),
-                    }
-                })
-                .buffer_unordered(self.config.concurrency)
-                .try_collect()
-                .await?
-        } else {
-            let listed: HashMap<PackId, u64> = self
-                .list_below(&layout.packs_prefix())
-                .await?
-                .into_iter()
-                .filter_map(|(key, size)| layout.parse_pack_key(&key).map(|id| (id, size)))
-                .collect();
-            packs.keys().map(|p| (*p, listed.get(p).copied())).collect()
-        };
+        let found = self.pack_sizes(packs.keys().copied()).await?;
         let mut sorted: Vec<_> = packs.iter().collect();
         sorted.sort();
         for (pack, length) in sorted {

@@ -182,18 +182,7 @@ impl BackupStore {
 
         // Step 6.
         let doc = self.write_status(&id, in_progress, StatusCode::Completed, None).await?;
-        let mut info = crate::backup::info_from_status(
-            id,
-            &StatusObject {
-                doc,
-                etag: None,
-                last_modified: None,
-            },
-        );
-        info.total_size = Some(metadata.total_size());
-        info.file_count = Some(metadata.file_count());
-        info.user_metadata = metadata.user_metadata;
-        Ok(info)
+        Ok(crate::backup::completed_info(id, doc, metadata))
     }
 
     /// Reads and chunks `readers` (worker threads for files on disk natively, the async

@@ -57,17 +57,7 @@ impl BackupStore {
         }
 
         // Shallow: each pack once.
-        let found: Vec<(PackId, Option<u64>)> = stream::iter(referenced.keys().copied())
-            .map(|pack| async move {
-                match self.client.head_object(&layout.pack_key(&pack)).await {
-                    Ok(head) => Ok((pack, Some(head.size))),
-                    Err(Error::NotFound(_)) => Ok((pack, None)),
-                    Err(e) => Err(e),
-                }
-            })
-            .buffer_unordered(self.config.concurrency)
-            .try_collect()
-            .await?;
+        let found = self.pack_sizes(referenced.keys().copied()).await?;
         let mut sound = Vec::new();
         for (pack, size) in found {
             let expected = referenced[&pack];

@@ -299,20 +299,25 @@ impl S3Client {
                 skew_retried = true;
                 continue;
             }
-            let Some(delay) = self.retry_delay(&err, attempts, stopwatch.elapsed()) else {
-                return Err(if attempts > 1 {
-                    with_attempts(err, attempts, stopwatch.elapsed())
-                } else {
-                    err
-                });
-            };
-            tracing::debug!(attempts, ?delay, error = %err, "retrying S3 request");
+            let message = err.to_string();
+            let delay = self.backoff_or_give_up(err, attempts, &stopwatch)?;
+            tracing::debug!(attempts, ?delay, error = %message, "retrying S3 request");
             runtime::sleep(delay).await;
         }
     }
 
     /// The sleep before retrying after `err` failed attempt number `attempt`, or `None` when
     /// `err` is final: not temporary, attempts used up, or the time budget spent (§6).
+    /// The wait before try `attempt + 1` after `err`, or `err` itself (naming the attempts
+    /// when there was more than one) once [`retry_delay`](Self::retry_delay) gives up.
+    pub(crate) fn backoff_or_give_up(&self, err: Error, attempt: u32, stopwatch: &Stopwatch) -> Result<Duration> {
+        match self.retry_delay(&err, attempt, stopwatch.elapsed()) {
+            Some(delay) => Ok(delay),
+            None if attempt > 1 => Err(with_attempts(err, attempt, stopwatch.elapsed())),
+            None => Err(err),
+        }
+    }
+
     pub(crate) fn retry_delay(&self, err: &Error, attempt: u32, elapsed: Duration) -> Option<Duration> {
         let retry = &self.inner.config.retry;
         let delay = backoff_delay(attempt, retry.base_delay, retry.max_delay);

@@ -17,11 +17,10 @@ use super::body::MAX_XML_BYTES;
 use super::client::{Request, S3Client};
 use super::list::bad_xml;
 use super::operation::Operation;
-use super::response::classify;
-use super::retry::with_attempts;
+use super::response::error_after_ok;
 use super::xml::{non_empty, read_document, XmlError};
 use super::CompletedPart;
-use crate::error::{ErrorDetails, Result};
+use crate::error::Result;
 use crate::runtime::{self, Stopwatch};
 
 /// The object a server-side copy reads: bucket, key, and the ETag it must still have.
@@ -145,26 +144,8 @@ impl S3Client {
                 Err(XmlError::ErrorDocument { error, .. }) => error,
                 Err(e) => return Err(bad_xml(doc, e).with_key(key)),
             };
-            let details = ErrorDetails {
-                code: error.code.clone(),
-                status: Some(answer.status),
-                request_id: error.request_id.clone(),
-                key: Some(key.to_string()),
-                endpoint: Some(self.endpoint().to_string()),
-                message: error
-                    .message
-                    .clone()
-                    .unwrap_or_else(|| format!("{doc} failed after 200 OK")),
-                source: None,
-            };
-            let err = classify(error.code.as_deref(), answer.status, details);
-            let Some(delay) = self.retry_delay(&err, attempt, stopwatch.elapsed()) else {
-                return Err(if attempt > 1 {
-                    with_attempts(err, attempt, stopwatch.elapsed())
-                } else {
-                    err
-                });
-            };
+            let err = error_after_ok(&error, answer.status, key, self.endpoint(), doc);
+            let delay = self.backoff_or_give_up(err, attempt, &stopwatch)?;
             runtime::sleep(delay).await;
         }
     }

@@ -43,6 +43,8 @@ pub use copy::{CopyResult, CopySource};
 pub use delete::DELETE_OBJECTS_MAX_KEYS;
 #[cfg(not(target_arch = "wasm32"))]
 pub use file_part::FilePart;
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) use file_part::{read_at, read_exact_at};
 pub use list::{ListOptions, MAX_LIST_PAGES};
 pub use lock::{is_not_implemented, ObjectLockConfiguration};
 pub use multipart::{part_size_for, MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE};

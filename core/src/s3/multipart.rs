@@ -12,11 +12,10 @@ use super::list::bad_xml;
 use super::object::{put_result, PutResult};
 use super::operation::Operation;
 use super::paging::PageGuard;
-use super::response::classify;
-use super::retry::with_attempts;
+use super::response::error_after_ok;
 use super::xml::{self, CompleteOutcome, CompletedPart, UploadsPage};
 use crate::config::ChecksumMode;
-use crate::error::{Error, ErrorDetails, Result};
+use crate::error::{Error, Result};
 use crate::runtime::{self, Stopwatch};
 
 /// The fewest parts any multipart upload may have besides the last: 5 MiB (S3 limit).
@@ -172,26 +171,8 @@ impl S3Client {
                 }
                 CompleteOutcome::Failed(error) => error,
             };
-            let details = ErrorDetails {
-                code: error.code.clone(),
-                status: Some(status),
-                request_id: error.request_id.clone(),
-                key: Some(key.to_string()),
-                endpoint: Some(self.endpoint().to_string()),
-                message: error
-                    .message
-                    .clone()
-                    .unwrap_or_else(|| "CompleteMultipartUpload failed after 200 OK".into()),
-                source: None,
-            };
-            let err = classify(error.code.as_deref(), status, details);
-            let Some(delay) = self.retry_delay(&err, attempt, stopwatch.elapsed()) else {
-                return Err(if attempt > 1 {
-                    with_attempts(err, attempt, stopwatch.elapsed())
-                } else {
-                    err
-                });
-            };
+            let err = error_after_ok(&error, status, key, self.endpoint(), "CompleteMultipartUpload");
+            let delay = self.backoff_or_give_up(err, attempt, &stopwatch)?;
             runtime::sleep(delay).await;
         }
     }

@@ -51,6 +51,25 @@ pub(crate) fn error_from_response(
     classify(code.as_deref(), status, details)
 }
 
+/// The error of an action answered `200 OK` with an `<Error>` document instead of its result
+/// (CompleteMultipartUpload, CopyObject, UploadPartCopy: the S3 API reference says these may
+/// fail after the 200 was sent). `action` names it when the document has no message.
+pub(crate) fn error_after_ok(error: &S3ErrorBody, status: u16, key: &str, endpoint: &str, action: &str) -> Error {
+    let details = ErrorDetails {
+        code: error.code.clone(),
+        status: Some(status),
+        request_id: error.request_id.clone(),
+        key: Some(key.to_string()),
+        endpoint: Some(endpoint.to_string()),
+        message: error
+            .message
+            .clone()
+            .unwrap_or_else(|| format!("{action} failed after 200 OK")),
+        source: None,
+    };
+    classify(error.code.as_deref(), status, details)
+}
+
 /// The variant of §6 for an S3 code and HTTP status.
 pub(crate) fn classify(code: Option<&str>, status: u16, details: ErrorDetails) -> Error {
     match code {

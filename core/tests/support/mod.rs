@@ -202,6 +202,17 @@ pub fn client_for(bucket: &str) -> s3keep::s3::S3Client {
     s3keep::s3::S3Client::new(c).unwrap()
 }
 
+/// Every key of `store` below `folder` (relative to its prefix: `"data/"`, `"index/"`), in
+/// listing order.
+pub async fn keys_under(store: &s3keep::BackupStore, folder: &str) -> Vec<String> {
+    let prefix = format!("{}{folder}", store.layout().prefix());
+    all_keys(store.client())
+        .await
+        .into_iter()
+        .filter(|k| k.starts_with(&prefix))
+        .collect()
+}
+
 /// Every key of the client's bucket (all ListObjectsV2 pages).
 pub async fn all_keys(client: &s3keep::s3::S3Client) -> Vec<String> {
     let options = s3keep::s3::ListOptions::default();
