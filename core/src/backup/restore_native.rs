@@ -204,6 +204,13 @@ impl BackupStore {
             }
             None => work.await,
         };
+        // A token that fired while the last file was being renamed still means "cancelled":
+        // the outcome follows the caller's request, not which task won the race (the files
+        // already renamed into place stay, and the next run skips them).
+        let result = match result {
+            Ok(_) if options.cancel.as_ref().is_some_and(|c| c.is_cancelled()) => Err(cancelled(&id)),
+            other => other,
+        };
         if result.is_err() {
             // A temporary file being created or renamed on a blocking thread when the
             // restore stopped is removed or renamed there (its guard drops after it); wait
