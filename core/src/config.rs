@@ -269,6 +269,9 @@ pub struct StoreConfig {
     pub sources: BTreeMap<ConfigKey, Source>,
 }
 
+/// The error of encryption options with `format` 1.
+pub(crate) const FORMAT1_ENCRYPTED: &str = "encryption needs format 2: format 1 stores each file as one object named by its file name; drop format=1 (or the encryption options)";
+
 /// The keys of an encrypted store (§12; docs/FORMAT.md, "Encryption"). Empty by default:
 /// a new store is then not encrypted. `Debug` never shows a secret.
 ///

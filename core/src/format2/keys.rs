@@ -296,7 +296,9 @@ impl BackupStore {
             ));
         }
         let identity = x25519::Identity::generate();
-        let mac = MacKey::random();
+        // A MAC key given at creation is used (so write-only hosts can be provisioned
+        // before the store exists); otherwise a random one.
+        let mac = given.mac.clone().unwrap_or_else(MacKey::random);
         let document = serde_json::to_vec(&KeyFile {
             format_version: 1,
             identity: identity.to_string().expose_secret().to_string(),

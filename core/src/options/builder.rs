@@ -222,9 +222,7 @@ impl ConfigBuilder {
         }
         config.client.validate()?;
         if config.format == Some(1) && config.encryption.any() {
-            return Err(Error::invalid_input(
-                "encryption needs format 2: format 1 stores each file as one object named by its file name; drop format=1 (or the encryption options)",
-            ));
+            return Err(Error::invalid_input(crate::config::FORMAT1_ENCRYPTED));
         }
         Ok(config)
     }
