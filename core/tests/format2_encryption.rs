@@ -325,33 +325,3 @@ async fn encryption_of_a_format_1_store_is_refused_naming_format_2() {
         "{err}"
     );
 }
-
-#[tokio::test]
-#[ignore = "slow: saves and restores 384 MiB encrypted; run by scripts/test.sh (--include-ignored) or by name"]
-async fn an_encrypted_save_and_restore_of_384_mib_keep_memory_flat() {
-    // Run alone (by name), so that this process's peak RSS is this test's.
-    let config = with_password(support::fresh_format2_config().await, PASSWORD);
-    let store = support::store_for(config).await;
-    let src = tempfile::tempdir().unwrap();
-    let size = 384 * MIB;
-    {
-        use std::io::Write as _;
-        let mut file = std::io::BufWriter::new(std::fs::File::create(src.path().join("big.bin")).unwrap());
-        for block in 0..(size / MIB) {
-            file.write_all(&random(MIB, 1000 + block as u64)).unwrap();
-        }
-    }
-    let id = BackupId::new(0, 1, 0);
-    save(&store, id, src.path()).await.unwrap();
-    let dst = tempfile::tempdir().unwrap();
-    store.restore(id, dst.path(), RestoreOptions::default()).await.unwrap();
-    assert_eq!(
-        std::fs::metadata(dst.path().join("big.bin")).unwrap().len(),
-        size as u64
-    );
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let hwm = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-    let kib: u64 = hwm.split_whitespace().nth(1).unwrap().parse().unwrap();
-    println!("peak RSS of an encrypted save + restore of 384 MiB: {} MiB", kib / 1024);
-    assert!(kib < 256 * 1024, "peak RSS {kib} KiB: memory grows with the file");
-}
