@@ -139,9 +139,9 @@ export type FileSource =
   | string;
 
 /** `{ setName: { "relative/path": source } }` (objects or Maps). Set names: `[a-z0-9][a-z0-9_-]{0,62}`. */
-export type FileSets =
-  | Record<string, Record<string, FileSource> | Map<string, FileSource>>
-  | Map<string, Record<string, FileSource> | Map<string, FileSource>>;
+/** The files of a set, or `s3://BUCKET/PREFIX?endpoint=...`: every object under that prefix. */
+export type SetSource = Record<string, FileSource> | Map<string, FileSource> | string;
+export type FileSets = Record<string, SetSource> | Map<string, SetSource>;
 
 /** How far a save or restore has got. */
 export interface Progress {
@@ -211,6 +211,10 @@ export interface RestoredFile {
   readonly size: number | null;
   /** CRC32C, base64 of the 4 big-endian bytes; null for backups written by Zeebe. */
   readonly crc32c: string | null;
+  /** Where a directory restore writes it: path components below the target (`rootSet` at the top). */
+  readonly path: string[];
+  /** Its temporary file's name during a directory restore, in the directory of `path`. */
+  readonly temp: string;
   /** The whole file, size and CRC32C verified (else an `IntegrityError`). */
   bytes(): Promise<Uint8Array>;
   /** The file chunk by chunk; errors with an `IntegrityError` instead of closing on a mismatch. */
@@ -220,11 +224,11 @@ export interface RestoredFile {
 export interface RestoreOptions extends CallOptions {
   /** Only these sets (default all); an unknown name is an `InvalidInputError`. */
   sets?: string[];
+  /** The set a directory restore writes into the directory itself (default "files", or the only one of `sets`). */
+  rootSet?: string;
 }
 
 export interface RestoreToDirectoryOptions extends RestoreOptions {
-  /** The set written into the directory itself (default "files", or the only one of `sets`). */
-  rootSet?: string;
   /** Files downloaded at once (default 4). */
   concurrency?: number;
   onProgress?: (progress: Progress) => void;
@@ -368,6 +372,12 @@ export class BackupStore {
   list(filter?: ListFilter, options?: CallOptions): Promise<BackupInfo[]>;
   /** The files of a COMPLETED backup (`BackupNotCompletedError` otherwise). */
   restore(id: BackupIdLike, options?: RestoreOptions): Promise<RestoredFile[]>;
+  /** Restores into `s3://BUCKET/PREFIX?endpoint=...` (every set, or only `set` under the prefix). */
+  restoreToBucket(
+    id: BackupIdLike,
+    url: string,
+    options?: CallOptions & { set?: string; onProgress?: (p: Progress) => void },
+  ): Promise<RestoreReport>;
   markFailed(id: BackupIdLike, reason: string, options?: CallOptions): Promise<BackupInfo>;
   delete(id: BackupIdLike, options?: CallOptions & { force?: boolean }): Promise<DeleteReport>;
   verify(id: BackupIdLike, options?: CallOptions & { deep?: boolean }): Promise<VerifyReport>;

@@ -35,7 +35,10 @@ bindgen="$CACHE/wasm-bindgen-$version/bin/wasm-bindgen"
 [ -x "$bindgen" ] || { echo "build-wasm: $bindgen missing; run scripts/setup.sh" >&2; exit 1; }
 
 rm -rf bindings-wasm/pkg
-"$bindgen" --target web --out-dir bindings-wasm/pkg "$wasm"
+# --remove-name-section: the `name` section maps function indices to Rust names for stack
+# traces only; with format 2 it is ~470 KB of a ~2.1 MB module and puts it over the budget
+# below. A trap then shows `wasm-function[N]` instead of the Rust name.
+"$bindgen" --target web --remove-name-section --out-dir bindings-wasm/pkg "$wasm"
 
 # Redirects must never be followed (issue 16): fetch would re-send a 301/307'd request to the
 # other host, session token and body included. reqwest's wasm client passes no redirect mode

@@ -5,7 +5,9 @@
 //! - a list of paths: each file under its base name, each directory as its tree below the
 //!   directory's base name;
 //! - `bytes` (or any bytes-like object): one file named like the set;
-//! - a mapping `{relative name: bytes or path}`: files under the names given.
+//! - a mapping `{relative name: bytes or path}`: files under the names given;
+//! - an `s3://BUCKET/PREFIX?endpoint=...` string: every object under that prefix (§13; the
+//!   core parses and lists it).
 //!
 //! Reading Python objects needs the GIL, walking directories does not: [`SetSpec`]s are read
 //! first (GIL held, no I/O), then [`resolve`] walks the file system in a tokio blocking task.
@@ -26,6 +28,7 @@ pub struct SetSpec {
 }
 
 enum SetKind {
+    Url(String),
     Path(PathBuf),
     Paths(Vec<PathBuf>),
     Named(Vec<(String, Named)>),
@@ -81,6 +84,8 @@ pub fn read(file_sets: &Bound<'_, PyAny>) -> PyResult<Vec<SetSpec>> {
                 files.push((file, named));
             }
             SetKind::Named(files)
+        } else if let Some(url) = source.extract::<String>().ok().filter(|s| s3keep::backup::is_s3_url(s)) {
+            SetKind::Url(url)
         } else if source.is_instance_of::<PyString>() || source.hasattr("__fspath__")? {
             SetKind::Path(path_of(&source, &what)?)
         } else if let Ok(items) = source.try_iter() {
@@ -110,6 +115,7 @@ fn resolve_one(spec: SetSpec, scan: &ScanOptions) -> s3keep::Result<FileSet> {
         files: Vec::new(),
     };
     match spec.kind {
+        SetKind::Url(url) => return FileSet::from_url(set.name, &url),
         SetKind::Path(path) => {
             if std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?.is_dir() {
                 return Ok(FileSet::scan(set.name, &path, scan)?.set);

@@ -4,7 +4,6 @@
 
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use futures::FutureExt as _;
@@ -13,7 +12,6 @@ use pyo3::types::PyDict;
 use s3keep::backup::{DeleteOptions, ListFilter, RestoreOptions, SaveOptions};
 use s3keep::runtime::CancelToken;
 use s3keep::{BackupStore, ConfigKey, StoreConfig};
-use tokio::sync::OnceCell;
 
 use crate::convert::{duration, opt_count, store_config};
 use crate::errors::to_pyerr;
@@ -38,8 +36,6 @@ use crate::runtime::{awaitable, block, Control};
 #[pyclass(frozen, module = "s3keep", name = "BackupStore")]
 pub struct PyBackupStore {
     store: BackupStore,
-    /// Set once the bucket is known to exist (only used with `create_bucket`).
-    bucket_ready: Arc<OnceCell<()>>,
 }
 
 /// The work of one method call, ready to run blocking or as an awaitable.
@@ -94,11 +90,11 @@ impl PyBackupStore {
     fn from_config(py: Python<'_>, config: StoreConfig) -> PyResult<Self> {
         Ok(Self {
             store: BackupStore::new(config).map_err(|e| to_pyerr(py, e))?,
-            bucket_ready: Arc::new(OnceCell::new()),
         })
     }
 
-    /// Runs `f` on a clone of the store, once the bucket exists if `create_bucket` is set.
+    /// Runs `f` on a clone of the store (with `create_bucket`, the core creates a missing
+    /// bucket before the first operation).
     fn op<R, Fut>(
         &self,
         f: impl FnOnce(BackupStore) -> Fut + Send + 'static,
@@ -106,14 +102,7 @@ impl PyBackupStore {
     where
         Fut: Future<Output = s3keep::Result<R>> + Send,
     {
-        let store = self.store.clone();
-        let ready = Arc::clone(&self.bucket_ready);
-        async move {
-            if store.config().create_bucket {
-                ready.get_or_try_init(|| store.ensure_bucket()).await?;
-            }
-            f(store).await
-        }
+        f(self.store.clone())
     }
 
     fn save_call(
@@ -188,7 +177,16 @@ impl PyBackupStore {
             progress: sink.as_ref().map(ProgressSink::core_callback),
             cancel: Some(cancel.clone()),
         };
-        let work = self.op(move |s| async move { s.restore(id, &target, options).await });
+        // A target `s3://BUCKET/PREFIX?...` is a bucket (§13): the core parses it.
+        let work = self.op(move |s| async move {
+            match target.to_str().filter(|t| s3keep::backup::is_s3_url(t)) {
+                Some(url) => {
+                    let bucket = s3keep::backup::BucketUrl::parse(url)?;
+                    s.restore_to_bucket(id, &bucket, options).await
+                }
+                None => s.restore(id, &target, options).await,
+            }
+        });
         let convert = |py: Python<'_>, r| to_py(py, "RestoreReport", &r);
         Ok(Call::new(work, convert).with(Control {
             cancel: Some(cancel),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -28,19 +28,28 @@ def read_tree(root: Path) -> dict[str, bytes]:
 
 
 def big_file(path: Path, size: int) -> Path:
-    """A file of `size` pseudo-random bytes (not compressible, not all equal parts)."""
+    """A file of `size` random bytes: no two parts or chunks equal, not compressible, so
+    that format 2's deduplication and zstd shrink it no more than format 1 does."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    block = hashlib.sha256(path.name.encode()).digest() * (MiB // 32)
     with open(path, "wb") as f:
         written = 0
-        counter = 0
         while written < size:
-            chunk = bytes([counter % 256]) + block[1:]
-            chunk = chunk[: size - written]
-            f.write(chunk)
-            written += len(chunk)
-            counter += 1
+            block = os.urandom(min(MiB, size - written))
+            f.write(block)
+            written += len(block)
     return path
+
+
+def store_keys(s3: Any, bucket: str, prefix: str = "") -> list[str]:
+    """Every object key under `prefix` in `bucket`, in ListObjectsV2 order (none while the
+    bucket does not exist yet)."""
+    keys: list[str] = []
+    try:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            keys.extend(o["Key"] for o in page.get("Contents", []))
+    except s3.exceptions.NoSuchBucket:
+        return []
+    return keys
 
 
 def multipart_uploads(s3: Any, bucket: str) -> list[dict[str, Any]]:

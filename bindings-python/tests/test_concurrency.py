@@ -93,8 +93,15 @@ def test_every_method_has_an_async_form(store: s3keep.BackupStore, tree: Path, t
     asyncio.run(main())
 
 
-def test_ctrl_c_cancels_a_save_marks_it_failed_and_aborts_uploads(make_store: Callable[..., s3keep.BackupStore], s3: Any, bucket_name: str, tmp_path: Path) -> None:
-    store = make_store(multipart_threshold=5 * MiB, part_size=5 * MiB, concurrency=2)
+# The cancellation tests run in both formats: format 1 uploads each big file by multipart,
+# format 2 uploads its packs by multipart while it fills them (random data: not deduplicated
+# nor compressed away).
+FORMATS = pytest.mark.parametrize("format", [1, 2], ids=["format1", "format2"])
+
+
+@FORMATS
+def test_ctrl_c_cancels_a_save_marks_it_failed_and_aborts_uploads(make_store: Callable[..., s3keep.BackupStore], s3: Any, bucket_name: str, tmp_path: Path, format: int) -> None:
+    store = make_store(multipart_threshold=5 * MiB, part_size=5 * MiB, concurrency=2, format=format)
     src = tmp_path / "src"
     big_file(src / "big1.bin", 60 * MiB)
     big_file(src / "big2.bin", 60 * MiB)
@@ -106,9 +113,16 @@ def test_ctrl_c_cancels_a_save_marks_it_failed_and_aborts_uploads(make_store: Ca
             uploading.set()
 
     def press_ctrl_c() -> None:
-        if uploading.wait(timeout=60):
-            uploads_seen.append(len(multipart_uploads(s3, bucket_name)))
-            _thread.interrupt_main()  # what Ctrl-C does: SIGINT's handler in the main thread
+        if not uploading.wait(timeout=60):
+            return
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # a multipart upload under way, then Ctrl-C
+            uploads = multipart_uploads(s3, bucket_name)
+            if uploads:
+                uploads_seen.append(len(uploads))
+                _thread.interrupt_main()  # what Ctrl-C does: SIGINT's handler in the main thread
+                return
+            time.sleep(0.01)
 
     presser = threading.Thread(target=press_ctrl_c)
     presser.start()
@@ -125,8 +139,9 @@ def test_ctrl_c_cancels_a_save_marks_it_failed_and_aborts_uploads(make_store: Ca
     assert multipart_uploads(s3, bucket_name) == []
 
 
-def test_ctrl_c_cancels_a_restore_without_leaving_temporary_files(make_store: Callable[..., s3keep.BackupStore], tmp_path: Path) -> None:
-    store = make_store(multipart_threshold=5 * MiB, part_size=5 * MiB, concurrency=1)
+@FORMATS
+def test_ctrl_c_cancels_a_restore_without_leaving_temporary_files(make_store: Callable[..., s3keep.BackupStore], tmp_path: Path, format: int) -> None:
+    store = make_store(multipart_threshold=5 * MiB, part_size=5 * MiB, concurrency=1, format=format)
     src = tmp_path / "src"
     for i in range(8):
         big_file(src / f"f{i}.bin", 16 * MiB)
@@ -148,8 +163,9 @@ def test_ctrl_c_cancels_a_restore_without_leaving_temporary_files(make_store: Ca
     assert read_tree(out) == read_tree(src)
 
 
-def test_cancelling_an_async_save_marks_it_failed_and_aborts_uploads(make_store: Callable[..., s3keep.BackupStore], s3: Any, bucket_name: str, tmp_path: Path) -> None:
-    store = make_store(multipart_threshold=5 * MiB, part_size=5 * MiB, concurrency=2)
+@FORMATS
+def test_cancelling_an_async_save_marks_it_failed_and_aborts_uploads(make_store: Callable[..., s3keep.BackupStore], s3: Any, bucket_name: str, tmp_path: Path, format: int) -> None:
+    store = make_store(multipart_threshold=5 * MiB, part_size=5 * MiB, concurrency=2, format=format)
     src = big_file(tmp_path / "src" / "big.bin", 120 * MiB)
 
     async def main() -> None:

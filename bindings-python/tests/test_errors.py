@@ -27,14 +27,20 @@ def test_restoring_a_missing_backup_raises_not_found(store: s3keep.BackupStore, 
             call()
 
 
-def test_saving_an_existing_id_raises_backup_already_exists(store: s3keep.BackupStore, s3: Any, bucket_name: str) -> None:
+@pytest.mark.parametrize("format", [1, 2], ids=["format1", "format2"])
+def test_saving_an_existing_id_raises_backup_already_exists(make_store: Callable[..., s3keep.BackupStore], s3: Any, bucket_name: str, tmp_path: Path, format: int) -> None:
+    store = make_store(prefix="backups/", format=format)
     store.save("0/1/0", {"files": {"f": b"first"}})
     with pytest.raises(s3keep.BackupAlreadyExists) as err:
         store.save("0/1/0", {"files": {"f": b"second"}})
     assert err.value.key == "0/1/0" and err.value.status == 412
-    body = s3.get_object(Bucket=bucket_name, Key="backups/0/1/0/files/f")["Body"].read()
-    assert body == b"first"  # never overwritten
+    if format == 1:  # format 1 keeps the file as its own object
+        body = s3.get_object(Bucket=bucket_name, Key="backups/0/1/0/files/f")["Body"].read()
+        assert body == b"first"  # never overwritten
+    store.restore("0/1/0", tmp_path / "out")
+    assert (tmp_path / "out" / "f").read_bytes() == b"first"  # never overwritten
     assert store.status("0/1/0").status == "COMPLETED"
+    assert store.verify("0/1/0", deep=True).ok
 
 
 def test_restoring_a_failed_backup_raises_backup_not_completed(store: s3keep.BackupStore, s3: Any, bucket_name: str, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 import s3keep
 from s3keep import BackupId, RetentionPolicy
-from s3keep_test_helpers import MiB, big_file, multipart_uploads, read_tree, write_tree
+from s3keep_test_helpers import MiB, big_file, multipart_uploads, read_tree, store_keys, write_tree
 
 UTC = dt.timezone.utc
 
@@ -84,8 +84,9 @@ def test_restore_selected_sets_and_root_set(store: s3keep.BackupStore, tmp_path:
         store.restore("0/1/0", tmp_path / "bad", sets=["nope"])
 
 
-def test_large_file_goes_by_multipart_and_verifies_deep(make_store: Callable[..., s3keep.BackupStore], s3: Any, bucket_name: str, tmp_path: Path) -> None:
-    store = make_store(multipart_threshold=5 * MiB, part_size=5 * MiB, concurrency=4)
+def test_large_file_goes_by_multipart_and_verifies_deep_format1(make_store: Callable[..., s3keep.BackupStore], s3: Any, bucket_name: str, tmp_path: Path) -> None:
+    # Format 1 (one object per file): the file itself is uploaded in parts.
+    store = make_store(multipart_threshold=5 * MiB, part_size=5 * MiB, concurrency=4, format=1)
     src = big_file(tmp_path / "src" / "big.bin", 12 * MiB + 123)
     store.save("0/1/0", {"files": src.parent})
     head = s3.head_object(Bucket=bucket_name, Key="0/1/0/files/big.bin")
@@ -97,12 +98,37 @@ def test_large_file_goes_by_multipart_and_verifies_deep(make_store: Callable[...
     assert multipart_uploads(s3, bucket_name) == []
 
 
-def test_save_writes_the_zeebe_descriptor_into_metadata_json(store: s3keep.BackupStore, s3: Any, bucket_name: str) -> None:
+def test_large_file_goes_into_a_multipart_pack_and_verifies_deep_format2(make_store: Callable[..., s3keep.BackupStore], s3: Any, bucket_name: str, tmp_path: Path) -> None:
+    # Format 2 (the default): the file's chunks fill one pack (target 16 MiB), uploaded in
+    # 5 MiB parts while it fills; random bytes, so zstd leaves them as they are.
+    store = make_store(multipart_threshold=5 * MiB, part_size=5 * MiB, concurrency=4)
+    src = big_file(tmp_path / "src" / "big.bin", 12 * MiB + 123)
+    store.save("0/1/0", {"files": src.parent})
+    packs = [k for k in store_keys(s3, bucket_name) if k.startswith("data/")]
+    assert len(packs) == 1, packs
+    head = s3.head_object(Bucket=bucket_name, Key=packs[0])
+    assert head["ContentLength"] > 12 * MiB + 123 and head["ETag"].strip('"').endswith("-3")  # three parts
+    assert not any(k.startswith("0/1/0/files/") for k in store_keys(s3, bucket_name))
+    report = store.verify("0/1/0", deep=True)
+    assert report.ok and report.files_checked == 1 and report.bytes_checked == 12 * MiB + 123
+    store.restore("0/1/0", tmp_path / "out")
+    assert (tmp_path / "out" / "big.bin").read_bytes() == src.read_bytes()
+    assert multipart_uploads(s3, bucket_name) == []
+
+
+@pytest.mark.parametrize("format", [1, 2], ids=["format1", "format2"])
+def test_save_writes_the_zeebe_descriptor_into_metadata_json(make_store: Callable[..., s3keep.BackupStore], s3: Any, bucket_name: str, format: int) -> None:
+    store = make_store(prefix="backups/", format=format)
     store.save("2/5/1", {"snapshot": {"CURRENT": b"MANIFEST-000001\n"}},
                descriptor={"checkpoint_position": 1234, "number_of_partitions": 3, "snapshot_id": "1-2-3-4"})
     doc = json.loads(s3.get_object(Bucket=bucket_name, Key="backups/2/5/1/metadata.json")["Body"].read())
     assert (doc["checkpointPosition"], doc["numberOfPartitions"], doc["snapshotId"]) == (1234, 3, "1-2-3-4")
-    assert doc["snapshotFileNames"] == ["CURRENT"]
+    if format == 1:  # Zeebe's layout: the snapshot's file names, each file its own object
+        assert doc["snapshotFileNames"] == ["CURRENT"]
+        assert s3.get_object(Bucket=bucket_name, Key="backups/2/5/1/snapshot/CURRENT")["Body"].read() == b"MANIFEST-000001\n"
+    else:  # a summary: the files are in the manifest
+        assert (doc["formatVersion"], doc["fileSets"], doc["fileCount"]) == (2, {}, 1)
+        assert "snapshotFileNames" not in doc
     with pytest.raises(s3keep.InvalidInput):
         store.save("2/6/1", {"files": b"x"}, descriptor={"checkpointPosition": 1})  # type: ignore[typeddict-unknown-key]
     with pytest.raises(s3keep.InvalidInput):
@@ -136,14 +162,33 @@ def test_mark_failed_turns_in_progress_into_failed(store: s3keep.BackupStore, s3
         store.mark_failed("0/9/0", "nothing there")
 
 
-def test_delete_removes_every_object(store: s3keep.BackupStore, s3: Any, bucket_name: str, tree: Path) -> None:
+def test_delete_removes_every_object_format1(make_store: Callable[..., s3keep.BackupStore], s3: Any, bucket_name: str, tree: Path) -> None:
+    store = make_store(prefix="backups/", format=1)  # one object per file
     store.save("0/1/0", {"files": tree})
     store.save("0/2/0", {"files": tree})
     deleted = store.delete(BackupId(0, 1, 0))
     assert deleted == 4 + 2  # files, metadata.json, status.json
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket_name).get("Contents", [])]
+    keys = store_keys(s3, bucket_name)
     assert keys and all(k.startswith("backups/0/2/0/") for k in keys)
     assert store.status("0/1/0").status == "DOES_NOT_EXIST"
+    with pytest.raises(s3keep.NotFound):
+        store.delete("0/1/0")
+
+
+def test_delete_removes_every_object_of_the_backup_format2(store: s3keep.BackupStore, s3: Any, bucket_name: str, tree: Path) -> None:
+    # Format 2 (the default): a backup's own objects are its manifest, metadata.json and
+    # status.json; the packs and index objects it shares stay for prune to collect.
+    store.save("0/1/0", {"files": tree})
+    store.save("0/2/0", {"files": tree})
+    before = store_keys(s3, bucket_name)
+    own = sorted(k for k in before if k.startswith("backups/0/1/0/"))
+    assert own == ["backups/0/1/0/manifest.json.zst", "backups/0/1/0/metadata.json", "backups/0/1/0/status.json"]
+    assert store.delete(BackupId(0, 1, 0)) == 3
+    after = store_keys(s3, bucket_name)
+    assert sorted(after) == sorted(set(before) - set(own))
+    assert any(k.startswith("backups/data/") for k in after) and "backups/s3keep.json" in after
+    assert store.status("0/1/0").status == "DOES_NOT_EXIST"
+    assert store.verify("0/2/0", deep=True).ok  # the packs it shared are still there
     with pytest.raises(s3keep.NotFound):
         store.delete("0/1/0")
 
@@ -159,7 +204,8 @@ def test_delete_refuses_a_fresh_in_progress_backup_unless_forced(store: s3keep.B
     assert store.status("0/1/0").status == "DOES_NOT_EXIST"
 
 
-def test_verify_reports_missing_and_damaged_files(store: s3keep.BackupStore, s3: Any, bucket_name: str, tree: Path) -> None:
+def test_verify_reports_missing_and_damaged_files_format1(make_store: Callable[..., s3keep.BackupStore], s3: Any, bucket_name: str, tree: Path) -> None:
+    store = make_store(prefix="backups/", format=1)  # one object per file, damaged one by one
     store.save("0/1/0", {"files": tree})
     assert store.verify("0/1/0").ok
     s3.delete_object(Bucket=bucket_name, Key="backups/0/1/0/files/top.txt")
@@ -180,6 +226,35 @@ def test_verify_reports_missing_and_damaged_files(store: s3keep.BackupStore, s3:
     assert "checksum mismatch" in str(checksum)
 
 
+def test_verify_reports_missing_and_damaged_packs_format2(store: s3keep.BackupStore, s3: Any, bucket_name: str) -> None:
+    # Format 2 (the default): three backups of different random files, one pack each,
+    # each pack damaged in its own way behind s3keep's back.
+    packs: list[str] = []
+    for checkpoint in (1, 2, 3):
+        before = set(store_keys(s3, bucket_name, "backups/data/"))
+        store.save(BackupId(0, checkpoint, 0), {"files": {"f.bin": os.urandom(100_000)}})
+        new = sorted(set(store_keys(s3, bucket_name, "backups/data/")) - before)
+        assert len(new) == 1, new
+        packs.append(new[0])
+        assert store.verify(BackupId(0, checkpoint, 0), deep=True).ok
+    lengths = [s3.head_object(Bucket=bucket_name, Key=k)["ContentLength"] for k in packs]
+    s3.delete_object(Bucket=bucket_name, Key=packs[0])
+    s3.put_object(Bucket=bucket_name, Key=packs[1], Body=b"now longer" * 20_000)
+    s3.put_object(Bucket=bucket_name, Key=packs[2], Body=bytes(lengths[2]))  # same length, zeros
+
+    def problems(id: str, deep: bool) -> list[tuple[str, str]]:
+        report = store.verify(id, deep=deep)
+        assert report.files_checked == 1 and report.ok == (not report.problems)
+        return [(p.key, p.kind) for p in report.problems]
+
+    assert problems("0/1/0", deep=False) == [(packs[0], "missing")]
+    assert problems("0/2/0", deep=False) == [(packs[1], "size-mismatch")]
+    assert problems("0/3/0", deep=False) == []  # a shallow verify only compares lengths
+    assert problems("0/3/0", deep=True) == [(packs[2], "corrupt")]
+    size = store.verify("0/2/0").problems[0]
+    assert (size.expected, size.actual) == (lengths[1], 200_000)
+    corrupt = store.verify("0/3/0", deep=True).problems[0]
+    assert packs[2] in str(corrupt)
 def test_prune_plans_then_deletes(store: s3keep.BackupStore, s3: Any, bucket_name: str) -> None:
     for checkpoint in (1, 2, 3, 4):
         store.save(BackupId(0, checkpoint, 0), {"files": {"f": b"x"}})

@@ -158,8 +158,6 @@ class Cancellation {
 export class BackupStore {
   #raw;
   #info;
-  #createBucket;
-  #bucketReady;
 
   constructor(options = {}) {
     const why = notReady();
@@ -171,7 +169,6 @@ export class BackupStore {
       throw toError(e);
     }
     this.#info = this.#raw.describe();
-    this.#createBucket = this.#raw.config().createBucket;
   }
 
   /** The bucket name. */
@@ -204,13 +201,6 @@ export class BackupStore {
   async #call(signal, call) {
     const cancellation = new Cancellation(signal);
     try {
-      if (this.#createBucket) {
-        this.#bucketReady ??= this.#raw.ensureBucket().catch((e) => {
-          this.#bucketReady = undefined;
-          throw e;
-        });
-        await this.#bucketReady;
-      }
       return await call(cancellation.handle());
     } catch (e) {
       throw toError(e, signal?.reason);
@@ -226,13 +216,18 @@ export class BackupStore {
 
   /**
    * Saves file sets as backup `id` (§4 save). `fileSets` maps set names to
-   * `{relativePath: Uint8Array | Blob | File | ReadableStream | {stream, size}}`.
+   * `{relativePath: Uint8Array | Blob | File | ReadableStream | {stream, size}}`, or to an
+   * `s3://BUCKET/PREFIX?endpoint=...` string: every object under that prefix (§13).
    */
   async save(id, fileSets, { metadata, descriptor, onProgress, signal } = {}) {
     const cleanups = [];
     const files = [];
     try {
       for (const [set, setFiles] of entries(fileSets, "fileSets")) {
+        if (typeof setFiles === "string") {
+          files.push([set, "", "url", setFiles, undefined]);
+          continue;
+        }
         for (const [name, value] of entries(setFiles, `file set ${JSON.stringify(set)}`)) {
           const [kind, read, size, cleanup] = source(value, name);
           if (cleanup) cleanups.push(cleanup);
@@ -266,22 +261,26 @@ export class BackupStore {
 
   /**
    * The files of a COMPLETED backup, each readable as bytes or as a stream, CRC32C
-   * verified; nothing is downloaded until a file is read.
+   * verified; nothing is downloaded until a file is read. `sets` picks sets (one the backup
+   * lacks is an InvalidInputError). Each file's `path` and `temp` come from the core's plan
+   * of a directory restore: the set `rootSet` (default "files", or the only set of `sets`)
+   * at the top, every other set below its name.
    */
-  async restore(id, { sets, signal } = {}) {
+  async restore(id, { sets, rootSet, signal } = {}) {
     const text = idText(id);
-    const plan = await this.#call(signal, (c) => this.#raw.restorePlan(text, c));
-    const have = Object.keys(plan);
-    for (const set of sets ?? []) {
-      if (!have.includes(set)) {
-        throw new InvalidInputError(`the backup has no file set ${JSON.stringify(set)}; it has: ${have.join(", ") || "none"}`, { key: text });
-      }
-    }
-    const files = [];
-    for (const set of sets ?? have) {
-      for (const entry of plan[set]) files.push(new RestoredFile(this.#raw, text, set, entry, signal));
-    }
-    return files;
+    const plan = await this.#call(signal, (c) => this.#raw.directoryPlan(text, sets, rootSet, c));
+    return plan.files.map((planned) => new RestoredFile(this.#raw, text, planned, signal));
+  }
+
+  /**
+   * Restores a COMPLETED backup into the bucket and prefix `url`
+   * (`s3://BUCKET/PREFIX?endpoint=...`, §13): the set `files` under the prefix, every other
+   * set under `PREFIX/NAME/`; with `set`, only that set, under the prefix. Each object is
+   * written once, complete and CRC32C-verified. Resolves to the restore report.
+   */
+  async restoreToBucket(id, url, { set, onProgress, signal } = {}) {
+    const progress = onProgress ? (p) => onProgress(p) : undefined;
+    return fromCore(await this.#call(signal, (c) => this.#raw.restoreToBucket(idText(id), String(url), set ?? undefined, progress, c)));
   }
 
   /** IN_PROGRESS → FAILED with a reason (Zeebe's markFailed). */
@@ -338,13 +337,17 @@ export class RestoredFile {
   #entry;
   #signal;
 
-  constructor(raw, id, set, entry, signal) {
+  constructor(raw, id, { set, entry, path, temp }, signal) {
     this.#raw = raw;
     this.#id = id;
     this.#entry = JSON.stringify(entry);
     this.#signal = signal;
     /** The file set. */
     this.set = set;
+    /** Where a directory restore writes it: path components below the target. */
+    this.path = path;
+    /** The name of its temporary file during a directory restore, beside `path`. */
+    this.temp = temp;
     /** The path relative to the set, "/"-separated. */
     this.name = entry.name;
     /** Size in bytes (null for backups written by Zeebe). */

@@ -1,14 +1,14 @@
 // restoreToDirectory: the native restore of §4 for runtimes with node:fs (Node, Deno,
 // Bun). node:fs is imported when called, so the main entry still loads without it.
 import { crc32c } from "./api.js";
-import { InvalidInputError, IoError, toError } from "./errors.js";
-
-const PARTIAL = ".s3keep-partial";
+import { IoError, toError } from "./errors.js";
 
 /**
  * Restores backup `id` into `dir`: the set `rootSet` (default "files", or the only set of
- * `sets`) straight into `dir`, every other set NAME into `dir/NAME/`. Each file is streamed
- * to `.NAME.s3keep-partial` beside its final path, CRC32C verified, then renamed; a file
+ * `sets`) straight into `dir`, every other set NAME into `dir/NAME/`. The core plans it
+ * (`store.restore`: sets, names, clashes, temporary names, all checked before anything is
+ * written); this module makes the node:fs calls. Each file is streamed to its temporary
+ * name (`.NAME.s3keep-partial`) beside its final path, CRC32C verified, then renamed; a file
  * already there with the right size and CRC32C is skipped, so a restore run again after a
  * crash finishes it.
  *
@@ -22,21 +22,8 @@ export async function restoreToDirectory(store, id, dir, { sets, rootSet, signal
   const fs = await import("node:fs/promises");
   const { constants } = await import("node:fs");
   const path = await import("node:path");
-  const files = await store.restore(id, { sets, signal });
-  const root = rootSet ?? (sets?.length === 1 ? sets[0] : "files");
+  const files = await store.restore(id, { sets, rootSet, signal });
   const base = path.resolve(dir);
-  const targets = new Map();
-  for (const file of files) {
-    const target = path.resolve(base, ...(file.set === root ? [] : [file.set]), ...file.name.split("/"));
-    // The core already refused unsafe names; this guards the join itself.
-    if (!target.startsWith(base + path.sep)) {
-      throw new InvalidInputError(`${file.set}/${file.name} would be restored outside ${base}`);
-    }
-    if (targets.has(target)) {
-      throw new InvalidInputError(`two files of the backup would both be restored to ${target}`);
-    }
-    targets.set(target, file);
-  }
   const summary = { filesRestored: 0, filesSkipped: 0, bytesRestored: 0 };
   const progress = {
     bytesDone: 0,
@@ -46,13 +33,13 @@ export async function restoreToDirectory(store, id, dir, { sets, rootSet, signal
   };
   const report = () => onProgress?.({ ...progress });
   report();
-  const queue = [...targets.entries()];
+  const queue = [...files];
   const io = { fs, path, flags: openFlags(constants) };
   await fs.mkdir(base, { recursive: true });
   const worker = async () => {
-    for (let next = queue.shift(); next; next = queue.shift()) {
-      const [target, file] = next;
-      await directoryBelow(io, base, path.dirname(target));
+    for (let file = queue.shift(); file; file = queue.shift()) {
+      const target = path.join(base, ...file.path);
+      await directoryBelow(io, base, file.path.slice(0, -1));
       if (await alreadyRestored(io, target, file)) {
         summary.filesSkipped += 1;
         progress.bytesDone += file.size ?? 0;
@@ -96,10 +83,10 @@ function openFlags(c) {
   };
 }
 
-/** Creates `dir` below `base` one component at a time, refusing any that is not a directory. */
-async function directoryBelow({ fs, path }, base, dir) {
+/** Creates the directories `parts` below `base` one at a time, refusing any that is not a directory. */
+async function directoryBelow({ fs, path }, base, parts) {
   let current = base;
-  for (const part of path.relative(base, dir).split(path.sep).filter(Boolean)) {
+  for (const part of parts) {
     current = path.join(current, part);
     let stat = await lstatOrNull(fs, current);
     if (stat === null) {
@@ -171,7 +158,7 @@ async function createExclusive(fs, flags, partial) {
 }
 
 async function writeFile({ fs, path, flags }, target, file, onBytes) {
-  const partial = path.join(path.dirname(target), tempName(path.basename(target)));
+  const partial = path.join(path.dirname(target), file.temp);
   let handle;
   let written = 0;
   try {
@@ -194,16 +181,6 @@ async function writeFile({ fs, path, flags }, target, file, onBytes) {
     await fs.rm(partial, { force: true }).catch(() => {});
     throw e?.code && !e.kind ? ioError(target, e) : toError(e);
   }
-}
-
-function tempName(name) {
-  const temp = `.${name}${PARTIAL}`;
-  if (new TextEncoder().encode(temp).length <= 255) return temp;
-  const crc = crc32c();
-  crc.update(new TextEncoder().encode(name));
-  const digest = crc.digest().replace(/[/+=]/g, "_");
-  crc.free();
-  return `.s3keep-${digest}${PARTIAL}`;
 }
 
 function ioError(target, e) {

@@ -52,16 +52,6 @@ impl WasmStore {
         Ok(WasmStore { store })
     }
 
-    /// Creates the bucket if it does not exist (only with `createBucket: true`).
-    #[wasm_bindgen(js_name = ensureBucket)]
-    pub fn ensure_bucket(&self, cancel: Option<WasmCancel>) -> Promise {
-        let store = self.store.clone();
-        run(cancel, async move {
-            store.ensure_bucket().await?;
-            Ok(JsValue::UNDEFINED)
-        })
-    }
-
     /// save(id, files, options): `files` is an array of `[set, name, kind, payload, size]`
     /// (see `source.rs`); `options` the JSON `{metadata, descriptor}`. Resolves to the
     /// backup's info (COMPLETED).
@@ -93,6 +83,16 @@ impl WasmStore {
         Ok(run(cancel, async move { Ok(json(&store.status(id).await?)) }))
     }
 
+    /// Creates the bucket if it does not exist (only with `createBucket: true`).
+    #[wasm_bindgen(js_name = ensureBucket)]
+    pub fn ensure_bucket(&self, cancel: Option<WasmCancel>) -> Promise {
+        let store = self.store.clone();
+        run(cancel, async move {
+            store.ensure_bucket().await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
     /// list(filter): `filter` is the JSON `{partition?, checkpoint?, node?}`.
     pub fn list(&self, filter: &str, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
         let filter = options::list_filter(filter).map_err(|e| to_js(&e))?;
@@ -100,13 +100,44 @@ impl WasmStore {
         Ok(run(cancel, async move { Ok(json(&store.list(filter).await?)) }))
     }
 
-    /// The files of a COMPLETED backup, names checked: JSON `{set: [{name, size, crc32c}]}`.
-    #[wasm_bindgen(js_name = restorePlan)]
-    pub fn restore_plan(&self, id: &str, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
+    /// The core's `DirectoryPlan` of a COMPLETED backup (names, sets, clashes checked):
+    /// JSON `{bytesTotal, filesTotal, files: [{set, entry, path, temp}]}`.
+    #[wasm_bindgen(js_name = directoryPlan)]
+    pub fn directory_plan(
+        &self,
+        id: &str,
+        sets: Option<Vec<String>>,
+        root_set: Option<String>,
+        cancel: Option<WasmCancel>,
+    ) -> Result<Promise, JsValue> {
         let id = parse_id(id)?;
         let store = self.store.clone();
         Ok(run(cancel, async move {
-            Ok(json(&store.restore_plan(id).await?.file_sets))
+            Ok(json(&store.directory_plan(id, sets, root_set).await?))
+        }))
+    }
+
+    /// restoreToBucket(id, url, set?): restores into `s3://BUCKET/PREFIX?...` (§13); with
+    /// `set`, only that set, straight under the prefix. Resolves to the restore report.
+    #[wasm_bindgen(js_name = restoreToBucket)]
+    pub fn restore_to_bucket(
+        &self,
+        id: &str,
+        url: &str,
+        set: Option<String>,
+        on_progress: Option<Function>,
+        cancel: Option<WasmCancel>,
+    ) -> Result<Promise, JsValue> {
+        let id = parse_id(id)?;
+        let target = s3keep::backup::BucketUrl::parse(url).map_err(|e| to_js(&e))?;
+        let mut options = match set {
+            Some(set) => s3keep::backup::RestoreOptions::only_set(set),
+            None => s3keep::backup::RestoreOptions::default(),
+        };
+        options.progress = on_progress.map(progress_callback);
+        let store = self.store.clone();
+        Ok(run(cancel, async move {
+            Ok(json(&store.restore_to_bucket(id, &target, options).await?))
         }))
     }
 

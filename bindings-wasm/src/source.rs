@@ -5,7 +5,9 @@
 //!   `start..end` as a `Uint8Array`, or a `next()` function yielding them in chunks (a
 //!   `blob.slice(start, end).stream()`), so only the parts in flight are ever in memory;
 //! - `"stream"` (`ReadableStream`): `read()` gives the next chunk, or `undefined` at the end;
-//!   `size` is known only when the caller gave it.
+//!   `size` is known only when the caller gave it;
+//! - `"url"`: the whole set is every object under the S3 prefix `read` (a string
+//!   `s3://BUCKET/PREFIX?endpoint=...`, §13), parsed and listed by the core.
 
 use bytes::Bytes;
 use js_sys::{Array, Function, Promise, Uint8Array};
@@ -29,6 +31,14 @@ pub(crate) fn file_sets(files: &Array) -> Result<Vec<FileSet>> {
             .get(1)
             .as_string()
             .ok_or_else(|| Error::invalid_input("file names must be strings"))?;
+        if entry.get(2).as_string().as_deref() == Some("url") {
+            let url = entry
+                .get(3)
+                .as_string()
+                .ok_or_else(|| Error::invalid_input(format!("file set {set:?}: the URL must be a string")))?;
+            sets.push(FileSet::from_url(set, &url)?);
+            continue;
+        }
         let read: Function = entry
             .get(3)
             .dyn_into()

@@ -193,17 +193,22 @@ export const scenarios = [
     assert.equal(missing.status, "DOES_NOT_EXIST");
   }],
 
-  ["verify finds an intact backup, delete removes it, a second delete is NotFound", async () => {
-    const store = await newStore();
-    await store.save("0/1/0", { files: { "a": new Uint8Array([1, 2, 3]), "b/c": new Blob(["xyz"]) } });
-    const shallow = await store.verify("0/1/0");
-    assert.deepEqual([shallow.ok, shallow.filesChecked, shallow.bytesChecked, shallow.problems], [true, 2, 6, []]);
-    assert.equal((await store.verify("0/1/0", { deep: true })).ok, true);
-    const deleted = await store.delete("0/1/0");
-    assert.deepEqual(deleted, { id: "0/1/0", partition: 0, checkpoint: "1", node: 0, objectsDeleted: 4 });
-    assert.equal((await store.status("0/1/0")).status, "DOES_NOT_EXIST");
-    assert.deepEqual(await store.list(), []);
-    await rejects(store.delete("0/1/0"), NotFoundError, (e) => assert.equal(e.key, "0/1/0"));
+  ["verify finds an intact backup, delete removes it, a second delete is NotFound (both formats)", async () => {
+    // The backup's own objects: format 1, its two files, metadata.json and status.json;
+    // format 2 (the default), its manifest, metadata.json and status.json (the packs stay
+    // for prune).
+    for (const [format, objectsDeleted] of [[1, 4], [2, 3]]) {
+      const store = await newStore({ format });
+      await store.save("0/1/0", { files: { "a": new Uint8Array([1, 2, 3]), "b/c": new Blob(["xyz"]) } });
+      const shallow = await store.verify("0/1/0");
+      assert.deepEqual([shallow.ok, shallow.filesChecked, shallow.bytesChecked, shallow.problems], [true, 2, 6, []]);
+      assert.equal((await store.verify("0/1/0", { deep: true })).ok, true);
+      const deleted = await store.delete("0/1/0");
+      assert.deepEqual(deleted, { id: "0/1/0", partition: 0, checkpoint: "1", node: 0, objectsDeleted }, `format ${format}`);
+      assert.equal((await store.status("0/1/0")).status, "DOES_NOT_EXIST");
+      assert.deepEqual(await store.list(), []);
+      await rejects(store.delete("0/1/0"), NotFoundError, (e) => assert.equal(e.key, "0/1/0"));
+    }
   }],
 
   ["prune dry-run plans keep-last and deletes nothing", async () => {
@@ -372,8 +377,8 @@ export const scenarios = [
     }
   }],
 
-  ["restore and deep verify catch a file changed in the bucket (CRC32C)", async () => {
-    const store = await newStore();
+  ["restore and deep verify catch a file changed in the bucket (CRC32C), format 1", async () => {
+    const store = await newStore({ format: 1 }); // one object per file, replaced below
     const good = bytes(100_000, 11);
     await store.save("0/9/0", { files: { "a.bin": good } });
     // Same size, other bytes, written behind s3keep's back with a plain signed PUT.
@@ -389,6 +394,30 @@ export const scenarios = [
     assert.equal(report.ok, false);
     assert.deepEqual(report.problems.map((p) => [p.key, p.kind]), [["0/9/0/files/a.bin", "checksum-mismatch"]]);
     assert.equal((await store.verify("0/9/0")).ok, true, "a shallow verify only compares sizes");
+  }],
+
+  ["restore and deep verify catch a pack changed in the bucket, format 2", async () => {
+    const store = await newStore(); // format 2, the default: the file's one chunk is in one pack
+    await store.save("0/9/0", { files: { "a.bin": bytes(100_000, 11) } });
+    const { AwsClient } = await import("aws4fetch");
+    const m = await minio();
+    const aws = new AwsClient({ accessKeyId: m.accessKeyId, secretAccessKey: m.secretAccessKey, region: m.region, service: "s3" });
+    const listing = await (await aws.fetch(`${m.endpoint}/${store.bucket}?list-type=2&prefix=data/`)).text();
+    const packs = [...listing.matchAll(/<Key>([^<]+)<\/Key>/g)].map((k) => k[1]);
+    assert.equal(packs.length, 1, listing);
+    const url = `${m.endpoint}/${store.bucket}/${packs[0]}`;
+    const length = Number((await aws.fetch(url, { method: "HEAD" })).headers.get("content-length"));
+    assert.ok(length > 100_000, `pack of ${length} bytes`);
+    // Same length, other bytes, written behind s3keep's back with a plain signed PUT.
+    const put = await aws.fetch(url, { method: "PUT", body: bytes(length, 12) });
+    assert.equal(put.status, 200, await put.text());
+    const [file] = await store.restore("0/9/0");
+    await rejects(file.bytes(), IntegrityError, (e) => assert.ok(e.message.includes(packs[0]), e.message));
+    await rejects(readStream(file.stream()), IntegrityError);
+    const report = await store.verify("0/9/0", { deep: true });
+    assert.equal(report.ok, false);
+    assert.deepEqual(report.problems.map((p) => [p.key, p.kind]), [[packs[0], "corrupt"]]);
+    assert.equal((await store.verify("0/9/0")).ok, true, "a shallow verify only compares lengths");
   }],
 
   ["an AbortSignal stops a restore stream", async () => {

@@ -91,7 +91,9 @@ pub struct SaveArgs {
     /// Directory saved as the file set `files`.
     #[arg(value_name = "DIR")]
     pub dir: Option<PathBuf>,
-    /// Also save PATH (a directory, or a single file) as the file set NAME.
+    /// Also save PATH (a directory, or a single file) as the file set NAME; or every object
+    /// under an S3 prefix, s3://BUCKET/PREFIX?endpoint=...&region=...&profile=... (credentials:
+    /// S3KEEP_SOURCE_* variables or the URL's profile; the store's only on its endpoint).
     #[arg(long = "set", value_name = "NAME=PATH", value_parser = parse::set_arg)]
     pub sets: Vec<(String, PathBuf)>,
     /// User metadata stored with the backup.
@@ -142,7 +144,9 @@ pub struct RestoreArgs {
     #[arg(value_name = "ID", value_parser = parse::backup_id)]
     pub id: BackupId,
     /// Target directory: the set `files` goes into DIR itself, every other set NAME into
-    /// DIR/NAME/. Files already there with the right size and CRC32C are skipped.
+    /// DIR/NAME/. Files already there with the right size and CRC32C are skipped. Or a
+    /// bucket and prefix, s3://BUCKET/PREFIX?endpoint=...&region=...&profile=... (credentials:
+    /// S3KEEP_SOURCE_* variables or the URL's profile; the store's only on its endpoint).
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
     /// Restore only this set, straight into DIR.

@@ -136,6 +136,7 @@ fn run(root: &Path, files: &[PathBuf], hash: bool, level: Option<i32>) -> Run {
                 mtime_ns: stat.mtime_ns,
                 ctime_ns: stat.ctime_ns,
                 inode: stat.inode,
+                etag: None,
                 chunks: ids,
             });
         }

@@ -267,6 +267,25 @@ pub struct StoreConfig {
     pub encryption: EncryptionOptions,
     /// Where the values set by [`StoreConfig::builder`] came from (empty otherwise).
     pub sources: BTreeMap<ConfigKey, Source>,
+    /// The credentials of the *other* bucket of an S3-to-S3 transfer (§13: the source of a
+    /// save, the target of a restore), never taken for the store itself.
+    pub remote: RemoteCredentials,
+}
+
+/// Where the credentials of the other bucket of an S3-to-S3 transfer come from (§13,
+/// docs/OPTIONS.md "S3 sources and targets"). Read by [`StoreConfig::builder`]'s `with_env`
+/// from `S3KEEP_SOURCE_ACCESS_KEY_ID`, `S3KEEP_SOURCE_SECRET_ACCESS_KEY`,
+/// `S3KEEP_SOURCE_SESSION_TOKEN` and `S3KEEP_SOURCE_PROFILE`; a `profile` in the bucket's
+/// own URL wins over all of them. Without any, the store's credentials are used only for a
+/// bucket on the store's own endpoint; elsewhere requests go unsigned.
+#[derive(Clone, Debug, Default)]
+pub struct RemoteCredentials {
+    /// An access key pair given by the `S3KEEP_SOURCE_*` variables.
+    pub credentials: Option<Credentials>,
+    /// A profile of the shared credentials file (`S3KEEP_SOURCE_PROFILE`).
+    pub profile: Option<String>,
+    /// The shared credentials file (native targets), as the store's builder found it.
+    pub credentials_file: Option<std::path::PathBuf>,
 }
 
 /// The error of encryption options with `format` 1.
@@ -326,6 +345,7 @@ impl StoreConfig {
             scan: crate::backup::ScanOptions::default(),
             encryption: EncryptionOptions::default(),
             sources: BTreeMap::new(),
+            remote: RemoteCredentials::default(),
         }
     }
 

@@ -171,7 +171,9 @@ async fn prune_deletes_unused_packs_only_after_the_grace_period() {
     assert_eq!(pack_keys(&store).await, before);
 
     // Past the grace period, a prune without keep rules only collects: that pack goes.
-    tokio::time::sleep(grace + Duration::from_millis(200)).await;
+    // Ages are measured by the server's clock, learnt from HTTP `Date` headers of 1 s
+    // resolution (erring young, the safe side): wait a second and a half beyond the grace.
+    tokio::time::sleep(grace + Duration::from_millis(1500)).await;
     let outcome = store.prune(&RetentionPolicy::default(), false).await.unwrap();
     assert!(outcome.deleted.is_empty());
     let gc = outcome.gc.unwrap();
@@ -389,7 +391,7 @@ async fn a_prune_dropped_mid_gc_leaves_completed_backups_whole_and_the_next_fini
             let id = BackupId::new(2, checkpoint, 0);
             expected.insert(id, save_tree(&store, id, checkpoint).await.unwrap());
         }
-        tokio::time::sleep(grace + Duration::from_millis(100)).await;
+        tokio::time::sleep(grace + Duration::from_millis(1500)).await;
         let deletes_before = store.client().request_count("DeleteObjects");
         let packs_before = pack_keys(&store).await.len();
         let policy = keep_last(2);

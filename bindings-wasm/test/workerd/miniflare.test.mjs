@@ -52,7 +52,7 @@ after(async () => {
 });
 
 const NAMES = [
-  "save Uint8Array, Blob (multipart) and ReadableStream",
+  "save Uint8Array, an 11 MiB Blob and ReadableStream",
   "list and status",
   "restore byte-exact (bytes and stream)",
   "verify deep",

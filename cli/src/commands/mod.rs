@@ -47,14 +47,10 @@ pub async fn run(cli: Cli) -> i32 {
     }
 }
 
-/// Opens the store of the global options; with `create_bucket`, creates the bucket first
-/// when it is missing.
+/// Opens the store of the global options (with `create_bucket`, the core creates a
+/// missing bucket before the first operation).
 async fn open_store(global: &GlobalArgs) -> Result<BackupStore> {
-    let store = BackupStore::new(crate::options::store_config(&global.options)?)?;
-    if store.config().create_bucket {
-        store.ensure_bucket().await?;
-    }
-    Ok(store)
+    Ok(BackupStore::new(crate::options::store_config(&global.options)?)?)
 }
 
 /// Cancels `token` on Ctrl-C, so that a save is marked FAILED and its uploads aborted (the

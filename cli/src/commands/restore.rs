@@ -1,4 +1,4 @@
-//! `restore ID DIR [--set NAME]`
+//! `restore ID DIR|s3://BUCKET/PREFIX?... [--set NAME]`
 
 use s3keep::backup::RestoreOptions;
 use s3keep::runtime::{CancelToken, Stopwatch};
@@ -23,7 +23,14 @@ pub async fn restore(global: &GlobalArgs, args: RestoreArgs, out: Output) -> Res
     options.progress = bar.callback();
     options.cancel = Some(cancel.clone());
     let clock = Stopwatch::start();
-    let result = with_ctrl_c(cancel, store.restore(args.id, &args.dir, options)).await;
+    let result = match args.dir.to_str().filter(|d| d.starts_with("s3://")) {
+        // A bucket and prefix (§13): the core parses the URL before any request.
+        Some(url) => {
+            let target = s3keep::backup::BucketUrl::parse(url)?;
+            with_ctrl_c(cancel, store.restore_to_bucket(args.id, &target, options)).await
+        }
+        None => with_ctrl_c(cancel, store.restore(args.id, &args.dir, options)).await,
+    };
     bar.finish();
     let summary = result?;
     let id = args.id;
@@ -36,11 +43,20 @@ pub async fn restore(global: &GlobalArgs, args: RestoreArgs, out: Output) -> Res
         };
         out.info(&format!(
             "restored backup {id} into {}: {} files, {} in {:.1} s{skipped}",
-            args.dir.display(),
+            shown_target(&args.dir),
             summary.files_restored,
             size(Some(summary.bytes_restored)),
             clock.elapsed().as_secs_f64(),
         ));
     }
     Ok(exit::OK)
+}
+
+/// The target as messages show it: a directory as given, a bucket URL without its query
+/// (nothing of it is secret, but it is noise).
+fn shown_target(target: &std::path::Path) -> String {
+    match target.to_str().filter(|t| t.starts_with("s3://")) {
+        Some(url) => url.split('?').next().unwrap_or(url).to_string(),
+        None => target.display().to_string(),
+    }
 }

@@ -43,6 +43,7 @@ impl BackupStore {
     /// that could not be deleted after retries, or, after the delete, the keys outside the
     /// folder the listing named (the store ignores the listing's prefix).
     pub async fn delete(&self, id: BackupId, options: DeleteOptions) -> Result<DeleteReport> {
+        self.bucket_ready().await?;
         let status = match self.read_status_or_corrupt(&id).await? {
             StatusRead::Missing => None,
             StatusRead::Found(status) => Some(status),

@@ -28,6 +28,7 @@ impl BackupStore {
     /// why as its failure reason; the others are listed as usual. Only folders below the
     /// store prefix count, whatever else the store's listing names.
     pub async fn list(&self, filter: ListFilter) -> Result<Vec<BackupInfo>> {
+        self.bucket_ready().await?;
         let root = self.layout.prefix().to_string();
         let partitions = match filter.partition {
             Some(p) => vec![p as u64],

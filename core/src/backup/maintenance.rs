@@ -27,6 +27,7 @@ impl BackupStore {
     /// A save in progress has young uploads: keep `older_than` above the longest save. Only
     /// uploads of keys inside the prefix are aborted, whatever else the listing names.
     pub async fn cleanup_uploads(&self, older_than: Duration) -> Result<CleanupReport> {
+        self.bucket_ready().await?;
         let cutoff = runtime::now_utc() - time::Duration::try_from(older_than).unwrap_or(time::Duration::MAX);
         let prefix = self.layout.prefix();
         // MinIO matches a ListMultipartUploads prefix only against whole object names
@@ -60,6 +61,9 @@ impl BackupStore {
     /// ListObjectsV2 / DeleteObject of a probe object under the prefix, clock skew against
     /// the server's `Date`, addressing style. One [`CheckResult`] per check; never an error.
     pub async fn check(&self) -> CheckReport {
+        // With `create_bucket` the bucket is created first, as before any operation; a
+        // failure shows in the report's bucket line.
+        let _ = self.bucket_ready().await;
         let mut results = Vec::new();
         let endpoint = self.client.endpoint().to_string();
         let bucket = self.config.client.bucket.clone();

@@ -87,6 +87,10 @@ pub struct FileEntry {
     /// CRC32C as S3 writes it (base64 of 4 big-endian bytes); `None` for Zeebe backups.
     #[serde(default)]
     pub crc32c: Option<String>,
+    /// The ETag of the S3 source object this file was saved from (§13), quotes included;
+    /// a later save skips an object with the same ETag and size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
 }
 
 /// The content of `metadata.json`.
@@ -238,6 +242,7 @@ impl Metadata {
                             name: n.clone(),
                             size: None,
                             crc32c: None,
+                            etag: None,
                         })
                         .collect();
                     metadata.file_sets.insert(set.to_string(), entries);
@@ -310,6 +315,7 @@ mod tests {
                 name: format!("{i:05}{}", "n".repeat(995)),
                 size: Some(u64::from(u32::MAX)),
                 crc32c: Some("AAAAAA==".into()),
+                etag: None,
             })
             .collect();
         let sets = BTreeMap::from([(ZEEBE_SNAPSHOT_SET.to_string(), files)]);
@@ -332,6 +338,7 @@ mod tests {
             name: name.into(),
             size: Some(size),
             crc32c: Some("AAAAAA==".into()),
+            etag: None,
         };
         sets.insert("snapshot".to_string(), vec![file("s1", 10), file("s2", 5)]);
         sets.insert("files".to_string(), vec![file("f", 1)]);

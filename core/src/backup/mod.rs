@@ -3,6 +3,7 @@
 //! `verify.rs`, `prune.rs`, `maintenance.rs` (cleanup_uploads, check), `probe.rs` (what the
 //! store honours: conditional writes, checksums, multipart, paging, Object Lock).
 
+mod copy;
 mod delete;
 pub mod layout;
 mod list;
@@ -11,7 +12,9 @@ pub mod manifest;
 mod probe;
 pub(crate) mod progress;
 mod prune;
+pub(crate) mod remote;
 pub(crate) mod restore;
+mod restore_bucket;
 mod save;
 #[cfg(not(target_arch = "wasm32"))]
 mod scan;
@@ -35,7 +38,8 @@ pub use list::ListFilter;
 pub use manifest::{FileEntry, Metadata, StatusDoc, ZeebeDescriptor};
 pub use probe::{ProbeLine, ProbeReport, ProbeState, CONDITIONAL_WRITES_IGNORED, PROBE_LINES};
 pub use progress::ProgressFn;
-pub use restore::RestoreOptions;
+pub use remote::{is_s3_url, BucketUrl, RemoteObject};
+pub use restore::{DirectoryPlan, PlannedRestore, RestoreOptions};
 pub use save::SaveOptions;
 pub(crate) use save::{OpenUploads, PlannedFile, Transfer};
 #[cfg(not(target_arch = "wasm32"))]
@@ -61,6 +65,8 @@ pub struct BackupStore {
     pub(crate) format2: std::sync::Arc<crate::format2::store::Format2State>,
     /// Whether the store honours conditional writes, probed by the first save (probe.rs).
     conditional_writes: std::sync::Arc<tokio::sync::OnceCell<probe::ConditionalWrites>>,
+    /// Set once the bucket is known to exist (only with `create_bucket`; see `bucket_ready`).
+    bucket_ready: std::sync::Arc<tokio::sync::OnceCell<()>>,
 }
 
 /// A `status.json` as read, with the ETag needed to change it conditionally.
@@ -138,6 +144,7 @@ impl BackupStore {
             config,
             format2,
             conditional_writes: Default::default(),
+            bucket_ready: Default::default(),
         })
     }
 
@@ -164,10 +171,25 @@ impl BackupStore {
         }
     }
 
+    /// With `create_bucket`, makes sure the bucket exists before the first operation of this
+    /// store (and its clones): one HeadBucket, and a CreateBucket when it is missing, once
+    /// per store; a failure is returned and tried again by the next operation. Every
+    /// operation calls it, so the faces need not. Without `create_bucket`, does nothing.
+    pub(crate) async fn bucket_ready(&self) -> Result<()> {
+        if !self.config.create_bucket {
+            return Ok(());
+        }
+        self.bucket_ready
+            .get_or_try_init(|| self.ensure_bucket())
+            .await
+            .map(|_| ())
+    }
+
     /// status(id): code, failure reason, timestamps, and from `metadata.json` the total size,
     /// file count and user metadata. A missing backup reports `DoesNotExist`, one whose
     /// `status.json` is not a status document `Corrupt` (the reason says why), not an error.
     pub async fn status(&self, id: BackupId) -> Result<BackupInfo> {
+        self.bucket_ready().await?;
         let status = match self.read_status_or_corrupt(&id).await? {
             StatusRead::Missing => return Ok(BackupInfo::missing(id)),
             StatusRead::Found(status) => status,
@@ -191,6 +213,7 @@ impl BackupStore {
     /// [`Error::NotFound`] when there is no such backup; [`Error::Conflict`] when it is
     /// COMPLETED or DELETING (a COMPLETED backup is never turned into a failed one).
     pub async fn mark_failed(&self, id: BackupId, reason: &str) -> Result<BackupInfo> {
+        self.bucket_ready().await?;
         let status = self.read_status(&id).await?.ok_or_else(|| not_found(&id))?;
         match status.doc.status_code {
             StatusCode::InProgress | StatusCode::Failed => {}

@@ -25,6 +25,7 @@ impl BackupStore {
     /// was lost; [`Error::Integrity`] when garbage collection found the store damaged
     /// (it then deletes no pack); delete errors are collected instead.
     pub async fn prune(&self, policy: &RetentionPolicy, dry_run: bool) -> Result<PruneReport> {
+        self.bucket_ready().await?;
         let descriptor = self.read_descriptor().await?;
         let format2 = matches!(&descriptor, Some(d) if d.format_version == 2);
         if let Some(descriptor) = descriptor.filter(|_| format2 && !dry_run) {

@@ -11,8 +11,6 @@
 //!   finished by running it again. It never follows a link below the target directory
 //!   (`restore_native.rs` says how).
 
-use std::collections::{BTreeSet, HashSet};
-use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -104,6 +102,7 @@ impl BackupStore {
     /// - [`Error::InvalidInput`] when it names a set or file that could escape the target
     ///   (`../x`, `/etc/passwd`, `a/../../b`...).
     pub async fn restore_plan(&self, id: BackupId) -> Result<Metadata> {
+        self.bucket_ready().await?;
         let metadata = self.completed_metadata(id).await?;
         if metadata.is_format2() {
             // The manifest's names were checked as it was read.
@@ -228,85 +227,6 @@ fn refused(id: &BackupId, err: Error) -> Error {
     Error::InvalidInput(details)
 }
 
-/// One file to restore: its set, its entry and its path relative to the target.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(target_arch = "wasm32", allow(dead_code))] // wasm restores file by file, no directory
-pub(crate) struct RestoreItem {
-    pub set: String,
-    pub entry: FileEntry,
-    pub relative: PathBuf,
-}
-
-/// Picks the sets and maps every file to its path below the target (pure: no I/O).
-///
-/// # Errors
-/// [`Error::InvalidInput`] for a requested set the backup lacks, a name that could escape
-/// the target, or two files that would land on the same path (or a file where another
-/// needs a directory).
-#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
-pub(crate) fn plan_restore(
-    metadata: &Metadata,
-    sets: Option<&[String]>,
-    root_set: Option<&str>,
-) -> Result<Vec<RestoreItem>> {
-    let chosen: BTreeSet<&str> = match sets {
-        Some(requested) => {
-            let mut chosen = BTreeSet::new();
-            for set in requested {
-                if !metadata.file_sets.contains_key(set) {
-                    let have: Vec<&str> = metadata.file_sets.keys().map(String::as_str).collect();
-                    return Err(Error::invalid_input(format!(
-                        "the backup has no file set {set:?}; it has: {}",
-                        if have.is_empty() {
-                            "none".to_string()
-                        } else {
-                            have.join(", ")
-                        }
-                    )));
-                }
-                chosen.insert(set.as_str());
-            }
-            chosen
-        }
-        None => metadata.file_sets.keys().map(String::as_str).collect(),
-    };
-    let mut items = Vec::new();
-    let mut files = HashSet::new();
-    let mut dirs = HashSet::new();
-    for set in chosen {
-        validate_set_name(set)?;
-        for entry in &metadata.file_sets[set] {
-            validate_relative_path(&entry.name)?;
-            let mut relative = PathBuf::new();
-            if root_set != Some(set) {
-                relative.push(set);
-            }
-            relative.extend(entry.name.split('/'));
-            for dir in relative.ancestors().skip(1).filter(|d| !d.as_os_str().is_empty()) {
-                dirs.insert(dir.to_path_buf());
-            }
-            if !files.insert(relative.clone()) {
-                return Err(Error::invalid_input(format!(
-                    "two files of the backup would both be restored to {}",
-                    relative.display()
-                )));
-            }
-            items.push(RestoreItem {
-                set: set.to_string(),
-                entry: entry.clone(),
-                relative,
-            });
-        }
-    }
-    if let Some(clash) = files.iter().find(|f| dirs.contains(*f)) {
-        return Err(Error::invalid_input(format!(
-            "{} is both a file and a directory in the restored tree (a set restored beside the root set?); restore the sets separately",
-            clash.display()
-        )));
-    }
-    Ok(items)
-}
-
 /// What a downloaded file turned out to be, compared with its metadata.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Mismatch {
@@ -423,6 +343,12 @@ impl Stream for VerifiedBody {
         }
     }
 }
+
+#[path = "restore_plan.rs"]
+mod plan;
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) use plan::{plan_restore, temp_name, RestoreItem};
+pub use plan::{DirectoryPlan, PlannedRestore};
 
 #[cfg(not(target_arch = "wasm32"))]
 #[path = "restore_native.rs"]

@@ -25,49 +25,47 @@
 //!
 //! What remains is harmless to the files outside: a name swapped between the write and the
 //! rename only changes which of the attacker's own files ends up under the final name.
+//!
+//! Directories opened that way are kept open for the files that follow ([`DirCache`], up to
+//! [`DIR_CACHE`] of them; the plan lists the files of a directory together): a directory
+//! renamed or swapped for a link after it was opened still receives its files, in the
+//! directory that was opened without following links, wherever it now is: the restore
+//! never writes through a name it did not open itself.
+//!
+//! # Small files
+//! A file of at most [`SMALL_FILE`] bytes is downloaded into memory (verified as it comes),
+//! then written and renamed in one blocking step: two hops to a blocking thread per file
+//! (prepare; write and rename) instead of one per write, flush and rename.
 
 // The blocking helpers return the crate's `Error` like every async function of the core,
 // which clippy finds large everywhere (a crate-wide matter, not this module's).
 #![allow(clippy::result_large_err)]
 
+use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::io::Read as _;
+use std::io::Write as _;
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use cap_fs_ext::{DirExt as _, FollowSymlinks, OpenOptionsFollowExt as _};
 use cap_std::fs::{Dir, OpenOptions};
 use futures::stream::{self, StreamExt as _, TryStreamExt as _};
 use tokio::io::AsyncWriteExt as _;
 
-use super::{plan_restore, RestoreItem, RestoreOptions};
+use super::{plan_restore, temp_name, RestoreItem, RestoreOptions};
 use crate::backup::manifest::FileEntry;
 use crate::backup::progress::Tracker;
 use crate::backup::{BackupId, BackupStore, RestoreReport};
 use crate::error::{Error, ErrorDetails, Result};
 use crate::s3::checksum::Crc32c;
 
-/// Suffix of the temporary files a restore writes before renaming them into place.
-const PARTIAL_SUFFIX: &str = ".s3keep-partial";
-/// Most file systems limit one path component to 255 bytes.
-const NAME_MAX: usize = 255;
 /// Buffer between the network and the file, per file in flight.
 const WRITE_BUFFER: usize = 1 << 20;
-
-/// The temporary name a restore writes `final_name` under, in the same directory (so the
-/// rename is atomic): `.{name}.s3keep-partial`, or a hash of the name when that would
-/// exceed 255 bytes.
-pub(crate) fn temp_name(final_name: &std::ffi::OsStr) -> OsString {
-    let mut name = OsString::from(".");
-    name.push(final_name);
-    name.push(PARTIAL_SUFFIX);
-    if name.len() <= NAME_MAX {
-        return name;
-    }
-    let mut crc = Crc32c::new();
-    crc.update(final_name.as_encoded_bytes());
-    OsString::from(format!(".s3keep-{:08x}{PARTIAL_SUFFIX}", crc.value()))
-}
+/// Files up to this size are downloaded whole into memory, then written in one step.
+pub(crate) const SMALL_FILE: u64 = WRITE_BUFFER as u64;
+/// Directories kept open by one restore ([`DirCache`]).
+pub(crate) const DIR_CACHE: usize = 64;
 
 enum Outcome {
     Restored(u64),
@@ -168,7 +166,7 @@ impl BackupStore {
         let ctx = Ctx {
             tracker: Tracker::new(bytes_total, items.len() as u64, options.progress.clone()),
             permits: tokio::sync::Semaphore::new(self.config.concurrency),
-            root: Arc::new(root),
+            dirs: Arc::new(DirCache::new(root)),
             preparing: Arc::new(()),
         };
         let work = async {
@@ -176,7 +174,7 @@ impl BackupStore {
                 // Format 2 restores by packs, many files per ranged GET (format2/restore_dir.rs).
                 let session = self.format2_session(id, false).await?;
                 return self
-                    .format2_restore_dir(session, items, ctx.root.clone(), target, &ctx.tracker)
+                    .format2_restore_dir(session, items, ctx.dirs.clone(), target, &ctx.tracker, &ctx.preparing)
                     .await;
             }
             stream::iter(items)
@@ -221,12 +219,12 @@ impl BackupStore {
     async fn restore_item(&self, id: BackupId, target: &Path, item: RestoreItem, ctx: &Ctx) -> Result<Outcome> {
         let ranged = ranged_size(&item.entry, self.config.part_size);
         let prepared = {
-            let (root, path) = (ctx.root.clone(), target.join(&item.relative));
+            let (dirs, path) = (ctx.dirs.clone(), target.join(&item.relative));
             let (relative, entry) = (item.relative.clone(), item.entry.clone());
             // The guard comes after the file in the tuple, so it drops after it: if this
             // future is gone when the task ends, the file is removed before the guard is.
             let guard = Arc::clone(&ctx.preparing);
-            blocking(move || prepare(root, &relative, path, &entry, ranged).map(|p| (p, guard))).await?
+            blocking(move || prepare(&dirs, &relative, path, &entry, ranged).map(|p| (p, guard))).await?
         };
         let (prepared, guard) = prepared;
         let Some((partial, file)) = prepared else {
@@ -235,6 +233,24 @@ impl BackupStore {
             return Ok(Outcome::Skipped);
         };
         let shown = partial.temp_path();
+        if let Some(size) = item.entry.size.filter(|size| *size <= SMALL_FILE) {
+            let body = self.download_small(id, &item, size).await?;
+            let written = body.len() as u64;
+            blocking(move || {
+                // Bound in this order so that on an early return the temporary file is
+                // removed (its `partial` dropped) before the guard is released.
+                let _guard = guard;
+                let partial = partial;
+                let mut file = file;
+                file.write_all(&body).map_err(|e| Error::io(&shown, e))?;
+                drop(file);
+                partial.rename_into_place()
+            })
+            .await?;
+            ctx.tracker.add_bytes(written);
+            ctx.tracker.file_done();
+            return Ok(Outcome::Restored(written));
+        }
         let written = match ranged {
             Some(size) => {
                 self.download_ranges(id, &item, Arc::new(file), &shown, size, ctx)
@@ -249,6 +265,17 @@ impl BackupStore {
         .await?;
         ctx.tracker.file_done();
         Ok(Outcome::Restored(written))
+    }
+
+    /// One GetObject of a file of `size` bytes (at most [`SMALL_FILE`]) into memory,
+    /// verified as it passes (`open_file`: a longer body fails at the first extra byte).
+    async fn download_small(&self, id: BackupId, item: &RestoreItem, size: u64) -> Result<Vec<u8>> {
+        let mut body = self.open_file(id, &item.set, &item.entry).await?.body;
+        let mut out = Vec::with_capacity(size as usize);
+        while let Some(chunk) = body.next().await {
+            out.extend_from_slice(&chunk?);
+        }
+        Ok(out)
     }
 
     /// One GetObject streamed into `file` (the temporary file `partial`), verified as it
@@ -387,7 +414,7 @@ impl BackupStore {
 struct Ctx {
     tracker: Tracker,
     permits: tokio::sync::Semaphore,
-    root: Arc<Dir>,
+    dirs: Arc<DirCache>,
     /// One clone per temporary file being created or renamed on a blocking thread (see
     /// `restore`).
     preparing: Arc<()>,
@@ -414,14 +441,14 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 /// following no link), then either finds the file already restored (`None`) or creates its
 /// temporary file, `preallocate` bytes long when given.
 pub(crate) fn prepare(
-    root: Arc<Dir>,
+    dirs: &DirCache,
     relative: &Path,
     path: PathBuf,
     entry: &FileEntry,
     preallocate: Option<u64>,
 ) -> Result<Option<(PartialFile, std::fs::File)>> {
     let name = relative.file_name().expect("validated names end in a file name");
-    let dir = open_parent(root, relative, &path)?;
+    let dir = dirs.parent(relative, &path)?;
     if already_restored(&dir, name, &path, entry)? {
         return Ok(None);
     }
@@ -441,21 +468,64 @@ pub(crate) fn prepare(
     Ok(Some((partial, file)))
 }
 
-/// Blocking. The directory that will hold `relative`, opened one component at a time below
-/// `root` without following links; missing directories are created.
-fn open_parent(root: Arc<Dir>, relative: &Path, path: &Path) -> Result<Arc<Dir>> {
-    let parent = relative.parent().unwrap_or(Path::new(""));
-    let depth = parent.components().count();
-    let mut dir = root;
-    for (i, component) in parent.components().enumerate() {
-        let Component::Normal(name) = component else {
-            unreachable!("validated names have only normal components");
-        };
-        // `path` minus the components below this one, for messages.
-        let shown = path.ancestors().nth(depth - i).expect("path ends in relative");
-        dir = Arc::new(open_or_create_dir(&dir, name, shown)?);
+/// The directories of one restore below its target, opened without following links and
+/// kept open (at most [`DIR_CACHE`]; all are dropped when it is full) for the files that
+/// follow: without it every file re-opened each of its parent directories from the target
+/// down, one component at a time.
+pub(crate) struct DirCache {
+    root: Arc<Dir>,
+    open: Mutex<HashMap<PathBuf, Arc<Dir>>>,
+}
+
+impl DirCache {
+    /// A cache below the open target directory `root`.
+    pub(crate) fn new(root: Dir) -> Self {
+        Self {
+            root: Arc::new(root),
+            open: Mutex::new(HashMap::new()),
+        }
     }
-    Ok(dir)
+
+    /// Blocking. The directory that will hold `relative` (`path` is the same below the
+    /// target, for messages), opened one component at a time below the target without
+    /// following links, from its nearest ancestor already open; missing directories are
+    /// created.
+    pub(crate) fn parent(&self, relative: &Path, path: &Path) -> Result<Arc<Dir>> {
+        let parent = relative.parent().unwrap_or(Path::new(""));
+        if parent.as_os_str().is_empty() {
+            return Ok(self.root.clone());
+        }
+        let (mut dir, skip) = {
+            let open = self.open.lock().expect("not poisoned");
+            parent
+                .ancestors()
+                .take_while(|a| !a.as_os_str().is_empty())
+                .find_map(|a| open.get(a).map(|d| (d.clone(), a.components().count())))
+                .unwrap_or_else(|| (self.root.clone(), 0))
+        };
+        let depth = parent.components().count();
+        let mut opened = Vec::new();
+        let mut below = PathBuf::new();
+        for (i, component) in parent.components().enumerate() {
+            let Component::Normal(name) = component else {
+                unreachable!("validated names have only normal components");
+            };
+            below.push(name);
+            if i < skip {
+                continue;
+            }
+            // `path` minus the components below this one, for messages.
+            let shown = path.ancestors().nth(depth - i).expect("path ends in relative");
+            dir = Arc::new(open_or_create_dir(&dir, name, shown)?);
+            opened.push((below.clone(), dir.clone()));
+        }
+        let mut open = self.open.lock().expect("not poisoned");
+        if open.len() + opened.len() > DIR_CACHE {
+            open.clear();
+        }
+        open.extend(opened);
+        Ok(dir)
+    }
 }
 
 /// Blocking. Opens (creating it if missing) the directory `name` in `parent`; a symlink

@@ -11,6 +11,7 @@ fn entry(name: &str) -> FileEntry {
         name: name.into(),
         size: Some(1),
         crc32c: Some("AAAAAA==".into()),
+        etag: None,
     }
 }
 
@@ -155,9 +156,36 @@ fn futures_are_send(store: &BackupStore, target: &Path, entry: &FileEntry) {
 
 #[test]
 fn temp_names_stay_beside_and_short() {
-    assert_eq!(native::temp_name("a.txt".as_ref()), ".a.txt.s3keep-partial");
+    assert_eq!(temp_name("a.txt".as_ref()), ".a.txt.s3keep-partial");
     let long = "x".repeat(250);
-    let name = native::temp_name(Path::new(&long).as_os_str());
+    let name = temp_name(Path::new(&long).as_os_str());
     assert!(name.len() <= 255);
     assert!(name.to_string_lossy().ends_with(".s3keep-partial"));
+}
+
+#[test]
+fn a_planned_restore_gives_path_components_and_the_temporary_name_as_json() {
+    let m = metadata(&[("files", &["d/b.txt"]), ("segments", &["1.log"])]);
+    let planned: Vec<PlannedRestore> = plan_restore(&m, None, Some("files"))
+        .unwrap()
+        .into_iter()
+        .map(PlannedRestore::from)
+        .collect();
+    let json = serde_json::to_value(&planned).unwrap();
+    assert_eq!(json[0]["path"], serde_json::json!(["d", "b.txt"]));
+    assert_eq!(json[0]["temp"], ".b.txt.s3keep-partial");
+    assert_eq!(json[0]["entry"]["name"], "d/b.txt");
+    assert_eq!(json[1]["path"], serde_json::json!(["segments", "1.log"]));
+    assert_eq!(json[1]["set"], "segments");
+    let long = "x".repeat(250);
+    let item = RestoreItem {
+        set: "files".into(),
+        entry: m.file_sets["files"][0].clone(),
+        relative: Path::new("d").join(&long),
+    };
+    let temp = PlannedRestore::from(item).temp;
+    assert!(
+        temp.starts_with(".s3keep-") && temp.ends_with(".s3keep-partial") && temp.len() <= 255,
+        "{temp}"
+    );
 }

@@ -18,12 +18,20 @@ use super::layout::{validate_key_length, validate_relative_path, validate_set_na
 use super::manifest::{FileEntry, Metadata, StatusDoc, ZeebeDescriptor, MAX_METADATA_BYTES};
 use super::progress::{ProgressFn, Tracker};
 use super::source::{ChunkReader, FileSet};
+#[cfg(not(target_arch = "wasm32"))]
+use super::source::{OnDiskFile, RangedFile};
 use super::{BackupId, BackupInfo, BackupStore, StatusCode, StatusObject, StatusRead};
 use crate::error::{Error, ErrorDetails, Result};
 use crate::format2::store::StoreFormat;
 use crate::runtime::{self, CancelToken};
 use crate::s3::checksum::Crc32c;
-use crate::s3::{part_size_for, CompletedPart, PutOptions};
+use crate::s3::{part_size_for, CompletedPart, PutOptions, S3Client};
+
+/// Files on disk up to this size are read whole (one blocking step) and sent from memory;
+/// larger ones are sent from the file as they are read (`s3/file_part.rs`), which reads
+/// them twice.
+#[cfg(not(target_arch = "wasm32"))]
+const READ_WHOLE: u64 = 256 * 1024;
 
 /// Options of [`BackupStore::save`].
 #[derive(Clone, Default)]
@@ -93,8 +101,9 @@ impl BackupStore {
     /// Saves the file sets as backup `id` (§4 save) and returns its status (COMPLETED).
     ///
     /// Bad input (set names, file names, key lengths, missing local files) is rejected
-    /// before any request is sent. Memory stays under part size × `concurrency` plus a small
-    /// constant, whatever the file sizes.
+    /// before any request is sent. Files on disk are sent from the file, part by part, as
+    /// they are read (a block of 256 KiB per request in flight); other sources hold up to
+    /// part size × `concurrency` plus a small constant, whatever the file sizes.
     ///
     /// The first save of a store checks that the store honours conditional writes (probe.rs;
     /// cached for the store's life) unless `single_writer` is set.
@@ -106,6 +115,7 @@ impl BackupStore {
     /// ignores `If-None-Match` / `If-Match` (nothing of the backup is written); any transfer
     /// error, after which the backup is FAILED and its multipart uploads aborted.
     pub async fn save(&self, id: BackupId, sets: Vec<FileSet>, options: SaveOptions) -> Result<BackupInfo> {
+        self.bucket_ready().await?;
         // Before any file is looked at: format 2's change detection relies on it (docs/FORMAT.md).
         let created_at = runtime::now_utc();
         let files = self.plan_files(&id, sets).await?;
@@ -178,8 +188,14 @@ impl BackupStore {
         options: &SaveOptions,
     ) -> Result<BackupInfo> {
         let id = transfer.id;
+        // S3 sources (§13): objects unchanged since the previous backup are copied from it.
+        let previous = if files.iter().any(|f| f.reader.etag().is_some()) {
+            self.previous_metadata(&id).await?
+        } else {
+            None
+        };
         let entries: Vec<(String, FileEntry)> = stream::iter(files)
-            .map(|file| self.upload_file(transfer, file))
+            .map(|file| self.upload_file(transfer, file, previous.as_ref()))
             .buffered(self.config.concurrency)
             .try_collect()
             .await?;
@@ -227,17 +243,7 @@ impl BackupStore {
     /// The failure path: abort open uploads, then FAILED with the reason (best effort: the
     /// original error is what the caller must see).
     async fn fail(&self, transfer: &Transfer, in_progress: &StatusObject, err: &Error) {
-        for (key, upload_id) in transfer.uploads.take() {
-            let ids = match upload_id {
-                Some(id) => vec![id],
-                None => self.uploads_of(&key).await,
-            };
-            for upload_id in ids {
-                if let Err(e) = self.client.abort_multipart_upload(&key, &upload_id).await {
-                    tracing::warn!(%key, error = %e, "could not abort a multipart upload; cleanup_uploads will");
-                }
-            }
-        }
+        abort_uploads(&self.client, &transfer.uploads).await;
         let lock = transfer.lock.lock().expect("not poisoned").take();
         if let Some(lock) = lock {
             lock.release(&self.client).await;
@@ -248,23 +254,6 @@ impl BackupStore {
             .await
         {
             tracing::warn!(id = %transfer.id, error = %e, "could not mark the backup FAILED");
-        }
-    }
-
-    /// The ids of the multipart uploads of exactly `key` (ListMultipartUploads with the key as
-    /// prefix, which MinIO answers from any node; best effort).
-    async fn uploads_of(&self, key: &str) -> Vec<String> {
-        match self.client.list_multipart_uploads(key).try_collect::<Vec<_>>().await {
-            Ok(pages) => pages
-                .into_iter()
-                .flat_map(|p| p.uploads)
-                .filter(|u| u.key == key)
-                .map(|u| u.upload_id)
-                .collect(),
-            Err(e) => {
-                tracing::warn!(%key, error = %e, "could not list the uploads of a key; cleanup_uploads will");
-                Vec::new()
-            }
         }
     }
 
@@ -279,7 +268,7 @@ impl BackupStore {
                 return Err(Error::invalid_input(format!("file set {:?} is given twice", set.name)));
             }
             let mut seen_files = HashSet::new();
-            for file in set.files {
+            for file in self.list_prefixes(set.files).await? {
                 validate_relative_path(&file.name)?;
                 if !seen_files.insert(file.name.clone()) {
                     return Err(Error::invalid_input(format!(
@@ -301,15 +290,85 @@ impl BackupStore {
             .collect())
     }
 
-    /// Uploads one file: PutObject up to the threshold, multipart above it.
-    async fn upload_file(&self, transfer: &Transfer, mut file: PlannedFile) -> Result<(String, FileEntry)> {
+    /// Replaces every [`Source::Prefix`](super::Source::Prefix) by the objects listed under
+    /// it (§13, `remote.rs`).
+    async fn list_prefixes(&self, files: Vec<super::FileSpec>) -> Result<Vec<super::FileSpec>> {
+        let mut out = Vec::with_capacity(files.len());
+        for file in files {
+            match file.source {
+                super::Source::Prefix(url) => {
+                    let client = url.client(&self.config)?;
+                    out.extend(super::remote::list_source(&client, &url, &file.name).await?);
+                }
+                _ => out.push(file),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Uploads one file: PutObject up to the threshold, multipart above it; an S3 source
+    /// object on the store's endpoint with the store's access key is copied by the server
+    /// instead (§13, `copy.rs`).
+    async fn upload_file(
+        &self,
+        transfer: &Transfer,
+        mut file: PlannedFile,
+        previous: Option<&super::copy::Previous>,
+    ) -> Result<(String, FileEntry)> {
         let threshold = self.config.multipart_threshold;
-        let (size, crc) = if file.reader.size().is_some_and(|size| size <= threshold) {
+        let etag = file.reader.etag().map(str::to_string);
+        let unchanged = match (previous, &etag, file.reader.size()) {
+            (Some(previous), Some(etag), Some(size)) => previous.unchanged(self, &file.set, &file.name, etag, size),
+            _ => None,
+        };
+        let copy = file
+            .reader
+            .remote_object()
+            .filter(|o| super::remote::can_copy_server_side(o.client.config(), &self.config.client))
+            .map(|o| (o.copy_source(), o.size));
+        #[cfg(not(target_arch = "wasm32"))]
+        // A file on disk is sent from the file (S3 sources are copied or streamed instead).
+        let on_disk = if unchanged.is_some() || copy.is_some() {
+            None
+        } else {
+            match file.reader.open_on_disk(READ_WHOLE).await? {
+                Some(OnDiskFile::Read(body)) => {
+                    let permit = acquire(&transfer.permits).await;
+                    Some(self.put_small(&self.client, transfer, &file.key, body, permit).await?)
+                }
+                Some(OnDiskFile::Ranged(source)) => Some(self.upload_on_disk(transfer, &file.key, source).await?),
+                None => None,
+            }
+        };
+        #[cfg(target_arch = "wasm32")]
+        let on_disk = None;
+        let (size, crc) = if let Some((source, entry)) = unchanged {
+            let (size, crc) = self
+                .copy_file(transfer, &file.key, &source, entry.size.unwrap_or(0))
+                .await?;
+            if Some(crc.to_base64()) != entry.crc32c {
+                return Err(Error::integrity(
+                    &source.key,
+                    format!(
+                        "{}: the copy of the previous backup's object has CRC32C {}, its metadata.json says {}",
+                        crate::escape::escape_controls(&source.key),
+                        crc.to_base64(),
+                        entry.crc32c.as_deref().unwrap_or("")
+                    ),
+                ));
+            }
+            (size, crc)
+        } else if let Some((source, size)) = copy {
+            self.copy_file(transfer, &file.key, &source, size).await?
+        } else if let Some(done) = on_disk {
+            done
+        } else if file.reader.size().is_some_and(|size| size <= threshold) {
             let permit = acquire(&transfer.permits).await;
             let body = read_all(&mut file.reader, threshold).await?;
-            self.put_small(transfer, &file.key, body, permit).await?
+            self.put_small(&self.client, transfer, &file.key, body, permit).await?
         } else {
-            self.upload_multipart(transfer, &file.key, file.reader).await?
+            self.upload_multipart(&self.client, transfer, &file.key, file.reader)
+                .await?
         };
         transfer.tracker.file_done();
         Ok((
@@ -318,8 +377,74 @@ impl BackupStore {
                 name: file.name,
                 size: Some(size),
                 crc32c: Some(crc.to_base64()),
+                etag,
             },
         ))
+    }
+
+    /// Uploads a file on disk without holding it in memory: each part (or the whole file, up
+    /// to the multipart threshold) is read from the file as it is sent, after a first pass
+    /// for its CRC32C (`s3/file_part.rs`); a permit of the save's cap is held per request.
+    #[cfg(not(target_arch = "wasm32"))]
+    async fn upload_on_disk(&self, transfer: &Transfer, key: &str, source: RangedFile) -> Result<(u64, Crc32c)> {
+        let size = source.size;
+        let crc = if size <= self.config.multipart_threshold {
+            let permit = acquire(&transfer.permits).await;
+            let part = self
+                .client
+                .file_part(source.file.clone(), source.path.clone(), 0, size)
+                .await?;
+            let crc = part.crc32c();
+            self.client.put_object_file(key, part, &PutOptions::default()).await?;
+            drop(permit);
+            transfer.tracker.add_bytes(size);
+            crc
+        } else {
+            self.upload_ranges(transfer, key, &source).await?
+        };
+        source.check_size().await?;
+        Ok((size, crc))
+    }
+
+    /// Multipart upload of a file on disk (§5): equal parts, each read from the file when it
+    /// is sent, `concurrency` at a time under the save's shared cap.
+    #[cfg(not(target_arch = "wasm32"))]
+    async fn upload_ranges(&self, transfer: &Transfer, key: &str, source: &RangedFile) -> Result<Crc32c> {
+        let size = source.size;
+        let part_size = part_size_for(size, self.config.part_size);
+        transfer.uploads.creating(key);
+        let upload_id = self.client.create_multipart_upload(key).await?;
+        transfer.uploads.opened(key, &upload_id);
+        let ranges =
+            (0..size.div_ceil(part_size)).map(|i| (i as u32 + 1, i * part_size, ((i + 1) * part_size).min(size)));
+        let upload_id = upload_id.as_str();
+        let uploaded: Vec<(CompletedPart, u32, u64)> = stream::iter(ranges)
+            .map(|(number, start, end)| async move {
+                let permit = acquire(&transfer.permits).await;
+                let part = self
+                    .client
+                    .file_part(source.file.clone(), source.path.clone(), start, end - start)
+                    .await?;
+                let crc = part.crc32c().value();
+                let done = self.client.upload_part_file(key, upload_id, number, part).await?;
+                drop(permit);
+                transfer.tracker.add_bytes(end - start);
+                Ok::<_, Error>((done, crc, end - start))
+            })
+            .buffered(self.config.concurrency)
+            .try_collect()
+            .await?;
+        let mut crc = 0u32;
+        let mut completed = Vec::with_capacity(uploaded.len());
+        for (part, part_crc, len) in uploaded {
+            crc = crc32c::crc32c_combine(crc, part_crc, len as usize);
+            completed.push(part);
+        }
+        self.client
+            .complete_multipart_upload(key, upload_id, &completed)
+            .await?;
+        transfer.uploads.closed(key);
+        Ok(Crc32c::from_value(crc))
     }
 
     /// Multipart upload of one file (§5): equal parts, uploaded concurrently under the
@@ -329,7 +454,13 @@ impl BackupStore {
     /// The reader is taken by value and owned by the part stream's state: a borrowed reader
     /// there makes rustc unable to prove the save future `Send` (rust-lang/rust#102211), and
     /// the Python binding spawns saves on a multi-threaded runtime.
-    async fn upload_multipart(&self, transfer: &Transfer, key: &str, mut reader: ChunkReader) -> Result<(u64, Crc32c)> {
+    pub(crate) async fn upload_multipart(
+        &self,
+        client: &S3Client,
+        transfer: &Transfer,
+        key: &str,
+        mut reader: ChunkReader,
+    ) -> Result<(u64, Crc32c)> {
         let part_size = match reader.size() {
             Some(size) => part_size_for(size, self.config.part_size),
             None => self.config.part_size.max(self.config.multipart_threshold),
@@ -337,13 +468,13 @@ impl BackupStore {
         let first_permit = acquire(&transfer.permits).await;
         // The permit stays held through a small stream's PutObject: its buffer counts too.
         let Some(first) = reader.next_chunk(part_size).await? else {
-            return self.put_small(transfer, key, Bytes::new(), first_permit).await;
+            return self.put_small(client, transfer, key, Bytes::new(), first_permit).await;
         };
         if first.len() < part_size && reader.size().is_none() {
-            return self.put_small(transfer, key, first, first_permit).await;
+            return self.put_small(client, transfer, key, first, first_permit).await;
         }
         transfer.uploads.creating(key);
-        let upload_id = self.client.create_multipart_upload(key).await?;
+        let upload_id = client.create_multipart_upload(key).await?;
         transfer.uploads.opened(key, &upload_id);
         // The state owns the reader and the closure owns its semaphore handle: nothing
         // borrowed, so the stream's future is `Send` (see above).
@@ -367,7 +498,9 @@ impl BackupStore {
                 }
             },
         )
-        .map_ok(|(number, permit, chunk)| self.upload_one_part(transfer, key, &upload_id, number, permit, chunk))
+        .map_ok(|(number, permit, chunk)| {
+            self.upload_one_part(client, transfer, key, &upload_id, number, permit, chunk)
+        })
         .try_buffered(self.config.concurrency);
         let uploaded: Vec<(CompletedPart, u32, u64)> = parts.try_collect().await?;
         let mut size = 0u64;
@@ -378,15 +511,15 @@ impl BackupStore {
             size += len;
             completed.push(part);
         }
-        self.client
-            .complete_multipart_upload(key, &upload_id, &completed)
-            .await?;
+        client.complete_multipart_upload(key, &upload_id, &completed).await?;
         transfer.uploads.closed(key);
         Ok((size, Crc32c::from_value(crc)))
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn upload_one_part(
         &self,
+        client: &S3Client,
         transfer: &Transfer,
         key: &str,
         upload_id: &str,
@@ -397,8 +530,7 @@ impl BackupStore {
         let mut crc = Crc32c::new();
         crc.update(&chunk);
         let len = chunk.len() as u64;
-        let part = self
-            .client
+        let part = client
             .upload_part(key, upload_id, number, chunk, &crc.to_base64())
             .await?;
         drop(permit);
@@ -409,8 +541,9 @@ impl BackupStore {
     // Takes the key, not the `PlannedFile`: a `&PlannedFile` held across an await would make
     // the save future `!Send` (a stream source is not `Sync`), and the Python binding spawns it.
     /// One PutObject of a whole file, holding `_permit` (its buffer counts against the cap).
-    async fn put_small(
+    pub(crate) async fn put_small(
         &self,
+        client: &S3Client,
         transfer: &Transfer,
         key: &str,
         body: Bytes,
@@ -419,11 +552,44 @@ impl BackupStore {
         let mut crc = Crc32c::new();
         crc.update(&body);
         let len = body.len() as u64;
-        self.client
+        client
             .put_object_with_checksum(key, body, &crc.to_base64(), &PutOptions::default())
             .await?;
         transfer.tracker.add_bytes(len);
         Ok((len, crc))
+    }
+}
+
+/// Aborts every multipart upload of `uploads` (best effort: `cleanup_uploads` finds any
+/// left), on the store or on the target bucket of a restore.
+pub(crate) async fn abort_uploads(client: &S3Client, uploads: &OpenUploads) {
+    for (key, upload_id) in uploads.take() {
+        let ids = match upload_id {
+            Some(id) => vec![id],
+            None => uploads_of(client, &key).await,
+        };
+        for upload_id in ids {
+            if let Err(e) = client.abort_multipart_upload(&key, &upload_id).await {
+                tracing::warn!(%key, error = %e, "could not abort a multipart upload; cleanup_uploads will");
+            }
+        }
+    }
+}
+
+/// The ids of the multipart uploads of exactly `key` (ListMultipartUploads with the key as
+/// prefix, which MinIO answers from any node; best effort).
+async fn uploads_of(client: &S3Client, key: &str) -> Vec<String> {
+    match client.list_multipart_uploads(key).try_collect::<Vec<_>>().await {
+        Ok(pages) => pages
+            .into_iter()
+            .flat_map(|p| p.uploads)
+            .filter(|u| u.key == key)
+            .map(|u| u.upload_id)
+            .collect(),
+        Err(e) => {
+            tracing::warn!(%key, error = %e, "could not list the uploads of a key; cleanup_uploads will");
+            Vec::new()
+        }
     }
 }
 
@@ -434,7 +600,7 @@ pub(crate) struct PlannedFile {
     pub(crate) reader: ChunkReader,
 }
 
-async fn acquire(permits: &Arc<Semaphore>) -> OwnedSemaphorePermit {
+pub(crate) async fn acquire(permits: &Arc<Semaphore>) -> OwnedSemaphorePermit {
     permits
         .clone()
         .acquire_owned()
@@ -443,7 +609,7 @@ async fn acquire(permits: &Arc<Semaphore>) -> OwnedSemaphorePermit {
 }
 
 /// Reads a whole source known to be at most `limit` bytes.
-async fn read_all(reader: &mut ChunkReader, limit: u64) -> Result<Bytes> {
+pub(crate) async fn read_all(reader: &mut ChunkReader, limit: u64) -> Result<Bytes> {
     let want = reader.size().unwrap_or(limit) as usize;
     let body = reader.next_chunk(want.max(1)).await?.unwrap_or_default();
     if reader.next_chunk(1).await?.is_some() {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt as _;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorDetails, Result};
 use crate::runtime::{BoxFuture, MaybeSend};
 use crate::s3::ByteStream;
 
@@ -34,6 +34,13 @@ pub enum Source {
         /// The chunks.
         stream: ByteStream,
     },
+    /// Every object under an S3 prefix (§13), listed when the save starts: each becomes a
+    /// file named by its key without the prefix, below this spec's name (`""`: at the top
+    /// of the set). Made by [`FileSet::from_url`].
+    Prefix(Box<super::remote::BucketUrl>),
+    /// One object of an S3 source, as listed; read with `If-Match` on its ETag, or copied by
+    /// the server (§13).
+    Object(super::remote::RemoteObject),
 }
 
 impl std::fmt::Debug for Source {
@@ -44,6 +51,8 @@ impl std::fmt::Debug for Source {
             Source::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
             Source::Ranged(r) => write!(f, "Ranged({} bytes)", r.size()),
             Source::Stream { size, .. } => write!(f, "Stream({size:?} bytes)"),
+            Source::Prefix(url) => write!(f, "Prefix({})", url.shown()),
+            Source::Object(object) => object.fmt(f),
         }
     }
 }
@@ -79,6 +88,22 @@ impl FileSet {
                 })
                 .collect(),
         }
+    }
+
+    /// Every object under an S3 prefix, `s3://BUCKET[/PREFIX][?endpoint=...&region=...
+    /// &profile=...]` (§13; credentials as docs/OPTIONS.md "S3 sources and targets" says),
+    /// named by its key without the prefix. The prefix is listed when the save starts.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a malformed URL, before any request.
+    pub fn from_url(name: impl Into<String>, url: &str) -> Result<Self> {
+        Ok(Self {
+            name: name.into(),
+            files: vec![FileSpec {
+                name: String::new(),
+                source: Source::Prefix(Box::new(super::remote::BucketUrl::parse(url)?)),
+            }],
+        })
     }
 
     /// Every regular file below `dir`, recursively, named by its path relative to `dir`
@@ -140,6 +165,8 @@ pub(crate) struct ChunkReader {
     position: u64,
     /// For a name in errors.
     label: String,
+    /// An S3 source object, until its GetObject is sent (then `kind` streams its body).
+    object: Option<super::remote::RemoteObject>,
 }
 
 enum ReaderKind {
@@ -208,6 +235,7 @@ impl ChunkReader {
 
     fn with_stat(source: Source, on_disk: Option<OnDisk>, label: String) -> Self {
         let stat = on_disk.as_ref().and_then(|d| d.stat);
+        let mut object = None;
         let (kind, size) = match source {
             #[cfg(not(target_arch = "wasm32"))]
             Source::Path(path) => {
@@ -230,6 +258,26 @@ impl ChunkReader {
                 },
                 size,
             ),
+            Source::Object(o) => {
+                let size = o.size;
+                object = Some(o);
+                (ReaderKind::Bytes(Bytes::new()), Some(size))
+            }
+            Source::Prefix(url) => {
+                // plan_files lists prefixes before making readers; an unlisted one reads as
+                // an error rather than as an empty file.
+                let failed: ByteStream = Box::pin(futures::stream::once(async move {
+                    Err(Error::invalid_input(format!("{} was not listed", url.shown())))
+                }));
+                (
+                    ReaderKind::Stream {
+                        stream: failed,
+                        pending: Bytes::new(),
+                        done: false,
+                    },
+                    None,
+                )
+            }
         };
         Self {
             kind,
@@ -237,7 +285,37 @@ impl ChunkReader {
             stat,
             position: 0,
             label,
+            object,
         }
+    }
+
+    /// The S3 source object this reader reads, while none of it has been read.
+    pub(crate) fn remote_object(&self) -> Option<&super::remote::RemoteObject> {
+        self.object.as_ref().filter(|_| self.position == 0)
+    }
+
+    /// The listed ETag of an S3 source object (format 2's change detection, §13).
+    pub(crate) fn etag(&self) -> Option<&str> {
+        self.object.as_ref().and_then(|o| o.etag.as_deref())
+    }
+
+    /// Sends the GetObject of an S3 source object, pinned to its listed ETag.
+    async fn open_object(&mut self) -> Result<()> {
+        if let (Some(object), ReaderKind::Bytes(_)) = (&self.object, &self.kind) {
+            if self.position == 0 {
+                let output = object
+                    .client
+                    .get_object_if_match(&object.key, None, object.etag.as_deref())
+                    .await
+                    .map_err(|e| source_error(e, &self.label))?;
+                self.kind = ReaderKind::Stream {
+                    stream: output.body,
+                    pending: Bytes::new(),
+                    done: false,
+                };
+            }
+        }
+        Ok(())
     }
 
     /// The size in bytes, when known.
@@ -265,12 +343,74 @@ impl ChunkReader {
         }
     }
 
+    /// A regular file on disk not yet read, opened on a blocking thread: up to
+    /// `read_whole` bytes it is read there at once ([`OnDisk::Read`]); a larger one is
+    /// kept open for positioned reads ([`OnDisk::Ranged`]), and save sends each part
+    /// straight from the file (`s3/file_part.rs`) instead of reading it into memory.
+    /// `None` for other sources (and FIFOs and devices, read front to back).
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the path when it cannot be opened or read, or changed size.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub async fn open_on_disk(&mut self, read_whole: u64) -> Result<Option<OnDiskFile>> {
+        let (ReaderKind::Path { path, file: None }, Some(stat)) = (&self.kind, self.stat) else {
+            return Ok(None);
+        };
+        if self.position != 0 {
+            return Ok(None);
+        }
+        let path: Arc<std::path::Path> = Arc::from(path.as_path());
+        let (open_path, size) = (path.clone(), stat.size);
+        let opened = tokio::task::spawn_blocking(move || -> std::io::Result<(std::fs::File, Option<Bytes>)> {
+            let file = std::fs::File::open(&open_path)?;
+            if size > read_whole {
+                return Ok((file, None));
+            }
+            let mut bytes = vec![0u8; size as usize];
+            let mut more = [0u8; 1];
+            let read = read_exact_at(&file, &mut bytes, 0).and_then(|()| read_at(&file, &mut more, size));
+            match read {
+                Ok(0) => Ok((file, Some(Bytes::from(bytes)))),
+                Ok(_) => Err(std::io::Error::other(CHANGED_SIZE)),
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(std::io::Error::other(CHANGED_SIZE)),
+                Err(e) => Err(e),
+            }
+        })
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        // Every byte goes through the `OnDiskFile` from now on.
+        self.position = stat.size;
+        let changed = || self.changed_size(stat.size);
+        match opened {
+            Ok((_, Some(bytes))) => Ok(Some(OnDiskFile::Read(bytes))),
+            Ok((file, None)) => Ok(Some(OnDiskFile::Ranged(RangedFile {
+                file: Arc::new(file),
+                path,
+                size: stat.size,
+                label: self.label.clone(),
+            }))),
+            Err(e) if e.to_string() == CHANGED_SIZE => Err(changed()),
+            Err(e) => Err(Error::io(&path, e)),
+        }
+    }
+
+    fn changed_size(&self, size: u64) -> Error {
+        Error::Io(crate::ErrorDetails::message(format!(
+            "{} changed size while being saved (expected {size} bytes)",
+            self.label
+        )))
+        .with_key(self.label.clone())
+    }
+
     /// The next chunk of at most `max` bytes (exactly `max` unless at the end); `None` at
     /// the end.
     ///
     /// # Errors
     /// [`Error::Io`] when reading fails or a file changed size while being read.
     pub async fn next_chunk(&mut self, max: usize) -> Result<Option<Bytes>> {
+        if self.object.is_some() && self.position == 0 && self.size != Some(0) {
+            self.open_object().await?;
+        }
         let chunk = match &mut self.kind {
             #[cfg(not(target_arch = "wasm32"))]
             ReaderKind::Path { path, file } => read_file_chunk(path, file, max).await?,
@@ -319,6 +459,99 @@ impl ChunkReader {
             }
         }
         Ok(if chunk.is_empty() { None } else { Some(chunk) })
+    }
+}
+
+/// An S3 source object that changed (412) or went (404) since it was listed: named as the
+/// source's, not the store's.
+fn source_error(err: Error, label: &str) -> Error {
+    match err {
+        Error::Conflict(d) => Error::Conflict(ErrorDetails {
+            message: format!("the source object of {label} changed since it was listed (its ETag differs)"),
+            ..d
+        }),
+        Error::NotFound(d) => Error::NotFound(ErrorDetails {
+            message: format!("the source object of {label} is gone since it was listed"),
+            ..d
+        }),
+        other => other,
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+const CHANGED_SIZE: &str = "changed size";
+
+/// A file on disk as save takes it ([`ChunkReader::open_on_disk`]).
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) enum OnDiskFile {
+    /// A small file, read whole.
+    Read(Bytes),
+    /// A larger one, open for positioned reads.
+    Ranged(RangedFile),
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(unix)]
+fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_exact_at(file: &std::fs::File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        match read_at(file, buf, offset) {
+            Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(windows)]
+fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+}
+
+/// A file on disk opened for positioned reads, with its size when planned.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) struct RangedFile {
+    pub file: Arc<std::fs::File>,
+    pub path: Arc<std::path::Path>,
+    pub size: u64,
+    label: String,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl RangedFile {
+    /// Checks, once every part was sent, that the file still has the size it was planned
+    /// with: bytes appended meanwhile would otherwise be left out silently (a file that
+    /// shrank fails its reads already).
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the file when its size changed.
+    pub async fn check_size(&self) -> Result<()> {
+        let file = self.file.clone();
+        let now = tokio::task::spawn_blocking(move || file.metadata().map(|m| m.len()))
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+            .map_err(|e| Error::io(&self.path, e))?;
+        if now != self.size {
+            return Err(Error::Io(crate::ErrorDetails::message(format!(
+                "{} changed size while being saved (expected {} bytes, now {now})",
+                self.label, self.size
+            )))
+            .with_key(self.label.clone()));
+        }
+        Ok(())
     }
 }
 

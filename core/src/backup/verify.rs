@@ -39,6 +39,7 @@ impl BackupStore {
     /// when it is not COMPLETED (`code` is its status); [`Error::Integrity`] when its
     /// `metadata.json` is missing or unreadable; transfer errors of ListObjectsV2/GetObject.
     pub async fn verify(&self, id: BackupId, deep: bool) -> Result<VerifyReport> {
+        self.bucket_ready().await?;
         let metadata = self.completed_metadata(id).await?;
         if metadata.is_format2() {
             return self.format2_verify(id, deep).await;
@@ -201,6 +202,7 @@ mod tests {
                         name: name.to_string(),
                         size: *size,
                         crc32c: size.map(|_| "AAAAAA==".to_string()),
+                        etag: None,
                     })
                     .collect();
                 (set.to_string(), entries)

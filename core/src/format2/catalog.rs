@@ -165,24 +165,7 @@ impl BackupStore {
             // deduplicates through the index).
             return Ok(None);
         }
-        let folder = format!("{}{}/", self.layout.prefix(), id.partition);
-        let options = ListOptions {
-            prefix: folder.clone(),
-            delimiter: Some("/".into()),
-            ..ListOptions::default()
-        };
-        let pages: Vec<_> = self.client.list_objects_v2(options).try_collect().await?;
-        let mut checkpoints: Vec<u64> = pages
-            .iter()
-            .flat_map(|p| p.common_prefixes.iter())
-            .filter_map(|p| p.strip_prefix(folder.as_str())?.strip_suffix('/'))
-            .filter(|name| name.bytes().all(|b| b.is_ascii_digit()))
-            .filter_map(|name| name.parse().ok())
-            .filter(|c| *c < id.checkpoint)
-            .collect();
-        checkpoints.sort_unstable_by(|a, b| b.cmp(a));
-        checkpoints.dedup();
-        for checkpoint in checkpoints.into_iter().take(PREVIOUS_CANDIDATES) {
+        for checkpoint in self.previous_checkpoints(id).await? {
             let candidate = BackupId::new(id.partition, checkpoint, id.node);
             let completed = matches!(
                 self.read_status(&candidate).await,
@@ -202,6 +185,30 @@ impl BackupStore {
             }
         }
         Ok(None)
+    }
+
+    /// The checkpoints of the same partition below `id`'s, nearest first, at most
+    /// [`PREVIOUS_CANDIDATES`] (any node: the caller reads each candidate's status).
+    pub(crate) async fn previous_checkpoints(&self, id: &BackupId) -> Result<Vec<u64>> {
+        let folder = format!("{}{}/", self.layout.prefix(), id.partition);
+        let options = ListOptions {
+            prefix: folder.clone(),
+            delimiter: Some("/".into()),
+            ..ListOptions::default()
+        };
+        let pages: Vec<_> = self.client.list_objects_v2(options).try_collect().await?;
+        let mut checkpoints: Vec<u64> = pages
+            .iter()
+            .flat_map(|p| p.common_prefixes.iter())
+            .filter_map(|p| p.strip_prefix(folder.as_str())?.strip_suffix('/'))
+            .filter(|name| name.bytes().all(|b| b.is_ascii_digit()))
+            .filter_map(|name| name.parse().ok())
+            .filter(|c| *c < id.checkpoint)
+            .collect();
+        checkpoints.sort_unstable_by(|a, b| b.cmp(a));
+        checkpoints.dedup();
+        checkpoints.truncate(PREVIOUS_CANDIDATES);
+        Ok(checkpoints)
     }
 
     /// Checks that every pack exists with its length (HeadObject each, or one listing of

@@ -167,6 +167,7 @@ mod tests {
             mtime_ns: Some(mtime),
             ctime_ns: Some(mtime),
             inode: Some(7),
+            etag: None,
             chunks: vec![],
         }
     }

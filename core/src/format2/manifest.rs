@@ -47,6 +47,10 @@ pub struct ManifestFile {
     /// Inode number (Unix sources).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inode: Option<u64>,
+    /// The ETag of the S3 source object the file was saved from (§13), quotes included: a
+    /// later save reuses the entry for an object with the same ETag and size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
     /// The file's chunks in order; their plaintexts concatenated are the file.
     pub chunks: Vec<ChunkId>,
 }
@@ -230,6 +234,7 @@ mod tests {
             mtime_ns: Some(1_700_000_000_123_456_789),
             ctime_ns: Some(1_700_000_000_123_456_789),
             inode: Some(42),
+            etag: None,
             chunks: chunks.iter().map(|c| ChunkId([*c; 32])).collect(),
         }
     }

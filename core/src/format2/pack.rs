@@ -13,7 +13,9 @@
 //! `b"s3kpack"` | `version` u8 (1). docs/FORMAT.md is the reference; the reader is in
 //! [`super::pack_reader`].
 
-use bytes::{Bytes, BytesMut};
+use std::collections::VecDeque;
+
+use bytes::Bytes;
 
 use super::compress::Compression;
 use super::id::{ChunkId, PackId};
@@ -162,7 +164,12 @@ impl PackConfig {
 pub struct PackWriter {
     id: PackId,
     config: PackConfig,
-    pending: BytesMut,
+    /// The part being filled: its own allocation, never larger than a part, so that a
+    /// part handed out holds exactly its bytes (a view into a larger buffer would keep
+    /// the rest alive until its upload ends).
+    pending: Vec<u8>,
+    /// Full parts not yet taken.
+    ready: VecDeque<Bytes>,
     data_len: u64,
     parts_taken: u32,
     entries: Vec<PackEntry>,
@@ -189,7 +196,7 @@ impl std::fmt::Debug for PackWriter {
             .field("id", &self.id)
             .field("blobs", &self.entries.len())
             .field("data_len", &self.data_len)
-            .field("buffered", &self.pending.len())
+            .field("buffered", &self.buffered())
             .field("parts_taken", &self.parts_taken)
             .finish_non_exhaustive()
     }
@@ -217,7 +224,8 @@ impl PackWriter {
         Ok(Self {
             id,
             config,
-            pending: BytesMut::new(),
+            pending: Vec::new(),
+            ready: VecDeque::new(),
             data_len: 0,
             parts_taken: 0,
             entries: Vec::new(),
@@ -252,7 +260,7 @@ impl PackWriter {
 
     /// Bytes held in memory (not yet handed out).
     pub fn buffered(&self) -> usize {
-        self.pending.len()
+        self.pending.len() + self.ready.iter().map(Bytes::len).sum::<usize>()
     }
 
     /// Appends a blob: `stored` is what [`super::compress::Compressor::compress`] returned
@@ -294,7 +302,21 @@ impl PackWriter {
                 compression,
             },
         });
-        self.pending.extend_from_slice(stored);
+        let part = self.config.part_size as usize;
+        let mut rest = stored;
+        while !rest.is_empty() {
+            let n = rest.len().min(part - self.pending.len());
+            if self.pending.capacity() < self.pending.len() + n {
+                // Grows by doubling, but never past one part.
+                let want = (self.pending.len() + n).max(2 * self.pending.capacity()).min(part);
+                self.pending.reserve_exact(want - self.pending.len());
+            }
+            self.pending.extend_from_slice(&rest[..n]);
+            rest = &rest[n..];
+            if self.pending.len() == part {
+                self.ready.push_back(Bytes::from(std::mem::take(&mut self.pending)));
+            }
+        }
         self.data_len += stored.len() as u64;
         Ok(())
     }
@@ -302,13 +324,9 @@ impl PackWriter {
     /// The next complete part (exactly `part_size` bytes), once that many are buffered;
     /// the writer no longer holds those bytes. Parts are numbered from 1 in the order taken.
     pub fn take_part(&mut self) -> Option<Bytes> {
-        let part = self.config.part_size as usize;
-        if self.pending.len() >= part {
-            self.parts_taken += 1;
-            Some(self.pending.split_to(part).freeze())
-        } else {
-            None
-        }
+        let part = self.ready.pop_front()?;
+        self.parts_taken += 1;
+        Some(part)
     }
 
     /// Appends header and trailer and returns the last part with the pack's description.
@@ -329,11 +347,18 @@ impl PackWriter {
         header.extend_from_slice(&crc.to_le_bytes());
         header.extend_from_slice(MAGIC);
         header.push(VERSION);
-        self.pending.extend_from_slice(&header);
+        // Parts not taken go out with the last one (the caller takes them all after each
+        // blob, so there are none in practice).
+        let mut last = Vec::with_capacity(self.buffered() + header.len());
+        for part in self.ready.drain(..) {
+            last.extend_from_slice(&part);
+        }
+        last.extend_from_slice(&self.pending);
+        last.extend_from_slice(&header);
         Ok(FinishedPack {
             id: self.id,
             length: self.data_len + header.len() as u64,
-            last_part: self.pending.freeze(),
+            last_part: Bytes::from(last),
             parts_taken: self.parts_taken,
             entries: self.entries,
         })

@@ -7,7 +7,12 @@
 //! that pack) while the next one fills. So a killed save leaves every pack it finished
 //! indexed, and the next save finds their chunks (docs/FORMAT.md, "Save").
 //!
-//! Memory: parts in flight × part size, plus one pack's unsent part and one blob.
+//! Memory: parts in flight × part size, plus one pack's unsent part and one blob. Parts in
+//! flight are at most [`PARTS_IN_MEMORY`] (and the save's request cap): 15 MiB with the
+//! default 5 MiB parts, whatever the concurrency, as each is held in memory until sent.
+
+/// The most pack parts held in memory for their uploads at once.
+pub(crate) const PARTS_IN_MEMORY: usize = 3;
 
 use std::sync::{Arc, Mutex};
 
@@ -50,6 +55,8 @@ pub(crate) struct Packer {
     layout: Format2Layout,
     uploads: Arc<OpenUploads>,
     permits: Arc<Semaphore>,
+    /// [`PARTS_IN_MEMORY`] permits, taken before one of `permits`.
+    in_memory: Arc<Semaphore>,
     config: PackConfig,
     level: i32,
     keys: Option<Arc<StoreKeys>>,
@@ -77,6 +84,7 @@ impl Packer {
             layout,
             uploads,
             permits,
+            in_memory: Arc::new(Semaphore::new(PARTS_IN_MEMORY)),
             config,
             level,
             keys,
@@ -153,7 +161,7 @@ impl Packer {
                 id
             }
         };
-        let permit = acquire(&self.permits).await;
+        let permit = (acquire(&self.in_memory).await, acquire(&self.permits).await);
         let number = pack.parts.len() as u32 + 1;
         self.bytes_packed += part.len() as u64;
         let (client, key, failure) = (self.client.clone(), pack.key.clone(), self.failure.clone());
@@ -181,7 +189,7 @@ impl Packer {
             finished.length = length;
         }
         let pack = self.current.take().expect("open above");
-        let permit = acquire(&self.permits).await;
+        let permit = (acquire(&self.in_memory).await, acquire(&self.permits).await);
         self.bytes_packed += finished.last_part.len() as u64;
         let (client, layout, uploads, failure, level, keys) = (
             self.client.clone(),
@@ -257,7 +265,7 @@ async fn upload_part(
     upload_id: &str,
     number: u32,
     part: Bytes,
-    permit: OwnedSemaphorePermit,
+    permit: (OwnedSemaphorePermit, OwnedSemaphorePermit),
 ) -> Result<CompletedPart> {
     let crc = crc32c_base64(&part);
     let done = client.upload_part(key, upload_id, number, part, &crc).await;

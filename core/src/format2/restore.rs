@@ -237,6 +237,7 @@ pub(crate) fn plan_sets(manifest: &Manifest) -> BTreeMap<String, Vec<FileEntry>>
                     name: f.name.clone(),
                     size: Some(f.size),
                     crc32c: Some(f.crc32c.clone()),
+                    etag: f.etag.clone(),
                 })
                 .collect();
             (set.clone(), entries)
@@ -389,6 +390,7 @@ mod tests {
             mtime_ns: None,
             ctime_ns: None,
             inode: None,
+            etag: None,
             chunks: vec![id(1), id(2), id(3), id(4), id(5), id(1)],
         };
         let ranges = file_ranges(&index, &file, "files/f").unwrap();

@@ -18,14 +18,13 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use cap_std::fs::Dir;
 use futures::stream::{self, StreamExt as _, TryStreamExt as _};
 
 use super::id::{ChunkId, PackId};
 use super::restore::{decode_range, fetch_range, name_file, RangePlan, RestoreSession};
 use super::task::blocking;
 use crate::backup::progress::Tracker;
-use crate::backup::restore::native::{prepare, write_all_at, PartialFile};
+use crate::backup::restore::native::{prepare, write_all_at, DirCache, PartialFile};
 use crate::backup::restore::RestoreItem;
 use crate::backup::{BackupStore, RestoreReport};
 use crate::error::{Error, Result};
@@ -58,9 +57,10 @@ impl BackupStore {
         &self,
         session: Arc<RestoreSession>,
         items: Vec<RestoreItem>,
-        root: Arc<Dir>,
+        root: Arc<DirCache>,
         target: &Path,
         tracker: &Tracker,
+        in_flight: &Arc<()>,
     ) -> Result<RestoreReport> {
         let mut windows: Vec<Vec<RestoreItem>> = Vec::new();
         let mut bytes = 0u64;
@@ -80,7 +80,7 @@ impl BackupStore {
         let permits = Arc::new(tokio::sync::Semaphore::new(self.config.concurrency));
         let id = session.id;
         stream::iter(windows)
-            .map(|window| self.restore_window(&session, window, &root, target, tracker, &permits))
+            .map(|window| self.restore_window(&session, window, &root, target, tracker, &permits, in_flight))
             .buffered(WINDOWS_AT_ONCE)
             .try_fold(RestoreReport::empty(id), |mut sum, part| async move {
                 sum.files_restored += part.files_restored;
@@ -95,15 +95,19 @@ impl BackupStore {
         &self,
         session: &Arc<RestoreSession>,
         window: Vec<RestoreItem>,
-        root: &Arc<Dir>,
+        root: &Arc<DirCache>,
         target: &Path,
         tracker: &Tracker,
         permits: &Arc<tokio::sync::Semaphore>,
+        in_flight: &Arc<()>,
     ) -> Result<RestoreReport> {
-        // Prepare: temporary files, or skip what is already there.
-        let (opened, skipped) = {
+        // Prepare: temporary files, or skip what is already there. The guard (one clone of
+        // `in_flight` per blocking task that creates or renames files) drops after the files:
+        // a restore that stops waits for it, so none is left behind (restore_native.rs).
+        let ((opened, skipped), guard) = {
             let (session, root, target) = (session.clone(), root.clone(), target.to_path_buf());
-            blocking(move || open_window(&session, window, root, &target)).await?
+            let guard = Arc::clone(in_flight);
+            blocking(move || open_window(&session, window, &root, &target).map(|w| (w, guard))).await?
         };
         let mut summary = RestoreReport {
             files_skipped: skipped.len() as u64,
@@ -150,6 +154,7 @@ impl BackupStore {
         let written: Vec<u64> = stream::iter(ranges)
             .map(|range| {
                 let (files, uses, session) = (files.clone(), uses.clone(), session.clone());
+                let guard = Arc::clone(in_flight);
                 let key = self.f2().layout.pack_key(&range.pack);
                 // Errors name the first file that needs the range.
                 let label = files[uses[&range.blobs[0].0][0].0].label.clone();
@@ -159,7 +164,14 @@ impl BackupStore {
                         fetch_range(&self.client, &key, &range, &session).await
                     };
                     let bytes = bytes.map_err(|e| name_file(&label, e))?;
-                    let done = blocking(move || write_range(&key, &range, &bytes, &session, &files, &uses)).await;
+                    let done = blocking(move || {
+                        // The guard outlives this task's hold on the window's files (declared
+                        // first, dropped last): a stopped restore waits for it (see above).
+                        let _guard = guard;
+                        let files = files;
+                        write_range(&key, &range, &bytes, &session, &files, &uses)
+                    })
+                    .await;
                     let done = done.map_err(|e| name_file(&label, e))?;
                     tracker.add_bytes(done);
                     Ok::<_, Error>(done)
@@ -173,7 +185,11 @@ impl BackupStore {
         // Check every file whole, then rename it into place.
         let files = Arc::try_unwrap(files).map_err(|_| Error::invalid_input("a window's files are still in use"))?;
         let count = files.len() as u64;
-        blocking(move || files.into_iter().try_for_each(finish_file)).await?;
+        blocking(move || {
+            let _guard = guard;
+            files.into_iter().try_for_each(finish_file)
+        })
+        .await?;
         for _ in 0..count {
             tracker.file_done();
         }
@@ -188,7 +204,7 @@ impl BackupStore {
 fn open_window(
     session: &RestoreSession,
     window: Vec<RestoreItem>,
-    root: Arc<Dir>,
+    root: &DirCache,
     target: &Path,
 ) -> Result<(Vec<(Open, Vec<ChunkId>)>, Vec<u64>)> {
     let mut opened = Vec::new();
@@ -200,7 +216,7 @@ fn open_window(
             .lookup(&item.set, &item.entry.name)
             .ok_or_else(|| Error::integrity(&label, format!("{label} is in the plan but not in the manifest")))?;
         let path = target.join(&item.relative);
-        match prepare(root.clone(), &item.relative, path, &item.entry, Some(file.size))? {
+        match prepare(root, &item.relative, path, &item.entry, Some(file.size))? {
             None => skipped.push(file.size),
             Some((partial, handle)) => opened.push((
                 Open {

@@ -36,8 +36,9 @@ use crate::backup::{BackupInfo, BackupStore, PlannedFile, SaveOptions, StatusCod
 use crate::error::{Error, Result};
 use crate::s3::PutOptions;
 
-/// Blobs waiting between the readers and the packer.
-const BLOB_QUEUE: usize = 8;
+/// Blobs waiting between the readers and the packer (each up to the largest chunk, 1 MiB
+/// on average with the default parameters).
+const BLOB_QUEUE: usize = 2;
 
 impl BackupStore {
     /// Steps 1–6 of the module documentation; returns the COMPLETED backup's info.
@@ -88,13 +89,25 @@ impl BackupStore {
         // Step 3: reuse what did not change, read the rest.
         let mut sets = Vec::with_capacity(files.len());
         let mut entries: Vec<Option<ManifestFile>> = Vec::with_capacity(files.len());
-        let mut pending: Vec<Option<(String, FileStat)>> = Vec::with_capacity(files.len());
+        let mut pending: Vec<Option<(String, FileStat, Option<String>)>> = Vec::with_capacity(files.len());
         let mut readers: Vec<(usize, ChunkReader)> = Vec::new();
         for (slot, file) in files.into_iter().enumerate() {
             let stat = file.reader.stat();
+            let etag = file.reader.etag().map(str::to_string);
             let before = previous.as_ref().and_then(|m| m.lookup(&file.set, &file.name));
             sets.push(file.set);
-            if let Verdict::Unchanged(entry) = rule.compare(before, &stat) {
+            let unchanged = match (&etag, before) {
+                // An S3 source object (§13): the same ETag and size is the same object.
+                (Some(etag), Some(before)) => {
+                    (before.etag.as_ref() == Some(etag) && before.size == stat.size).then_some(before)
+                }
+                (Some(_), None) => None,
+                (None, _) => match rule.compare(before, &stat) {
+                    Verdict::Unchanged(entry) => Some(entry),
+                    Verdict::Changed(_) => None,
+                },
+            };
+            if let Some(entry) = unchanged {
                 if entry.chunks.iter().all(|c| index.contains(c)) {
                     let mut entry = entry.clone();
                     entry.mode = stat.mode.or(entry.mode);
@@ -106,7 +119,7 @@ impl BackupStore {
                 }
             }
             entries.push(None);
-            pending.push(Some((file.name, stat)));
+            pending.push(Some((file.name, stat, etag)));
             readers.push((slot, file.reader));
         }
         drop(previous);
@@ -116,7 +129,7 @@ impl BackupStore {
             .chunk_and_pack(transfer, readers, descriptor, level, dedup, keys.clone())
             .await?;
         for (slot, chunked) in chunked {
-            let (name, stat) = pending[slot].take().ok_or_else(|| internal("a file was read twice"))?;
+            let (name, stat, etag) = pending[slot].take().ok_or_else(|| internal("a file was read twice"))?;
             entries[slot] = Some(ManifestFile {
                 name,
                 size: chunked.size,
@@ -125,6 +138,7 @@ impl BackupStore {
                 mtime_ns: stat.mtime_ns,
                 ctime_ns: stat.ctime_ns,
                 inode: stat.inode,
+                etag,
                 chunks: chunked.chunks,
             });
         }

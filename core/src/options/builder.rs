@@ -74,8 +74,19 @@ pub struct ConfigBuilder {
     aws: Layer,
     #[cfg(not(target_arch = "wasm32"))]
     profile_file: Option<std::path::PathBuf>,
+    /// `S3KEEP_SOURCE_*`: the other bucket's credentials (§13), as read.
+    remote: [Option<String>; 4],
     error: Option<Error>,
 }
+
+/// The variables of [`RemoteCredentials`](crate::config::RemoteCredentials), in the order of
+/// `ConfigBuilder::remote`.
+pub const REMOTE_ENV: [&str; 4] = [
+    "S3KEEP_SOURCE_ACCESS_KEY_ID",
+    "S3KEEP_SOURCE_SECRET_ACCESS_KEY",
+    "S3KEEP_SOURCE_SESSION_TOKEN",
+    "S3KEEP_SOURCE_PROFILE",
+];
 
 impl fmt::Debug for ConfigBuilder {
     /// Names the keys given, never their values (some are secrets).
@@ -144,6 +155,9 @@ impl ConfigBuilder {
                 }
             }
         }
+        for (slot, name) in self.remote.iter_mut().zip(REMOTE_ENV) {
+            *slot = get(name);
+        }
         if let Some((url, _)) = self.env.remove(&K::Url) {
             self.env_url = Some(parse_url(&url, Source::Env("S3KEEP_URL")));
         }
@@ -198,7 +212,10 @@ impl ConfigBuilder {
         if config.client.credentials.is_none() {
             let profile = lookup(K::Profile);
             let name = profile.map_or("default", |(name, _)| name);
-            let text = self.profile_file.and_then(|path| std::fs::read_to_string(path).ok());
+            let text = self
+                .profile_file
+                .as_ref()
+                .and_then(|path| std::fs::read_to_string(path).ok());
             match text.and_then(|text| crate::config::parse_credentials_file(&text, name)) {
                 Some(credentials) => {
                     let token = credentials.session_token.is_some().then_some(K::SessionToken);
@@ -219,6 +236,11 @@ impl ConfigBuilder {
                 }
                 None => {}
             }
+        }
+        config.remote = remote_credentials(self.remote)?;
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            config.remote.credentials_file = self.profile_file;
         }
         config.client.validate()?;
         if config.format == Some(1) && config.encryption.any() {
@@ -338,6 +360,44 @@ fn layer_credentials(layers: &[Layer], config: &mut StoreConfig) -> Result<Optio
         }
     }
     Ok(None)
+}
+
+/// Reads `s3://BUCKET[/PREFIX][?key=value&...]` naming the other bucket of an S3-to-S3
+/// transfer (§13) with the store URL's grammar, alone: no environment, no explicit options.
+/// Its `profile` is returned rather than read (the store's builder knows the credentials file).
+///
+/// # Errors
+/// As [`ConfigBuilder::build`] for a URL.
+pub(crate) fn parse_bucket_url(text: &str) -> Result<(StoreConfig, Option<String>)> {
+    let mut layer = parse_url(text, Source::Url)?;
+    let profile = layer.remove(&K::Profile).map(|(profile, _)| profile);
+    let builder = ConfigBuilder {
+        url: Some(Ok(layer)),
+        ..ConfigBuilder::default()
+    };
+    Ok((builder.build()?, profile))
+}
+
+/// The other bucket's credentials from the `S3KEEP_SOURCE_*` values (see [`REMOTE_ENV`]).
+fn remote_credentials([id, secret, token, profile]: [Option<String>; 4]) -> Result<crate::config::RemoteCredentials> {
+    let credentials = match (id, secret) {
+        (Some(id), Some(secret)) => Some(Credentials {
+            access_key_id: id,
+            secret_access_key: Secret::new(secret),
+            session_token: token.map(Secret::new),
+        }),
+        (None, None) if token.is_none() => None,
+        _ => {
+            return Err(Error::invalid_input(
+                "S3KEEP_SOURCE_ACCESS_KEY_ID and S3KEEP_SOURCE_SECRET_ACCESS_KEY go together (with S3KEEP_SOURCE_SESSION_TOKEN if any): give both or neither",
+            ))
+        }
+    };
+    Ok(crate::config::RemoteCredentials {
+        credentials,
+        profile,
+        credentials_file: None,
+    })
 }
 
 /// Parses `s3://BUCKET[/PREFIX][?key=value&...]` into a layer. The messages name the wrong

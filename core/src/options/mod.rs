@@ -15,7 +15,7 @@
 //!
 //! [`StoreConfig::describe`]: crate::StoreConfig::describe
 
-mod builder;
+pub(crate) mod builder;
 mod describe;
 pub mod values;
 

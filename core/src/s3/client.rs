@@ -93,7 +93,25 @@ pub(crate) struct Request<'a> {
     pub key: Option<&'a str>,
     pub query: Vec<(&'static str, String)>,
     pub headers: Vec<(&'static str, String)>,
-    pub body: Bytes,
+    pub body: Payload,
+}
+
+/// A request body: bytes in memory, or (natively) a range of a file read while it is sent.
+#[derive(Clone, Debug)]
+pub(crate) enum Payload {
+    Bytes(Bytes),
+    #[cfg(not(target_arch = "wasm32"))]
+    File(super::file_part::FilePart),
+}
+
+impl Payload {
+    pub fn len(&self) -> u64 {
+        match self {
+            Payload::Bytes(b) => b.len() as u64,
+            #[cfg(not(target_arch = "wasm32"))]
+            Payload::File(part) => part.len(),
+        }
+    }
 }
 
 impl<'a> Request<'a> {
@@ -105,7 +123,7 @@ impl<'a> Request<'a> {
             key,
             query: Vec::new(),
             headers: Vec::new(),
-            body: Bytes::new(),
+            body: Payload::Bytes(Bytes::new()),
         }
     }
 
@@ -123,7 +141,14 @@ impl<'a> Request<'a> {
 
     /// Sets the body.
     pub fn body(mut self, body: impl Into<Bytes>) -> Self {
-        self.body = body.into();
+        self.body = Payload::Bytes(body.into());
+        self
+    }
+
+    /// Sets a body read from a file while it is sent (`file_part.rs`).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn file_body(mut self, part: super::file_part::FilePart) -> Self {
+        self.body = Payload::File(part);
         self
     }
 }
@@ -338,14 +363,24 @@ impl S3Client {
         for (name, value) in &headers {
             builder = builder.header(*name, value.as_str());
         }
-        if !request.body.is_empty() {
-            builder = builder.body(request.body.clone());
+        #[cfg(not(target_arch = "wasm32"))]
+        let failure = super::file_part::BodyFailure::default();
+        match &request.body {
+            Payload::Bytes(body) if !body.is_empty() => builder = builder.body(body.clone()),
+            Payload::Bytes(_) => {}
+            #[cfg(not(target_arch = "wasm32"))]
+            Payload::File(part) => {
+                // hyper sends a streamed body with the Content-Length given, not chunked.
+                builder = builder
+                    .header(http::header::CONTENT_LENGTH, part.len())
+                    .body(reqwest::Body::wrap_stream(part.body(failure.clone())));
+            }
         }
         // The head must come within the read timeout once the body is sent; a body above
         // HEAD_WAIT_MAX_BODY may take longer than that to send, so only the request timeout
         // bounds those.
         let sending = builder.send();
-        let sent = if request.body.len() <= HEAD_WAIT_MAX_BODY {
+        let sent = if request.body.len() <= HEAD_WAIT_MAX_BODY as u64 {
             let read_timeout = self.inner.config.read_timeout;
             runtime::timeout(read_timeout, sending)
                 .await
@@ -353,6 +388,11 @@ impl S3Client {
         } else {
             sending.await
         };
+        // A file that changed under its body: that, not the broken-off request, is the error.
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Some(err) = failure.lock().expect("not poisoned").take() {
+            return Err(err);
+        }
         let response = sent.map_err(|e| transport_error(&e, self.endpoint(), request.key))?;
         if let Some(skew) = response.headers().get(http::header::DATE).and_then(skew_from_date) {
             self.inner.observed_skew_ms.store(skew, Ordering::Relaxed);
@@ -401,7 +441,15 @@ impl S3Client {
         };
         let config = &self.inner.config;
         let context = SigningContext::s3(identity, &config.region, self.signing_time(), config.signed_payload);
-        sign_request(&context, request.method.as_str(), url, headers, &request.body)
+        let body = match &request.body {
+            Payload::Bytes(body) => signable(&context, body),
+            #[cfg(not(target_arch = "wasm32"))]
+            Payload::File(part) => match part.sha256_hex() {
+                Some(sha256) if context.signed_payload => SignableBody::Precomputed(sha256.to_string()),
+                _ => SignableBody::UnsignedPayload,
+            },
+        };
+        sign_with(&context, request.method.as_str(), url, headers, body)
     }
 }
 
@@ -442,6 +490,7 @@ impl<'a> SigningContext<'a> {
 /// sent as `UNSIGNED-PAYLOAD` unless `context.signed_payload` (an empty body is always hashed).
 ///
 /// [`BucketAddress::url`]: super::address::BucketAddress::url
+#[cfg(test)]
 pub(crate) fn sign_request(
     context: &SigningContext<'_>,
     method: &str,
@@ -449,11 +498,26 @@ pub(crate) fn sign_request(
     headers: &mut Vec<(&'static str, String)>,
     body: &[u8],
 ) -> Result<()> {
-    let body = if context.signed_payload || body.is_empty() {
+    sign_with(context, method, url, headers, signable(context, body))
+}
+
+/// How bytes in memory are signed: hashed, or `UNSIGNED-PAYLOAD` (see [`sign_request`]).
+fn signable<'b>(context: &SigningContext<'_>, body: &'b [u8]) -> SignableBody<'b> {
+    if context.signed_payload || body.is_empty() {
         SignableBody::Bytes(body)
     } else {
         SignableBody::UnsignedPayload
-    };
+    }
+}
+
+/// [`sign_request`] with the body's hash already chosen.
+fn sign_with(
+    context: &SigningContext<'_>,
+    method: &str,
+    url: &str,
+    headers: &mut Vec<(&'static str, String)>,
+    body: SignableBody<'_>,
+) -> Result<()> {
     let params: aws_sigv4::http_request::SigningParams<'_> = v4::SigningParams::builder()
         .identity(context.identity)
         .region(context.region)

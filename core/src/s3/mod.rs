@@ -6,9 +6,11 @@
 //! - `list.rs`: ListObjectsV2; `delete.rs`: DeleteObjects;
 //! - `multipart.rs`: CreateMultipartUpload, UploadPart, CompleteMultipartUpload,
 //!   AbortMultipartUpload, ListMultipartUploads;
+//! - `copy.rs`: CopyObject, UploadPartCopy (server-side copies);
 //! - `lock.rs`: GetObjectLockConfiguration, CreateBucket with Object Lock;
 //! - `client.rs`: signing, sending, retries; `limiter.rs`: the adaptive cap on requests in
 //!   flight (AIMD on throttling); `operation.rs`: the actions and their counts;
+//!   `file_part.rs`: request bodies read from a file range while they are sent (native);
 //!   `response.rs`: typed errors; `resume.rs`: GetObject bodies resumed after a lost
 //!   connection; `xml.rs`: response bodies (serde); `xml_request.rs`:
 //!   request bodies.
@@ -17,7 +19,10 @@ mod address;
 mod body;
 pub mod checksum;
 mod client;
+mod copy;
 mod delete;
+#[cfg(not(target_arch = "wasm32"))]
+mod file_part;
 mod limiter;
 mod list;
 mod lock;
@@ -34,7 +39,10 @@ mod xml_request;
 pub(crate) use body::human_size;
 pub use body::{MAX_ERROR_BODY_BYTES, MAX_XML_BYTES};
 pub use client::S3Client;
+pub use copy::{CopyResult, CopySource};
 pub use delete::DELETE_OBJECTS_MAX_KEYS;
+#[cfg(not(target_arch = "wasm32"))]
+pub use file_part::FilePart;
 pub use list::{ListOptions, MAX_LIST_PAGES};
 pub use lock::{is_not_implemented, ObjectLockConfiguration};
 pub use multipart::{part_size_for, MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE};

@@ -30,9 +30,22 @@ impl S3Client {
     /// CreateMultipartUpload; returns the upload id. In CRC32C mode the upload is declared
     /// with `x-amz-checksum-algorithm: CRC32C` so every part's checksum is verified.
     pub async fn create_multipart_upload(&self, key: &str) -> Result<String> {
+        self.create_upload(key, self.config().checksum == ChecksumMode::Crc32c)
+            .await
+    }
+
+    /// CreateMultipartUpload of an upload whose parts are UploadPartCopy, declared without
+    /// a checksum algorithm: MinIO refuses a part copy into an upload declared with one
+    /// ("checksum missing, want CRC32C"), and a part copy cannot carry the checksum of bytes
+    /// the client never sees.
+    pub async fn create_multipart_upload_for_copy(&self, key: &str) -> Result<String> {
+        self.create_upload(key, false).await
+    }
+
+    async fn create_upload(&self, key: &str, crc32c: bool) -> Result<String> {
         check_key(key)?;
         let mut request = Request::new(Operation::CreateMultipartUpload, Method::POST, Some(key)).query("uploads", "");
-        if self.config().checksum == ChecksumMode::Crc32c {
+        if crc32c {
             request = request.header("x-amz-checksum-algorithm", "CRC32C");
         }
         let answer = self
@@ -63,6 +76,39 @@ impl S3Client {
             .query("partNumber", part_number.to_string())
             .query("uploadId", upload_id.to_string());
         let request = self.checksum_header(request, &body, crc32c).body(body);
+        self.send_part(key, part_number, request, crc32c).await
+    }
+
+    /// UploadPart of a range of a file, read while it is sent (`file_part.rs`), with the
+    /// CRC32C of its first pass for the server to verify.
+    ///
+    /// # Errors
+    /// As [`upload_part`](Self::upload_part); [`Error::Io`] naming the file when its bytes
+    /// changed since [`file_part`](Self::file_part) read them.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub async fn upload_part_file(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        part: super::FilePart,
+    ) -> Result<CompletedPart> {
+        check_key(key)?;
+        let request = Request::new(Operation::UploadPart, Method::PUT, Some(key))
+            .query("partNumber", part_number.to_string())
+            .query("uploadId", upload_id.to_string());
+        let crc32c = part.crc32c().to_base64();
+        let request = self.file_checksum_header(request, &part).file_body(part);
+        self.send_part(key, part_number, request, &crc32c).await
+    }
+
+    async fn send_part(
+        &self,
+        key: &str,
+        part_number: u32,
+        request: Request<'_>,
+        crc32c: &str,
+    ) -> Result<CompletedPart> {
         let response = self.send(request).await.map_err(|e| e.with_key(key))?;
         let result = put_result(response.headers());
         Ok(CompletedPart {

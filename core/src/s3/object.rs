@@ -133,8 +133,26 @@ impl S3Client {
         options: &PutOptions,
     ) -> Result<PutResult> {
         check_key(key)?;
-        let mut request = Request::new(Operation::PutObject, Method::PUT, Some(key));
-        request = self.checksum_header(request, &body, crc32c);
+        let request = Request::new(Operation::PutObject, Method::PUT, Some(key));
+        let request = self.checksum_header(request, &body, crc32c).body(body);
+        self.send_put(key, request, options).await
+    }
+
+    /// PutObject of a range of a file (usually all of it), read while it is sent
+    /// (`file_part.rs`), with the CRC32C of its first pass for the server to verify.
+    ///
+    /// # Errors
+    /// As [`put_object_with_checksum`](Self::put_object_with_checksum); [`Error::Io`] naming
+    /// the file when its bytes changed since [`file_part`](Self::file_part) read them.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub async fn put_object_file(&self, key: &str, part: super::FilePart, options: &PutOptions) -> Result<PutResult> {
+        check_key(key)?;
+        let request = Request::new(Operation::PutObject, Method::PUT, Some(key));
+        let request = self.file_checksum_header(request, &part).file_body(part);
+        self.send_put(key, request, options).await
+    }
+
+    async fn send_put(&self, key: &str, mut request: Request<'_>, options: &PutOptions) -> Result<PutResult> {
         if options.if_none_match {
             request = request.header("if-none-match", "*");
         }
@@ -144,7 +162,7 @@ impl S3Client {
         if let Some(content_type) = &options.content_type {
             request = request.header("content-type", content_type.clone());
         }
-        let response = self.send(request.body(body)).await.map_err(|e| e.with_key(key))?;
+        let response = self.send(request).await.map_err(|e| e.with_key(key))?;
         Ok(put_result(response.headers()))
     }
 
@@ -153,6 +171,15 @@ impl S3Client {
         match self.config().checksum {
             ChecksumMode::Crc32c => request.header("x-amz-checksum-crc32c", crc32c.to_string()),
             ChecksumMode::ContentMd5 => request.header("content-md5", md5_base64(body)),
+        }
+    }
+
+    /// [`checksum_header`](Self::checksum_header) of a file range, from its first pass.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn file_checksum_header<'a>(&self, request: Request<'a>, part: &super::FilePart) -> Request<'a> {
+        match (self.config().checksum, part.md5_base64()) {
+            (ChecksumMode::ContentMd5, Some(md5)) => request.header("content-md5", md5.to_string()),
+            _ => request.header("x-amz-checksum-crc32c", part.crc32c().to_base64()),
         }
     }
 
@@ -165,10 +192,28 @@ impl S3Client {
     /// # Errors
     /// [`Error::NotFound`] when the key does not exist.
     pub async fn get_object(&self, key: &str, range: Option<(u64, u64)>) -> Result<GetObjectOutput> {
+        self.get_object_if_match(key, range, None).await
+    }
+
+    /// GetObject as [`get_object`](Self::get_object), with `If-Match: etag` when given: an
+    /// object that no longer has that ETag fails with [`Error::Conflict`] (412) instead of
+    /// giving other bytes (the source of an S3-to-S3 save is read this way, §13).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when the key does not exist; [`Error::Conflict`] on another ETag.
+    pub async fn get_object_if_match(
+        &self,
+        key: &str,
+        range: Option<(u64, u64)>,
+        etag: Option<&str>,
+    ) -> Result<GetObjectOutput> {
         check_key(key)?;
         let mut request = Request::new(Operation::GetObject, Method::GET, Some(key));
         if let Some((first, last)) = range {
             request = request.header("range", format!("bytes={first}-{last}"));
+        }
+        if let Some(etag) = etag {
+            request = request.header("if-match", etag.to_string());
         }
         let response = self.send(request).await.map_err(|e| e.with_key(key))?;
         let head = object_head(response.headers());

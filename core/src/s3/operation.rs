@@ -20,11 +20,13 @@ pub(crate) enum Operation {
     AbortMultipartUpload,
     ListMultipartUploads,
     GetObjectLockConfiguration,
+    CopyObject,
+    UploadPartCopy,
 }
 
 impl Operation {
     /// Every action, in the order of the counters.
-    const ALL: [Operation; 14] = [
+    const ALL: [Operation; 16] = [
         Operation::HeadBucket,
         Operation::CreateBucket,
         Operation::PutObject,
@@ -39,6 +41,8 @@ impl Operation {
         Operation::AbortMultipartUpload,
         Operation::ListMultipartUploads,
         Operation::GetObjectLockConfiguration,
+        Operation::CopyObject,
+        Operation::UploadPartCopy,
     ];
 
     /// The action's name in the AWS S3 API Reference (`PutObject`, `ListObjectsV2`...).
@@ -58,6 +62,8 @@ impl Operation {
             Operation::AbortMultipartUpload => "AbortMultipartUpload",
             Operation::ListMultipartUploads => "ListMultipartUploads",
             Operation::GetObjectLockConfiguration => "GetObjectLockConfiguration",
+            Operation::CopyObject => "CopyObject",
+            Operation::UploadPartCopy => "UploadPartCopy",
         }
     }
 

@@ -590,7 +590,11 @@ fn deserialize<T: DeserializeOwned>(text: &str, doc: &'static str) -> Result<T, 
 
 /// Reads a response whose root must be `expected`; an `<Error>` root becomes
 /// [`XmlError::ErrorDocument`].
-fn read_document<T: DeserializeOwned>(body: &[u8], doc: &'static str, expected: &'static str) -> Result<T, XmlError> {
+pub(crate) fn read_document<T: DeserializeOwned>(
+    body: &[u8],
+    doc: &'static str,
+    expected: &'static str,
+) -> Result<T, XmlError> {
     let text = document_text(body, doc)?;
     match root_name(text, doc)? {
         root if root == expected => deserialize(text, doc),
@@ -630,7 +634,7 @@ fn required(
     value.ok_or_else(|| invalid(doc, element, format!("is missing from <{parent}>")))
 }
 
-fn non_empty(v: Option<String>) -> Option<String> {
+pub(crate) fn non_empty(v: Option<String>) -> Option<String> {
     v.filter(|s| !s.is_empty())
 }
 

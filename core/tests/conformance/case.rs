@@ -16,7 +16,7 @@ use crate::gen::{ContentDoc, FileDoc};
 
 /// The runner capabilities a case may require (README, "Capabilities"); it may also require
 /// the store capabilities of conformance/providers.json (README, "Providers").
-pub const RUNNER_CAPABILITIES: &[&str] = &["rawS3", "filesystem"];
+pub const RUNNER_CAPABILITIES: &[&str] = &["rawS3", "filesystem", "s3Bucket"];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -231,6 +231,20 @@ pub enum Op {
         #[serde(default)]
         absolute: bool,
     },
+    SaveFromBucket {
+        id: String,
+        set: String,
+        prefix: String,
+        expect: Option<Value>,
+    },
+    RestoreToBucket {
+        id: String,
+        set: Option<String>,
+        prefix: String,
+        expect_objects: Option<BTreeMap<String, ContentDoc>>,
+        expect_same_as: Option<String>,
+        expect: Option<Value>,
+    },
 }
 
 impl Op {
@@ -257,6 +271,8 @@ impl Op {
             Op::ListKeys { .. } => "listKeys",
             Op::ForgeBackup { .. } => "forgeBackup",
             Op::CreateMultipartUpload { .. } => "createMultipartUpload",
+            Op::SaveFromBucket { .. } => "saveFromBucket",
+            Op::RestoreToBucket { .. } => "restoreToBucket",
         }
     }
 
@@ -264,6 +280,7 @@ impl Op {
     pub fn capability(&self) -> Option<&'static str> {
         match self {
             Op::RestoreDir { .. } => Some("filesystem"),
+            Op::SaveFromBucket { .. } | Op::RestoreToBucket { .. } => Some("s3Bucket"),
             Op::PutObject { .. }
             | Op::DeleteObject { .. }
             | Op::HeadObject { .. }

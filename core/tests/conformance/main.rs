@@ -12,6 +12,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod bucket;
 mod case;
 mod check;
 mod gen;
@@ -25,8 +26,8 @@ use std::time::Instant;
 use case::Case;
 
 /// What this runner can do (README, "Capabilities"): Rust has a filesystem and the core's
-/// S3 client for raw access.
-const CAPABILITIES: &[&str] = &["rawS3", "filesystem"];
+/// S3 client for raw access, and names a prefix of the case bucket as an S3 source or target.
+const CAPABILITIES: &[&str] = &["rawS3", "filesystem", "s3Bucket"];
 
 /// The capabilities in effect: all of ours, or those listed (comma-separated) in
 /// `S3KEEP_CONFORMANCE_CAPABILITIES`, to rehearse what a runner with fewer would skip.

@@ -27,7 +27,7 @@ const UNREACHABLE_ENDPOINT: &str = "http://127.0.0.1:1";
 /// The state of one case while its steps run.
 pub struct CaseRun {
     config: StoreConfig,
-    store: Option<BackupStore>,
+    pub(crate) store: Option<BackupStore>,
     /// The runner's own S3 access (valid credentials, same bucket) for the rawS3 steps.
     pub(crate) admin: S3Client,
     /// The store prefix, normalised: the base of every relative key.
@@ -153,7 +153,7 @@ impl CaseRun {
         }
     }
 
-    fn store(&self) -> &BackupStore {
+    pub(crate) fn store(&self) -> &BackupStore {
         self.store.as_ref().expect("opened before the step")
     }
 
@@ -260,6 +260,7 @@ impl CaseRun {
             | Op::ListKeys { .. }
             | Op::ForgeBackup { .. }
             | Op::CreateMultipartUpload { .. } => self.run_raw(op).await,
+            Op::SaveFromBucket { .. } | Op::RestoreToBucket { .. } => self.run_bucket(op).await,
         }
     }
 
@@ -407,13 +408,13 @@ impl CaseRun {
     }
 }
 
-fn parse_id(text: &str) -> Result<BackupId, Failure> {
+pub(crate) fn parse_id(text: &str) -> Result<BackupId, Failure> {
     Ok(text.parse::<BackupId>()?)
 }
 
 /// A step's `expect` against the result's JSON document (README, "Results"), by the
 /// subset match.
-fn expect_doc(result: &impl Serialize, expect: Option<&Value>) -> StepResult {
+pub(crate) fn expect_doc(result: &impl Serialize, expect: Option<&Value>) -> StepResult {
     let Some(expected) = expect else { return Ok(()) };
     let actual = serde_json::to_value(result).expect("results serialise");
     json_matches(expected, &actual, "$").map_err(|why| {
