@@ -100,7 +100,7 @@ impl PyBackupStore {
         f: impl FnOnce(BackupStore) -> Fut + Send + 'static,
     ) -> impl Future<Output = s3keep::Result<R>> + Send + 'static
     where
-        Fut: Future<Output = s3keep::Result<R>> + Send,
+        Fut: Future<Output = s3keep::Result<R>> + Send + 'static,
     {
         f(self.store.clone())
     }

@@ -346,7 +346,7 @@ impl Stream for VerifiedBody {
 
 #[path = "restore_plan.rs"]
 mod plan;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg_attr(target_arch = "wasm32", allow(unused_imports))] // the directory restore is native
 pub(crate) use plan::{plan_restore, temp_name, RestoreItem};
 pub use plan::{DirectoryPlan, PlannedRestore};
 
