@@ -287,6 +287,7 @@ POLICY = OBJ(keepLast=INT, keepHourly=INT, keepDaily=INT, keepWeekly=INT, keepMo
 #: The fields of every op (besides `op`, `expectError`, `expectErrorCode`, `comment`).
 OP_FIELDS: Dict[str, Tuple[Tuple[str, ...], Dict[str, Check]]] = {
     "open": ((), {}),
+    "reopen": ((), dict(keys=OBJ(password=STR, identity=STR, recipients=STR, macKey=STR))),
     "config": ((), dict(url=STR, options=MAP(STR), env=MAP(STR), expect=MAP(ANY))),
     "save": (("id", "sets"), dict(id=STR, sets=SETS, metadata=MAP(STR), expect=ANY,
                                   descriptor=OBJ(checkpointPosition=INT, numberOfPartitions=INT, snapshotId=STR))),
@@ -314,7 +315,7 @@ OP_FIELDS: Dict[str, Tuple[Tuple[str, ...], Dict[str, Check]]] = {
 }
 
 CONFIG = OBJ(prefix=STR, partSize=INT, multipartThreshold=INT, concurrency=INT, format=INT, credentials=STR,
-             bucket=STR, endpoint=STR)
+             bucket=STR, endpoint=STR, keys=OBJ(password=STR, identity=STR, recipients=STR, macKey=STR))
 CASE = OBJ(("name", "family", "description", "steps"), name=STR, family=STR, description=STR,
            requires=LIST(STR), config=CONFIG, steps=LIST(MAP(ANY)))
 
@@ -564,11 +565,15 @@ class CaseRun:
         endpoint = {"harness": h.endpoint, "unreachable": UNREACHABLE_ENDPOINT}.get(c.get("endpoint", "harness"))
         if endpoint is None:
             raise CaseError(f"unknown config.endpoint {c['endpoint']!r}")
+        keys = getattr(self, "keys", None)
+        if keys is None:
+            keys = c.get("keys", {})
         return s3keep.BackupStore(
             self.bucket, prefix=c.get("prefix", DEFAULT_PREFIX), endpoint=endpoint, region=h.region,
             access_key_id=access_key, secret_access_key=secret_key, part_size=c.get("partSize"),
             multipart_threshold=c.get("multipartThreshold"), concurrency=c.get("concurrency"),
-            format=c.get("format"),
+            format=c.get("format"), password=keys.get("password"), identity=keys.get("identity"),
+            recipients=keys.get("recipients"), mac_key=keys.get("macKey"),
         )
 
     def run(self, steps: List[Dict[str, Any]]) -> None:
@@ -617,6 +622,11 @@ class CaseRun:
     # -- binding operations ------------------------------------------------------------
 
     def op_open(self) -> None:
+        self.store = self.open_store()
+
+    def op_reopen(self, keys: Optional[Dict[str, str]] = None) -> None:
+        """README, `reopen`: the store again, with these encryption keys only."""
+        self.keys = keys or {}
         self.store = self.open_store()
 
     def op_config(self, url: Optional[str] = None, options: Optional[Dict[str, str]] = None,

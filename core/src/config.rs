@@ -262,6 +262,9 @@ pub struct StoreConfig {
     /// How a local tree is read when saving a directory (option keys `follow_symlinks`,
     /// `on_file_error`; native only): [`crate::backup::FileSet::scan`].
     pub scan: crate::backup::ScanOptions,
+    /// Client-side encryption of a format 2 store (§12; options `password`,
+    /// `password_file`, `recipients`, `identity`, `identity_file`, `mac_key`).
+    pub encryption: EncryptionOptions,
     /// Where the values set by [`StoreConfig::builder`] came from (empty otherwise).
     pub sources: BTreeMap<ConfigKey, Source>,
     /// The credentials of the *other* bucket of an S3-to-S3 transfer (§13: the source of a
@@ -285,6 +288,46 @@ pub struct RemoteCredentials {
     pub credentials_file: Option<std::path::PathBuf>,
 }
 
+/// The error of encryption options with `format` 1.
+pub(crate) const FORMAT1_ENCRYPTED: &str = "encryption needs format 2: format 1 stores each file as one object named by its file name; drop format=1 (or the encryption options)";
+
+/// The keys of an encrypted store (§12; docs/FORMAT.md, "Encryption"). Empty by default:
+/// a new store is then not encrypted. `Debug` never shows a secret.
+///
+/// - To create an encrypted store or read one: `password` (or `password_file`), or
+///   `identity` (or `identity_file`), an age X25519 identity whose recipient was among
+///   the store's `recipients`.
+/// - To save into one without being able to read it (a write-only host): `mac_key` (the
+///   key of chunk ids, from the store's key object) and nothing else; `recipients` adds
+///   recipients to what this host writes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EncryptionOptions {
+    /// The passphrase that unwraps the store's key object.
+    pub password: Option<Secret>,
+    /// A file whose first line is the passphrase (native targets).
+    pub password_file: Option<std::path::PathBuf>,
+    /// Extra age recipients (`age1...`) every object is also encrypted to.
+    pub recipients: Vec<String>,
+    /// age identities (`AGE-SECRET-KEY-1...`, one a line; `#` comments).
+    pub identity: Option<Secret>,
+    /// A file of age identities, as `age -i` reads (native targets).
+    pub identity_file: Option<std::path::PathBuf>,
+    /// The 64-hex-digit key of chunk ids, for write-only hosts.
+    pub mac_key: Option<Secret>,
+}
+
+impl EncryptionOptions {
+    /// Whether any key is given (a new store is then created encrypted).
+    pub fn any(&self) -> bool {
+        self.password.is_some()
+            || self.password_file.is_some()
+            || !self.recipients.is_empty()
+            || self.identity.is_some()
+            || self.identity_file.is_some()
+            || self.mac_key.is_some()
+    }
+}
+
 impl StoreConfig {
     /// Defaults for `bucket`, no prefix, no credentials.
     pub fn new(bucket: impl Into<String>) -> Self {
@@ -300,6 +343,7 @@ impl StoreConfig {
             single_writer: false,
             profile: None,
             scan: crate::backup::ScanOptions::default(),
+            encryption: EncryptionOptions::default(),
             sources: BTreeMap::new(),
             remote: RemoteCredentials::default(),
         }

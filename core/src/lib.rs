@@ -22,7 +22,9 @@ pub mod s3;
 mod status;
 
 pub use backup::BackupStore;
-pub use config::{Addressing, ChecksumMode, ClientConfig, Credentials, RetryConfig, Secret, StoreConfig};
+pub use config::{
+    Addressing, ChecksumMode, ClientConfig, Credentials, EncryptionOptions, RetryConfig, Secret, StoreConfig,
+};
 pub use error::{Error, ErrorDetails, Result};
 pub use id::BackupId;
 pub use options::{ConfigBuilder, ConfigKey, ConfigReport};

@@ -93,6 +93,12 @@ class _StoreOptions(TypedDict, total=False):
     follow_symlinks: Optional[Union[bool, str]]
     on_file_error: Optional[Literal["fail", "skip"]]
     single_writer: Optional[Union[bool, str]]
+    password: Optional[str]
+    password_file: Optional[str]
+    recipients: Optional[str]
+    identity: Optional[str]
+    identity_file: Optional[str]
+    mac_key: Optional[str]
 
 class _ConfigReport(TypedDict):
     """`BackupStore.config()`: the effective options, secrets as `"***"` (docs/OPTIONS.md).
@@ -125,6 +131,12 @@ class _ConfigReport(TypedDict):
     followSymlinks: bool
     onFileError: str
     singleWriter: bool
+    password: Optional[str]
+    passwordFile: Optional[str]
+    recipients: list[str]
+    identity: Optional[str]
+    identityFile: Optional[str]
+    macKey: Optional[str]
     sources: dict[str, str]
 
 @final

@@ -241,8 +241,11 @@ const policyDoc = object({
 const key = { key: req(str), absolute: opt(bool) };
 
 /** The fields of each op, and the capability it needs. */
+const keysDoc = object({ password: opt(str), identity: opt(str), recipients: opt(str), macKey: opt(str) });
+
 const OPS = {
   open: [{}],
+  reopen: [{ keys: opt(keysDoc) }],
   config: [{ url: opt(str), options: opt(mapOf(str)), env: opt(mapOf(str)), expect: opt(mapOf(any)) }],
   save: [{
     id: req(str), sets: req(setsDoc), metadata: opt(mapOf(str)),
@@ -303,6 +306,7 @@ const caseDoc = object({
     credentials: opt(oneOf("valid", "wrongSecret", "unknownAccessKey")),
     bucket: opt(oneOf("fresh", "missing")),
     endpoint: opt(oneOf("harness", "unreachable")),
+    keys: opt(keysDoc),
   })),
   steps: req(arrayOf((v, at) => step(v, at))),
 });
@@ -652,6 +656,7 @@ class CaseRun {
       env: false, // nothing from AWS_* of the environment
     };
     for (const k of ["partSize", "multipartThreshold", "concurrency", "format"]) if (config[k] !== undefined) this.options[k] = config[k];
+    this.withKeys(config.keys);
     this.createBucket = (config.bucket ?? "fresh") === "fresh";
     this.prefix = normalizePrefix(this.options.prefix);
     this.store = undefined;
@@ -659,6 +664,14 @@ class CaseRun {
     this.dirs = new Map(); // dir name → path
     this.temps = [];
     this.cache = new Map(); // generated contents of this case
+  }
+
+  /** The encryption options of a case's `keys` (README, `config`), replacing any before. */
+  withKeys(keys) {
+    for (const k of ["password", "identity", "recipients", "macKey"]) {
+      if (keys?.[k] === undefined) delete this.options[k];
+      else this.options[k] = keys[k];
+    }
   }
 
   async begin() {
@@ -727,6 +740,10 @@ class CaseRun {
   async run(s) {
     switch (s.op) {
       case "open":
+        this.store = new this.api.BackupStore(this.options);
+        return;
+      case "reopen":
+        this.withKeys(s.keys);
         this.store = new this.api.BackupStore(this.options);
         return;
       case "config":

@@ -132,6 +132,9 @@ impl BackupStore {
                 config.format.unwrap_or_default()
             )));
         }
+        if config.format == Some(1) && config.encryption.any() {
+            return Err(Error::invalid_input(crate::config::FORMAT1_ENCRYPTED));
+        }
         let client = S3Client::new(config.client.clone())?;
         let layout = Layout::new(crate::config::normalize_prefix(&config.prefix));
         let format2 = std::sync::Arc::new(crate::format2::store::Format2State::new(layout.prefix()));

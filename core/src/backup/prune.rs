@@ -26,7 +26,15 @@ impl BackupStore {
     /// (it then deletes no pack); delete errors are collected instead.
     pub async fn prune(&self, policy: &RetentionPolicy, dry_run: bool) -> Result<PruneReport> {
         self.bucket_ready().await?;
-        let format2 = matches!(self.read_descriptor().await?, Some(d) if d.format_version == 2);
+        let descriptor = self.read_descriptor().await?;
+        let format2 = matches!(&descriptor, Some(d) if d.format_version == 2);
+        if let Some(descriptor) = descriptor.filter(|_| format2 && !dry_run) {
+            // Garbage collection reads every manifest: a write-only host stops here, before
+            // deleting anything.
+            if let Some(keys) = self.store_keys(&descriptor).await? {
+                keys.require_identity("prune")?;
+            }
+        }
         if dry_run || !format2 {
             return self.prune_backups(policy, dry_run).await;
         }

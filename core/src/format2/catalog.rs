@@ -80,6 +80,8 @@ impl BackupStore {
     /// # Errors
     /// [`Error::Integrity`] naming a corrupt index object; transfer errors.
     pub(crate) async fn index_objects(&self) -> Result<Option<Vec<(String, IndexId, IndexFile)>>> {
+        let keys = self.read_keys().await?;
+        let keys = keys.as_deref();
         let layout = &self.f2().layout;
         let ids: Vec<(String, IndexId)> = self
             .list_below(&layout.index_prefix())
@@ -96,7 +98,7 @@ impl BackupStore {
                     .await
                 {
                     Ok((_, bytes)) => {
-                        let file = IndexFile::from_stored(&key, &id, &bytes)?;
+                        let file = super::sealed::index_from_stored(&key, &id, &bytes, keys)?;
                         Ok(Some((key, id, file)))
                     }
                     Err(Error::NotFound(_)) => Ok(None),
@@ -107,6 +109,12 @@ impl BackupStore {
             .try_collect()
             .await?;
         Ok(files.into_iter().collect())
+    }
+
+    /// The keys of the store when it is encrypted (see [`BackupStore::store_keys`]).
+    pub(crate) async fn read_keys(&self) -> Result<Option<std::sync::Arc<super::crypto::StoreKeys>>> {
+        let descriptor = self.format2_descriptor().await?;
+        self.store_keys(&descriptor).await
     }
 
     /// The manifest of backup `id`, checked (names, and that it is this backup's); `None`
@@ -126,7 +134,8 @@ impl BackupStore {
             Err(Error::NotFound(_)) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let manifest = Manifest::from_stored(&key, &bytes)?;
+        let keys = self.read_keys().await?;
+        let manifest = super::sealed::manifest_from_stored(&key, &bytes, keys.as_deref())?;
         if manifest.backup_id() != *id {
             return Err(Error::integrity(
                 &key,
@@ -151,6 +160,11 @@ impl BackupStore {
     /// largest checkpoint below `id`'s, for change detection; `None` when there is none
     /// among the [`PREVIOUS_CANDIDATES`] nearest checkpoints.
     pub(crate) async fn previous_manifest(&self, id: &BackupId) -> Result<Option<Manifest>> {
+        if self.read_keys().await?.is_some_and(|k| !k.can_read()) {
+            // A write-only host cannot read manifests: it reads every file (and still
+            // deduplicates through the index).
+            return Ok(None);
+        }
         for checkpoint in self.previous_checkpoints(id).await? {
             let candidate = BackupId::new(id.partition, checkpoint, id.node);
             if !self.is_completed(&candidate).await {

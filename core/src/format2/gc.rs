@@ -144,6 +144,10 @@ impl BackupStore {
     pub(crate) async fn collect_garbage(&self, lock: &Lock) -> Result<GcReport> {
         let layout = &self.f2().layout;
         let descriptor = self.format2_descriptor().await?;
+        let keys = self.store_keys(&descriptor).await?;
+        if let Some(keys) = &keys {
+            keys.require_identity("prune")?;
+        }
         let level = descriptor
             .compression
             .as_ref()
@@ -186,7 +190,7 @@ impl BackupStore {
         let old: HashMap<IndexId, &String> = objects.iter().map(|(key, id, _)| (*id, key)).collect();
         let mut new_ids = HashSet::new();
         for file in &plan.index {
-            let (id, stored) = file.to_stored(level);
+            let (id, stored) = super::sealed::index_to_stored(file, level, keys.as_deref());
             if !old.contains_key(&id) {
                 self.client
                     .put_object(&layout.index_key(&id), Bytes::from(stored), &PutOptions::default())

@@ -82,6 +82,7 @@ impl BackupStore {
             .compression
             .as_ref()
             .map_or(super::compress::DEFAULT_LEVEL, |c| c.level);
+        let keys = self.store_keys(descriptor).await?;
         let (index, previous) = futures::try_join!(self.load_index(), self.previous_manifest(&id))?;
         let rule = ChangeRule::new(previous.as_ref().and_then(|m| m.source_started_ns));
 
@@ -124,7 +125,9 @@ impl BackupStore {
         drop(previous);
         let index = Arc::new(index);
         let dedup = Arc::new(Dedup::new(index.clone()));
-        let (chunked, written) = self.chunk_and_pack(transfer, readers, descriptor, level, dedup).await?;
+        let (chunked, written) = self
+            .chunk_and_pack(transfer, readers, descriptor, level, dedup, keys.clone())
+            .await?;
         for (slot, chunked) in chunked {
             let (name, stat, etag) = pending[slot].take().ok_or_else(|| internal("a file was read twice"))?;
             entries[slot] = Some(ManifestFile {
@@ -156,12 +159,12 @@ impl BackupStore {
         );
         let referenced = referenced_packs(&index, &written, &manifest)?;
         drop(index);
-        let stored = manifest.to_stored(level)?;
+        let stored = super::sealed::manifest_to_stored(&mut manifest, level, keys.as_deref())?;
         let manifest_key = self.f2().layout.manifest_key(&id);
         self.client
             .put_object(&manifest_key, Bytes::from(stored), &PutOptions::default())
             .await?;
-        let metadata = Metadata::format2_summary(
+        let mut metadata = Metadata::format2_summary(
             &id,
             manifest.total_size(),
             manifest.file_count(),
@@ -169,6 +172,12 @@ impl BackupStore {
             options.descriptor.clone(),
             created_at,
         );
+        if keys.is_some() {
+            // An encrypted store's summary says only that the backup exists (FORMAT.md).
+            metadata = Metadata::format2_summary(&id, 0, 0, Default::default(), Default::default(), created_at);
+            metadata.total_size = None;
+            metadata.file_count = None;
+        }
         let json = PutOptions {
             content_type: Some("application/json".into()),
             ..PutOptions::default()
@@ -182,7 +191,19 @@ impl BackupStore {
 
         // Step 6.
         let doc = self.write_status(&id, in_progress, StatusCode::Completed, None).await?;
-        Ok(crate::backup::completed_info(id, doc, metadata))
+        // The manifest's totals, not the summary's: an encrypted store's summary has none.
+        let mut info = crate::backup::info_from_status(
+            id,
+            &StatusObject {
+                doc,
+                etag: None,
+                last_modified: None,
+            },
+        );
+        info.total_size = Some(manifest.total_size());
+        info.file_count = Some(manifest.file_count());
+        info.user_metadata = options.user_metadata.clone();
+        Ok(info)
     }
 
     /// Reads and chunks `readers` (worker threads for files on disk natively, the async
@@ -195,11 +216,12 @@ impl BackupStore {
         descriptor: &StoreDescriptor,
         level: i32,
         dedup: Arc<Dedup>,
+        keys: Option<Arc<super::crypto::StoreKeys>>,
     ) -> Result<(Vec<(usize, ChunkedFile)>, Vec<WrittenPack>)> {
         let params = descriptor
             .chunker_params()
             .ok_or_else(|| Error::invalid_input("the store descriptor has no chunker parameters"))?;
-        let scheme = descriptor.chunk_id_scheme()?;
+        let scheme = descriptor.chunk_id_scheme(keys.as_ref().map(|k| k.mac()))?;
         let pack_config = descriptor.pack.map_or_else(PackConfig::default, |p| PackConfig {
             target_size: p.target_size,
             part_size: p.part_size,
@@ -212,6 +234,7 @@ impl BackupStore {
             transfer.permits.clone(),
             pack_config,
             level,
+            keys,
         )?;
         let (blobs, mut received) = mpsc::channel::<Blob>(BLOB_QUEUE);
         let pack = async move {

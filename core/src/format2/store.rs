@@ -45,6 +45,8 @@ pub(crate) struct Format2State {
     pub session: Mutex<Option<Arc<RestoreSession>>>,
     /// Backups known to be format 1, so that `open_file` looks each up once.
     pub format1: Mutex<Format1Backups>,
+    /// The keys of an encrypted store, found once (scrypt runs once).
+    pub keys: Mutex<Option<Arc<super::crypto::StoreKeys>>>,
 }
 
 impl Format2State {
@@ -54,6 +56,7 @@ impl Format2State {
             descriptor: Mutex::new(None),
             session: Mutex::new(None),
             format1: Mutex::new(Format1Backups::new()),
+            keys: Mutex::new(None),
         }
     }
 }
@@ -116,12 +119,35 @@ impl BackupStore {
         }
     }
 
-    /// The format `save` writes, creating the descriptor of a new format 2 store.
+    /// The format `save` writes, creating the descriptor of a new format 2 store (and the
+    /// key objects of a new encrypted one). For an encrypted store the keys are found here,
+    /// before anything is written.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] when the `format` option contradicts the store, or the store
-    /// promises what this version does not do (encryption, Object Lock retention).
+    /// [`Error::InvalidInput`] when the `format` option contradicts the store, encryption is
+    /// asked of a format 1 store, a key is missing or wrong, or the store promises what this
+    /// version does not do (Object Lock retention).
     pub(crate) async fn format_for_save(&self) -> Result<StoreFormat> {
+        let format = self.format_for_save_unkeyed().await?;
+        if matches!(format, StoreFormat::One) && self.config.encryption.any() {
+            return Err(Error::invalid_input(format!(
+                "the store at {:?} is format 1, which cannot be encrypted: encryption needs format 2 (use another prefix)",
+                self.layout.prefix()
+            )));
+        }
+        if let StoreFormat::Two(descriptor) = &format {
+            if descriptor.age_recipients().is_none() && self.config.encryption.any() {
+                return Err(Error::invalid_input(format!(
+                    "the store at {:?} is not encrypted (encryption is chosen when a store is created); drop the encryption options or use another prefix",
+                    self.layout.prefix()
+                )));
+            }
+            self.store_keys(descriptor).await?;
+        }
+        Ok(format)
+    }
+
+    async fn format_for_save_unkeyed(&self) -> Result<StoreFormat> {
         let wanted = self.config.format;
         if let Some(found) = self.read_descriptor().await? {
             return self.agree(wanted, &found).map(|()| format_of(found));
@@ -138,7 +164,13 @@ impl BackupStore {
         if wanted == Some(1) {
             return Ok(StoreFormat::One);
         }
-        let descriptor = StoreDescriptor::format2(crate::runtime::now_utc());
+        let (descriptor, keys) = match self.create_keys().await? {
+            Some((recipients, keys)) => (
+                StoreDescriptor::format2_encrypted(crate::runtime::now_utc(), recipients),
+                Some(keys),
+            ),
+            None => (StoreDescriptor::format2(crate::runtime::now_utc()), None),
+        };
         let key = self.f2().layout.descriptor_key();
         let options = PutOptions {
             if_none_match: true,
@@ -151,6 +183,9 @@ impl BackupStore {
             .await
         {
             Ok(_) => {
+                if let Some(keys) = keys {
+                    self.keep_keys(Arc::new(keys));
+                }
                 let descriptor = Arc::new(descriptor);
                 *self.f2().descriptor.lock().expect("not poisoned") = Some(descriptor.clone());
                 Ok(StoreFormat::Two(descriptor))

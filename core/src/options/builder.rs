@@ -243,6 +243,9 @@ impl ConfigBuilder {
             config.remote.credentials_file = self.profile_file;
         }
         config.client.validate()?;
+        if config.format == Some(1) && config.encryption.any() {
+            return Err(Error::invalid_input(crate::config::FORMAT1_ENCRYPTED));
+        }
         Ok(config)
     }
 }
@@ -305,6 +308,18 @@ fn apply(c: &mut StoreConfig, key: K, value: &str) -> Result<()> {
         K::FollowSymlinks => c.scan.follow_symlinks = parse_bool(name, value)?,
         K::OnFileError => c.scan.on_file_error = value.parse()?,
         K::SingleWriter => c.single_writer = parse_bool(name, value)?,
+        K::Password => c.encryption.password = Some(Secret::new(value)),
+        K::PasswordFile => c.encryption.password_file = Some(std::path::PathBuf::from(value)),
+        K::Recipients => c.encryption.recipients = crate::format2::keys::parse_recipients(value)?,
+        K::Identity => {
+            crate::format2::keys::parse_identities(name, value)?;
+            c.encryption.identity = Some(Secret::new(value));
+        }
+        K::IdentityFile => c.encryption.identity_file = Some(std::path::PathBuf::from(value)),
+        K::MacKey => {
+            crate::format2::id::MacKey::from_hex(value)?;
+            c.encryption.mac_key = Some(Secret::new(value));
+        }
         K::Url | K::Bucket | K::AccessKeyId | K::SecretAccessKey | K::SessionToken | K::Profile => {
             unreachable!("{name} is not applied by apply()")
         }

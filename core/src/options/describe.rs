@@ -70,6 +70,18 @@ pub struct ConfigReport {
     pub on_file_error: &'static str,
     /// Whether save accepts a store that ignores conditional writes.
     pub single_writer: bool,
+    /// `"***"` when set.
+    pub password: Option<&'static str>,
+    /// The passphrase file.
+    pub password_file: Option<String>,
+    /// Extra age recipients (public keys).
+    pub recipients: Vec<String>,
+    /// `"***"` when set.
+    pub identity: Option<&'static str>,
+    /// The identity file.
+    pub identity_file: Option<String>,
+    /// `"***"` when set.
+    pub mac_key: Option<&'static str>,
     /// Where each value not left at its default came from, by field name: `option`, `url`,
     /// an environment variable (`AWS_REGION`, `S3KEEP_URL`...) or `profile`.
     pub sources: BTreeMap<&'static str, Source>,
@@ -107,6 +119,12 @@ impl StoreConfig {
             follow_symlinks: self.scan.follow_symlinks,
             on_file_error: self.scan.on_file_error.as_str(),
             single_writer: self.single_writer,
+            password: self.encryption.password.as_ref().map(|_| "***"),
+            password_file: self.encryption.password_file.as_deref().map(crate::escape::shown_path),
+            recipients: self.encryption.recipients.clone(),
+            identity: self.encryption.identity.as_ref().map(|_| "***"),
+            identity_file: self.encryption.identity_file.as_deref().map(crate::escape::shown_path),
+            mac_key: self.encryption.mac_key.as_ref().map(|_| "***"),
             sources: self.sources.iter().map(|(k, s)| (k.camel_name(), *s)).collect(),
         }
     }
