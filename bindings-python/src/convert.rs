@@ -20,7 +20,7 @@ pub fn invalid(py: Python<'_>, message: impl Into<String>) -> PyErr {
 
 /// The option string of a Python value for a key of `kind`; `TypeError` for a type the
 /// kind does not take.
-fn option_text(name: &str, kind: ValueKind, value: &Bound<'_, PyAny>) -> PyResult<String> {
+pub fn option_text(name: &str, kind: ValueKind, value: &Bound<'_, PyAny>) -> PyResult<String> {
     use ValueKind as V;
     if value.is_instance_of::<PyString>() {
         return value.extract();
@@ -68,21 +68,18 @@ pub fn duration(name: &str, value: &Bound<'_, PyAny>) -> PyResult<Duration> {
     parse_duration(name, &text).map_err(|e| to_pyerr(value.py(), e))
 }
 
-/// An optional duration argument (`None` stays `None`).
-pub fn opt_duration(name: &str, value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Duration>> {
-    match value {
-        Some(v) if !v.is_none() => duration(name, v).map(Some),
-        _ => Ok(None),
-    }
+/// A count that must be in `0..=max`: `InvalidInput` naming it otherwise.
+pub fn count(py: Python<'_>, name: &str, value: i128, max: u64) -> PyResult<u64> {
+    let message = || format!("{name} must be between 0 and {max}, got {value}");
+    u64::try_from(value)
+        .ok()
+        .filter(|n| *n <= max)
+        .ok_or_else(|| invalid(py, message()))
 }
 
-/// An optional count that must fit `max` (`None` stays `None`).
-pub fn opt_count(py: Python<'_>, name: &str, value: Option<i64>, max: u64) -> PyResult<Option<u64>> {
-    match value {
-        None => Ok(None),
-        Some(v) if v >= 0 && (v as u64) <= max => Ok(Some(v as u64)),
-        Some(v) => Err(invalid(py, format!("{name} must be between 0 and {max}, got {v}"))),
-    }
+/// An optional count (`None` stays `None`).
+pub fn opt_count(py: Python<'_>, name: &str, value: Option<i128>, max: u64) -> PyResult<Option<u64>> {
+    value.map(|v| count(py, name, v, max)).transpose()
 }
 
 /// The store configuration of a constructor: `first` (its positional `bucket` or `url`),

@@ -2,33 +2,13 @@
 //!
 //! The classes are written in Python because several of them also derive from a built-in
 //! exception (`NotFound(S3KeepError, LookupError)`...), which `create_exception!` cannot do.
+//! An error crosses as the core's error document (docs/SCHEMA.md), which
+//! `exceptions._from_dict` turns into its class, as it does for a prune's failed deletes.
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyType};
 
-const MODULE: &str = "s3keep.exceptions";
-
-/// The Python class name of a core error kind (`Error::kind()`).
-fn class_name(kind: &str) -> &str {
-    match kind {
-        // `S3` alone reads badly as a class name.
-        "S3" => "S3Error",
-        other => other,
-    }
-}
-
-/// The exception class for `kind`, imported once per kind.
-fn exception_class<'py>(py: Python<'py>, kind: &str) -> PyResult<Bound<'py, PyType>> {
-    static BASE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
-    let module = py.import(MODULE)?;
-    match module.getattr(class_name(kind)) {
-        Ok(class) => Ok(class.cast_into()?),
-        // A variant added to the core before this binding knows it: still an S3KeepError.
-        Err(_) => Ok(BASE.import(py, MODULE, "S3KeepError")?.clone()),
-    }
-}
+use crate::results::document;
 
 /// Converts a core error into the matching Python exception, with `code`, `status`,
 /// `request_id`, `key`, `endpoint` and `hint` set (and `errno`/`filename` for `Io`).
@@ -37,16 +17,9 @@ pub fn to_pyerr(py: Python<'_>, err: s3keep::Error) -> PyErr {
 }
 
 fn build(py: Python<'_>, err: &s3keep::Error) -> PyResult<PyErr> {
-    let class = exception_class(py, err.kind())?;
-    let d = err.details();
-    let kwargs = PyDict::new(py);
-    kwargs.set_item("code", d.code.as_deref())?;
-    kwargs.set_item("status", d.status)?;
-    kwargs.set_item("request_id", d.request_id.as_deref())?;
-    kwargs.set_item("key", d.key.as_deref())?;
-    kwargs.set_item("endpoint", d.endpoint.as_deref())?;
-    kwargs.set_item("hint", err.hint())?;
-    let exc = class.call((message(err),), Some(&kwargs))?;
+    let doc = document(py, err)?;
+    doc.set_item("message", err.message_line())?;
+    let exc = py.import("s3keep.exceptions")?.getattr("_from_dict")?.call1((doc,))?;
     if let s3keep::Error::Io(details) = err {
         let os = details
             .source
@@ -61,16 +34,6 @@ fn build(py: Python<'_>, err: &s3keep::Error) -> PyResult<PyErr> {
         }
     }
     Ok(PyErr::from_value(exc))
-}
-
-/// The core's message without its leading `Kind: `, which the class name already says.
-fn message(err: &s3keep::Error) -> String {
-    let text = err.to_string();
-    let prefix = format!("{}: ", err.kind());
-    match text.strip_prefix(&prefix) {
-        Some(rest) => rest.to_string(),
-        None => text,
-    }
 }
 
 /// A Rust task that panicked: a bug in s3keep, reported as `RuntimeError`.

@@ -28,7 +28,6 @@ pub struct SetSpec {
 }
 
 enum SetKind {
-    Url(String),
     Path(PathBuf),
     Paths(Vec<PathBuf>),
     Named(Vec<(String, Named)>),
@@ -84,8 +83,6 @@ pub fn read(file_sets: &Bound<'_, PyAny>) -> PyResult<Vec<SetSpec>> {
                 files.push((file, named));
             }
             SetKind::Named(files)
-        } else if let Some(url) = source.extract::<String>().ok().filter(|s| s3keep::backup::is_s3_url(s)) {
-            SetKind::Url(url)
         } else if source.is_instance_of::<PyString>() || source.hasattr("__fspath__")? {
             SetKind::Path(path_of(&source, &what)?)
         } else if let Ok(items) = source.try_iter() {
@@ -115,25 +112,22 @@ fn resolve_one(spec: SetSpec, scan: &ScanOptions) -> s3keep::Result<FileSet> {
         files: Vec::new(),
     };
     match spec.kind {
-        SetKind::Url(url) => return FileSet::from_url(set.name, &url),
-        SetKind::Path(path) => {
-            if std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?.is_dir() {
-                return Ok(FileSet::scan(set.name, &path, scan)?.set);
-            }
-            set.files.push(file(base_name(&path)?, path));
-        }
+        // The core walks a directory, names a single file by its base name and lists an
+        // `s3://` prefix.
+        SetKind::Path(path) => return Ok(FileSet::scan(set.name, &path, scan)?.set),
         SetKind::Paths(paths) => {
             for path in paths {
-                let name = base_name(&path)?;
-                if std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?.is_dir() {
-                    for f in FileSet::scan(String::new(), &path, scan)?.set.files {
-                        set.files.push(FileSpec {
-                            name: format!("{name}/{}", f.name),
-                            source: f.source,
-                        });
-                    }
+                let dir = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?.is_dir();
+                let prefix = if dir {
+                    format!("{}/", base_name(&path)?)
                 } else {
-                    set.files.push(file(name, path));
+                    String::new()
+                };
+                for f in FileSet::scan(String::new(), &path, scan)?.set.files {
+                    set.files.push(FileSpec {
+                        name: format!("{prefix}{}", f.name),
+                        source: f.source,
+                    });
                 }
             }
         }
@@ -148,13 +142,6 @@ fn resolve_one(spec: SetSpec, scan: &ScanOptions) -> s3keep::Result<FileSet> {
         }
     }
     Ok(set)
-}
-
-fn file(name: String, path: PathBuf) -> FileSpec {
-    FileSpec {
-        name,
-        source: Source::Path(path),
-    }
 }
 
 fn base_name(path: &Path) -> s3keep::Result<String> {
@@ -197,7 +184,7 @@ pub fn descriptor(value: Option<&Bound<'_, PyAny>>) -> PyResult<s3keep::backup::
     for item in mapping.items()?.iter() {
         let (key, v): (String, Bound<'_, PyAny>) = item.extract()?;
         let count = |max: u64| -> PyResult<Option<u64>> {
-            let n: i64 = v
+            let n: i128 = v
                 .extract()
                 .map_err(|_| pyo3::exceptions::PyTypeError::new_err(format!("descriptor {key} must be an int")))?;
             crate::convert::opt_count(py, &format!("descriptor {key}"), Some(n), max)

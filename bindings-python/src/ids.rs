@@ -3,6 +3,7 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};
 
+use crate::convert::count;
 use crate::errors::to_pyerr;
 
 /// `BackupId(partition, checkpoint, node)`: identifies one backup. Immutable and hashable;
@@ -12,21 +13,14 @@ use crate::errors::to_pyerr;
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PyBackupId(pub s3keep::BackupId);
 
-fn in_range(py: Python<'_>, name: &str, value: i128, max: u64) -> PyResult<u64> {
-    u64::try_from(value).ok().filter(|v| *v <= max).ok_or_else(|| {
-        let message = format!("{name} must be between 0 and {max}, got {value}");
-        to_pyerr(py, s3keep::Error::invalid_input(message))
-    })
-}
-
 #[pymethods]
 impl PyBackupId {
     #[new]
     fn new(py: Python<'_>, partition: i128, checkpoint: i128, node: i128) -> PyResult<Self> {
         Ok(Self(s3keep::BackupId::new(
-            in_range(py, "partition", partition, u32::MAX as u64)? as u32,
-            in_range(py, "checkpoint", checkpoint, u64::MAX)?,
-            in_range(py, "node", node, u32::MAX as u64)? as u32,
+            count(py, "partition", partition, u32::MAX as u64)? as u32,
+            count(py, "checkpoint", checkpoint, u64::MAX)?,
+            count(py, "node", node, u32::MAX as u64)? as u32,
         )))
     }
 

@@ -29,20 +29,3 @@ pub fn document<'py>(py: Python<'py>, value: &impl Serialize) -> PyResult<Bound<
     let text = serde_json::to_string(value).expect("results always serialise");
     py.import("json")?.call_method1("loads", (text,))
 }
-
-/// A string as Python's `repr` writes it (single quotes), for the store's repr.
-pub fn q(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('\'');
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\'' => out.push_str("\\'"),
-            '\n' => out.push_str("\\n"),
-            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('\'');
-    out
-}

@@ -1,11 +1,13 @@
 //! `RetentionPolicy` (§7), the argument of `prune` (its result is `s3keep._results.PruneReport`).
+//! Its keyword arguments and attributes are the core's settings (`RetentionPolicy::SETTINGS`).
 
-use std::time::Duration;
-
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use s3keep::retention::RetentionPolicy;
+use pyo3::types::PyDict;
+use s3keep::retention::{RetentionPolicy, Setting};
 
-use crate::convert::{opt_count, opt_duration};
+use crate::convert::option_text;
+use crate::errors::to_pyerr;
 
 /// What to keep, with restic's semantics, applied per (partition, node) to COMPLETED backups:
 /// `keep_last` N newest; `keep_hourly`/`keep_daily`/`keep_weekly`/`keep_monthly`/
@@ -19,128 +21,72 @@ use crate::convert::{opt_count, opt_duration};
 #[derive(Clone, PartialEq)]
 pub struct PyRetentionPolicy(pub RetentionPolicy);
 
-#[pymethods]
-impl PyRetentionPolicy {
+/// The Python methods: `methods` as written, and one read-only attribute per setting of
+/// the core (`keep_*` an int or `None`, `keep_within` and `stale_after` a `timedelta` or
+/// `None` (`stale_after` `None`: the store's option), `prune_failed` and `prune_stale` bools).
+macro_rules! methods_and_settings {
+    ({ $($methods:tt)* } $($name:ident),*) => {
+        #[pymethods]
+        impl PyRetentionPolicy {
+            $($methods)*
+            $(
+                #[getter]
+                fn $name(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+                    let value = match self.0.get(stringify!($name)).expect("a setting of the core") {
+                        Setting::Count(n) => n.into_pyobject(py)?.into_any(),
+                        Setting::Duration(d) => d.into_pyobject(py)?.into_any(),
+                        Setting::Flag(b) => b.into_pyobject(py)?.to_owned().into_any(),
+                    };
+                    Ok(value.unbind())
+                }
+            )*
+        }
+    };
+}
+
+methods_and_settings! {
+{
+    /// Counts are ints, durations a `timedelta`, seconds or text (`"7d"`); `None`: not set.
     #[new]
-    #[pyo3(signature = (
-        *,
-        keep_last = None,
-        keep_hourly = None,
-        keep_daily = None,
-        keep_weekly = None,
-        keep_monthly = None,
-        keep_yearly = None,
-        keep_within = None,
-        prune_failed = false,
-        prune_stale = false,
-        stale_after = None,
-    ))]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        py: Python<'_>,
-        keep_last: Option<i64>,
-        keep_hourly: Option<i64>,
-        keep_daily: Option<i64>,
-        keep_weekly: Option<i64>,
-        keep_monthly: Option<i64>,
-        keep_yearly: Option<i64>,
-        keep_within: Option<&Bound<'_, PyAny>>,
-        prune_failed: bool,
-        prune_stale: bool,
-        stale_after: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<Self> {
-        let count = |name: &str, v: Option<i64>| -> PyResult<Option<u32>> {
-            Ok(opt_count(py, name, v, u32::MAX as u64)?.map(|n| n as u32))
-        };
-        Ok(Self(RetentionPolicy {
-            keep_last: count("keep_last", keep_last)?,
-            keep_hourly: count("keep_hourly", keep_hourly)?,
-            keep_daily: count("keep_daily", keep_daily)?,
-            keep_weekly: count("keep_weekly", keep_weekly)?,
-            keep_monthly: count("keep_monthly", keep_monthly)?,
-            keep_yearly: count("keep_yearly", keep_yearly)?,
-            keep_within: opt_duration("keep_within", keep_within)?,
-            prune_failed,
-            prune_stale,
-            stale_after: opt_duration("stale_after", stale_after)?,
-        }))
+    #[pyo3(
+        signature = (**settings),
+        text_signature = "(*, keep_last=None, keep_hourly=None, keep_daily=None, keep_weekly=None, \
+                          keep_monthly=None, keep_yearly=None, keep_within=None, prune_failed=False, \
+                          prune_stale=False, stale_after=None)"
+    )]
+    fn new(py: Python<'_>, settings: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let mut policy = RetentionPolicy::default();
+        for (name, value) in settings.into_iter().flat_map(|d| d.iter()) {
+            let name: String = name.extract()?;
+            let Some(setting) = policy.get(&name).filter(|_| !name.contains(char::is_uppercase)) else {
+                let message = format!("RetentionPolicy() got an unexpected keyword argument '{name}'");
+                return Err(PyTypeError::new_err(message));
+            };
+            if !value.is_none() {
+                let text = option_text(&name, setting.kind(), &value)?;
+                policy.set(&name, &text).map_err(|e| to_pyerr(py, e))?;
+            }
+        }
+        Ok(Self(policy))
     }
 
-    #[getter]
-    fn keep_last(&self) -> Option<u32> {
-        self.0.keep_last
-    }
-    #[getter]
-    fn keep_hourly(&self) -> Option<u32> {
-        self.0.keep_hourly
-    }
-    #[getter]
-    fn keep_daily(&self) -> Option<u32> {
-        self.0.keep_daily
-    }
-    #[getter]
-    fn keep_weekly(&self) -> Option<u32> {
-        self.0.keep_weekly
-    }
-    #[getter]
-    fn keep_monthly(&self) -> Option<u32> {
-        self.0.keep_monthly
-    }
-    #[getter]
-    fn keep_yearly(&self) -> Option<u32> {
-        self.0.keep_yearly
-    }
-    #[getter]
-    fn keep_within(&self) -> Option<Duration> {
-        self.0.keep_within
-    }
-    #[getter]
-    fn prune_failed(&self) -> bool {
-        self.0.prune_failed
-    }
-    #[getter]
-    fn prune_stale(&self) -> bool {
-        self.0.prune_stale
-    }
-    /// `None`: the store's `stale_after` option.
-    #[getter]
-    fn stale_after(&self) -> Option<Duration> {
-        self.0.stale_after
-    }
     /// True when no `keep_*` rule is set (such a policy deletes no COMPLETED backup).
     #[getter]
     fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        let p = &self.0;
-        let td = |d: Duration| -> PyResult<String> { Ok(d.into_pyobject(py)?.repr()?.to_string()) };
+    /// The settings that differ from the default, as keyword arguments.
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
         let mut parts = Vec::new();
-        for (name, value) in [
-            ("keep_last", p.keep_last),
-            ("keep_hourly", p.keep_hourly),
-            ("keep_daily", p.keep_daily),
-            ("keep_weekly", p.keep_weekly),
-            ("keep_monthly", p.keep_monthly),
-            ("keep_yearly", p.keep_yearly),
-        ] {
-            if let Some(n) = value {
-                parts.push(format!("{name}={n}"));
+        for (name, _) in RetentionPolicy::SETTINGS {
+            if slf.get().0.get(name) != RetentionPolicy::default().get(name) {
+                parts.push(format!("{name}={}", slf.getattr(name)?.repr()?));
             }
-        }
-        if let Some(d) = p.keep_within {
-            parts.push(format!("keep_within={}", td(d)?));
-        }
-        if p.prune_failed {
-            parts.push("prune_failed=True".into());
-        }
-        if p.prune_stale {
-            parts.push("prune_stale=True".into());
-        }
-        if let Some(d) = p.stale_after {
-            parts.push(format!("stale_after={}", td(d)?));
         }
         Ok(format!("RetentionPolicy({})", parts.join(", ")))
     }
+}
+    keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly,
+    keep_within, prune_failed, prune_stale, stale_after
 }

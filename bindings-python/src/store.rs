@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use futures::future::BoxFuture;
 use futures::FutureExt as _;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyString};
 use s3keep::backup::{DeleteOptions, ListFilter, RestoreOptions, SaveOptions};
 use s3keep::runtime::CancelToken;
 use s3keep::{BackupStore, ConfigKey, StoreConfig};
@@ -18,7 +18,7 @@ use crate::errors::to_pyerr;
 use crate::filesets;
 use crate::ids::backup_id;
 use crate::progress::ProgressSink;
-use crate::results::{document, q, to_py, to_py_list};
+use crate::results::{document, to_py, to_py_list};
 use crate::retention::PyRetentionPolicy;
 use crate::runtime::{awaitable, block, Control};
 
@@ -148,9 +148,9 @@ impl PyBackupStore {
     fn list_call(
         &self,
         py: Python<'_>,
-        partition: Option<i64>,
-        checkpoint: Option<i64>,
-        node: Option<i64>,
+        partition: Option<i128>,
+        checkpoint: Option<i128>,
+        node: Option<i128>,
     ) -> PyResult<Call<Vec<s3keep::BackupInfo>>> {
         let filter = ListFilter {
             partition: opt_count(py, "partition", partition, u32::MAX as u64)?.map(|n| n as u32),
@@ -177,16 +177,8 @@ impl PyBackupStore {
             progress: sink.as_ref().map(ProgressSink::core_callback),
             cancel: Some(cancel.clone()),
         };
-        // A target `s3://BUCKET/PREFIX?...` is a bucket (§13): the core parses it.
-        let work = self.op(move |s| async move {
-            match target.to_str().filter(|t| s3keep::backup::is_s3_url(t)) {
-                Some(url) => {
-                    let bucket = s3keep::backup::BucketUrl::parse(url)?;
-                    s.restore_to_bucket(id, &bucket, options).await
-                }
-                None => s.restore(id, &target, options).await,
-            }
-        });
+        // A directory, or a bucket `s3://BUCKET/PREFIX?...` (§13) that the core parses.
+        let work = self.op(move |s| async move { s.restore_to(id, &target, options).await });
         let convert = |py: Python<'_>, r| to_py(py, "RestoreReport", &r);
         Ok(Call::new(work, convert).with(Control {
             cancel: Some(cancel),
@@ -217,35 +209,64 @@ impl PyBackupStore {
         Ok(Call::new(work, |py, r| to_py(py, "VerifyReport", &r)))
     }
 
-    fn prune_call(&self, policy: &Bound<'_, PyRetentionPolicy>, dry_run: bool) -> Call<s3keep::backup::PruneReport> {
+    fn prune_call(
+        &self,
+        policy: &Bound<'_, PyRetentionPolicy>,
+        dry_run: bool,
+    ) -> PyResult<Call<s3keep::backup::PruneReport>> {
         let policy = policy.get().0.clone();
         let work = self.op(move |s| async move { s.prune(&policy, dry_run).await });
-        Call::new(work, |py, r| to_py(py, "PruneReport", &r))
+        Ok(Call::new(work, |py, r| to_py(py, "PruneReport", &r)))
     }
 
     fn cleanup_uploads_call(
         &self,
         older_than: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Call<s3keep::backup::CleanupReport>> {
-        let older_than = match older_than {
-            Some(v) => duration("older_than", v)?,
-            None => self.store.config().stale_after,
-        };
+        let older_than = older_than.map(|v| duration("older_than", v)).transpose()?;
         let work = self.op(move |s| async move { s.cleanup_uploads(older_than).await });
         Ok(Call::new(work, |py, r| to_py(py, "CleanupReport", &r)))
     }
 
-    fn check_call(&self) -> Call<s3keep::backup::CheckReport> {
+    fn check_call(&self) -> PyResult<Call<s3keep::backup::CheckReport>> {
         // No bucket creation first: check reports what is there.
         let store = self.store.clone();
-        Call::new(async move { Ok(store.check().await) }, |py, r| {
-            to_py(py, "CheckReport", &r)
-        })
+        let work = async move { Ok(store.check().await) };
+        Ok(Call::new(work, |py, r| to_py(py, "CheckReport", &r)))
     }
 }
 
-#[pymethods]
-impl PyBackupStore {
+/// Defines the Python methods: `plain` as written, and each operation twice from its
+/// `*_call`: the blocking method (GIL released while it waits) and its `*_async` twin, which
+/// returns an awaitable. Both take the operation's arguments and pyo3 attributes.
+macro_rules! methods {
+    (
+        { $($plain:tt)* }
+        $(
+            $(#[$attr:meta])*
+            fn $name:ident / $name_async:ident($py:ident $(, $arg:ident: $ty:ty)*) => $call:ident($($carg:expr),*);
+        )*
+    ) => {
+        #[pymethods]
+        impl PyBackupStore {
+            $($plain)*
+            $(
+                $(#[$attr])*
+                fn $name<'py>(&self, $py: Python<'py> $(, $arg: $ty)*) -> PyResult<Py<PyAny>> {
+                    self.$call($($carg),*)?.run($py)
+                }
+
+                $(#[$attr])*
+                fn $name_async<'py>(&self, $py: Python<'py> $(, $arg: $ty)*) -> PyResult<Bound<'py, PyAny>> {
+                    self.$call($($carg),*)?.spawn($py)
+                }
+            )*
+        }
+    };
+}
+
+methods! {
+{
     #[new]
     #[pyo3(signature = (bucket, **options))]
     fn new(py: Python<'_>, bucket: String, options: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
@@ -292,176 +313,65 @@ impl PyBackupStore {
     }
 
     /// Never shows the secret access key or the session token.
-    fn __repr__(&self) -> String {
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let c = self.store.config();
-        let mut s = format!("BackupStore(bucket={}, prefix={}", q(&c.client.bucket), q(&c.prefix));
+        let q = |s: &str| -> PyResult<String> { Ok(PyString::new(py, s).repr()?.to_string()) };
+        let mut s = format!("BackupStore(bucket={}, prefix={}", q(&c.client.bucket)?, q(&c.prefix)?);
         if let Some(endpoint) = &c.client.endpoint {
-            s.push_str(&format!(", endpoint={}", q(endpoint)));
+            s.push_str(&format!(", endpoint={}", q(endpoint)?));
         }
-        s.push_str(&format!(", region={}", q(&c.client.region)));
+        s.push_str(&format!(", region={}", q(&c.client.region)?));
         match &c.client.credentials {
-            Some(creds) => s.push_str(&format!(", access_key_id={}", q(&creds.access_key_id))),
-            None => s.push_str(", credentials=None"),
+            Some(creds) => s.push_str(&format!(", access_key_id={})", q(&creds.access_key_id)?)),
+            None => s.push_str(", credentials=None)"),
         }
-        s.push(')');
-        s
+        Ok(s)
     }
+}
 
     #[pyo3(signature = (id, file_sets, *, metadata = None, descriptor = None, progress = None))]
-    fn save(
-        &self,
-        py: Python<'_>,
-        id: &Bound<'_, PyAny>,
-        file_sets: &Bound<'_, PyAny>,
-        metadata: Option<&Bound<'_, PyAny>>,
-        descriptor: Option<&Bound<'_, PyAny>>,
-        progress: Option<Bound<'_, PyAny>>,
-    ) -> PyResult<Py<PyAny>> {
-        self.save_call(id, file_sets, metadata, descriptor, progress)?.run(py)
-    }
-
-    #[pyo3(signature = (id, file_sets, *, metadata = None, descriptor = None, progress = None))]
-    fn save_async<'py>(
-        &self,
-        py: Python<'py>,
+    fn save / save_async(
+        py,
         id: &Bound<'py, PyAny>,
         file_sets: &Bound<'py, PyAny>,
-        metadata: Option<&Bound<'_, PyAny>>,
-        descriptor: Option<&Bound<'_, PyAny>>,
-        progress: Option<Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.save_call(id, file_sets, metadata, descriptor, progress)?.spawn(py)
-    }
+        metadata: Option<&Bound<'py, PyAny>>,
+        descriptor: Option<&Bound<'py, PyAny>>,
+        progress: Option<Bound<'py, PyAny>>
+    ) => save_call(id, file_sets, metadata, descriptor, progress);
 
-    fn status(&self, py: Python<'_>, id: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        self.status_call(id)?.run(py)
-    }
-
-    fn status_async<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        self.status_call(id)?.spawn(py)
-    }
+    fn status / status_async(py, id: &Bound<'py, PyAny>) => status_call(id);
 
     #[pyo3(signature = (partition = None, checkpoint = None, node = None))]
-    fn list(
-        &self,
-        py: Python<'_>,
-        partition: Option<i64>,
-        checkpoint: Option<i64>,
-        node: Option<i64>,
-    ) -> PyResult<Py<PyAny>> {
-        self.list_call(py, partition, checkpoint, node)?.run(py)
-    }
-
-    #[pyo3(signature = (partition = None, checkpoint = None, node = None))]
-    fn list_async<'py>(
-        &self,
-        py: Python<'py>,
-        partition: Option<i64>,
-        checkpoint: Option<i64>,
-        node: Option<i64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.list_call(py, partition, checkpoint, node)?.spawn(py)
-    }
+    fn list / list_async(py, partition: Option<i128>, checkpoint: Option<i128>, node: Option<i128>)
+        => list_call(py, partition, checkpoint, node);
 
     #[pyo3(
         signature = (id, target, *, sets = None, root_set = Some("files".to_string()), progress = None),
         text_signature = "($self, id, target, *, sets=None, root_set='files', progress=None)"
     )]
-    fn restore(
-        &self,
-        py: Python<'_>,
-        id: &Bound<'_, PyAny>,
-        target: PathBuf,
-        sets: Option<Vec<String>>,
-        root_set: Option<String>,
-        progress: Option<Bound<'_, PyAny>>,
-    ) -> PyResult<Py<PyAny>> {
-        self.restore_call(id, target, sets, root_set, progress)?.run(py)
-    }
-
-    #[pyo3(
-        signature = (id, target, *, sets = None, root_set = Some("files".to_string()), progress = None),
-        text_signature = "($self, id, target, *, sets=None, root_set='files', progress=None)"
-    )]
-    fn restore_async<'py>(
-        &self,
-        py: Python<'py>,
+    fn restore / restore_async(
+        py,
         id: &Bound<'py, PyAny>,
         target: PathBuf,
         sets: Option<Vec<String>>,
         root_set: Option<String>,
-        progress: Option<Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.restore_call(id, target, sets, root_set, progress)?.spawn(py)
-    }
+        progress: Option<Bound<'py, PyAny>>
+    ) => restore_call(id, target, sets, root_set, progress);
 
-    fn mark_failed(&self, py: Python<'_>, id: &Bound<'_, PyAny>, reason: String) -> PyResult<Py<PyAny>> {
-        self.mark_failed_call(id, reason)?.run(py)
-    }
-
-    fn mark_failed_async<'py>(
-        &self,
-        py: Python<'py>,
-        id: &Bound<'py, PyAny>,
-        reason: String,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.mark_failed_call(id, reason)?.spawn(py)
-    }
+    fn mark_failed / mark_failed_async(py, id: &Bound<'py, PyAny>, reason: String) => mark_failed_call(id, reason);
 
     #[pyo3(signature = (id, *, force = false))]
-    fn delete(&self, py: Python<'_>, id: &Bound<'_, PyAny>, force: bool) -> PyResult<Py<PyAny>> {
-        self.delete_call(id, force)?.run(py)
-    }
-
-    #[pyo3(signature = (id, *, force = false))]
-    fn delete_async<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>, force: bool) -> PyResult<Bound<'py, PyAny>> {
-        self.delete_call(id, force)?.spawn(py)
-    }
+    fn delete / delete_async(py, id: &Bound<'py, PyAny>, force: bool) => delete_call(id, force);
 
     #[pyo3(signature = (id, *, deep = false))]
-    fn verify(&self, py: Python<'_>, id: &Bound<'_, PyAny>, deep: bool) -> PyResult<Py<PyAny>> {
-        self.verify_call(id, deep)?.run(py)
-    }
-
-    #[pyo3(signature = (id, *, deep = false))]
-    fn verify_async<'py>(&self, py: Python<'py>, id: &Bound<'py, PyAny>, deep: bool) -> PyResult<Bound<'py, PyAny>> {
-        self.verify_call(id, deep)?.spawn(py)
-    }
+    fn verify / verify_async(py, id: &Bound<'py, PyAny>, deep: bool) => verify_call(id, deep);
 
     #[pyo3(signature = (policy, *, dry_run = true))]
-    fn prune(&self, py: Python<'_>, policy: &Bound<'_, PyRetentionPolicy>, dry_run: bool) -> PyResult<Py<PyAny>> {
-        self.prune_call(policy, dry_run).run(py)
-    }
-
-    #[pyo3(signature = (policy, *, dry_run = true))]
-    fn prune_async<'py>(
-        &self,
-        py: Python<'py>,
-        policy: &Bound<'py, PyRetentionPolicy>,
-        dry_run: bool,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.prune_call(policy, dry_run).spawn(py)
-    }
+    fn prune / prune_async(py, policy: &Bound<'py, PyRetentionPolicy>, dry_run: bool) => prune_call(policy, dry_run);
 
     #[pyo3(signature = (older_than = None))]
-    fn cleanup_uploads(&self, py: Python<'_>, older_than: Option<&Bound<'_, PyAny>>) -> PyResult<Py<PyAny>> {
-        self.cleanup_uploads_call(older_than)?.run(py)
-    }
+    fn cleanup_uploads / cleanup_uploads_async(py, older_than: Option<&Bound<'py, PyAny>>)
+        => cleanup_uploads_call(older_than);
 
-    #[pyo3(signature = (older_than = None))]
-    fn cleanup_uploads_async<'py>(
-        &self,
-        py: Python<'py>,
-        older_than: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.cleanup_uploads_call(older_than)?.spawn(py)
-    }
-
-    fn check(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        self.check_call().run(py)
-    }
-
-    fn check_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        self.check_call().spawn(py)
-    }
+    fn check / check_async(py) => check_call();
 }

@@ -151,6 +151,18 @@ class Cancellation {
   }
 }
 
+/** Runs one wasm call with the signal's cancellation handle; errors become S3KeepErrors. */
+async function cancellable(signal, call) {
+  const cancellation = new Cancellation(signal);
+  try {
+    return await call(cancellation.handle());
+  } catch (e) {
+    throw toError(e, signal?.reason);
+  } finally {
+    cancellation.dispose();
+  }
+}
+
 /**
  * A backup store: one bucket and prefix of an S3-compatible store (§4).
  * Secrets stay inside the wasm module: they never appear in toString, JSON or inspection.
@@ -197,21 +209,9 @@ export class BackupStore {
     return this.toString();
   }
 
-  /** Runs one wasm call with the signal's cancellation handle; errors become S3KeepErrors. */
-  async #call(signal, call) {
-    const cancellation = new Cancellation(signal);
-    try {
-      return await call(cancellation.handle());
-    } catch (e) {
-      throw toError(e, signal?.reason);
-    } finally {
-      cancellation.dispose();
-    }
-  }
-
   /** Creates the bucket if it does not exist (with `createBucket: true` every call does this first). */
   async ensureBucket({ signal } = {}) {
-    await this.#call(signal, (c) => this.#raw.ensureBucket(c));
+    await cancellable(signal, (c) => this.#raw.ensureBucket(c));
   }
 
   /**
@@ -236,7 +236,7 @@ export class BackupStore {
       }
       const options = JSON.stringify({ metadata: metadata ?? {}, descriptor: descriptor ?? {} });
       const progress = onProgress ? (p) => onProgress(p) : undefined;
-      return fromCore(await this.#call(signal, (c) => this.#raw.save(idText(id), files, options, progress, c)));
+      return fromCore(await cancellable(signal, (c) => this.#raw.save(idText(id), files, options, progress, c)));
     } catch (e) {
       for (const cleanup of cleanups) cleanup(e);
       throw e;
@@ -245,7 +245,7 @@ export class BackupStore {
 
   /** Status of a backup; `status: "DOES_NOT_EXIST"` when there is none. */
   async status(id, { signal } = {}) {
-    return fromCore(await this.#call(signal, (c) => this.#raw.status(idText(id), c)));
+    return fromCore(await cancellable(signal, (c) => this.#raw.status(idText(id), c)));
   }
 
   /** Every backup matching the filter, sorted by (partition, node, checkpoint). */
@@ -256,7 +256,7 @@ export class BackupStore {
       checkpoint: f.checkpoint === undefined || f.checkpoint === null ? undefined : String(f.checkpoint),
       node: f.node,
     });
-    return fromCore(await this.#call(signal, (c) => this.#raw.list(json, c)));
+    return fromCore(await cancellable(signal, (c) => this.#raw.list(json, c)));
   }
 
   /**
@@ -268,7 +268,7 @@ export class BackupStore {
    */
   async restore(id, { sets, rootSet, signal } = {}) {
     const text = idText(id);
-    const plan = await this.#call(signal, (c) => this.#raw.directoryPlan(text, sets, rootSet, c));
+    const plan = await cancellable(signal, (c) => this.#raw.directoryPlan(text, sets, rootSet, c));
     return plan.files.map((planned) => new RestoredFile(this.#raw, text, planned, signal));
   }
 
@@ -280,40 +280,27 @@ export class BackupStore {
    */
   async restoreToBucket(id, url, { set, onProgress, signal } = {}) {
     const progress = onProgress ? (p) => onProgress(p) : undefined;
-    return fromCore(await this.#call(signal, (c) => this.#raw.restoreToBucket(idText(id), String(url), set ?? undefined, progress, c)));
+    return fromCore(await cancellable(signal, (c) => this.#raw.restoreToBucket(idText(id), String(url), set ?? undefined, progress, c)));
   }
 
   /** IN_PROGRESS → FAILED with a reason (Zeebe's markFailed). */
   async markFailed(id, reason, { signal } = {}) {
-    return fromCore(await this.#call(signal, (c) => this.#raw.markFailed(idText(id), String(reason ?? ""), c)));
+    return fromCore(await cancellable(signal, (c) => this.#raw.markFailed(idText(id), String(reason ?? ""), c)));
   }
 
   /** Deletes every object of a backup; IN_PROGRESS ones only when stale or with `force`. */
   async delete(id, { force = false, signal } = {}) {
-    return this.#call(signal, (c) => this.#raw.delete(idText(id), Boolean(force), c));
+    return cancellable(signal, (c) => this.#raw.delete(idText(id), Boolean(force), c));
   }
 
   /** Checks every file exists with its size; `deep` downloads and checks CRC32C. */
   async verify(id, { deep = false, signal } = {}) {
-    return this.#call(signal, (c) => this.#raw.verify(idText(id), Boolean(deep), c));
+    return cancellable(signal, (c) => this.#raw.verify(idText(id), Boolean(deep), c));
   }
 
   /** Retention (§7): the plan, executed unless `dryRun`. */
   async prune(policy = {}, { dryRun = false, signal } = {}) {
-    const p = policy ?? {};
-    const json = JSON.stringify({
-      keepLast: p.keepLast,
-      keepHourly: p.keepHourly,
-      keepDaily: p.keepDaily,
-      keepWeekly: p.keepWeekly,
-      keepMonthly: p.keepMonthly,
-      keepYearly: p.keepYearly,
-      keepWithin: p.keepWithin,
-      pruneFailed: p.pruneFailed,
-      pruneStale: p.pruneStale,
-      staleAfter: p.staleAfter,
-    });
-    const report = fromCore(await this.#call(signal, (c) => this.#raw.prune(json, Boolean(dryRun), c)));
+    const report = fromCore(await cancellable(signal, (c) => this.#raw.prune(policy ?? {}, Boolean(dryRun), c)));
     report.failed = report.failed.map(({ id, error }) => ({ id, error: toError({ ...error, s3keepError: true }) }));
     return report;
   }
@@ -321,12 +308,12 @@ export class BackupStore {
   /** Aborts multipart uploads under the prefix older than `olderThan` (ms or "24h"; default the `staleAfter` option). */
   async cleanupUploads({ olderThanMs, olderThan, signal } = {}) {
     const age = olderThan ?? olderThanMs;
-    return fromCore(await this.#call(signal, (c) => this.#raw.cleanupUploads(age, c)));
+    return fromCore(await cancellable(signal, (c) => this.#raw.cleanupUploads(age, c)));
   }
 
   /** The doctor: endpoint, credentials, bucket, put/get/list/delete, clock, addressing. */
   async check({ signal } = {}) {
-    return this.#call(signal, (c) => this.#raw.check(c));
+    return cancellable(signal, (c) => this.#raw.check(c));
   }
 }
 
@@ -358,14 +345,7 @@ export class RestoredFile {
 
   /** The whole file, verified. For small files; stream large ones. */
   async bytes() {
-    const cancellation = new Cancellation(this.#signal);
-    try {
-      return await this.#raw.readFile(this.#id, this.set, this.#entry, cancellation.handle());
-    } catch (e) {
-      throw toError(e, this.#signal?.reason);
-    } finally {
-      cancellation.dispose();
-    }
+    return cancellable(this.#signal, (c) => this.#raw.readFile(this.#id, this.set, this.#entry, c));
   }
 
   /**

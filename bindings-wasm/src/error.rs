@@ -7,10 +7,8 @@ use wasm_bindgen::JsValue;
 
 pub(crate) fn to_js(err: &Error) -> JsValue {
     let mut doc = serde_json::to_value(err).expect("errors always serialise");
-    // `Display` is "Kind: message (code, status, key...); hint"; the JS class names the kind.
-    let text = err.to_string();
-    let message = text.strip_prefix(&format!("{}: ", err.kind())).unwrap_or(&text);
-    doc["message"] = message.into();
+    // The JS class names the kind.
+    doc["message"] = err.message_line().into();
     doc["s3keepError"] = true.into();
     js_sys::JSON::parse(&doc.to_string()).expect("serde_json writes valid JSON")
 }

@@ -79,8 +79,7 @@ impl WasmStore {
     /// status(id): the backup's info; status `DOES_NOT_EXIST` when there is none.
     pub fn status(&self, id: &str, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
         let id = parse_id(id)?;
-        let store = self.store.clone();
-        Ok(run(cancel, async move { Ok(json(&store.status(id).await?)) }))
+        Ok(self.op(cancel, move |s| async move { s.status(id).await }))
     }
 
     /// Creates the bucket if it does not exist (only with `createBucket: true`).
@@ -96,8 +95,7 @@ impl WasmStore {
     /// list(filter): `filter` is the JSON `{partition?, checkpoint?, node?}`.
     pub fn list(&self, filter: &str, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
         let filter = options::list_filter(filter).map_err(|e| to_js(&e))?;
-        let store = self.store.clone();
-        Ok(run(cancel, async move { Ok(json(&store.list(filter).await?)) }))
+        Ok(self.op(cancel, move |s| async move { s.list(filter).await }))
     }
 
     /// The core's `DirectoryPlan` of a COMPLETED backup (names, sets, clashes checked):
@@ -111,10 +109,10 @@ impl WasmStore {
         cancel: Option<WasmCancel>,
     ) -> Result<Promise, JsValue> {
         let id = parse_id(id)?;
-        let store = self.store.clone();
-        Ok(run(cancel, async move {
-            Ok(json(&store.directory_plan(id, sets, root_set).await?))
-        }))
+        Ok(self.op(
+            cancel,
+            move |s| async move { s.directory_plan(id, sets, root_set).await },
+        ))
     }
 
     /// restoreToBucket(id, url, set?): restores into `s3://BUCKET/PREFIX?...` (§13); with
@@ -135,9 +133,8 @@ impl WasmStore {
             None => s3keep::backup::RestoreOptions::default(),
         };
         options.progress = on_progress.map(progress_callback);
-        let store = self.store.clone();
-        Ok(run(cancel, async move {
-            Ok(json(&store.restore_to_bucket(id, &target, options).await?))
+        Ok(self.op(cancel, move |s| async move {
+            s.restore_to_bucket(id, &target, options).await
         }))
     }
 
@@ -169,52 +166,44 @@ impl WasmStore {
     /// markFailed(id, reason): IN_PROGRESS → FAILED.
     #[wasm_bindgen(js_name = markFailed)]
     pub fn mark_failed(&self, id: &str, reason: &str, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
-        let id = parse_id(id)?;
-        let (store, reason) = (self.store.clone(), reason.to_string());
-        Ok(run(
-            cancel,
-            async move { Ok(json(&store.mark_failed(id, &reason).await?)) },
-        ))
+        let (id, reason) = (parse_id(id)?, reason.to_string());
+        Ok(self.op(cancel, move |s| async move { s.mark_failed(id, &reason).await }))
     }
 
     /// delete(id, force): resolves to the report (`id`..., `objectsDeleted`).
     pub fn delete(&self, id: &str, force: bool, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
-        let parsed = parse_id(id)?;
-        let store = self.store.clone();
-        Ok(run(cancel, async move {
-            Ok(json(&store.delete(parsed, DeleteOptions { force }).await?))
-        }))
+        let id = parse_id(id)?;
+        Ok(self.op(
+            cancel,
+            move |s| async move { s.delete(id, DeleteOptions { force }).await },
+        ))
     }
 
     /// verify(id, deep): the report, `problems` empty when intact.
     pub fn verify(&self, id: &str, deep: bool, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
         let id = parse_id(id)?;
-        let store = self.store.clone();
-        Ok(run(cancel, async move { Ok(json(&store.verify(id, deep).await?)) }))
+        Ok(self.op(cancel, move |s| async move { s.verify(id, deep).await }))
     }
 
-    /// prune(policy, dryRun): `policy` is the JSON of the wrapper's normalised policy.
-    pub fn prune(&self, policy: &str, dry_run: bool, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
+    /// prune(policy, dryRun): `policy` is the user's object of retention settings.
+    pub fn prune(
+        &self,
+        policy: &js_sys::Object,
+        dry_run: bool,
+        cancel: Option<WasmCancel>,
+    ) -> Result<Promise, JsValue> {
         let policy = options::retention_policy(policy).map_err(|e| to_js(&e))?;
-        let store = self.store.clone();
-        Ok(run(
-            cancel,
-            async move { Ok(json(&store.prune(&policy, dry_run).await?)) },
-        ))
+        Ok(self.op(cancel, move |s| async move { s.prune(&policy, dry_run).await }))
     }
 
     /// cleanupUploads(olderThan): the report of the multipart uploads aborted; `olderThan` in
     /// ms or text (`"24h"`), `undefined` for the `staleAfter` option.
     #[wasm_bindgen(js_name = cleanupUploads)]
     pub fn cleanup_uploads(&self, older_than: JsValue, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
-        let older_than = match older_than.is_undefined() || older_than.is_null() {
-            true => self.store.config().stale_after,
-            false => options::duration("olderThan", &older_than).map_err(|e| to_js(&e))?,
-        };
-        let store = self.store.clone();
-        Ok(run(cancel, async move {
-            Ok(json(&store.cleanup_uploads(older_than).await?))
-        }))
+        let given = !older_than.is_undefined() && !older_than.is_null();
+        let older_than = given.then(|| options::duration("olderThan", &older_than).map_err(|e| to_js(&e)));
+        let older_than = older_than.transpose()?;
+        Ok(self.op(cancel, move |s| async move { s.cleanup_uploads(older_than).await }))
     }
 
     /// check(): the report, one line per probe (`endpoint`, `credentials`, `bucket`, ...).
@@ -237,6 +226,18 @@ impl WasmStore {
             "endpoint": self.store.client().endpoint(),
             "region": config.client.region,
         }))
+    }
+}
+
+impl WasmStore {
+    /// Runs `f` on a clone of the store as a Promise of its result's JSON document (see [`run`]).
+    fn op<T, F>(&self, cancel: Option<WasmCancel>, f: impl FnOnce(BackupStore) -> F) -> Promise
+    where
+        T: Serialize,
+        F: Future<Output = s3keep::Result<T>> + 'static,
+    {
+        let work = f(self.store.clone());
+        run(cancel, async move { Ok(json(&work.await?)) })
     }
 }
 

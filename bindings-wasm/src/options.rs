@@ -12,7 +12,6 @@ use s3keep::options::{parse_duration, ValueKind};
 use s3keep::retention::RetentionPolicy;
 use s3keep::{ConfigKey, Error, Result, StoreConfig};
 use serde::Deserialize;
-use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
 
 fn parse<'a, T: Deserialize<'a>>(json: &'a str, what: &str) -> Result<T> {
@@ -76,21 +75,6 @@ pub(crate) fn duration(name: &str, value: &JsValue) -> Result<Duration> {
     parse_duration(name, &option_text(name, ValueKind::Duration, value)?)
 }
 
-/// The same for a duration inside a JSON argument (`keepWithin`, `staleAfter`).
-fn json_duration(name: &str, value: Option<Value>) -> Result<Option<Duration>> {
-    let text = match value {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::String(text)) => text,
-        Some(Value::Number(n)) => format!("{n}ms"),
-        Some(_) => {
-            return Err(Error::invalid_input(format!(
-                "{name}: expected a number of milliseconds or a string"
-            )))
-        }
-    };
-    parse_duration(name, &text).map(Some)
-}
-
 /// `save(..., { metadata, descriptor })`.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -98,27 +82,14 @@ struct SaveJson {
     #[serde(default)]
     metadata: BTreeMap<String, String>,
     #[serde(default)]
-    descriptor: DescriptorJson,
-}
-
-/// Zeebe's backup descriptor fields (stored in `metadata.json` when given).
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct DescriptorJson {
-    checkpoint_position: Option<u64>,
-    number_of_partitions: Option<u32>,
-    snapshot_id: Option<String>,
+    descriptor: ZeebeDescriptor,
 }
 
 pub(crate) fn save_options(json: &str) -> Result<SaveOptions> {
     let o: SaveJson = parse(json, "save options")?;
     Ok(SaveOptions {
         user_metadata: o.metadata,
-        descriptor: ZeebeDescriptor {
-            checkpoint_position: o.descriptor.checkpoint_position,
-            number_of_partitions: o.descriptor.number_of_partitions,
-            snapshot_id: o.descriptor.snapshot_id,
-        },
+        descriptor: o.descriptor,
         ..SaveOptions::default()
     })
 }
@@ -148,38 +119,20 @@ pub(crate) fn list_filter(json: &str) -> Result<ListFilter> {
     })
 }
 
-/// `prune(policy)`: restic's rules (§7); durations in milliseconds or strings.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct PolicyJson {
-    keep_last: Option<u32>,
-    keep_hourly: Option<u32>,
-    keep_daily: Option<u32>,
-    keep_weekly: Option<u32>,
-    keep_monthly: Option<u32>,
-    keep_yearly: Option<u32>,
-    keep_within: Option<Value>,
-    #[serde(default)]
-    prune_failed: bool,
-    #[serde(default)]
-    prune_stale: bool,
-    stale_after: Option<Value>,
-}
-
-pub(crate) fn retention_policy(json: &str) -> Result<RetentionPolicy> {
-    let p: PolicyJson = parse(json, "retention policy")?;
-    Ok(RetentionPolicy {
-        keep_last: p.keep_last,
-        keep_hourly: p.keep_hourly,
-        keep_daily: p.keep_daily,
-        keep_weekly: p.keep_weekly,
-        keep_monthly: p.keep_monthly,
-        keep_yearly: p.keep_yearly,
-        keep_within: json_duration("keepWithin", p.keep_within)?,
-        prune_failed: p.prune_failed,
-        prune_stale: p.prune_stale,
-        stale_after: json_duration("staleAfter", p.stale_after)?,
-    })
+/// `prune(policy)`: the core's settings by their camelCase names (`keepLast`, `keepWithin`...),
+/// a duration in ms or text.
+pub(crate) fn retention_policy(policy: &Object) -> Result<RetentionPolicy> {
+    let mut out = RetentionPolicy::default();
+    for entry in Object::entries(policy).iter() {
+        let entry: Array = entry.unchecked_into();
+        let (name, value) = (entry.get(0).as_string().unwrap_or_default(), entry.get(1));
+        let setting = out.get(&name).filter(|_| !name.contains('_'));
+        let setting = setting.ok_or_else(|| Error::invalid_input(format!("unknown retention setting {name:?}")))?;
+        if !value.is_undefined() && !value.is_null() {
+            out.set(&name, &option_text(&name, setting.kind(), &value)?)?;
+        }
+    }
+    Ok(out)
 }
 
 /// An entry of `restorePlan`, handed back by the wrapper to open the file.

@@ -186,6 +186,15 @@ impl Error {
         self.details().request_id.as_deref()
     }
 
+    /// The one line of `Display` without its leading `Kind: `, for the faces whose exception
+    /// class already names the kind.
+    pub fn message_line(&self) -> String {
+        let text = self.to_string();
+        text.strip_prefix(&format!("{}: ", self.kind()))
+            .unwrap_or(&text)
+            .to_string()
+    }
+
     /// The object key or backup id concerned.
     pub fn key(&self) -> Option<&str> {
         self.details().key.as_deref()

@@ -94,7 +94,10 @@ use std::time::Duration;
 use serde::{Serialize, Serializer};
 use time::{OffsetDateTime, UtcOffset};
 
+use crate::error::Error;
 use crate::id::BackupId;
+use crate::options::values::{parse_bool, parse_count};
+use crate::options::{parse_duration, ValueKind};
 use crate::status::StatusCode;
 
 /// The default [`RetentionPolicy::stale_after`]: 24 hours.
@@ -145,6 +148,92 @@ impl Default for RetentionPolicy {
             prune_stale: false,
             stale_after: None,
         }
+    }
+}
+
+/// The value of one setting of a [`RetentionPolicy`] ([`RetentionPolicy::get`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Setting {
+    /// A `keep_*` count; `None`: not set.
+    Count(Option<u32>),
+    /// `keep_within` or `stale_after`; `None`: not set.
+    Duration(Option<Duration>),
+    /// `prune_failed` or `prune_stale`.
+    Flag(bool),
+}
+
+impl Setting {
+    /// How a face writes a value of this setting for [`RetentionPolicy::set`].
+    pub fn kind(self) -> ValueKind {
+        match self {
+            Setting::Count(_) => ValueKind::Count,
+            Setting::Duration(_) => ValueKind::Duration,
+            Setting::Flag(_) => ValueKind::Bool,
+        }
+    }
+}
+
+/// The settings of a policy as the faces name them (§10): the Python keyword arguments and
+/// the CLI flags (snake_case, as below), the JS fields (camelCase). A face passes each value
+/// as text to [`RetentionPolicy::set`] and reads it back with [`RetentionPolicy::get`].
+impl RetentionPolicy {
+    /// Every setting: (snake_case, camelCase) names, in the order of the fields.
+    pub const SETTINGS: [(&'static str, &'static str); 10] = [
+        ("keep_last", "keepLast"),
+        ("keep_hourly", "keepHourly"),
+        ("keep_daily", "keepDaily"),
+        ("keep_weekly", "keepWeekly"),
+        ("keep_monthly", "keepMonthly"),
+        ("keep_yearly", "keepYearly"),
+        ("keep_within", "keepWithin"),
+        ("prune_failed", "pruneFailed"),
+        ("prune_stale", "pruneStale"),
+        ("stale_after", "staleAfter"),
+    ];
+
+    /// Sets `name` (either spelling) from its text: a count (`3`), `true`/`false`, or a
+    /// duration in the options' grammar (`90s`, `7d`, `1h30m`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the setting: an unknown name, or a value outside its
+    /// grammar (a count above 2^32 - 1, a bare number as a duration...).
+    pub fn set(&mut self, name: &str, text: &str) -> crate::Result<()> {
+        let (name, _) = Self::SETTINGS
+            .into_iter()
+            .find(|(snake, camel)| *snake == name || *camel == name)
+            .ok_or_else(|| Error::invalid_input(format!("unknown retention setting {name:?}")))?;
+        let count = || parse_count(name, text, 0, u64::from(u32::MAX)).map(|n| Some(n as u32));
+        let duration = || parse_duration(name, text).map(Some);
+        match name {
+            "keep_last" => self.keep_last = count()?,
+            "keep_hourly" => self.keep_hourly = count()?,
+            "keep_daily" => self.keep_daily = count()?,
+            "keep_weekly" => self.keep_weekly = count()?,
+            "keep_monthly" => self.keep_monthly = count()?,
+            "keep_yearly" => self.keep_yearly = count()?,
+            "keep_within" => self.keep_within = duration()?,
+            "prune_failed" => self.prune_failed = parse_bool(name, text)?,
+            "prune_stale" => self.prune_stale = parse_bool(name, text)?,
+            _ => self.stale_after = duration()?,
+        }
+        Ok(())
+    }
+
+    /// The value of setting `name` (either spelling); `None` for an unknown name.
+    pub fn get(&self, name: &str) -> Option<Setting> {
+        let (name, _) = Self::SETTINGS.into_iter().find(|(s, c)| *s == name || *c == name)?;
+        Some(match name {
+            "keep_last" => Setting::Count(self.keep_last),
+            "keep_hourly" => Setting::Count(self.keep_hourly),
+            "keep_daily" => Setting::Count(self.keep_daily),
+            "keep_weekly" => Setting::Count(self.keep_weekly),
+            "keep_monthly" => Setting::Count(self.keep_monthly),
+            "keep_yearly" => Setting::Count(self.keep_yearly),
+            "keep_within" => Setting::Duration(self.keep_within),
+            "prune_failed" => Setting::Flag(self.prune_failed),
+            "prune_stale" => Setting::Flag(self.prune_stale),
+            _ => Setting::Duration(self.stale_after),
+        })
     }
 }
 

@@ -743,3 +743,30 @@ fn empty_input_gives_an_empty_plan() {
     };
     assert!(plan(&p, &[], now()).entries.is_empty());
 }
+
+#[test]
+fn settings_parse_from_text_by_either_name_and_read_back() {
+    let mut p = RetentionPolicy::default();
+    for (name, text) in [("keep_daily", "7"), ("keepWithin", "2d"), ("prune_failed", "true")] {
+        p.set(name, text).unwrap();
+    }
+    assert_eq!(
+        (p.keep_daily, p.keep_within, p.prune_failed),
+        (Some(7), Some(2 * DAY), true)
+    );
+    assert_eq!(p.get("keepDaily"), Some(Setting::Count(Some(7))));
+    assert_eq!(p.get("stale_after").map(Setting::kind), Some(ValueKind::Duration));
+    for (name, text) in [
+        ("keep_last", "-1"),
+        ("keep_within", "7"),
+        ("prune_stale", "1"),
+        ("colour", "1"),
+    ] {
+        let err = p.set(name, text).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidInput(_)) && err.to_string().contains(name),
+            "{err}"
+        );
+    }
+    assert_eq!(p.get("colour"), None);
+}

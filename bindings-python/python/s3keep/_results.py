@@ -101,6 +101,19 @@ def _show(value: object) -> str:
     return repr(value)
 
 
+class _Listing(_Result, Generic[T]):
+    """A result that is a sequence of the items in its field `_items`."""
+
+    __slots__ = ()
+    _items: ClassVar[str]
+
+    def __len__(self) -> int:
+        return len(getattr(self, self._items))
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(getattr(self, self._items))
+
+
 _ID: _Field[BackupId] = _Field("id", BackupId.parse)
 
 
@@ -212,7 +225,7 @@ class GcReport(_Result):
     index_objects_deleted = _Field("indexObjectsDeleted", int)
 
 
-class PruneReport(_Result):
+class PruneReport(_Listing[PlanEntry]):
     """What ``prune`` returns: every backup with its decision (``entries``, sorted by
     partition, node, checkpoint) and, for an executed plan, the backups ``deleted`` and those
     whose delete ``failed`` with the error (a later prune finishes them); ``gc`` is what
@@ -221,6 +234,7 @@ class PruneReport(_Result):
 
     __slots__ = ()
     _shown = ("dry_run", "to_keep", "to_delete", "deleted", "failed")
+    _items = "entries"
     dry_run = _Field("dryRun", bool)
     entries = _Field("entries", _each(PlanEntry))
     deleted = _Field("deleted", _each(BackupId.parse))
@@ -235,12 +249,6 @@ class PruneReport(_Result):
     def to_keep(self) -> Tuple[PlanEntry, ...]:
         return tuple(e for e in self.entries if e.action == "keep")
 
-    def __len__(self) -> int:
-        return len(self._doc["entries"])
-
-    def __iter__(self) -> Iterator[PlanEntry]:
-        return iter(self.entries)
-
 
 class AbortedUpload(_Result):
     """A multipart upload ``cleanup_uploads`` aborted."""
@@ -252,20 +260,15 @@ class AbortedUpload(_Result):
     initiated_at = _Field("initiatedAt", _optional(_time))
 
 
-class CleanupReport(_Result):
+class CleanupReport(_Listing[AbortedUpload]):
     """What ``cleanup_uploads`` did: the uploads initiated at or before ``cutoff_at`` that it
     aborted. Iterating it iterates ``aborted``."""
 
     __slots__ = ()
     _shown = ("cutoff_at", "aborted")
+    _items = "aborted"
     cutoff_at = _Field("cutoffAt", _time)
     aborted = _Field("aborted", _each(AbortedUpload))
-
-    def __len__(self) -> int:
-        return len(self._doc["aborted"])
-
-    def __iter__(self) -> Iterator[AbortedUpload]:
-        return iter(self.aborted)
 
 
 class CheckResult(_Result):
@@ -282,20 +285,15 @@ class CheckResult(_Result):
     code = _Field("code", _optional(str))
 
 
-class CheckReport(_Result):
+class CheckReport(_Listing[CheckResult]):
     """What ``check()`` found: ``ok`` unless a check failed, where it looked, and one line per
     check. Iterating it iterates ``checks``."""
 
     __slots__ = ()
     _shown = ("ok", "endpoint", "bucket", "prefix", "checks")
+    _items = "checks"
     ok = _Field("ok", bool)
     endpoint = _Field("endpoint", str)
     bucket = _Field("bucket", str)
     prefix = _Field("prefix", str)
     checks = _Field("checks", _each(CheckResult))
-
-    def __len__(self) -> int:
-        return len(self._doc["checks"])
-
-    def __iter__(self) -> Iterator[CheckResult]:
-        return iter(self.checks)

@@ -190,8 +190,9 @@ class S3Error(S3KeepError):
 
 
 def _from_dict(doc: Dict[str, Any]) -> S3KeepError:
-    """The exception of an error inside a result document (docs/SCHEMA.md: a prune's failed
-    deletes): the class of its ``kind``, its ``message`` and details."""
+    """The exception of an error document (docs/SCHEMA.md): every error the core raises,
+    and those inside a prune's failed deletes. The class of its ``kind``, its ``message``
+    and details."""
     kind = str(doc["kind"])
     cls = globals().get("S3Error" if kind == "S3" else kind)
     if not (isinstance(cls, type) and issubclass(cls, S3KeepError)):

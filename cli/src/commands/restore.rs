@@ -23,14 +23,8 @@ pub async fn restore(global: &GlobalArgs, args: RestoreArgs, out: Output) -> Res
     options.progress = bar.callback();
     options.cancel = Some(cancel.clone());
     let clock = Stopwatch::start();
-    let result = match args.dir.to_str().filter(|d| d.starts_with("s3://")) {
-        // A bucket and prefix (§13): the core parses the URL before any request.
-        Some(url) => {
-            let target = s3keep::backup::BucketUrl::parse(url)?;
-            with_ctrl_c(cancel, store.restore_to_bucket(args.id, &target, options)).await
-        }
-        None => with_ctrl_c(cancel, store.restore(args.id, &args.dir, options)).await,
-    };
+    // A directory, or a bucket and prefix (§13) whose URL the core parses before any request.
+    let result = with_ctrl_c(cancel, store.restore_to(args.id, &args.dir, options)).await;
     bar.finish();
     let summary = result?;
     let id = args.id;

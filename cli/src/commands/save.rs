@@ -40,11 +40,7 @@ pub async fn save(global: &GlobalArgs, args: SaveArgs, out: Output) -> Result<i3
     let mut sets = Vec::new();
     let mut skipped = Vec::new();
     for (name, path) in &named {
-        // An S3 prefix (§13): listed by the core when the save starts.
-        if let Some(url) = path.to_str().filter(|p| p.starts_with("s3://")) {
-            sets.push(FileSet::from_url(name.as_str(), url)?);
-            continue;
-        }
+        // A path, or an S3 prefix (§13) that the core lists when the save starts.
         let scan = FileSet::scan(name.as_str(), path, &scan_options)?;
         for note in scan.skipped {
             // Not quiet-able: a file left out of a backup is worth a line even in scripts.

@@ -22,11 +22,13 @@ const SKEW_WARNING: Duration = Duration::from_secs(60);
 
 impl BackupStore {
     /// cleanup_uploads(older_than): aborts every multipart upload under the prefix started
-    /// more than `older_than` ago (ListMultipartUploads, every page). Reports those aborted.
+    /// more than `older_than` ago (ListMultipartUploads, every page; `None`: the
+    /// `stale_after` option, the default of every face). Reports those aborted.
     ///
     /// A save in progress has young uploads: keep `older_than` above the longest save. Only
     /// uploads of keys inside the prefix are aborted, whatever else the listing names.
-    pub async fn cleanup_uploads(&self, older_than: Duration) -> Result<CleanupReport> {
+    pub async fn cleanup_uploads(&self, older_than: impl Into<Option<Duration>>) -> Result<CleanupReport> {
+        let older_than = older_than.into().unwrap_or(self.config.stale_after);
         self.bucket_ready().await?;
         let cutoff = runtime::now_utc() - time::Duration::try_from(older_than).unwrap_or(time::Duration::MAX);
         let prefix = self.layout.prefix();

@@ -145,8 +145,10 @@ pub struct Metadata {
     pub file_count: Option<u64>,
 }
 
-/// Zeebe's descriptor fields, given by callers that write Zeebe-compatible backups.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Zeebe's descriptor fields, given by callers that write Zeebe-compatible backups (as JSON,
+/// by their camelCase names).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ZeebeDescriptor {
     /// The log position of the checkpoint.
     pub checkpoint_position: Option<u64>,

@@ -112,6 +112,22 @@ impl Drop for PartialFile {
 }
 
 impl BackupStore {
+    /// Restores into `target` as the faces take it: a bucket and prefix when it is an
+    /// `s3://BUCKET/PREFIX?...` URL ([`restore_to_bucket`](Self::restore_to_bucket), §13),
+    /// else a local directory ([`restore`](Self::restore)).
+    ///
+    /// # Errors
+    /// Those of the restore chosen; [`Error::InvalidInput`] for a malformed URL.
+    pub async fn restore_to(&self, id: BackupId, target: &Path, options: RestoreOptions) -> Result<RestoreReport> {
+        match target.to_str().filter(|t| crate::backup::is_s3_url(t)) {
+            Some(url) => {
+                self.restore_to_bucket(id, &crate::backup::BucketUrl::parse(url)?, options)
+                    .await
+            }
+            None => self.restore(id, target, options).await,
+        }
+    }
+
     /// Restores backup `id` into the directory `target` (created if missing) and returns
     /// what was done (§4 restore).
     ///

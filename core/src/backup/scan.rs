@@ -82,16 +82,24 @@ pub struct Scan {
 impl FileSet {
     /// The file set of a local path named by the caller (see the module rules): every
     /// regular file below a directory (sorted by name), or one file named by its file name
-    /// (a FIFO or device is streamed, of unknown size).
+    /// (a FIFO or device is streamed, of unknown size). A path `s3://...` names an S3
+    /// prefix instead ([`FileSet::from_url`], §13).
     ///
     /// # Errors
-    /// [`Error::Io`] when `path` cannot be read; [`Error::InvalidInput`] for a socket or a
-    /// file name that is not UTF-8; with [`OnFileError::Fail`], the first per-file error
-    /// of the tree (naming the file, escaped).
+    /// [`Error::Io`] when `path` cannot be read; [`Error::InvalidInput`] for a socket, a
+    /// file name that is not UTF-8 or a malformed URL; with [`OnFileError::Fail`], the first
+    /// per-file error of the tree (naming the file, escaped).
     pub fn scan(name: impl Into<String>, path: impl AsRef<Path>, options: &ScanOptions) -> Result<Scan> {
         let path = path.as_ref();
-        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
         let name = name.into();
+        if let Some(url) = path.to_str().filter(|p| super::is_s3_url(p)) {
+            let set = FileSet::from_url(name, url)?;
+            return Ok(Scan {
+                set,
+                skipped: Vec::new(),
+            });
+        }
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
         if !meta.is_dir() {
             if special_kind(&meta.file_type()) == Some("socket") {
                 return Err(Error::invalid_input(format!(
