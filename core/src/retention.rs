@@ -198,9 +198,7 @@ impl RetentionPolicy {
     /// [`Error::InvalidInput`] naming the setting: an unknown name, or a value outside its
     /// grammar (a count above 2^32 - 1, a bare number as a duration...).
     pub fn set(&mut self, name: &str, text: &str) -> crate::Result<()> {
-        let (name, _) = Self::SETTINGS
-            .into_iter()
-            .find(|(snake, camel)| *snake == name || *camel == name)
+        let name = Self::setting_name(name)
             .ok_or_else(|| Error::invalid_input(format!("unknown retention setting {name:?}")))?;
         let count = || parse_count(name, text, 0, u64::from(u32::MAX)).map(|n| Some(n as u32));
         let duration = || parse_duration(name, text).map(Some);
@@ -221,8 +219,7 @@ impl RetentionPolicy {
 
     /// The value of setting `name` (either spelling); `None` for an unknown name.
     pub fn get(&self, name: &str) -> Option<Setting> {
-        let (name, _) = Self::SETTINGS.into_iter().find(|(s, c)| *s == name || *c == name)?;
-        Some(match name {
+        Some(match Self::setting_name(name)? {
             "keep_last" => Setting::Count(self.keep_last),
             "keep_hourly" => Setting::Count(self.keep_hourly),
             "keep_daily" => Setting::Count(self.keep_daily),
@@ -234,6 +231,14 @@ impl RetentionPolicy {
             "prune_stale" => Setting::Flag(self.prune_stale),
             _ => Setting::Duration(self.stale_after),
         })
+    }
+
+    /// The snake_case name of setting `name` given in either spelling.
+    fn setting_name(name: &str) -> Option<&'static str> {
+        Self::SETTINGS
+            .into_iter()
+            .find(|(snake, camel)| *snake == name || *camel == name)
+            .map(|(snake, _)| snake)
     }
 }
 

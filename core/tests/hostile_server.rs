@@ -116,6 +116,14 @@ fn endless(head: &str, chunk: &str) -> Body {
     }
 }
 
+/// `body` (endless) announcing `length` bytes in its Content-Length.
+fn declaring(mut body: Body, length: u64) -> Body {
+    if let Body::Endless { declared, .. } = &mut body {
+        *declared = Some(length);
+    }
+    body
+}
+
 #[tokio::test]
 async fn an_endless_status_json_is_corrupt_after_64_kib_and_a_huge_declared_one_before_any_byte() {
     let declared_huge = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -124,13 +132,11 @@ async fn an_endless_status_json_is_corrupt_after_64_kib_and_a_huge_declared_one_
         if !(r.method == "GET" && r.path_ends_with("/status.json")) {
             return Reply::Forward;
         }
-        let mut body = endless(r#"{"statusCode":"COMPLETED","failureReason":""#, "a");
-        if huge.load(Ordering::SeqCst) {
-            if let Body::Endless { declared, .. } = &mut body {
-                *declared = Some(10 << 30);
-            }
+        let body = endless(r#"{"statusCode":"COMPLETED","failureReason":""#, "a");
+        match huge.load(Ordering::SeqCst) {
+            true => Reply::with(200, declaring(body, 10 << 30)),
+            false => Reply::with(200, body),
         }
-        Reply::with(200, body)
     })
     .await;
     let (direct, via) = stores(&hostile, |_| {}).await;
@@ -187,28 +193,16 @@ async fn an_endless_metadata_json_is_an_integrity_error_after_64_mib() {
 #[tokio::test]
 async fn a_file_declared_a_terabyte_long_is_an_integrity_error_not_an_allocation() {
     let hostile = Hostile::start(|r| match r.method == "GET" && r.path_ends_with("/a.bin") {
-        true => Reply::with(
-            200,
-            Body::Endless {
-                head: Vec::new(),
-                chunk: "c".repeat(4096).into_bytes(),
-                limit: 64 * MIB,
-                declared: Some(1 << 40),
-            },
-        ),
+        true => Reply::with(200, declaring(endless("", "c"), 1 << 40)),
         false => Reply::Forward,
     })
     .await;
-    let (direct, via) = stores(&hostile, |c| c.format = Some(1)).await;
-    let id = BackupId::new(0, 1, 0);
-    let files = vec![("a.bin".to_string(), Bytes::from_static(b"small"))];
+    // Format 1: the file is its own object, read with one GetObject.
+    let (direct, via) = stores(&hostile, |_| {}).await;
     let mut format1 = direct.config().clone();
     format1.format = Some(1);
-    let direct = BackupStore::new(format1).unwrap();
-    direct
-        .save(id, vec![FileSet::from_bytes("files", files)], SaveOptions::default())
-        .await
-        .unwrap();
+    let id = BackupId::new(0, 1, 0);
+    save(&BackupStore::new(format1).unwrap(), id, &["a.bin"]).await;
     let metadata = via.restore_plan(id).await.unwrap();
     let entry = &metadata.file_sets["files"][0];
     let err = via.read_file(id, "files", entry).await.unwrap_err();

@@ -165,7 +165,7 @@ impl BackupStore {
         self.client
             .put_object(&manifest_key, Bytes::from(stored), &PutOptions::default())
             .await?;
-        let mut metadata = Metadata::format2_summary(
+        let summary = Metadata::format2_summary(
             &id,
             manifest.total_size(),
             manifest.file_count(),
@@ -173,17 +173,21 @@ impl BackupStore {
             options.descriptor.clone(),
             created_at,
         );
-        if keys.is_some() {
+        let stored_summary = match keys {
             // An encrypted store's summary says only that the backup exists (FORMAT.md).
-            metadata = Metadata::format2_summary(&id, 0, 0, Default::default(), Default::default(), created_at);
-            metadata.total_size = None;
-            metadata.file_count = None;
-        }
+            Some(_) => {
+                let mut bare = Metadata::format2_summary(&id, 0, 0, Default::default(), Default::default(), created_at);
+                bare.total_size = None;
+                bare.file_count = None;
+                bare
+            }
+            None => summary.clone(),
+        };
         let json = PutOptions {
             content_type: Some("application/json".into()),
             ..PutOptions::default()
         };
-        self.put_json(&self.layout.metadata_key(&id), metadata.to_json(), &json)
+        self.put_json(&self.layout.metadata_key(&id), stored_summary.to_json(), &json)
             .await?;
 
         // Step 5: nothing it relies on may have gone while it ran.
@@ -192,19 +196,8 @@ impl BackupStore {
 
         // Step 6.
         let doc = self.write_status(&id, in_progress, StatusCode::Completed, None).await?;
-        // The manifest's totals, not the summary's: an encrypted store's summary has none.
-        let mut info = crate::backup::info_from_status(
-            id,
-            &StatusObject {
-                doc,
-                etag: None,
-                last_modified: None,
-            },
-        );
-        info.total_size = Some(manifest.total_size());
-        info.file_count = Some(manifest.file_count());
-        info.user_metadata = options.user_metadata.clone();
-        Ok(info)
+        // The full summary, also for an encrypted store, whose stored one has no totals.
+        Ok(crate::backup::completed_info(id, doc, summary))
     }
 
     /// Reads and chunks `readers` (worker threads for files on disk natively, the async

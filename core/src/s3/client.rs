@@ -306,8 +306,6 @@ impl S3Client {
         }
     }
 
-    /// The sleep before retrying after `err` failed attempt number `attempt`, or `None` when
-    /// `err` is final: not temporary, attempts used up, or the time budget spent (§6).
     /// The wait before try `attempt + 1` after `err`, or `err` itself (naming the attempts
     /// when there was more than one) once [`retry_delay`](Self::retry_delay) gives up.
     pub(crate) fn backoff_or_give_up(&self, err: Error, attempt: u32, stopwatch: &Stopwatch) -> Result<Duration> {
@@ -318,6 +316,8 @@ impl S3Client {
         }
     }
 
+    /// The sleep before retrying after `err` failed attempt number `attempt`, or `None` when
+    /// `err` is final: not temporary, attempts used up, or the time budget spent (§6).
     pub(crate) fn retry_delay(&self, err: &Error, attempt: u32, elapsed: Duration) -> Option<Duration> {
         let retry = &self.inner.config.retry;
         let delay = backoff_delay(attempt, retry.base_delay, retry.max_delay);
