@@ -34,8 +34,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import minio_harness as h
@@ -127,22 +125,31 @@ class MinioCluster(h.MinioClientMixin, h.Provider):
         return self
 
     def _wait_initialized(self) -> None:
-        """Waits until the cluster judges credentials: /minio/health/cluster answers 200 before
-        every node has loaded its IAM, and until then a request with a wrong secret gets 503
-        XMinioServerNotInitialized instead of an auth error (seen under load)."""
+        """Waits until every node judges signed requests: /minio/health/cluster answers 200
+        before every node has loaded its IAM, and until then a node answers signed requests
+        with 503 XMinioServerNotInitialized (seen in CI under load, on CreateBucket). The
+        forwarder picks a node per connection, so each node is asked directly, a signed
+        ListBuckets by `mc` from the client's namespace."""
+        for i in range(self.nodes):
+            self._wait_node_signed(i)
+
+    def _wait_node_signed(self, i: int) -> None:
+        mc = h.tool_path("mc")
+        if not mc.exists():
+            return  # without mc (an optional tool), /minio/health/cluster is all there is
+        alias = f"node{i}"
+        host = self.node_url(i).replace("://", f"://{self.access_key}:{self.secret_key}@", 1)
+        env = dict(os.environ, **{f"MC_HOST_{alias}": host}, MC_CONFIG_DIR=str(self.tmp / f"mc-probe{i}"))
         deadline = time.monotonic() + self.ready_timeout
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.endpoint}/", timeout=2) as r:
-                    body = r.read()
-            except urllib.error.HTTPError as e:
-                body = e.read()
-            except (urllib.error.URLError, OSError):
-                body = b"XMinioServerNotInitialized"
-            if b"XMinioServerNotInitialized" not in body:
+        while True:
+            done = subprocess.run(["ip", "netns", "exec", self.client_ns, str(mc), "--no-color", "ls", alias],
+                                  env=env, capture_output=True, text=True, timeout=60)
+            if done.returncode == 0:
                 return
-            time.sleep(0.2)
-        raise RuntimeError(f"distributed MinIO not initialized after {self.ready_timeout}s:\n{self._log_tails()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"node {i} does not answer signed requests after {self.ready_timeout}s: "
+                                   f"{(done.stdout + done.stderr).strip()[-300:]}\n{self._log_tails()}")
+            time.sleep(0.3)
 
     def _network(self) -> None:
         self._add_ns(self.bridge_ns)
@@ -189,6 +196,7 @@ class MinioCluster(h.MinioClientMixin, h.Provider):
             self.tmp / f"node{i}.log", env)
         if wait:
             self._wait_node(i)
+            self._wait_node_signed(i)
 
     def stop_node(self, i: int, kill: bool = False) -> None:
         """Stops node `i` (SIGTERM, or SIGKILL with `kill`); the others keep serving."""
