@@ -46,6 +46,7 @@ mod packer;
 pub(crate) mod restore;
 #[cfg(not(target_arch = "wasm32"))]
 mod restore_dir;
+pub(crate) mod retain;
 mod save;
 mod sealed;
 pub(crate) mod store;

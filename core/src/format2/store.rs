@@ -164,13 +164,15 @@ impl BackupStore {
         if wanted == Some(1) {
             return Ok(StoreFormat::One);
         }
-        let (descriptor, keys) = match self.create_keys().await? {
+        let lock = self.object_lock_for_new_store().await?;
+        let (mut descriptor, keys) = match self.create_keys().await? {
             Some((recipients, keys)) => (
                 StoreDescriptor::format2_encrypted(crate::runtime::now_utc(), recipients),
                 Some(keys),
             ),
             None => (StoreDescriptor::format2(crate::runtime::now_utc()), None),
         };
+        descriptor.retention = lock.map(|l| l.to_json());
         let key = self.f2().layout.descriptor_key();
         let options = PutOptions {
             if_none_match: true,
@@ -216,7 +218,52 @@ impl BackupStore {
         if have == 2 {
             found.check_writable()?;
         }
+        let asked = &self.config.object_lock;
+        if let (Some(mode), Some(policy)) = (asked.mode, &asked.policy) {
+            let wanted = crate::object_lock::ObjectLockSettings::new(mode, policy)?;
+            let prefix = self.layout.prefix();
+            match found.object_lock()? {
+                None => {
+                    return Err(Error::invalid_input(format!(
+                        "the store at {prefix:?} has no Object Lock (it is chosen when a store is created); drop object_lock and lock_policy or use another prefix"
+                    )))
+                }
+                Some(have) if have.mode != wanted.mode || have.policy != wanted.policy => {
+                    return Err(Error::invalid_input(format!(
+                        "the store at {prefix:?} is locked in {} mode with lock_policy {} (its s3keep.json says so); the options given contradict it",
+                        have.mode,
+                        crate::object_lock::format_lock_policy(&have.policy)
+                    )))
+                }
+                Some(_) => {}
+            }
+        }
         Ok(())
+    }
+
+    /// The Object Lock settings a new store records, checking that the bucket has Object
+    /// Lock enabled (else every locked PutObject would be refused, after the descriptor).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when the options are given and the bucket has no Object Lock.
+    async fn object_lock_for_new_store(&self) -> Result<Option<crate::object_lock::ObjectLockSettings>> {
+        let asked = &self.config.object_lock;
+        let (Some(mode), Some(policy)) = (asked.mode, &asked.policy) else {
+            return Ok(None);
+        };
+        let settings = crate::object_lock::ObjectLockSettings::new(mode, policy)?;
+        let enabled = match self.client.get_object_lock_configuration().await {
+            Ok(config) => config.is_some_and(|c| c.enabled),
+            Err(e) if crate::s3::is_not_implemented(&e) => false,
+            Err(e) => return Err(e),
+        };
+        if !enabled {
+            return Err(Error::invalid_input(format!(
+                "object_lock: bucket {:?} has no Object Lock enabled; create it with Object Lock (create_bucket with object_lock does, as does `mc mb --with-lock`)",
+                self.config.client.bucket
+            )));
+        }
+        Ok(Some(settings))
     }
 
     /// Whether a backup folder (`{prefix}{number}/`) exists: the first page of a delimiter

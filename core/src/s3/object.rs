@@ -24,6 +24,8 @@ pub struct PutOptions {
     pub if_match: Option<String>,
     /// `Content-Type` of the object.
     pub content_type: Option<String>,
+    /// Object Lock retention of the version written (`x-amz-object-lock-*` headers).
+    pub lock: Option<super::Retention>,
 }
 
 /// What PutObject and CompleteMultipartUpload return.
@@ -161,6 +163,9 @@ impl S3Client {
         }
         if let Some(content_type) = &options.content_type {
             request = request.header("content-type", content_type.clone());
+        }
+        if let Some(lock) = &options.lock {
+            request = lock.headers(request);
         }
         let response = self.send(request).await.map_err(|e| e.with_key(key))?;
         Ok(put_result(response.headers()))
@@ -319,7 +324,7 @@ pub(crate) fn put_result(headers: &HeaderMap) -> PutResult {
     }
 }
 
-fn object_head(headers: &HeaderMap) -> ObjectHead {
+pub(crate) fn object_head(headers: &HeaderMap) -> ObjectHead {
     ObjectHead {
         size: header(headers, "content-length")
             .and_then(|v| v.parse().ok())
