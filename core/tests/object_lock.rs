@@ -53,7 +53,7 @@ async fn retentions(store: &BackupStore) -> Vec<(String, Option<Retention>)> {
     let mut out = Vec::new();
     for key in support::all_keys(store.client()).await {
         let rel = key.strip_prefix(&prefix).unwrap();
-        if rel == "s3keep.json" || rel.starts_with("locks/") {
+        if rel.starts_with("locks/") || rel.starts_with(".s3keep-probe") {
             continue;
         }
         out.push((key.clone(), store.client().get_object_retention(&key).await.unwrap()));
@@ -116,6 +116,11 @@ async fn a_locked_store_records_its_policy_and_locks_every_object_of_every_save(
     for (key, retention) in &locked {
         let r = retention.unwrap_or_else(|| panic!("{key} has no retention"));
         assert_eq!(r.mode, LockMode::Governance, "{key}");
+        if key == &descriptor_key {
+            // Locked when the store was created, moments after the backup started.
+            assert!(r.retain_until >= first_until - time::Duration::SECOND, "{key}");
+            continue;
+        }
         assert_eq!(r.retain_until, first_until, "{key}");
     }
 
@@ -151,6 +156,17 @@ async fn a_locked_store_records_its_policy_and_locks_every_object_of_every_save(
         .await
         .unwrap();
     assert_eq!(support::tree(target.path()), support::tree(dir.path()));
+
+    // doctor --probe names the bucket's Object Lock and the store's own retention.
+    let report = store.probe().await.unwrap();
+    let line = report.line("object-lock").unwrap();
+    assert_eq!(line.state, s3keep::backup::ProbeState::Pass, "{line:?}");
+    assert!(line.message.contains("Object Lock is enabled"), "{line:?}");
+    assert!(
+        line.message
+            .contains("locks every backup in GOVERNANCE mode for 2d (keep_daily=3,keep_within=1h)"),
+        "{line:?}"
+    );
 }
 
 #[tokio::test]
@@ -287,4 +303,109 @@ async fn lock_options_are_checked_against_the_bucket_and_the_store() {
         r.retain_until,
         until(info.created_at.unwrap(), Duration::from_secs(6 * 86400))
     );
+}
+
+/// A user of the test MinIO allowed everything a writer does on `bucket` (read, write,
+/// delete, delete versions, set retention) but not `s3:BypassGovernanceRetention`.
+fn writer_user(bucket: &str) -> s3keep::s3::S3Client {
+    let m = support::minio();
+    let user = format!("writer{:08x}", fastrand::u32(..));
+    let secret = format!("secret-{:016x}", fastrand::u64(..));
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject",
+                       "s3:DeleteObjectVersion", "s3:ListBucket", "s3:ListBucketVersions",
+                       "s3:PutObjectRetention", "s3:GetObjectRetention", "s3:GetBucketObjectLockConfiguration"],
+            "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")]
+        }]
+    });
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), policy.to_string()).unwrap();
+    let path = file.path().to_str().unwrap();
+    m.mc(&["admin", "user", "add", &m.mc_alias, &user, &secret]);
+    m.mc(&["admin", "policy", "create", &m.mc_alias, &user, path]);
+    m.mc(&["admin", "policy", "attach", &m.mc_alias, &user, "--user", &user]);
+    let mut c = s3keep::ClientConfig::new(bucket);
+    c.endpoint = Some(m.endpoint.clone());
+    c.region = m.region.clone();
+    c.credentials = Some(s3keep::Credentials::new(&user, &secret));
+    s3keep::s3::S3Client::new(c).unwrap()
+}
+
+#[tokio::test]
+async fn a_ransomware_writer_cannot_change_what_a_locked_backup_restores() {
+    let m = support::minio();
+    if skip() || !m.has("mc") {
+        println!("skipped: requires objectLock and mc");
+        return;
+    }
+    let store = support::store_for(locked_config(LockMode::Governance, "keep_within=1d").await).await;
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), 5);
+    let first = save(&store, 1, dir.path()).await;
+    std::fs::write(dir.path().join("sub/new.txt"), b"second backup only\n").unwrap();
+    let second = save(&store, 2, dir.path()).await;
+    let expected = support::tree(dir.path());
+
+    // The attacker holds a writer's credentials.
+    let attacker = writer_user(&store.config().client.bucket);
+    let prefix = store.layout().prefix().to_string();
+    let versions = attacker.list_object_versions(&prefix).await.unwrap();
+    let keys: std::collections::BTreeSet<String> = versions.versions.iter().map(|v| v.key.clone()).collect();
+    assert!(keys.len() > 8, "{keys:?}");
+    // 1. Deleting versions for good: refused for every locked one.
+    for v in &versions.versions {
+        let rel = v.key.strip_prefix(&prefix).unwrap();
+        let result = attacker.delete_object_version(&v.key, &v.version_id).await;
+        if rel.starts_with("locks/") || rel.starts_with(".s3keep-probe") {
+            continue; // not locked (writer locks, the conditional-write probe's): may go
+        }
+        // S3 answers 403 AccessDenied; MinIO 400 InvalidRequest "Object is WORM protected".
+        assert!(result.is_err(), "{}: deleted a locked version", v.key);
+    }
+    let after = attacker.list_object_versions(&prefix).await.unwrap();
+    for v in &versions.versions {
+        let rel = v.key.strip_prefix(&prefix).unwrap();
+        if !rel.starts_with("locks/") && !rel.starts_with(".s3keep-probe") {
+            assert!(after.versions.contains(v), "{} {} is gone", v.key, v.version_id);
+        }
+    }
+    // 2. Deleting without a version id: only delete markers. 3. Overwriting every key.
+    for key in &keys {
+        attacker.delete_object(key).await.unwrap();
+    }
+    assert!(
+        support::all_keys(store.client()).await.is_empty(),
+        "everything looks deleted"
+    );
+    for key in &keys {
+        attacker
+            .put_object(
+                key,
+                bytes::Bytes::from_static(b"encrypted by ransomware; pay 1 BTC"),
+                &Default::default(),
+            )
+            .await
+            .unwrap();
+    }
+
+    // A fresh process (nothing cached) still restores both backups byte-exact.
+    let reader = BackupStore::new(store.config().clone()).unwrap();
+    for (info, tree) in [
+        (&second, &expected),
+        (&first, &{
+            let mut t = expected.clone();
+            t.remove("sub/new.txt");
+            t
+        }),
+    ] {
+        let target = tempfile::tempdir().unwrap();
+        reader
+            .restore(info.id, target.path(), RestoreOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(&support::tree(target.path()), tree, "backup {}", info.id);
+    }
 }

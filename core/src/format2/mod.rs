@@ -43,6 +43,7 @@ pub mod manifest;
 pub mod pack;
 pub mod pack_reader;
 mod packer;
+pub(crate) mod pinned;
 pub(crate) mod restore;
 #[cfg(not(target_arch = "wasm32"))]
 mod restore_dir;

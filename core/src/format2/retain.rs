@@ -46,8 +46,8 @@ impl Reused {
 }
 
 impl BackupStore {
-    /// Locks what a save reuses with its `retention` (§12): extends each pack's date, and
-    /// writes index objects listing those packs, locked.
+    /// Locks what a save reuses with its `retention` (§12): extends the date of each pack
+    /// and of `s3keep.json`, and writes index objects listing those packs, locked.
     ///
     /// # Errors
     /// The requests' own.
@@ -58,7 +58,11 @@ impl BackupStore {
         level: i32,
         keys: Option<&StoreKeys>,
     ) -> Result<()> {
-        self.extend_pack_retention(&reused.packs, retention).await?;
+        // The descriptor too: a restore needs it to know that the store is locked.
+        let layout = &self.f2().layout;
+        let mut objects: Vec<String> = reused.packs.iter().map(|p| layout.pack_key(p)).collect();
+        objects.push(layout.descriptor_key());
+        self.extend_retention(objects, retention).await?;
         let locked = PutOptions {
             lock: Some(*retention),
             ..PutOptions::default()
@@ -72,17 +76,15 @@ impl BackupStore {
         Ok(())
     }
 
-    /// Extends the retention of each of `packs` to `lock` where its own date is earlier
+    /// Extends the retention of each of `keys` to `lock` where its own date is earlier
     /// (GetObjectRetention, then PutObjectRetention), `concurrency` at a time.
     ///
     /// # Errors
-    /// The requests' own (a pack that vanished is [`Error::NotFound`]).
-    pub(crate) async fn extend_pack_retention(&self, packs: &[PackId], lock: &Retention) -> Result<()> {
-        let layout = &self.f2().layout;
+    /// The requests' own (an object that vanished is [`Error::NotFound`]).
+    pub(crate) async fn extend_retention(&self, keys: Vec<String>, lock: &Retention) -> Result<()> {
         let lock = *lock;
-        stream::iter(packs.to_vec())
-            .map(|pack| async move {
-                let key = layout.pack_key(&pack);
+        stream::iter(keys)
+            .map(|key| async move {
                 let current = self.client.get_object_retention(&key).await?;
                 if current.is_none_or(|c| c.retain_until < lock.retain_until) {
                     self.client.put_object_retention(&key, &lock).await?;

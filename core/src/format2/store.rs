@@ -47,6 +47,8 @@ pub(crate) struct Format2State {
     pub format1: Mutex<Format1Backups>,
     /// The keys of an encrypted store, found once (scrypt runs once).
     pub keys: Mutex<Option<Arc<super::crypto::StoreKeys>>>,
+    /// A locked store: the versions the last backup read as first written reads.
+    pub pins: Mutex<Option<(crate::id::BackupId, Arc<super::pinned::Pins>)>>,
 }
 
 impl Format2State {
@@ -57,7 +59,19 @@ impl Format2State {
             session: Mutex::new(None),
             format1: Mutex::new(Format1Backups::new()),
             keys: Mutex::new(None),
+            pins: Mutex::new(None),
         }
+    }
+
+    /// Replaces the cached descriptor (the original one of a locked store).
+    pub fn set_descriptor(&self, descriptor: Arc<StoreDescriptor>) {
+        *self.descriptor.lock().expect("not poisoned") = Some(descriptor);
+    }
+
+    /// The pins of backup `id`, if they are cached.
+    pub fn cached_pins(&self, id: &crate::id::BackupId) -> Option<Arc<super::pinned::Pins>> {
+        let pins = self.pins.lock().expect("not poisoned");
+        pins.as_ref().filter(|(cached, _)| cached == id).map(|(_, p)| p.clone())
     }
 }
 
@@ -172,11 +186,13 @@ impl BackupStore {
             ),
             None => (StoreDescriptor::format2(crate::runtime::now_utc()), None),
         };
-        descriptor.retention = lock.map(|l| l.to_json());
+        descriptor.retention = lock.as_ref().map(|l| l.to_json());
         let key = self.f2().layout.descriptor_key();
         let options = PutOptions {
             if_none_match: true,
             content_type: Some("application/json".into()),
+            // A locked store's descriptor is locked as its first backup; every save extends it.
+            lock: lock.map(|l| l.retention(crate::runtime::now_utc())),
             ..PutOptions::default()
         };
         match self

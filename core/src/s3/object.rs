@@ -48,6 +48,9 @@ pub struct ObjectHead {
     pub last_modified: Option<String>,
     /// `x-amz-checksum-crc32c`, sent only when asked for with `x-amz-checksum-mode: ENABLED`.
     pub checksum_crc32c: Option<String>,
+    /// `x-amz-version-id`: set by a versioned bucket (`null` for objects written before
+    /// versioning was enabled).
+    pub version_id: Option<String>,
 }
 
 /// GetObject's answer: the head and the body as a stream of chunks, never buffered whole.
@@ -241,8 +244,22 @@ impl S3Client {
         limit: usize,
         too_large: impl Fn() -> Error,
     ) -> Result<(ObjectHead, Bytes)> {
+        self.get_object_bytes_at(key, None, limit, too_large).await
+    }
+
+    /// [`get_object_bytes`](Self::get_object_bytes) of one version (`versionId`) when given.
+    pub(crate) async fn get_object_bytes_at(
+        &self,
+        key: &str,
+        version: Option<&str>,
+        limit: usize,
+        too_large: impl Fn() -> Error,
+    ) -> Result<(ObjectHead, Bytes)> {
         check_key(key)?;
-        let request = Request::new(Operation::GetObject, Method::GET, Some(key));
+        let mut request = Request::new(Operation::GetObject, Method::GET, Some(key));
+        if let Some(version) = version {
+            request = request.query("versionId", version.to_string());
+        }
         let answer = self
             .send_read(request, limit, too_large)
             .await
@@ -259,10 +276,24 @@ impl S3Client {
     /// object shorter than the range: S3 answers 416 `InvalidRange` when it starts past
     /// the end, and a short body when it ends past it).
     pub(crate) async fn get_object_range_bytes(&self, key: &str, first: u64, last: u64) -> Result<Bytes> {
+        self.get_object_range_bytes_at(key, None, first, last).await
+    }
+
+    /// [`get_object_range_bytes`](Self::get_object_range_bytes) of one version when given.
+    pub(crate) async fn get_object_range_bytes_at(
+        &self,
+        key: &str,
+        version: Option<&str>,
+        first: u64,
+        last: u64,
+    ) -> Result<Bytes> {
         check_key(key)?;
         let want = last - first + 1;
-        let request =
+        let mut request =
             Request::new(Operation::GetObject, Method::GET, Some(key)).header("range", format!("bytes={first}-{last}"));
+        if let Some(version) = version {
+            request = request.query("versionId", version.to_string());
+        }
         let too_long = || {
             Error::integrity(
                 key,
@@ -332,5 +363,6 @@ pub(crate) fn object_head(headers: &HeaderMap) -> ObjectHead {
         etag: header(headers, "etag"),
         last_modified: header(headers, "last-modified"),
         checksum_crc32c: header(headers, "x-amz-checksum-crc32c"),
+        version_id: header(headers, "x-amz-version-id"),
     }
 }

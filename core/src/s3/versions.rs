@@ -5,11 +5,9 @@
 use http::Method;
 use serde::Deserialize;
 
-use super::address::check_key;
 use super::body::MAX_XML_BYTES;
 use super::client::{Request, S3Client};
 use super::list::bad_xml;
-use super::object::{object_head, ObjectHead};
 use super::operation::Operation;
 use super::xml::{read_document, XmlError};
 use crate::error::{Error, Result};
@@ -120,25 +118,18 @@ impl S3Client {
         }
     }
 
-    /// GetObject of one version of a small object read whole, at most `limit` bytes.
+    /// DeleteObject of one version (`versionId`): removes that version for good. S3 refuses
+    /// it (403 `AccessDenied`) while the version is under Object Lock retention, unless
+    /// GOVERNANCE is bypassed by a principal allowed to (a header this client never sends).
     ///
     /// # Errors
-    /// As [`get_object_bytes`](Self::get_object_bytes).
-    pub(crate) async fn get_object_version_bytes(
-        &self,
-        key: &str,
-        version: &str,
-        limit: usize,
-        too_large: impl Fn() -> Error,
-    ) -> Result<(ObjectHead, bytes::Bytes)> {
-        check_key(key)?;
+    /// [`Error::AccessDenied`] for a locked version; the request's own.
+    pub async fn delete_object_version(&self, key: &str, version: &str) -> Result<()> {
+        super::address::check_key(key)?;
         let request =
-            Request::new(Operation::GetObject, Method::GET, Some(key)).query("versionId", version.to_string());
-        let answer = self
-            .send_read(request, limit, too_large)
-            .await
-            .map_err(|e| e.with_key(key))?;
-        Ok((object_head(&answer.headers), answer.body))
+            Request::new(Operation::DeleteObject, Method::DELETE, Some(key)).query("versionId", version.to_string());
+        self.send(request).await.map_err(|e| e.with_key(key))?;
+        Ok(())
     }
 }
 
