@@ -396,6 +396,7 @@ impl ChunkReader {
         }
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     fn changed_size(&self, size: u64) -> Error {
         Error::Io(crate::ErrorDetails::message(format!(
             "{} changed size while being saved (expected {size} bytes)",

@@ -63,8 +63,13 @@ pub struct GetObjectOutput {
 
 impl GetObjectOutput {
     /// Reads the whole body into memory (for small objects such as `status.json`).
+    ///
+    /// The server's `Content-Length` only sizes the first allocation, up to 8 MiB: a hostile
+    /// length cannot make it allocate what the body never brings (the caller bounds the body
+    /// itself, e.g. by the size the backup recorded).
     pub async fn bytes(self) -> Result<Bytes> {
-        let mut out = Vec::with_capacity(self.head.size as usize);
+        const FIRST_ALLOCATION: u64 = 8 * 1024 * 1024;
+        let mut out = Vec::with_capacity(self.head.size.min(FIRST_ALLOCATION) as usize);
         let mut body = self.body;
         while let Some(chunk) = body.next().await {
             out.extend_from_slice(&chunk?);
