@@ -28,6 +28,12 @@ impl BackupStore {
         self.bucket_ready().await?;
         let descriptor = self.read_descriptor().await?;
         let format2 = matches!(&descriptor, Some(d) if d.format_version == 2);
+        #[cfg(target_arch = "wasm32")]
+        if let Some(d) = descriptor.as_ref().filter(|_| format2 && !dry_run) {
+            if d.object_lock()?.is_some() {
+                return Err(Error::invalid_input(crate::format2::store::WASM_LOCKED));
+            }
+        }
         if let Some(descriptor) = descriptor.filter(|_| format2 && !dry_run) {
             // Garbage collection reads every manifest: a write-only host stops here, before
             // deleting anything.

@@ -211,7 +211,9 @@ impl BackupStore {
 
         // Step 5. On a locked store (§12) a dead pack still under its retention is left
         // alone: deleting it would only hide it behind a delete marker.
+        #[cfg_attr(target_arch = "wasm32", allow(unused_mut))]
         let mut dead = plan.dead;
+        #[cfg(not(target_arch = "wasm32"))]
         if descriptor.object_lock()?.is_some() && !dead.is_empty() {
             let locked = self.locked_packs(dead.iter().map(|(id, _)| *id), now).await?;
             dead.retain(|(id, _)| !locked.contains(id));

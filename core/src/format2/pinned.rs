@@ -9,6 +9,10 @@
 //! `s3keep.json` at its oldest version. Only the first version of a key is what s3keep
 //! wrote: every later one is someone else's.
 
+// wasm32 keeps only `Pins` (always empty there): the module stays within its size budget,
+// and the WebAssembly face reads the current versions (docs/FORMAT.md, "Object Lock").
+#![cfg_attr(target_arch = "wasm32", allow(unused_imports, dead_code))]
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -39,6 +43,7 @@ impl Pins {
         self.oldest.get(key).map(String::as_str)
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     fn add(&mut self, versions: crate::s3::Versions) {
         // ListObjectVersions lists a key's versions newest first: the last one is the oldest.
         for v in versions.versions {
@@ -47,6 +52,7 @@ impl Pins {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 impl BackupStore {
     /// The descriptor as first written, when the bucket keeps versions of it: its oldest
     /// version (ListObjectVersions of the one key), whatever was written or deleted since.

@@ -104,9 +104,13 @@ impl BackupStore {
             keys.require_identity(&format!("reading backup {id}"))?;
         }
         let scheme = descriptor.chunk_id_scheme(keys.as_ref().map(|k| k.mac()))?;
+        #[cfg(not(target_arch = "wasm32"))]
         let pins = self.f2().cached_pins(&id);
+        #[cfg(target_arch = "wasm32")]
+        let pins: Option<Arc<super::pinned::Pins>> = None;
         let (manifest, index) = match &pins {
             // A locked store (§12): as first written (pinned.rs).
+            #[cfg(not(target_arch = "wasm32"))]
             Some(pins) => {
                 let key = self.f2().layout.manifest_key(&id);
                 let manifest = async {
@@ -119,7 +123,7 @@ impl BackupStore {
                 };
                 futures::try_join!(manifest, self.pinned_index(pins))?
             }
-            None => futures::try_join!(self.completed_manifest(&id), self.load_index())?,
+            _ => futures::try_join!(self.completed_manifest(&id), self.load_index())?,
         };
         let session = Arc::new(RestoreSession {
             id,

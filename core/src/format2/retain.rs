@@ -5,6 +5,10 @@
 //! age (`save.rs`, `packer.rs`); a pack it reuses gets the later of its date and this one
 //! (PutObjectRetention), so a pack is locked as long as the newest backup using it.
 
+// wasm32 refuses to write to or collect a locked store (store.rs, prune.rs): the module
+// keeps only the lock checks there, within the size budget.
+#![cfg_attr(target_arch = "wasm32", allow(unused_imports))]
+
 use std::collections::{HashMap, HashSet};
 
 use bytes::Bytes;
@@ -20,17 +24,20 @@ use crate::error::{Error, ErrorDetails, Result};
 use crate::id::BackupId;
 use crate::s3::{PutOptions, Retention};
 
+#[cfg(not(target_arch = "wasm32"))]
 /// Blobs per index object a locked save writes for the packs it reuses.
 const INDEX_OBJECT_BLOBS: usize = 50_000;
 
 /// The packs a save references but did not write, and index objects listing them (from
 /// the index it loaded): a locked save locks both with its own date, so that the packs and
 /// an index of them live as long as its backup.
+#[cfg(not(target_arch = "wasm32"))]
 pub(crate) struct Reused {
     packs: Vec<PackId>,
     index: Vec<IndexFile>,
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 impl Reused {
     /// What a save that wrote `written` reuses of `referenced`.
     pub(crate) fn new(index: &Index, written: &[WrittenPack], referenced: &HashMap<PackId, u64>) -> Self {
@@ -51,6 +58,7 @@ impl BackupStore {
     ///
     /// # Errors
     /// The requests' own.
+    #[cfg(not(target_arch = "wasm32"))]
     pub(crate) async fn lock_reused(
         &self,
         reused: &Reused,
@@ -81,6 +89,7 @@ impl BackupStore {
     ///
     /// # Errors
     /// The requests' own (an object that vanished is [`Error::NotFound`]).
+    #[cfg(not(target_arch = "wasm32"))]
     pub(crate) async fn extend_retention(&self, keys: Vec<String>, lock: &Retention) -> Result<()> {
         let lock = *lock;
         stream::iter(keys)
@@ -122,6 +131,7 @@ impl BackupStore {
     ///
     /// # Errors
     /// The requests' own.
+    #[cfg(not(target_arch = "wasm32"))]
     pub(crate) async fn locked_packs(
         &self,
         packs: impl IntoIterator<Item = PackId>,

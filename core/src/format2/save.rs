@@ -160,6 +160,7 @@ impl BackupStore {
             started_ns,
         );
         let referenced = referenced_packs(&index, &written, &manifest)?;
+        #[cfg(not(target_arch = "wasm32"))]
         let reused = retention.map(|_| super::retain::Reused::new(&index, &written, &referenced));
         drop(index);
         let stored = super::sealed::manifest_to_stored(&mut manifest, level, keys.as_deref())?;
@@ -196,6 +197,7 @@ impl BackupStore {
         // Step 5: nothing it relies on may have gone while it ran.
         lock.check(&self.client).await?;
         self.check_packs_exist(&referenced).await?;
+        #[cfg(not(target_arch = "wasm32"))]
         if let (Some(retention), Some(reused)) = (&retention, &reused) {
             // Shared packs carry the latest date of the backups that use them.
             self.lock_reused(reused, retention, level, keys.as_deref()).await?;

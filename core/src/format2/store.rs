@@ -23,6 +23,9 @@ use crate::backup::BackupStore;
 use crate::error::{Error, Result};
 use crate::s3::{ListOptions, PutOptions};
 
+/// Why the WebAssembly face does not write to a store with Object Lock.
+pub(crate) const WASM_LOCKED: &str = "this store has Object Lock; in this version only the native faces (CLI, Python) write to or prune it (WebAssembly reads it)";
+
 /// The largest `s3keep.json` read, in bytes.
 const MAX_DESCRIPTOR_BYTES: usize = 64 * 1024;
 
@@ -48,6 +51,7 @@ pub(crate) struct Format2State {
     /// The keys of an encrypted store, found once (scrypt runs once).
     pub keys: Mutex<Option<Arc<super::crypto::StoreKeys>>>,
     /// A locked store: the versions the last backup read as first written reads.
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     pub pins: Mutex<Option<(crate::id::BackupId, Arc<super::pinned::Pins>)>>,
 }
 
@@ -64,11 +68,13 @@ impl Format2State {
     }
 
     /// Replaces the cached descriptor (the original one of a locked store).
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     pub fn set_descriptor(&self, descriptor: Arc<StoreDescriptor>) {
         *self.descriptor.lock().expect("not poisoned") = Some(descriptor);
     }
 
     /// The pins of backup `id`, if they are cached.
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     pub fn cached_pins(&self, id: &crate::id::BackupId) -> Option<Arc<super::pinned::Pins>> {
         let pins = self.pins.lock().expect("not poisoned");
         pins.as_ref().filter(|(cached, _)| cached == id).map(|(_, p)| p.clone())
@@ -233,6 +239,10 @@ impl BackupStore {
         }
         if have == 2 {
             found.check_writable()?;
+            #[cfg(target_arch = "wasm32")]
+            if found.object_lock()?.is_some() {
+                return Err(Error::invalid_input(WASM_LOCKED));
+            }
         }
         let asked = &self.config.object_lock;
         if let (Some(mode), Some(policy)) = (asked.mode, &asked.policy) {
@@ -268,6 +278,9 @@ impl BackupStore {
             return Ok(None);
         };
         let settings = crate::object_lock::ObjectLockSettings::new(mode, policy)?;
+        if cfg!(target_arch = "wasm32") {
+            return Err(Error::invalid_input(WASM_LOCKED));
+        }
         let enabled = match self.client.get_object_lock_configuration().await {
             Ok(config) => config.is_some_and(|c| c.enabled),
             Err(e) if crate::s3::is_not_implemented(&e) => false,

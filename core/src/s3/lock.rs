@@ -9,8 +9,10 @@ use http::Method;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+#[cfg(not(target_arch = "wasm32"))]
 use super::address::check_key;
 use super::body::MAX_XML_BYTES;
+#[cfg(not(target_arch = "wasm32"))]
 use super::checksum::md5_base64;
 use super::client::{Request, S3Client};
 use super::list::bad_xml;
@@ -113,6 +115,7 @@ impl S3Client {
     /// # Errors
     /// [`Error::NotFound`] when `key` does not exist; [`Error::AccessDenied`] when the date
     /// would shorten a retention; the request's own.
+    #[cfg(not(target_arch = "wasm32"))]
     pub async fn put_object_retention(&self, key: &str, retention: &Retention) -> Result<()> {
         check_key(key)?;
         let body = format!(
@@ -134,6 +137,7 @@ impl S3Client {
     ///
     /// # Errors
     /// [`Error::NotFound`] when `key` does not exist; the request's own.
+    #[cfg(not(target_arch = "wasm32"))]
     pub async fn get_object_retention(&self, key: &str) -> Result<Option<Retention>> {
         check_key(key)?;
         let request = Request::new(Operation::GetObjectRetention, Method::GET, Some(key)).query("retention", "");

@@ -35,6 +35,7 @@ mod paging;
 mod response;
 mod resume;
 mod retry;
+#[cfg(not(target_arch = "wasm32"))]
 mod versions;
 mod xml;
 mod xml_request;
@@ -52,6 +53,7 @@ pub use list::{ListOptions, MAX_LIST_PAGES};
 pub use lock::{is_not_implemented, LockMode, ObjectLockConfiguration, Retention};
 pub use multipart::{part_size_for, MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE};
 pub use object::{GetObjectOutput, ObjectHead, PutOptions, PutResult};
+#[cfg(not(target_arch = "wasm32"))]
 pub use versions::{ObjectVersion, Versions};
 pub use xml::{DeleteError, DeleteOutcome, ListPage, ObjectInfo, UploadInfo, UploadsPage};
 pub use xml_request::CompletedPart;
