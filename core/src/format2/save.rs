@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures::stream::{self, StreamExt as _};
 use tokio::sync::mpsc;
 
 use super::change::{ChangeRule, FileStat, Verdict};
@@ -294,11 +295,22 @@ impl BackupStore {
 
         let mut sender = blobs;
         let tracker = &transfer.tracker;
+        let ahead = self.config.concurrency;
         let streamed = async move {
             let mut done = Vec::with_capacity(others.len());
             if !others.is_empty() {
                 let mut chunker = make()?;
-                for (slot, mut reader) in others {
+                // The small objects of an S3 source are fetched `concurrency` at a time ahead
+                // of the chunker (one GetObject round trip each would otherwise add up);
+                // memory: at most `concurrency` × PREFETCH_SIZE.
+                let mut opened =
+                    stream::iter(others)
+                        .map(|(slot, mut reader)| async move {
+                            reader.prefetch(PREFETCH_SIZE).await.map(|()| (slot, reader))
+                        })
+                        .buffered(ahead);
+                while let Some(next) = opened.next().await {
+                    let (slot, mut reader) = next?;
                     let file = chunker.chunk_async(&mut reader, &mut sender, tracker).await?;
                     tracker.file_done();
                     done.push((slot, file));
@@ -334,6 +346,9 @@ fn referenced_packs(index: &Index, written: &[WrittenPack], manifest: &Manifest)
     }
     Ok(referenced)
 }
+
+/// S3 source objects up to this size are read whole ahead of the chunker (bytes).
+const PREFETCH_SIZE: u64 = 1024 * 1024;
 
 fn internal(what: &str) -> Error {
     Error::Io(crate::ErrorDetails::message(format!(
