@@ -192,14 +192,23 @@ async fn the_conditional_write_check_runs_once_per_store() {
 
 #[tokio::test]
 async fn a_probe_request_the_store_could_not_answer_fails_that_save_with_its_error_and_is_not_kept() {
-    // While `busy`, the store answers 503 SlowDown to the probe's If-Match PutObjects, as a
-    // distributed MinIO does while a node restarts: no answer about conditional writes.
+    // 503 SlowDown, and 404 for the key the probe has just written: what a distributed
+    // MinIO answered while a node rejoined. Neither says anything about conditional writes.
+    let slow_down = (503, "SlowDown", "Please reduce your request rate.");
+    let lost_sight = (404, "NoSuchKey", "The specified key does not exist.");
+    for answer in [slow_down, lost_sight] {
+        probe_unanswered_then_answered(answer).await;
+    }
+}
+
+/// While `busy`, the store gives `answer` to the probe's If-Match PutObjects.
+async fn probe_unanswered_then_answered((status, code, message): (u16, &'static str, &'static str)) {
     let busy = Arc::new(AtomicBool::new(true));
     let flag = busy.clone();
     let hostile = Hostile::start(move |r| {
         if flag.load(Ordering::SeqCst) && r.path.contains(".s3keep-probe") && r.header("if-match").is_some() {
-            let body = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>";
-            Reply::with(503, Body::Bytes(body.to_vec()))
+            let body = format!("<Error><Code>{code}</Code><Message>{message}</Message></Error>");
+            Reply::with(status, Body::Bytes(body.into_bytes()))
         } else {
             Reply::Forward
         }
@@ -216,10 +225,7 @@ async fn a_probe_request_the_store_could_not_answer_fails_that_save_with_its_err
         .await
         .unwrap_err();
     assert_ne!(err.code(), Some(CONDITIONAL_WRITES_IGNORED), "{err}");
-    assert!(
-        err.is_temporary(),
-        "the store's own answer, as after any retried request: {err}"
-    );
+    assert_eq!(err.code(), Some(code), "the store's own answer: {err}");
     assert_eq!(store.status(id).await.unwrap().status, StatusCode::DoesNotExist);
 
     // Once the store answers, the same store probes again and saves.

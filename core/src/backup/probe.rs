@@ -152,9 +152,9 @@ impl ProbeReport {
 pub(crate) struct ConditionalWrites {
     if_none_match: ProbeLine,
     if_match: ProbeLine,
-    /// A temporary error (timeout, connection lost, 5xx, throttling) that left a line
-    /// without an answer: it says nothing about conditional writes, so save returns it
-    /// instead of refusing the store, and the verdict is not kept.
+    /// An error that left a line without an answer ([`no_verdict`]): it says nothing about
+    /// conditional writes, so save returns it instead of refusing the store, and the verdict
+    /// is not kept.
     unanswered: Option<Error>,
 }
 
@@ -229,6 +229,13 @@ async fn etag_if_ours(client: &S3Client, key: &str, body: &Bytes) -> Option<Stri
     }
 }
 
+/// Whether a failed probe request says nothing about conditional writes: a temporary error
+/// after its retries, or a 404 for the key the probe has just written (a store that lost
+/// sight of it, as a distributed MinIO may while a node rejoins).
+fn no_verdict(err: &Error) -> bool {
+    err.is_temporary() || matches!(err, Error::NotFound(_))
+}
+
 /// Runs the `if-none-match` and `if-match` lines on `key` (created, overwritten; the caller
 /// deletes it). Five PutObjects.
 ///
@@ -241,7 +248,7 @@ async fn conditional_writes(client: &S3Client, key: &str) -> Result<ConditionalW
     let mut unanswered = None;
     let mut unexpected = |name: &'static str, what: &str, e: Error| {
         let line = ProbeLine::from_error(name, what, &e);
-        if e.is_temporary() && unanswered.is_none() {
+        if no_verdict(&e) && unanswered.is_none() {
             unanswered = Some(e);
         }
         line
@@ -293,7 +300,7 @@ async fn conditional_writes(client: &S3Client, key: &str) -> Result<ConditionalW
                 ),
                 e.code(),
             ),
-            Err(e2) if e2.is_temporary() => unexpected(IM, "PutObject with If-Match on the current ETag failed", e2),
+            Err(e2) if no_verdict(&e2) => unexpected(IM, "PutObject with If-Match on the current ETag failed", e2),
             Err(e2) => ProbeLine::new(
                 IM,
                 ProbeState::Fail,
@@ -322,8 +329,8 @@ impl BackupStore {
     /// Probes once per store (five PutObjects and a DeleteObject of a throwaway key under the
     /// prefix); the verdict is cached for the life of the store and its clones. A probe
     /// request that still failed with a temporary error after its retries (timeout, lost
-    /// connection, 5xx, throttling) is no verdict: that error is returned, nothing is
-    /// cached, and the next save probes again.
+    /// connection, 5xx, throttling), or that found the probe's own key missing, is no
+    /// verdict: that error is returned, nothing is cached, and the next save probes again.
     pub(crate) async fn require_conditional_writes(&self) -> Result<()> {
         if self.config.single_writer {
             return Ok(());
