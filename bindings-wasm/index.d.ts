@@ -84,6 +84,12 @@ export interface BackupStoreOptions {
   identity?: string;
   /** The store's chunk-id MAC key (64 hex digits): a write-only host saves with it alone. */
   macKey?: string;
+  /**
+   * Object Lock of a new store (docs/FORMAT.md, "Object Lock"): the mode, with `lockPolicy`
+   * (restic's rules, `keep_daily=7,keep_within=30d`) whose minimum age every object is locked for.
+   */
+  objectLock?: "governance" | "compliance";
+  lockPolicy?: string;
 }
 
 /** `store.config()`: the effective options, secrets as `"***"` (docs/OPTIONS.md). */
@@ -124,6 +130,8 @@ export interface ConfigReport {
   /** Native faces only; always null here. */
   identityFile: string | null;
   macKey: "***" | null;
+  objectLock: "governance" | "compliance" | null;
+  lockPolicy: string | null;
   /** Where each value not at its default came from: "option", "url", a variable name, "profile". */
   sources: Record<string, string>;
 }

@@ -265,6 +265,8 @@ pub struct StoreConfig {
     /// Client-side encryption of a format 2 store (§12; options `password`,
     /// `password_file`, `recipients`, `identity`, `identity_file`, `mac_key`).
     pub encryption: EncryptionOptions,
+    /// Object Lock of a new format 2 store (§12; options `object_lock`, `lock_policy`).
+    pub object_lock: ObjectLockOptions,
     /// Where the values set by [`StoreConfig::builder`] came from (empty otherwise).
     pub sources: BTreeMap<ConfigKey, Source>,
     /// The credentials of the *other* bucket of an S3-to-S3 transfer (§13: the source of a
@@ -286,6 +288,24 @@ pub struct RemoteCredentials {
     pub profile: Option<String>,
     /// The shared credentials file (native targets), as the store's builder found it.
     pub credentials_file: Option<std::path::PathBuf>,
+}
+
+/// Object Lock of a new store (§12; docs/FORMAT.md, "Object Lock"): both or neither. A
+/// store records them in its descriptor when it is created; afterwards they must agree
+/// with it (or be absent).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ObjectLockOptions {
+    /// GOVERNANCE or COMPLIANCE.
+    pub mode: Option<crate::s3::LockMode>,
+    /// The retention policy whose minimum age every object is locked for.
+    pub policy: Option<crate::retention::RetentionPolicy>,
+}
+
+impl ObjectLockOptions {
+    /// Whether either option is given.
+    pub fn any(&self) -> bool {
+        self.mode.is_some() || self.policy.is_some()
+    }
 }
 
 /// The error of encryption options with `format` 1.
@@ -344,6 +364,7 @@ impl StoreConfig {
             profile: None,
             scan: crate::backup::ScanOptions::default(),
             encryption: EncryptionOptions::default(),
+            object_lock: ObjectLockOptions::default(),
             sources: BTreeMap::new(),
             remote: RemoteCredentials::default(),
         }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod escape;
 pub mod format2;
 mod id;
+pub mod object_lock;
 pub mod options;
 pub mod redact;
 pub mod report;

@@ -99,6 +99,8 @@ class _StoreOptions(TypedDict, total=False):
     identity: Optional[str]
     identity_file: Optional[str]
     mac_key: Optional[str]
+    object_lock: Optional[Literal["governance", "compliance"]]
+    lock_policy: Optional[str]
 
 class _ConfigReport(TypedDict):
     """`BackupStore.config()`: the effective options, secrets as `"***"` (docs/OPTIONS.md).
@@ -137,6 +139,8 @@ class _ConfigReport(TypedDict):
     identity: Optional[str]
     identityFile: Optional[str]
     macKey: Optional[str]
+    objectLock: Optional[str]
+    lockPolicy: Optional[str]
     sources: dict[str, str]
 
 @final

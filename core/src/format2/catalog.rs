@@ -123,11 +123,16 @@ impl BackupStore {
     /// # Errors
     /// [`Error::Integrity`] naming the key when it is corrupt or another backup's.
     pub(crate) async fn read_manifest(&self, id: &BackupId) -> Result<Option<Manifest>> {
+        self.read_manifest_at(id, None).await
+    }
+
+    /// [`read_manifest`](Self::read_manifest) of one version when given (a locked store).
+    pub(crate) async fn read_manifest_at(&self, id: &BackupId, version: Option<&str>) -> Result<Option<Manifest>> {
         let key = self.f2().layout.manifest_key(id);
         let too_large = || Error::integrity(&key, format!("manifest {key} is larger than 1 GiB"));
         let bytes = match self
             .client
-            .get_object_bytes(&key, MAX_MANIFEST as usize, too_large)
+            .get_object_bytes_at(&key, version, MAX_MANIFEST as usize, too_large)
             .await
         {
             Ok((_, bytes)) => bytes,

@@ -113,8 +113,9 @@ pub struct StoreDescriptor {
     /// Format 2: encryption (`{"scheme": "none"}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption: Option<EncryptionSettings>,
-    /// Reserved for §12's retention policy (Object Lock mode and the minimum age saves set
-    /// as retain-until). `null` in this version; a writer that finds a value it does not
+    /// §12's Object Lock: the mode and the retention policy whose minimum age saves set as
+    /// each object's retain-until ([`ObjectLockSettings`](crate::object_lock::ObjectLockSettings)
+    /// JSON); `null` for a store without it. A writer that finds a value it does not
     /// understand refuses to write ([`StoreDescriptor::check_writable`]).
     #[serde(default)]
     pub retention: Option<serde_json::Value>,
@@ -243,12 +244,18 @@ impl StoreDescriptor {
     /// # Errors
     /// [`Error::InvalidInput`] naming what this version does not implement.
     pub fn check_writable(&self) -> Result<()> {
-        if self.retention.as_ref().is_some_and(|r| !r.is_null()) {
-            return Err(Error::invalid_input(
-                "this store has a retention policy (Object Lock), which this s3keep does not implement: upgrade s3keep to write to it",
-            ));
+        self.object_lock().map(|_| ())
+    }
+
+    /// The store's Object Lock settings; `None` when it has none.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a `retention` this version does not understand.
+    pub fn object_lock(&self) -> Result<Option<crate::object_lock::ObjectLockSettings>> {
+        match &self.retention {
+            Some(value) => crate::object_lock::ObjectLockSettings::from_json(value),
+            None => Ok(None),
         }
-        Ok(())
     }
 
     /// The chunker parameters of a format 2 store.
@@ -341,6 +348,12 @@ mod tests {
         locked.retention = Some(serde_json::json!({"mode": "GOVERNANCE", "minimumAge": "30d"}));
         let back = StoreDescriptor::from_json("k", &locked.to_json()).unwrap();
         assert!(matches!(back.check_writable(), Err(Error::InvalidInput(_))));
+        let policy = crate::object_lock::parse_lock_policy("keep_daily=7").unwrap();
+        let settings = crate::object_lock::ObjectLockSettings::new(crate::s3::LockMode::Governance, &policy).unwrap();
+        locked.retention = Some(settings.to_json());
+        let back = StoreDescriptor::from_json("k", &locked.to_json()).unwrap();
+        back.check_writable().unwrap();
+        assert_eq!(back.object_lock().unwrap(), Some(settings));
         let mut keyed = StoreDescriptor::format2(T);
         keyed.chunk_id = Some(ChunkIdAlgorithm::HmacSha256);
         assert!(

@@ -43,9 +43,11 @@ pub mod manifest;
 pub mod pack;
 pub mod pack_reader;
 mod packer;
+pub(crate) mod pinned;
 pub(crate) mod restore;
 #[cfg(not(target_arch = "wasm32"))]
 mod restore_dir;
+pub(crate) mod retain;
 mod save;
 mod sealed;
 pub(crate) mod store;

@@ -29,7 +29,7 @@ use super::task::{spawn, Task};
 use crate::backup::OpenUploads;
 use crate::error::{Error, Result};
 use crate::s3::checksum::crc32c_base64;
-use crate::s3::{CompletedPart, PutOptions, S3Client};
+use crate::s3::{CompletedPart, PutOptions, Retention, S3Client};
 
 /// A pack this save uploaded and indexed.
 #[derive(Clone, Debug)]
@@ -60,6 +60,8 @@ pub(crate) struct Packer {
     config: PackConfig,
     level: i32,
     keys: Option<Arc<StoreKeys>>,
+    /// Object Lock retention of every pack and index object written (a locked store).
+    lock: Option<Retention>,
     current: Option<OpenPack>,
     finishing: Vec<Task<Result<WrittenPack>>>,
     /// The first error of a background upload, reported at the next blob.
@@ -88,11 +90,18 @@ impl Packer {
             config,
             level,
             keys,
+            lock: None,
             current: None,
             finishing: Vec::new(),
             failure: Arc::new(Mutex::new(None)),
             bytes_packed: 0,
         })
+    }
+
+    /// Locks every pack and index object it writes with `lock` (a locked store, §12).
+    pub fn with_lock(mut self, lock: Option<Retention>) -> Self {
+        self.lock = lock;
+        self
     }
 
     fn check_failure(&self) -> Result<()> {
@@ -155,7 +164,10 @@ impl Packer {
             None => {
                 // Recorded first: a failure during the request may leave an upload behind.
                 self.uploads.creating(&pack.key);
-                let id = self.client.create_multipart_upload(&pack.key).await?;
+                let id = self
+                    .client
+                    .create_multipart_upload_locked(&pack.key, self.lock.as_ref())
+                    .await?;
                 self.uploads.opened(&pack.key, &id);
                 pack.upload_id = Some(id.clone());
                 id
@@ -199,6 +211,10 @@ impl Packer {
             self.level,
             self.keys.clone(),
         );
+        let locked = PutOptions {
+            lock: self.lock,
+            ..PutOptions::default()
+        };
         let (key, upload_id, parts) = (pack.key, pack.upload_id, pack.parts);
         self.finishing.push(spawn(async move {
             let result = async {
@@ -217,7 +233,7 @@ impl Packer {
                     None => {
                         let crc = crc32c_base64(&finished.last_part);
                         client
-                            .put_object_with_checksum(&key, finished.last_part, &crc, &PutOptions::default())
+                            .put_object_with_checksum(&key, finished.last_part, &crc, &locked)
                             .await?;
                         drop(permit);
                     }
@@ -226,11 +242,7 @@ impl Packer {
                 index.push_pack(finished.id, finished.length, &finished.entries);
                 let (index_id, stored) = super::sealed::index_to_stored(&index, level, keys.as_deref());
                 client
-                    .put_object(
-                        &layout.index_key(&index_id),
-                        Bytes::from(stored),
-                        &PutOptions::default(),
-                    )
+                    .put_object(&layout.index_key(&index_id), Bytes::from(stored), &locked)
                     .await?;
                 Ok(WrittenPack {
                     id: finished.id,

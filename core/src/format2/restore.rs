@@ -40,6 +40,8 @@ pub(crate) struct RestoreSession {
     pub scheme: ChunkIdScheme,
     /// The keys of an encrypted store (with an identity).
     pub keys: Option<Arc<StoreKeys>>,
+    /// A locked store: the version of each pack to read (`pinned.rs`).
+    pub pins: Option<Arc<super::pinned::Pins>>,
 }
 
 impl std::fmt::Debug for RestoreSession {
@@ -102,13 +104,34 @@ impl BackupStore {
             keys.require_identity(&format!("reading backup {id}"))?;
         }
         let scheme = descriptor.chunk_id_scheme(keys.as_ref().map(|k| k.mac()))?;
-        let (manifest, index) = futures::try_join!(self.completed_manifest(&id), self.load_index())?;
+        #[cfg(not(target_arch = "wasm32"))]
+        let pins = self.f2().cached_pins(&id);
+        #[cfg(target_arch = "wasm32")]
+        let pins: Option<Arc<super::pinned::Pins>> = None;
+        let (manifest, index) = match &pins {
+            // A locked store (§12): as first written (pinned.rs).
+            #[cfg(not(target_arch = "wasm32"))]
+            Some(pins) => {
+                let key = self.f2().layout.manifest_key(&id);
+                let manifest = async {
+                    self.read_manifest_at(&id, pins.version(&key)).await?.ok_or_else(|| {
+                        Error::integrity(
+                            &key,
+                            format!("backup {id} is COMPLETED but no version of its {key} exists"),
+                        )
+                    })
+                };
+                futures::try_join!(manifest, self.pinned_index(pins))?
+            }
+            _ => futures::try_join!(self.completed_manifest(&id), self.load_index())?,
+        };
         let session = Arc::new(RestoreSession {
             id,
             manifest,
             index,
             scheme,
             keys,
+            pins,
         });
         *self.f2().session.lock().expect("not poisoned") = Some(session.clone());
         Ok(session)
@@ -192,6 +215,7 @@ impl BackupStore {
             etag: None,
             last_modified: None,
             checksum_crc32c: Some(file.crc32c.clone()),
+            version_id: None,
         };
         let (client, layout) = (self.client.clone(), self.f2().layout.clone());
         let fetches = stream::iter(ranges).map(move |range| {
@@ -280,9 +304,16 @@ pub(crate) async fn fetch_range(
         Error::NotFound(_) => Error::integrity(key, format!("pack {key} is missing")),
         other => other,
     };
+    let version = match &session.pins {
+        Some(pins) => Some(
+            pins.version(key)
+                .ok_or_else(|| Error::integrity(key, format!("pack {key} is missing (no version of it)")))?,
+        ),
+        None => None,
+    };
     let Some(keys) = &session.keys else {
         return client
-            .get_object_range_bytes(key, range.start, range.end - 1)
+            .get_object_range_bytes_at(key, version, range.start, range.end - 1)
             .await
             .map_err(missing);
     };
@@ -296,7 +327,7 @@ pub(crate) async fn fetch_range(
             let mut found = None;
             for want in [4096u64, MAX_HEADER as u64] {
                 let first = client
-                    .get_object_range_bytes(key, 0, want.min(total) - 1)
+                    .get_object_range_bytes_at(key, version, 0, want.min(total) - 1)
                     .await
                     .map_err(missing)?;
                 if let Some(n) = header_length(key, &first)? {
@@ -318,7 +349,7 @@ pub(crate) async fn fetch_range(
         ));
     }
     let sealed = client
-        .get_object_range_bytes(key, first, last - 1)
+        .get_object_range_bytes_at(key, version, first, last - 1)
         .await
         .map_err(missing)?;
     let plain = keys.open_range(key, &header, total, first, &sealed, (range.start, range.end))?;

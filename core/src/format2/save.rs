@@ -35,7 +35,7 @@ use crate::backup::manifest::Metadata;
 use crate::backup::source::ChunkReader;
 use crate::backup::{BackupInfo, BackupStore, PlannedFile, SaveOptions, StatusCode, StatusObject, Transfer};
 use crate::error::{Error, Result};
-use crate::s3::PutOptions;
+use crate::s3::{PutOptions, Retention};
 
 /// Blobs waiting between the readers and the packer (each up to the largest chunk, 1 MiB
 /// on average with the default parameters).
@@ -84,6 +84,8 @@ impl BackupStore {
             .as_ref()
             .map_or(super::compress::DEFAULT_LEVEL, |c| c.level);
         let keys = self.store_keys(descriptor).await?;
+        // A locked store (§12): every object of this backup is locked for the minimum age.
+        let retention = descriptor.object_lock()?.map(|l| l.retention(created_at));
         let (index, previous) = futures::try_join!(self.load_index(), self.previous_manifest(&id))?;
         let rule = ChangeRule::new(previous.as_ref().and_then(|m| m.source_started_ns));
 
@@ -127,7 +129,7 @@ impl BackupStore {
         let index = Arc::new(index);
         let dedup = Arc::new(Dedup::new(index.clone()));
         let (chunked, written) = self
-            .chunk_and_pack(transfer, readers, descriptor, level, dedup, keys.clone())
+            .chunk_and_pack(transfer, readers, descriptor, (level, retention), dedup, keys.clone())
             .await?;
         for (slot, chunked) in chunked {
             let (name, stat, etag) = pending[slot].take().ok_or_else(|| internal("a file was read twice"))?;
@@ -159,11 +161,17 @@ impl BackupStore {
             started_ns,
         );
         let referenced = referenced_packs(&index, &written, &manifest)?;
+        #[cfg(not(target_arch = "wasm32"))]
+        let reused = retention.map(|_| super::retain::Reused::new(&index, &written, &referenced));
         drop(index);
         let stored = super::sealed::manifest_to_stored(&mut manifest, level, keys.as_deref())?;
         let manifest_key = self.f2().layout.manifest_key(&id);
+        let locked = PutOptions {
+            lock: retention,
+            ..PutOptions::default()
+        };
         self.client
-            .put_object(&manifest_key, Bytes::from(stored), &PutOptions::default())
+            .put_object(&manifest_key, Bytes::from(stored), &locked)
             .await?;
         let mut metadata = Metadata::format2_summary(
             &id,
@@ -181,6 +189,7 @@ impl BackupStore {
         }
         let json = PutOptions {
             content_type: Some("application/json".into()),
+            lock: retention,
             ..PutOptions::default()
         };
         self.put_json(&self.layout.metadata_key(&id), metadata.to_json(), &json)
@@ -189,9 +198,16 @@ impl BackupStore {
         // Step 5: nothing it relies on may have gone while it ran.
         lock.check(&self.client).await?;
         self.check_packs_exist(&referenced).await?;
+        #[cfg(not(target_arch = "wasm32"))]
+        if let (Some(retention), Some(reused)) = (&retention, &reused) {
+            // Shared packs carry the latest date of the backups that use them.
+            self.lock_reused(reused, retention, level, keys.as_deref()).await?;
+        }
 
         // Step 6.
-        let doc = self.write_status(&id, in_progress, StatusCode::Completed, None).await?;
+        let doc = self
+            .write_status_locked(&id, in_progress, StatusCode::Completed, None, retention)
+            .await?;
         // The manifest's totals, not the summary's: an encrypted store's summary has none.
         let mut info = crate::backup::info_from_status(
             id,
@@ -215,7 +231,7 @@ impl BackupStore {
         transfer: &Transfer,
         readers: Vec<(usize, ChunkReader)>,
         descriptor: &StoreDescriptor,
-        level: i32,
+        (level, lock): (i32, Option<Retention>),
         dedup: Arc<Dedup>,
         keys: Option<Arc<super::crypto::StoreKeys>>,
     ) -> Result<(Vec<(usize, ChunkedFile)>, Vec<WrittenPack>)> {
@@ -236,7 +252,8 @@ impl BackupStore {
             pack_config,
             level,
             keys,
-        )?;
+        )?
+        .with_lock(lock);
         let (blobs, mut received) = mpsc::channel::<Blob>(BLOB_QUEUE);
         let pack = async move {
             let mut packer = packer;

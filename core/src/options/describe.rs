@@ -82,6 +82,10 @@ pub struct ConfigReport {
     pub identity_file: Option<String>,
     /// `"***"` when set.
     pub mac_key: Option<&'static str>,
+    /// `governance` or `compliance` when given.
+    pub object_lock: Option<&'static str>,
+    /// The lock policy when given, as `lock_policy` takes it (`keep_daily=7,keep_within=30d`).
+    pub lock_policy: Option<String>,
     /// Where each value not left at its default came from, by field name: `option`, `url`,
     /// an environment variable (`AWS_REGION`, `S3KEEP_URL`...) or `profile`.
     pub sources: BTreeMap<&'static str, Source>,
@@ -125,6 +129,15 @@ impl StoreConfig {
             identity: self.encryption.identity.as_ref().map(|_| "***"),
             identity_file: self.encryption.identity_file.as_deref().map(crate::escape::shown_path),
             mac_key: self.encryption.mac_key.as_ref().map(|_| "***"),
+            object_lock: self.object_lock.mode.map(|m| match m {
+                crate::s3::LockMode::Governance => "governance",
+                crate::s3::LockMode::Compliance => "compliance",
+            }),
+            lock_policy: self
+                .object_lock
+                .policy
+                .as_ref()
+                .map(crate::object_lock::format_lock_policy),
             sources: self.sources.iter().map(|(k, s)| (k.camel_name(), *s)).collect(),
         }
     }

@@ -104,6 +104,10 @@ pub enum ConfigKey {
     IdentityFile,
     /// The key of chunk ids, for write-only hosts (a secret).
     MacKey,
+    /// Object Lock mode of a new store: `governance` or `compliance` (§12).
+    ObjectLock,
+    /// The retention policy whose minimum age a new locked store's objects are locked for.
+    LockPolicy,
 }
 
 /// The grammar of an option's value, which tells a binding how to turn its native values
@@ -236,11 +240,17 @@ const TABLE: &[Spec] = &[
     Spec { key: K::MacKey, names: ["mac_key", "macKey", "mac-key"], kind: V::Secret,
         env: &["S3KEEP_MAC_KEY"], default: "",
         doc: "key of chunk ids (64 hex digits, from the store's key object): saves into an encrypted store without reading it (write-only host)" },
+    Spec { key: K::ObjectLock, names: ["object_lock", "objectLock", "object-lock"], kind: V::Choice,
+        env: &["S3KEEP_OBJECT_LOCK"], default: "",
+        doc: "Object Lock mode of a new format 2 store, governance or compliance (the bucket must have Object Lock); with lock_policy" },
+    Spec { key: K::LockPolicy, names: ["lock_policy", "lockPolicy", "lock-policy"], kind: V::Text,
+        env: &["S3KEEP_LOCK_POLICY"], default: "",
+        doc: "retention policy of a new locked store, restic's rules: keep_daily=7,keep_within=30d; every object is locked for the minimum age it guarantees" },
 ];
 
 impl ConfigKey {
     /// Every key, in table order.
-    pub const ALL: [ConfigKey; 33] = [
+    pub const ALL: [ConfigKey; 35] = [
         K::Url,
         K::Bucket,
         K::Prefix,
@@ -274,6 +284,8 @@ impl ConfigKey {
         K::Identity,
         K::IdentityFile,
         K::MacKey,
+        K::ObjectLock,
+        K::LockPolicy,
     ];
 
     fn spec(self) -> &'static Spec {
@@ -369,6 +381,8 @@ impl ConfigKey {
                 K::OnFileError => "fail|skip",
                 K::Addressing => "auto|path|virtual",
                 K::Checksum => "crc32c|md5",
+                K::ObjectLock => "governance|compliance",
+                K::LockPolicy => "keep_daily=N,...",
                 _ => "TEXT",
             },
         }
