@@ -72,6 +72,24 @@ export interface BackupStoreOptions {
    * `ConditionalWritesIgnored`, and reads status.json before creating a backup.
    */
   singleWriter?: boolean | string;
+  /**
+   * Encryption of a format 2 store (docs/FORMAT.md, "Encryption"). A passphrase unwraps the
+   * store's key object (age scrypt: about 256 MiB, more than a Worker has: give `identity`
+   * there). A new store given any of these is created encrypted.
+   */
+  password?: string;
+  /** age recipients (`age1...`, comma-separated) every new object is also encrypted to. */
+  recipients?: string;
+  /** age identities (`AGE-SECRET-KEY-1...`, one a line) of one of the store's recipients: reads the store. */
+  identity?: string;
+  /** The store's chunk-id MAC key (64 hex digits): a write-only host saves with it alone. */
+  macKey?: string;
+  /**
+   * Object Lock of a new store (docs/FORMAT.md, "Object Lock"): the mode, with `lockPolicy`
+   * (restic's rules, `keep_daily=7,keep_within=30d`) whose minimum age every object is locked for.
+   */
+  objectLock?: "governance" | "compliance";
+  lockPolicy?: string;
 }
 
 /** `store.config()`: the effective options, secrets as `"***"` (docs/OPTIONS.md). */
@@ -104,6 +122,16 @@ export interface ConfigReport {
   followSymlinks: boolean;
   onFileError: "fail" | "skip";
   singleWriter: boolean;
+  password: "***" | null;
+  /** Native faces only; always null here. */
+  passwordFile: string | null;
+  recipients: string[];
+  identity: "***" | null;
+  /** Native faces only; always null here. */
+  identityFile: string | null;
+  macKey: "***" | null;
+  objectLock: "governance" | "compliance" | null;
+  lockPolicy: string | null;
   /** Where each value not at its default came from: "option", "url", a variable name, "profile". */
   sources: Record<string, string>;
 }

@@ -9,8 +9,9 @@ reuses its generator and tree comparison. The parts, in README order:
   (README, "Steps"), judged against ``expectError`` / ``expectErrorCode``; a step's ``expect``
   is matched against the result's ``to_dict()``, the core's JSON document, as it is.
 
-Capabilities: ``filesystem`` (restores into temporary directories) and ``rawS3`` (boto3 on the
-case bucket with valid credentials, never through the binding).
+Capabilities: ``filesystem`` (restores into temporary directories), ``rawS3`` (boto3 on the
+case bucket with valid credentials, never through the binding) and ``s3Bucket`` (a prefix of the
+case bucket given to the binding as an ``s3://`` source or restore target).
 """
 
 from __future__ import annotations
@@ -32,12 +33,10 @@ REPO = Path(__file__).resolve().parents[2]
 CASES_DIR = REPO / "conformance" / "cases"
 
 #: What this runner can do (README, "Capabilities").
-CAPABILITIES = ("filesystem", "rawS3")
+CAPABILITIES = ("filesystem", "rawS3", "s3Bucket")
 #: What a store may lack, and what each harness provider has (README, "Providers").
 PROVIDERS_DOC = json.loads((REPO / "conformance" / "providers.json").read_text())
 STORE_CAPABILITIES = tuple(PROVIDERS_DOC["capabilities"])
-#: `s3Bucket` (saveFromBucket, restoreToBucket) is not implemented by this runner yet: its
-#: cases are skipped (the face takes the URL; only the runner's ops are missing).
 KNOWN_CAPABILITIES = ("rawS3", "filesystem", "s3Bucket") + STORE_CAPABILITIES
 
 #: The ops that need a capability (README, "Capabilities").
@@ -287,6 +286,7 @@ POLICY = OBJ(keepLast=INT, keepHourly=INT, keepDaily=INT, keepWeekly=INT, keepMo
 #: The fields of every op (besides `op`, `expectError`, `expectErrorCode`, `comment`).
 OP_FIELDS: Dict[str, Tuple[Tuple[str, ...], Dict[str, Check]]] = {
     "open": ((), {}),
+    "reopen": ((), dict(keys=OBJ(password=STR, identity=STR, recipients=STR, macKey=STR))),
     "config": ((), dict(url=STR, options=MAP(STR), env=MAP(STR), expect=MAP(ANY))),
     "save": (("id", "sets"), dict(id=STR, sets=SETS, metadata=MAP(STR), expect=ANY,
                                   descriptor=OBJ(checkpointPosition=INT, numberOfPartitions=INT, snapshotId=STR))),
@@ -314,7 +314,7 @@ OP_FIELDS: Dict[str, Tuple[Tuple[str, ...], Dict[str, Check]]] = {
 }
 
 CONFIG = OBJ(prefix=STR, partSize=INT, multipartThreshold=INT, concurrency=INT, format=INT, credentials=STR,
-             bucket=STR, endpoint=STR)
+             bucket=STR, endpoint=STR, keys=OBJ(password=STR, identity=STR, recipients=STR, macKey=STR))
 CASE = OBJ(("name", "family", "description", "steps"), name=STR, family=STR, description=STR,
            requires=LIST(STR), config=CONFIG, steps=LIST(MAP(ANY)))
 
@@ -564,11 +564,15 @@ class CaseRun:
         endpoint = {"harness": h.endpoint, "unreachable": UNREACHABLE_ENDPOINT}.get(c.get("endpoint", "harness"))
         if endpoint is None:
             raise CaseError(f"unknown config.endpoint {c['endpoint']!r}")
+        keys = getattr(self, "keys", None)
+        if keys is None:
+            keys = c.get("keys", {})
         return s3keep.BackupStore(
             self.bucket, prefix=c.get("prefix", DEFAULT_PREFIX), endpoint=endpoint, region=h.region,
             access_key_id=access_key, secret_access_key=secret_key, part_size=c.get("partSize"),
             multipart_threshold=c.get("multipartThreshold"), concurrency=c.get("concurrency"),
-            format=c.get("format"),
+            format=c.get("format"), password=keys.get("password"), identity=keys.get("identity"),
+            recipients=keys.get("recipients"), mac_key=keys.get("macKey"),
         )
 
     def run(self, steps: List[Dict[str, Any]]) -> None:
@@ -617,6 +621,11 @@ class CaseRun:
     # -- binding operations ------------------------------------------------------------
 
     def op_open(self) -> None:
+        self.store = self.open_store()
+
+    def op_reopen(self, keys: Optional[Dict[str, str]] = None) -> None:
+        """README, `reopen`: the store again, with these encryption keys only."""
+        self.keys = keys or {}
         self.store = self.open_store()
 
     def op_config(self, url: Optional[str] = None, options: Optional[Dict[str, str]] = None,
@@ -812,6 +821,49 @@ class CaseRun:
 
     def op_createMultipartUpload(self, key: str, absolute: bool = False) -> None:
         self.s3.create_multipart_upload(Bucket=self.bucket, Key=self.key(key, absolute))
+
+    # -- s3Bucket operations (README, "s3Bucket operations") ---------------------------
+
+    def bucket_url(self, prefix: str) -> str:
+        """`s3://CASE-BUCKET/PREFIX?endpoint=HARNESS&region=REGION`: on the store's endpoint,
+        so the store's credentials serve it."""
+        h = self.harness
+        return f"s3://{self.bucket}/{prefix}?endpoint={h.endpoint}&region={h.region}"
+
+    def objects_under(self, prefix: str) -> Dict[str, bytes]:
+        """Every object under `prefix/` of the case bucket: name below the prefix -> bytes."""
+        base = prefix.strip("/") + "/"
+        keys = [o["Key"] for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=base)
+                for o in page.get("Contents", [])]
+        with ThreadPoolExecutor(16) as pool:
+            bodies = pool.map(lambda k: self.s3.get_object(Bucket=self.bucket, Key=k)["Body"].read(), keys)
+            return {k[len(base):]: body for k, body in zip(keys, bodies)}
+
+    def op_saveFromBucket(self, id: str, set: str, prefix: str, expect: Any = None) -> None:
+        info = self.the_store.save(id, {set: self.bucket_url(prefix)})
+        if info.status != "COMPLETED":
+            raise StepFailed(f"save returned status {info.status}")
+        expect_doc(expect, info.to_dict())
+
+    def op_restoreToBucket(self, id: str, prefix: str, set: Optional[str] = None,
+                           expectObjects: Optional[Dict[str, Any]] = None, expectSameAs: Optional[str] = None,
+                           expect: Any = None) -> None:
+        only = {} if set is None else {"sets": [set], "root_set": set}
+        report = self.the_store.restore(id, self.bucket_url(prefix), **only)  # type: ignore[arg-type]
+        got = self.objects_under(prefix)
+        if expectObjects is not None:
+            _same_objects(got, {name: content(doc) for name, doc in expectObjects.items()}, "expectObjects")
+        if expectSameAs is not None:
+            _same_objects(got, self.objects_under(expectSameAs), expectSameAs)
+        expect_doc(expect, report.to_dict())
+
+
+def _same_objects(got: Dict[str, bytes], want: Dict[str, bytes], what: str) -> None:
+    if sorted(got) != sorted(want):
+        raise StepFailed(f"objects: expected the names of {what} {sorted(want)}, got {sorted(got)}")
+    for name, body in want.items():
+        if got[name] != body:
+            raise StepFailed(f"object {name}: bytes differ from {what} ({len(got[name])} / {len(body)} bytes)")
 
 
 def _json_bytes(doc: Any) -> bytes:

@@ -22,10 +22,9 @@ pub struct OptionArgs {
 /// environment or the profile (a secret on the command line shows in `ps` and the shell
 /// history; `-o` still takes them, discouraged).
 pub fn has_flag(key: ConfigKey) -> bool {
-    !matches!(
-        key,
-        ConfigKey::AccessKeyId | ConfigKey::SecretAccessKey | ConfigKey::SessionToken
-    )
+    // Secrets (the passphrase, an identity, the MAC key) have no flag either: a command line
+    // shows in `ps` and shell history. They come by environment, a file option or `-o`.
+    !key.is_secret() && key != ConfigKey::AccessKeyId
 }
 
 fn help(key: ConfigKey) -> String {

@@ -264,6 +264,11 @@ pub struct StoreConfig {
     /// How a local tree is read when saving a directory (option keys `follow_symlinks`,
     /// `on_file_error`; native only): [`crate::backup::FileSet::scan`].
     pub scan: crate::backup::ScanOptions,
+    /// Client-side encryption of a format 2 store (§12; options `password`,
+    /// `password_file`, `recipients`, `identity`, `identity_file`, `mac_key`).
+    pub encryption: EncryptionOptions,
+    /// Object Lock of a new format 2 store (§12; options `object_lock`, `lock_policy`).
+    pub object_lock: ObjectLockOptions,
     /// Where the values set by [`StoreConfig::builder`] came from (empty otherwise).
     pub sources: BTreeMap<ConfigKey, Source>,
     /// The credentials of the *other* bucket of an S3-to-S3 transfer (§13: the source of a
@@ -287,6 +292,64 @@ pub struct RemoteCredentials {
     pub credentials_file: Option<std::path::PathBuf>,
 }
 
+/// Object Lock of a new store (§12; docs/FORMAT.md, "Object Lock"): both or neither. A
+/// store records them in its descriptor when it is created; afterwards they must agree
+/// with it (or be absent).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ObjectLockOptions {
+    /// GOVERNANCE or COMPLIANCE.
+    pub mode: Option<crate::s3::LockMode>,
+    /// The retention policy whose minimum age every object is locked for.
+    pub policy: Option<crate::retention::RetentionPolicy>,
+}
+
+impl ObjectLockOptions {
+    /// Whether either option is given.
+    pub fn any(&self) -> bool {
+        self.mode.is_some() || self.policy.is_some()
+    }
+}
+
+/// The error of encryption options with `format` 1.
+pub(crate) const FORMAT1_ENCRYPTED: &str = "encryption needs format 2: format 1 stores each file as one object named by its file name; drop format=1 (or the encryption options)";
+
+/// The keys of an encrypted store (§12; docs/FORMAT.md, "Encryption"). Empty by default:
+/// a new store is then not encrypted. `Debug` never shows a secret.
+///
+/// - To create an encrypted store or read one: `password` (or `password_file`), or
+///   `identity` (or `identity_file`), an age X25519 identity whose recipient was among
+///   the store's `recipients`.
+/// - To save into one without being able to read it (a write-only host): `mac_key` (the
+///   key of chunk ids, from the store's key object) and nothing else; `recipients` adds
+///   recipients to what this host writes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EncryptionOptions {
+    /// The passphrase that unwraps the store's key object.
+    pub password: Option<Secret>,
+    /// A file whose first line is the passphrase (native targets).
+    pub password_file: Option<std::path::PathBuf>,
+    /// Extra age recipients (`age1...`) every object is also encrypted to.
+    pub recipients: Vec<String>,
+    /// age identities (`AGE-SECRET-KEY-1...`, one a line; `#` comments).
+    pub identity: Option<Secret>,
+    /// A file of age identities, as `age -i` reads (native targets).
+    pub identity_file: Option<std::path::PathBuf>,
+    /// The 64-hex-digit key of chunk ids, for write-only hosts.
+    pub mac_key: Option<Secret>,
+}
+
+impl EncryptionOptions {
+    /// Whether any key is given (a new store is then created encrypted).
+    pub fn any(&self) -> bool {
+        self.password.is_some()
+            || self.password_file.is_some()
+            || !self.recipients.is_empty()
+            || self.identity.is_some()
+            || self.identity_file.is_some()
+            || self.mac_key.is_some()
+    }
+}
+
 impl StoreConfig {
     /// Defaults for `bucket`, no prefix, no credentials.
     pub fn new(bucket: impl Into<String>) -> Self {
@@ -302,6 +365,8 @@ impl StoreConfig {
             single_writer: false,
             profile: None,
             scan: crate::backup::ScanOptions::default(),
+            encryption: EncryptionOptions::default(),
+            object_lock: ObjectLockOptions::default(),
             sources: BTreeMap::new(),
             remote: RemoteCredentials::default(),
         }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod escape;
 pub mod format2;
 mod id;
+pub mod object_lock;
 pub mod options;
 pub mod redact;
 pub mod report;
@@ -22,7 +23,9 @@ pub mod s3;
 mod status;
 
 pub use backup::BackupStore;
-pub use config::{Addressing, ChecksumMode, ClientConfig, Credentials, RetryConfig, Secret, StoreConfig};
+pub use config::{
+    Addressing, ChecksumMode, ClientConfig, Credentials, EncryptionOptions, RetryConfig, Secret, StoreConfig,
+};
 pub use error::{Error, ErrorDetails, Result};
 pub use id::BackupId;
 pub use options::{ConfigBuilder, ConfigKey, ConfigReport};

@@ -337,6 +337,10 @@ pub struct PruneReport {
     /// Backups whose delete failed, `[{id, error}]`; a later prune (or delete) finishes them.
     #[serde(serialize_with = "failed_deletes")]
     pub failed: Vec<(BackupId, Error)>,
+    /// Backups the plan deletes that Object Lock still retains (§12), skipped, with their
+    /// retain-until date: `[{id, lockedUntil}]`. A later prune deletes them.
+    #[serde(serialize_with = "locked_backups")]
+    pub locked: Vec<(BackupId, OffsetDateTime)>,
     /// What garbage collection deleted: set for an executed prune of a format 2 store,
     /// `null` otherwise (a dry run, or format 1, which has no shared packs).
     pub gc: Option<GcReport>,
@@ -354,6 +358,8 @@ pub struct GcReport {
     /// Packs no backup uses, kept because they are younger than the grace period (the lock
     /// stale limit): a later prune deletes them.
     pub packs_too_young: u64,
+    /// Packs no backup uses, kept because Object Lock still retains them (§12).
+    pub packs_locked: u64,
     /// Packs deleted.
     pub packs_deleted: u64,
     /// Bytes of the packs deleted.
@@ -362,6 +368,23 @@ pub struct GcReport {
     pub index_objects_written: u64,
     /// Index objects deleted (replaced by the ones written).
     pub index_objects_deleted: u64,
+}
+
+fn locked_backups<S: Serializer>(locked: &[(BackupId, OffsetDateTime)], s: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Locked {
+        id: String,
+        locked_until: String,
+    }
+    let list: Vec<Locked> = locked
+        .iter()
+        .map(|(id, until)| Locked {
+            id: id.to_string(),
+            locked_until: crate::format2::retain::format_date(*until),
+        })
+        .collect();
+    list.serialize(s)
 }
 
 fn plan_entries<S: Serializer>(plan: &Plan, s: S) -> Result<S::Ok, S::Error> {

@@ -131,6 +131,7 @@ fn prune_reports_entries_deleted_ids_and_failed_deletes_with_their_error() {
                 ..ErrorDetails::message("DeleteObjects is denied")
             }),
         )],
+        locked: vec![(BackupId::new(0, 2, 0), datetime!(2024-01-09 00:00:00.25 UTC))],
         gc: None,
     };
     let v = doc(&report);
@@ -158,12 +159,17 @@ fn prune_reports_entries_deleted_ids_and_failed_deletes_with_their_error() {
     assert_eq!(failed["error"]["message"], "DeleteObjects is denied");
     assert_eq!(failed["error"]["requestId"], serde_json::Value::Null);
     assert_eq!(v["gc"], serde_json::Value::Null);
+    assert_eq!(
+        v["locked"],
+        json!([{"id": "0/2/0", "lockedUntil": "2024-01-09T00:00:01Z"}])
+    );
 
     let collected = PruneReport {
         gc: Some(GcReport {
             backups_referenced: 1,
             packs_used: 2,
             packs_too_young: 3,
+            packs_locked: 8,
             packs_deleted: 4,
             bytes_deleted: 5,
             index_objects_written: 6,
@@ -174,7 +180,7 @@ fn prune_reports_entries_deleted_ids_and_failed_deletes_with_their_error() {
     };
     assert_eq!(
         doc(&collected)["gc"],
-        json!({"backupsReferenced": 1, "packsUsed": 2, "packsTooYoung": 3, "packsDeleted": 4,
+        json!({"backupsReferenced": 1, "packsUsed": 2, "packsTooYoung": 3, "packsLocked": 8, "packsDeleted": 4,
                "bytesDeleted": 5, "indexObjectsWritten": 6, "indexObjectsDeleted": 7})
     );
 }

@@ -181,6 +181,41 @@ async fn an_endless_metadata_json_is_an_integrity_error_after_64_mib() {
     assert!(hostile.body_bytes_sent() < 128 * MIB, "{}", hostile.body_bytes_sent());
 }
 
+/// A file's GET declaring a terabyte: the first allocation is not sized by the server's
+/// `Content-Length` (it used to be, and the process aborted), and the body is cut at the size
+/// the backup recorded.
+#[tokio::test]
+async fn a_file_declared_a_terabyte_long_is_an_integrity_error_not_an_allocation() {
+    let hostile = Hostile::start(|r| match r.method == "GET" && r.path_ends_with("/a.bin") {
+        true => Reply::with(
+            200,
+            Body::Endless {
+                head: Vec::new(),
+                chunk: "c".repeat(4096).into_bytes(),
+                limit: 64 * MIB,
+                declared: Some(1 << 40),
+            },
+        ),
+        false => Reply::Forward,
+    })
+    .await;
+    let (direct, via) = stores(&hostile, |c| c.format = Some(1)).await;
+    let id = BackupId::new(0, 1, 0);
+    let files = vec![("a.bin".to_string(), Bytes::from_static(b"small"))];
+    let mut format1 = direct.config().clone();
+    format1.format = Some(1);
+    let direct = BackupStore::new(format1).unwrap();
+    direct
+        .save(id, vec![FileSet::from_bytes("files", files)], SaveOptions::default())
+        .await
+        .unwrap();
+    let metadata = via.restore_plan(id).await.unwrap();
+    let entry = &metadata.file_sets["files"][0];
+    let err = via.read_file(id, "files", entry).await.unwrap_err();
+    assert!(matches!(err, Error::Integrity(_)), "{err:?}");
+    assert!(hostile.body_bytes_sent() < 64 * MIB, "{}", hostile.body_bytes_sent());
+}
+
 #[tokio::test]
 async fn an_endless_listing_page_is_an_error_after_16_mib() {
     let head = "<?xml version=\"1.0\"?><ListBucketResult><IsTruncated>false</IsTruncated>";

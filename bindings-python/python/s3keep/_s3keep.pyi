@@ -93,6 +93,14 @@ class _StoreOptions(TypedDict, total=False):
     follow_symlinks: Optional[Union[bool, str]]
     on_file_error: Optional[Literal["fail", "skip"]]
     single_writer: Optional[Union[bool, str]]
+    password: Optional[str]
+    password_file: Optional[str]
+    recipients: Optional[str]
+    identity: Optional[str]
+    identity_file: Optional[str]
+    mac_key: Optional[str]
+    object_lock: Optional[Literal["governance", "compliance"]]
+    lock_policy: Optional[str]
 
 class _ConfigReport(TypedDict):
     """`BackupStore.config()`: the effective options, secrets as `"***"` (docs/OPTIONS.md).
@@ -125,6 +133,14 @@ class _ConfigReport(TypedDict):
     followSymlinks: bool
     onFileError: str
     singleWriter: bool
+    password: Optional[str]
+    passwordFile: Optional[str]
+    recipients: list[str]
+    identity: Optional[str]
+    identityFile: Optional[str]
+    macKey: Optional[str]
+    objectLock: Optional[str]
+    lockPolicy: Optional[str]
     sources: dict[str, str]
 
 @final

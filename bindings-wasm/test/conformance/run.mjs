@@ -74,7 +74,7 @@ if (env.S3KEEP_INTEROP_BUCKET && env.S3KEEP_INTEROP_PHASE) {
 }
 
 // What this runtime can do. Deno restores into directories only with write permission.
-const own = ["rawS3", "filesystem"];
+const own = ["rawS3", "filesystem", "s3Bucket"];
 const notes = [`${runtime} ${runtime === "deno" ? Deno.version.deno : runtime === "bun" ? Bun.version : process.version}`];
 if (runtime === "deno" && (await Deno.permissions.query({ name: "write", path: os.tmpdir() })).state !== "granted") {
   own.splice(own.indexOf("filesystem"), 1);

@@ -17,8 +17,7 @@ export const STORE_CAPABILITIES = [
   "objectLock", "s3ErrorCodes", "minioErrorCodes", "mc",
 ];
 /**
- * Every capability a case may require (README, "Capabilities" and "Providers"). `s3Bucket`
- * (saveFromBucket, restoreToBucket) is not implemented by this runner yet: its cases skip.
+ * Every capability a case may require (README, "Capabilities" and "Providers").
  */
 export const KNOWN_CAPABILITIES = ["rawS3", "filesystem", "s3Bucket", ...STORE_CAPABILITIES];
 /** An endpoint nothing listens on (README, config `endpoint: "unreachable"`). */
@@ -241,8 +240,11 @@ const policyDoc = object({
 const key = { key: req(str), absolute: opt(bool) };
 
 /** The fields of each op, and the capability it needs. */
+const keysDoc = object({ password: opt(str), identity: opt(str), recipients: opt(str), macKey: opt(str) });
+
 const OPS = {
   open: [{}],
+  reopen: [{ keys: opt(keysDoc) }],
   config: [{ url: opt(str), options: opt(mapOf(str)), env: opt(mapOf(str)), expect: opt(mapOf(any)) }],
   save: [{
     id: req(str), sets: req(setsDoc), metadata: opt(mapOf(str)),
@@ -303,6 +305,7 @@ const caseDoc = object({
     credentials: opt(oneOf("valid", "wrongSecret", "unknownAccessKey")),
     bucket: opt(oneOf("fresh", "missing")),
     endpoint: opt(oneOf("harness", "unreachable")),
+    keys: opt(keysDoc),
   })),
   steps: req(arrayOf((v, at) => step(v, at))),
 });
@@ -652,6 +655,7 @@ class CaseRun {
       env: false, // nothing from AWS_* of the environment
     };
     for (const k of ["partSize", "multipartThreshold", "concurrency", "format"]) if (config[k] !== undefined) this.options[k] = config[k];
+    this.withKeys(config.keys);
     this.createBucket = (config.bucket ?? "fresh") === "fresh";
     this.prefix = normalizePrefix(this.options.prefix);
     this.store = undefined;
@@ -659,6 +663,14 @@ class CaseRun {
     this.dirs = new Map(); // dir name → path
     this.temps = [];
     this.cache = new Map(); // generated contents of this case
+  }
+
+  /** The encryption options of a case's `keys` (README, `config`), replacing any before. */
+  withKeys(keys) {
+    for (const k of ["password", "identity", "recipients", "macKey"]) {
+      if (keys?.[k] === undefined) delete this.options[k];
+      else this.options[k] = keys[k];
+    }
   }
 
   async begin() {
@@ -729,6 +741,10 @@ class CaseRun {
       case "open":
         this.store = new this.api.BackupStore(this.options);
         return;
+      case "reopen":
+        this.withKeys(s.keys);
+        this.store = new this.api.BackupStore(this.options);
+        return;
       case "config":
         return this.config(s);
       case "save":
@@ -741,6 +757,10 @@ class CaseRun {
         return this.restore(s);
       case "restoreDir":
         return this.restoreDir(s);
+      case "saveFromBucket":
+        return this.saveFromBucket(s);
+      case "restoreToBucket":
+        return this.restoreToBucket(s);
       case "verify":
         return this.verify(s);
       case "delete":
@@ -832,6 +852,39 @@ class CaseRun {
 
   async verify(s) {
     expectDoc(s.expect, await this.store.verify(s.id, { deep: s.deep ?? true }));
+  }
+
+  /** `s3://CASE-BUCKET/PREFIX?endpoint=HARNESS&region=REGION`: the store's credentials serve it. */
+  bucketUrl(prefix) {
+    const c = this.env.connection;
+    return `s3://${this.bucket}/${prefix}?endpoint=${c.endpoint}&region=${c.region}`;
+  }
+
+  /** Every object under `prefix/` of the case bucket: Map(name below the prefix → bytes). */
+  async objectsUnder(prefix) {
+    const base = `${prefix.replace(/^\/+|\/+$/g, "")}/`;
+    const keys = await this.raw.list(base);
+    const bodies = await pool(keys, 16, (k) => this.raw.get(k));
+    return new Map(keys.map((k, i) => [k.slice(base.length), bodies[i]]));
+  }
+
+  async saveFromBucket(s) {
+    const info = await this.store.save(s.id, new Map([[s.set, this.bucketUrl(s.prefix)]]));
+    if (info.status !== "COMPLETED") fail(`save returned status ${info.status}`);
+    expectDoc(s.expect, info);
+  }
+
+  async restoreToBucket(s) {
+    const report = await this.store.restoreToBucket(s.id, this.bucketUrl(s.prefix), s.set !== undefined ? { set: s.set } : {});
+    const got = await this.objectsUnder(s.prefix);
+    if (s.expectObjects) compareFiles("restored objects", s.expectObjects, got, this.cache);
+    if (s.expectSameAs !== undefined) {
+      const want = await this.objectsUnder(s.expectSameAs);
+      const names = (m) => [...m.keys()].sort(byCodeUnits);
+      if (!deepEqual(names(want), names(got))) fail(`restored objects: expected the names under ${s.expectSameAs}, got ${show(names(got))}`);
+      for (const [name, bytes] of want) if (!sameBytes(got.get(name), bytes)) fail(`restored object ${name} differs from ${s.expectSameAs}/${name}`);
+    }
+    expectDoc(s.expect, report);
   }
 
   async prune(s) {

@@ -13,7 +13,7 @@ import * as api from "../../js/workerd.js";
 import { effectiveCapabilities, providerOf, runEntry, runInterop, selectEntries } from "./runner.mjs";
 
 /** workerd has raw S3 access (aws4fetch over fetch) but no local filesystem. */
-const OWN_CAPABILITIES = ["rawS3"];
+const OWN_CAPABILITIES = ["rawS3", "s3Bucket"];
 
 let entries;
 

@@ -82,9 +82,10 @@ try {
     for (const line of lines) console.log(line);
     failed = !ok;
   } else {
+    const own = ["rawS3", "s3Bucket"];
     const capabilities = env.S3KEEP_CONFORMANCE_CAPABILITIES === undefined
-      ? ["rawS3"]
-      : ["rawS3"].filter((c) => env.S3KEEP_CONFORMANCE_CAPABILITIES.split(",").map((s) => s.trim()).includes(c));
+      ? own
+      : own.filter((c) => env.S3KEEP_CONFORMANCE_CAPABILITIES.split(",").map((s) => s.trim()).includes(c));
     console.log(`conformance (workerd through Miniflare; no filesystem: a Worker has no local disk): capabilities ${capabilities.join(", ") || "none"}${filter ? `; filter ${JSON.stringify(filter)}` : ""}`);
     const entries = await get("/entries");
     const counts = { passed: 0, failed: 0, skipped: 0 };

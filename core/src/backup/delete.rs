@@ -38,7 +38,9 @@ impl BackupStore {
     ///
     /// # Errors
     /// [`Error::NotFound`] when nothing of the backup exists; [`Error::Conflict`] for an
-    /// IN_PROGRESS backup younger than the stale threshold without `force`;
+    /// IN_PROGRESS backup younger than the stale threshold without `force`, or (code
+    /// `ObjectLocked`, the date in the message) for a backup of a store with Object Lock
+    /// whose retain-until is still ahead, `force` or not;
     /// [`Error::Integrity`] for a CORRUPT one without `force`; [`Error::S3`] naming the keys
     /// that could not be deleted after retries, or, after the delete, the keys outside the
     /// folder the listing named (the store ignores the listing's prefix).
@@ -80,6 +82,13 @@ impl BackupStore {
                         "backup {id} is IN_PROGRESS and may still be written; wait until it is stale or use force"
                     )))
                     .with_key(id.to_string()));
+                }
+            }
+            // Object Lock (§12): a backup its store's lock still retains is refused before
+            // DELETING (a delete would only hide its objects behind delete markers).
+            if s.doc.status_code != StatusCode::Deleting {
+                if let Some(until) = self.locked_until(s.created_at(), runtime::now_utc()).await? {
+                    return Err(crate::format2::retain::locked_error(&id, until).with_key(id.to_string()));
                 }
             }
             // DELETING changes the status ETag, so a writer still alive cannot complete the

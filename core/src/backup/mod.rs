@@ -132,6 +132,9 @@ impl BackupStore {
                 config.format.unwrap_or_default()
             )));
         }
+        if config.format == Some(1) && config.encryption.any() {
+            return Err(Error::invalid_input(crate::config::FORMAT1_ENCRYPTED));
+        }
         let client = S3Client::new(config.client.clone())?;
         let layout = Layout::new(crate::config::normalize_prefix(&config.prefix));
         let format2 = std::sync::Arc::new(crate::format2::store::Format2State::new(layout.prefix()));
@@ -163,6 +166,9 @@ impl BackupStore {
     /// Creates the bucket when `create_bucket` is set and it does not exist yet.
     pub async fn ensure_bucket(&self) -> Result<()> {
         match self.client.head_bucket().await {
+            Err(Error::NoSuchBucket(_)) if self.config.create_bucket && self.config.object_lock.mode.is_some() => {
+                self.client.create_bucket_with_object_lock().await
+            }
             Err(Error::NoSuchBucket(_)) if self.config.create_bucket => self.client.create_bucket().await,
             other => other,
         }
@@ -305,12 +311,25 @@ impl BackupStore {
         code: StatusCode,
         failure_reason: Option<String>,
     ) -> Result<StatusDoc> {
+        self.write_status_locked(id, previous, code, failure_reason, None).await
+    }
+
+    /// [`write_status`](Self::write_status) of a version locked with `lock` (Object Lock, §12).
+    pub(crate) async fn write_status_locked(
+        &self,
+        id: &BackupId,
+        previous: &StatusObject,
+        code: StatusCode,
+        failure_reason: Option<String>,
+        lock: Option<crate::s3::Retention>,
+    ) -> Result<StatusDoc> {
         let now = crate::runtime::now_utc();
         let mut doc = StatusDoc::new(code, previous.created_at().unwrap_or(now), now);
         doc.failure_reason = failure_reason;
         let options = PutOptions {
             if_match: previous.etag.clone(),
             content_type: Some("application/json".into()),
+            lock,
             ..PutOptions::default()
         };
         self.put_status(id, &doc, &options).await?;

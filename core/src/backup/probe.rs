@@ -635,9 +635,18 @@ impl BackupStore {
                     (Some(mode), _, Some(years)) => format!("default retention {mode} {years} years"),
                     _ => "no default retention".to_string(),
                 };
+                let store = match self.read_descriptor().await.ok().flatten().map(|d| d.object_lock()) {
+                    Some(Ok(Some(lock))) => format!(
+                        "; this store locks every backup in {} mode for {} ({})",
+                        lock.mode,
+                        crate::options::format_duration(lock.minimum_age),
+                        crate::object_lock::format_lock_policy(&lock.policy)
+                    ),
+                    _ => "; this store sets no retention of its own (object_lock, lock_policy)".to_string(),
+                };
                 ProbeLine::pass(
                     NAME,
-                    format!("Object Lock is enabled on the bucket ({retention})"),
+                    format!("Object Lock is enabled on the bucket ({retention}){store}"),
                     None,
                 )
             }

@@ -26,7 +26,21 @@ impl BackupStore {
     /// (it then deletes no pack); delete errors are collected instead.
     pub async fn prune(&self, policy: &RetentionPolicy, dry_run: bool) -> Result<PruneReport> {
         self.bucket_ready().await?;
-        let format2 = matches!(self.read_descriptor().await?, Some(d) if d.format_version == 2);
+        let descriptor = self.read_descriptor().await?;
+        let format2 = matches!(&descriptor, Some(d) if d.format_version == 2);
+        #[cfg(target_arch = "wasm32")]
+        if let Some(d) = descriptor.as_ref().filter(|_| format2 && !dry_run) {
+            if d.object_lock()?.is_some() {
+                return Err(Error::invalid_input(crate::format2::store::WASM_LOCKED));
+            }
+        }
+        if let Some(descriptor) = descriptor.filter(|_| format2 && !dry_run) {
+            // Garbage collection reads every manifest: a write-only host stops here, before
+            // deleting anything.
+            if let Some(keys) = self.store_keys(&descriptor).await? {
+                keys.require_identity("prune")?;
+            }
+        }
         if dry_run || !format2 {
             return self.prune_backups(policy, dry_run).await;
         }
@@ -68,12 +82,23 @@ impl BackupStore {
             dry_run,
             deleted: Vec::new(),
             failed: Vec::new(),
+            locked: Vec::new(),
             gc: None,
         };
+        // Object Lock (§12): what the store's locks still retain is skipped, before its
+        // status becomes DELETING (a half-done delete, DELETING already, is finished).
+        let now = runtime::now_utc();
+        let mut targets: Vec<(BackupId, StatusCode)> = Vec::new();
+        for entry in outcome.plan.to_delete() {
+            let created_at = candidates.iter().find(|c| c.id == entry.id).map(|c| c.created_at);
+            match self.locked_until(created_at, now).await? {
+                Some(until) if entry.status != StatusCode::Deleting => outcome.locked.push((entry.id, until)),
+                _ => targets.push((entry.id, entry.status)),
+            }
+        }
         if dry_run {
             return Ok(outcome);
         }
-        let targets: Vec<(BackupId, StatusCode)> = outcome.plan.to_delete().map(|e| (e.id, e.status)).collect();
         for (id, status) in targets {
             // The planner only deletes IN_PROGRESS backups that are stale: force is safe.
             let options = DeleteOptions {

@@ -19,7 +19,7 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt as _};
 
 use super::layout::{validate_relative_path, validate_set_name};
-use super::manifest::{FileEntry, Metadata, ZEEBE_SNAPSHOT_SET};
+use super::manifest::{FileEntry, Metadata, StatusDoc, MAX_STATUS_BYTES, ZEEBE_SNAPSHOT_SET};
 use super::progress::ProgressFn;
 use super::{BackupId, BackupStore, StatusCode};
 use crate::error::{Error, ErrorDetails, Result};
@@ -120,8 +120,50 @@ impl BackupStore {
 
     /// The metadata of `id` if it is COMPLETED, names not checked (verify reports what it
     /// finds instead of refusing).
+    ///
+    /// On a store with Object Lock (§12) the backup is read as first written
+    /// (`format2/pinned.rs`): asked when the bucket keeps versions or the ordinary read fails.
     pub(crate) async fn completed_metadata(&self, id: BackupId) -> Result<Metadata> {
-        let status = self.read_status(&id).await?.ok_or_else(|| super::not_found(&id))?;
+        let (result, versioned) = self.latest_completed_metadata(id).await;
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            // What an attacker's delete markers or overwrites produce; not transport errors.
+            let tampered = matches!(
+                result,
+                Err(Error::NotFound(_) | Error::BackupNotCompleted(_) | Error::Integrity(_))
+            );
+            if (versioned || tampered) && self.read_pinned(versioned).await? {
+                return self.pinned_completed_metadata(id).await;
+            }
+        }
+        #[cfg(target_arch = "wasm32")]
+        let _ = versioned;
+        result
+    }
+
+    /// [`completed_metadata`](Self::completed_metadata) from the current versions, and
+    /// whether the status came from a versioned bucket (`x-amz-version-id` other than `null`).
+    async fn latest_completed_metadata(&self, id: BackupId) -> (Result<Metadata>, bool) {
+        let key = self.layout.status_key(&id);
+        let (bytes, head) = match self.get_small(&key, MAX_STATUS_BYTES, "status object").await {
+            Ok(Some(found)) => found,
+            Ok(None) => return (Err(super::not_found(&id)), false),
+            Err(e) => return (Err(e), false),
+        };
+        let versioned = head.version_id.as_deref().is_some_and(|v| v != "null");
+        let status = match StatusDoc::from_json(&key, &bytes) {
+            Ok(doc) => doc,
+            Err(e) => return (Err(e), versioned),
+        };
+        (self.metadata_if_completed(id, status).await, versioned)
+    }
+
+    async fn metadata_if_completed(&self, id: BackupId, status: StatusDoc) -> Result<Metadata> {
+        let status = super::StatusObject {
+            doc: status,
+            etag: None,
+            last_modified: None,
+        };
         let code = status.doc.status_code;
         if code != StatusCode::Completed {
             let reason = match &status.doc.failure_reason {

@@ -126,9 +126,14 @@ impl BackupStore {
         }
         let format = self.format_for_save().await?;
         let status = StatusDoc::new(StatusCode::InProgress, created_at, created_at);
+        let lock = match &format {
+            StoreFormat::Two(d) => d.object_lock()?.map(|l| l.retention(created_at)),
+            StoreFormat::One => None,
+        };
         let put = PutOptions {
             if_none_match: true,
             content_type: Some("application/json".into()),
+            lock,
             ..PutOptions::default()
         };
         let written = match self.put_status(&id, &status, &put).await {

@@ -320,6 +320,46 @@ impl ChunkReader {
         Ok(())
     }
 
+    /// Reads an S3 source object of 1 to `limit` bytes (its listed size) now, whole, so
+    /// that a save can fetch the small objects of a prefix several at a time ahead of the
+    /// one chunker that reads them. Anything else is left to be read as usual. A transfer
+    /// error, or bytes beyond `limit`, stay in the stream for the reader to meet in order.
+    ///
+    /// # Errors
+    /// Those of the GetObject (the request, not the body).
+    pub(crate) async fn prefetch(&mut self, limit: u64) -> Result<()> {
+        // An empty object needs no GetObject (as when read in turn).
+        if !self.object.as_ref().is_some_and(|o| (1..=limit).contains(&o.size)) || self.position != 0 {
+            return Ok(());
+        }
+        self.open_object().await?;
+        if let ReaderKind::Stream { stream, .. } = &mut self.kind {
+            let (mut items, mut len, mut ended) = (Vec::new(), 0u64, false);
+            while len <= limit && !ended {
+                match stream.next().await {
+                    Some(Ok(chunk)) => {
+                        len += chunk.len() as u64;
+                        items.push(Ok(chunk));
+                    }
+                    Some(Err(e)) => {
+                        items.push(Err(e));
+                        ended = true;
+                    }
+                    None => ended = true,
+                }
+            }
+            // A body that ended is never polled again (some streams panic if they are).
+            let rest = std::mem::replace(stream, Box::pin(futures::stream::empty()));
+            let items = futures::stream::iter(items);
+            *stream = if ended {
+                Box::pin(items)
+            } else {
+                Box::pin(items.chain(rest))
+            };
+        }
+        Ok(())
+    }
+
     /// The size in bytes, when known.
     pub fn size(&self) -> Option<u64> {
         self.size
@@ -396,6 +436,7 @@ impl ChunkReader {
         }
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     fn changed_size(&self, size: u64) -> Error {
         Error::Io(crate::ErrorDetails::message(format!(
             "{} changed size while being saved (expected {size} bytes)",

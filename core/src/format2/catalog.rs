@@ -80,6 +80,8 @@ impl BackupStore {
     /// # Errors
     /// [`Error::Integrity`] naming a corrupt index object; transfer errors.
     pub(crate) async fn index_objects(&self) -> Result<Option<Vec<(String, IndexId, IndexFile)>>> {
+        let keys = self.read_keys().await?;
+        let keys = keys.as_deref();
         let layout = &self.f2().layout;
         let ids: Vec<(String, IndexId)> = self
             .list_below(&layout.index_prefix())
@@ -96,7 +98,7 @@ impl BackupStore {
                     .await
                 {
                     Ok((_, bytes)) => {
-                        let file = IndexFile::from_stored(&key, &id, &bytes)?;
+                        let file = super::sealed::index_from_stored(&key, &id, &bytes, keys)?;
                         Ok(Some((key, id, file)))
                     }
                     Err(Error::NotFound(_)) => Ok(None),
@@ -109,24 +111,36 @@ impl BackupStore {
         Ok(files.into_iter().collect())
     }
 
+    /// The keys of the store when it is encrypted (see [`BackupStore::store_keys`]).
+    pub(crate) async fn read_keys(&self) -> Result<Option<std::sync::Arc<super::crypto::StoreKeys>>> {
+        let descriptor = self.format2_descriptor().await?;
+        self.store_keys(&descriptor).await
+    }
+
     /// The manifest of backup `id`, checked (names, and that it is this backup's); `None`
     /// when there is none.
     ///
     /// # Errors
     /// [`Error::Integrity`] naming the key when it is corrupt or another backup's.
     pub(crate) async fn read_manifest(&self, id: &BackupId) -> Result<Option<Manifest>> {
+        self.read_manifest_at(id, None).await
+    }
+
+    /// [`read_manifest`](Self::read_manifest) of one version when given (a locked store).
+    pub(crate) async fn read_manifest_at(&self, id: &BackupId, version: Option<&str>) -> Result<Option<Manifest>> {
         let key = self.f2().layout.manifest_key(id);
         let too_large = || Error::integrity(&key, format!("manifest {key} is larger than 1 GiB"));
         let bytes = match self
             .client
-            .get_object_bytes(&key, MAX_MANIFEST as usize, too_large)
+            .get_object_bytes_at(&key, version, MAX_MANIFEST as usize, too_large)
             .await
         {
             Ok((_, bytes)) => bytes,
             Err(Error::NotFound(_)) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let manifest = Manifest::from_stored(&key, &bytes)?;
+        let keys = self.read_keys().await?;
+        let manifest = super::sealed::manifest_from_stored(&key, &bytes, keys.as_deref())?;
         if manifest.backup_id() != *id {
             return Err(Error::integrity(
                 &key,
@@ -151,6 +165,11 @@ impl BackupStore {
     /// largest checkpoint below `id`'s, for change detection; `None` when there is none
     /// among the [`PREVIOUS_CANDIDATES`] nearest checkpoints.
     pub(crate) async fn previous_manifest(&self, id: &BackupId) -> Result<Option<Manifest>> {
+        if self.read_keys().await?.is_some_and(|k| !k.can_read()) {
+            // A write-only host cannot read manifests: it reads every file (and still
+            // deduplicates through the index).
+            return Ok(None);
+        }
         for checkpoint in self.previous_checkpoints(id).await? {
             let candidate = BackupId::new(id.partition, checkpoint, id.node);
             if !self.is_completed(&candidate).await {

@@ -39,7 +39,7 @@ pub enum ChunkIdAlgorithm {
     /// SHA-256 of the plaintext.
     #[serde(rename = "sha256")]
     Sha256,
-    /// HMAC-SHA256 under the store's MAC key (encrypted stores, §12; not written yet).
+    /// HMAC-SHA256 under the store's MAC key (encrypted stores, §12).
     #[serde(rename = "hmac-sha256")]
     HmacSha256,
 }
@@ -64,13 +64,19 @@ pub struct PackSettings {
     pub part_size: u32,
 }
 
-/// Encryption of packs, manifests and index objects. Only `none` exists in this version;
-/// issue 13 adds `age` (see docs/FORMAT.md, "Encryption readiness").
+/// Encryption of packs, manifests and index objects (docs/FORMAT.md, "Encryption").
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "scheme", rename_all = "lowercase")]
 pub enum EncryptionSettings {
     /// Objects are stored in the clear.
     None,
+    /// Every pack, manifest and index object's private part is an age file encrypted to
+    /// `recipients`: the store's own X25519 recipient first (its identity is in the key
+    /// objects under `keys/`), then the extra recipients given when the store was created.
+    Age {
+        /// age X25519 recipients (`age1...`), public.
+        recipients: Vec<String>,
+    },
 }
 
 /// The content of `s3keep.json`.
@@ -107,8 +113,9 @@ pub struct StoreDescriptor {
     /// Format 2: encryption (`{"scheme": "none"}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption: Option<EncryptionSettings>,
-    /// Reserved for §12's retention policy (Object Lock mode and the minimum age saves set
-    /// as retain-until). `null` in this version; a writer that finds a value it does not
+    /// §12's Object Lock: the mode and the retention policy whose minimum age saves set as
+    /// each object's retain-until ([`ObjectLockSettings`](crate::object_lock::ObjectLockSettings)
+    /// JSON); `null` for a store without it. A writer that finds a value it does not
     /// understand refuses to write ([`StoreDescriptor::check_writable`]).
     #[serde(default)]
     pub retention: Option<serde_json::Value>,
@@ -138,6 +145,23 @@ impl StoreDescriptor {
             }),
             encryption: Some(EncryptionSettings::None),
             retention: None,
+        }
+    }
+
+    /// A new encrypted format 2 store: objects are encrypted to `recipients`, chunk ids are
+    /// HMAC-SHA256 (§12).
+    pub fn format2_encrypted(created_at: OffsetDateTime, recipients: Vec<String>) -> Self {
+        let mut d = Self::format2(created_at);
+        d.chunk_id = Some(ChunkIdAlgorithm::HmacSha256);
+        d.encryption = Some(EncryptionSettings::Age { recipients });
+        d
+    }
+
+    /// The recipients of an encrypted store; `None` when it is not encrypted.
+    pub fn age_recipients(&self) -> Option<&[String]> {
+        match &self.encryption {
+            Some(EncryptionSettings::Age { recipients }) => Some(recipients),
+            _ => None,
         }
     }
 
@@ -204,6 +228,13 @@ impl StoreDescriptor {
                 return bad(&format!("unknown compression {:?}", c.algorithm));
             }
         }
+        let keyed = self.chunk_id == Some(ChunkIdAlgorithm::HmacSha256);
+        match self.age_recipients() {
+            Some([]) => return bad("encryption age without recipients"),
+            Some(_) if !keyed => return bad("encrypted, yet its chunk ids are not keyed"),
+            None if keyed => return bad("keyed chunk ids, yet not encrypted"),
+            _ => {}
+        }
         Ok(())
     }
 
@@ -213,17 +244,18 @@ impl StoreDescriptor {
     /// # Errors
     /// [`Error::InvalidInput`] naming what this version does not implement.
     pub fn check_writable(&self) -> Result<()> {
-        if self.retention.as_ref().is_some_and(|r| !r.is_null()) {
-            return Err(Error::invalid_input(
-                "this store has a retention policy (Object Lock), which this s3keep does not implement: upgrade s3keep to write to it",
-            ));
+        self.object_lock().map(|_| ())
+    }
+
+    /// The store's Object Lock settings; `None` when it has none.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for a `retention` this version does not understand.
+    pub fn object_lock(&self) -> Result<Option<crate::object_lock::ObjectLockSettings>> {
+        match &self.retention {
+            Some(value) => crate::object_lock::ObjectLockSettings::from_json(value),
+            None => Ok(None),
         }
-        if self.chunk_id == Some(ChunkIdAlgorithm::HmacSha256) {
-            return Err(Error::invalid_input(
-                "this store is encrypted (keyed chunk ids), which this s3keep does not implement: upgrade s3keep",
-            ));
-        }
-        Ok(())
     }
 
     /// The chunker parameters of a format 2 store.
@@ -231,17 +263,17 @@ impl StoreDescriptor {
         self.chunker.as_ref().map(|c| c.params)
     }
 
-    /// The chunk id scheme of an unencrypted format 2 store.
+    /// The chunk id scheme of a format 2 store; `mac` is the store's MAC key (from its key
+    /// object or the `mac_key` option) for an encrypted one.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] for keyed ids (which need the store's key, issue 13) or a
-    /// format 1 store.
-    pub fn chunk_id_scheme(&self) -> Result<ChunkIdScheme> {
+    /// [`Error::InvalidInput`] for keyed ids without `mac`, or a format 1 store.
+    pub fn chunk_id_scheme(&self, mac: Option<&super::id::MacKey>) -> Result<ChunkIdScheme> {
         match self.chunk_id {
             Some(ChunkIdAlgorithm::Sha256) => Ok(ChunkIdScheme::Sha256),
-            Some(ChunkIdAlgorithm::HmacSha256) => Err(Error::invalid_input(
-                "this store's chunk ids are keyed (encrypted store): its key is needed",
-            )),
+            Some(ChunkIdAlgorithm::HmacSha256) => mac.map(ChunkIdScheme::hmac_sha256).ok_or_else(|| {
+                Error::invalid_input("this store's chunk ids are keyed (encrypted store): its key is needed")
+            }),
             None => Err(Error::invalid_input("a format 1 store has no chunk ids")),
         }
     }
@@ -274,14 +306,14 @@ mod tests {
         assert_eq!(back, d);
         back.check_writable().unwrap();
         assert_eq!(back.chunker_params(), Some(ChunkerParams::DEFAULT));
-        assert_eq!(back.chunk_id_scheme().unwrap().name(), "sha256");
+        assert_eq!(back.chunk_id_scheme(None).unwrap().name(), "sha256");
     }
 
     #[test]
     fn format1_and_minimal_descriptors_are_read() {
         let d = StoreDescriptor::from_json("k", br#"{"formatVersion":1}"#).unwrap();
         assert_eq!(d.format_version, 1);
-        assert!(d.chunk_id_scheme().is_err());
+        assert!(d.chunk_id_scheme(None).is_err());
         let f1 = StoreDescriptor::format1(T);
         assert_eq!(StoreDescriptor::from_json("k", &f1.to_json()).unwrap(), f1);
     }
@@ -316,9 +348,24 @@ mod tests {
         locked.retention = Some(serde_json::json!({"mode": "GOVERNANCE", "minimumAge": "30d"}));
         let back = StoreDescriptor::from_json("k", &locked.to_json()).unwrap();
         assert!(matches!(back.check_writable(), Err(Error::InvalidInput(_))));
+        let policy = crate::object_lock::parse_lock_policy("keep_daily=7").unwrap();
+        let settings = crate::object_lock::ObjectLockSettings::new(crate::s3::LockMode::Governance, &policy).unwrap();
+        locked.retention = Some(settings.to_json());
+        let back = StoreDescriptor::from_json("k", &locked.to_json()).unwrap();
+        back.check_writable().unwrap();
+        assert_eq!(back.object_lock().unwrap(), Some(settings));
         let mut keyed = StoreDescriptor::format2(T);
         keyed.chunk_id = Some(ChunkIdAlgorithm::HmacSha256);
-        assert!(keyed.check_writable().is_err());
-        assert!(keyed.chunk_id_scheme().is_err());
+        assert!(
+            StoreDescriptor::from_json("k", &keyed.to_json()).is_err(),
+            "keyed ids without encryption"
+        );
+        let encrypted = StoreDescriptor::format2_encrypted(T, vec!["age1x".into()]);
+        let back = StoreDescriptor::from_json("k", &encrypted.to_json()).unwrap();
+        back.check_writable().unwrap();
+        assert!(back.chunk_id_scheme(None).is_err());
+        let mac = super::super::id::MacKey::from_bytes([1; 32]);
+        assert_eq!(back.chunk_id_scheme(Some(&mac)).unwrap().name(), "hmac-sha256");
+        assert_eq!(back.age_recipients(), Some(&["age1x".to_string()][..]));
     }
 }

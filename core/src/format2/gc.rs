@@ -13,7 +13,9 @@
 //!    not, is **dead**;
 //! 4. new index objects listing exactly the kept indexed packs are written, then (own lock
 //!    checked) the index objects read in step 2 that are not among them are deleted;
-//! 5. the dead packs are deleted, the lock checked before each DeleteObjects batch.
+//! 5. the dead packs are deleted, the lock checked before each DeleteObjects batch; on a
+//!    store with Object Lock (§12), a dead pack whose retain-until is still ahead
+//!    (GetObjectRetention) is left alone and counted as locked.
 //!
 //! The order makes every crash harmless: before step 4 ends, extra index objects only
 //! list packs that still exist; after it, dead packs are unindexed and the next GC deletes
@@ -144,6 +146,10 @@ impl BackupStore {
     pub(crate) async fn collect_garbage(&self, lock: &Lock) -> Result<GcReport> {
         let layout = &self.f2().layout;
         let descriptor = self.format2_descriptor().await?;
+        let keys = self.store_keys(&descriptor).await?;
+        if let Some(keys) = &keys {
+            keys.require_identity("prune")?;
+        }
         let level = descriptor
             .compression
             .as_ref()
@@ -186,7 +192,7 @@ impl BackupStore {
         let old: HashMap<IndexId, &String> = objects.iter().map(|(key, id, _)| (*id, key)).collect();
         let mut new_ids = HashSet::new();
         for file in &plan.index {
-            let (id, stored) = file.to_stored(level);
+            let (id, stored) = super::sealed::index_to_stored(file, level, keys.as_deref());
             if !old.contains_key(&id) {
                 self.client
                     .put_object(&layout.index_key(&id), Bytes::from(stored), &PutOptions::default())
@@ -203,15 +209,23 @@ impl BackupStore {
             .collect();
         report.index_objects_deleted = self.delete_checked(lock, replaced).await?;
 
-        // Step 5.
-        let dead: Vec<String> = plan
-            .dead
+        // Step 5. On a locked store (§12) a dead pack still under its retention is left
+        // alone: deleting it would only hide it behind a delete marker.
+        #[cfg_attr(target_arch = "wasm32", allow(unused_mut))]
+        let mut dead = plan.dead;
+        #[cfg(not(target_arch = "wasm32"))]
+        if descriptor.object_lock()?.is_some() && !dead.is_empty() {
+            let locked = self.locked_packs(dead.iter().map(|(id, _)| *id), now).await?;
+            dead.retain(|(id, _)| !locked.contains(id));
+            report.packs_locked = locked.len() as u64;
+        }
+        let dead_keys: Vec<String> = dead
             .iter()
             .map(|(id, _)| layout.pack_key(id))
             .filter(|key| key_inside(&packs_prefix, key))
             .collect();
-        report.packs_deleted = self.delete_checked(lock, dead).await?;
-        report.bytes_deleted = plan.dead.iter().map(|(_, size)| size).sum();
+        report.packs_deleted = self.delete_checked(lock, dead_keys).await?;
+        report.bytes_deleted = dead.iter().map(|(_, size)| size).sum();
         Ok(report)
     }
 

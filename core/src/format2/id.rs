@@ -175,6 +175,22 @@ impl MacKey {
     pub fn random() -> Self {
         Self(random_bytes())
     }
+
+    /// Parses 64 hex digits (the `mac_key` option, the key object's `macKey`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] that never shows the text (it is a secret).
+    pub fn from_hex(text: &str) -> Result<Self> {
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(text.trim(), &mut bytes)
+            .map_err(|_| Error::invalid_input("mac_key: not 64 hex digits (the macKey of the store's key object)"))?;
+        Ok(Self(bytes))
+    }
+
+    /// The 64 hex digits: only for the key object, which is encrypted.
+    pub(crate) fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
 }
 
 impl fmt::Debug for MacKey {

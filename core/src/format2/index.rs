@@ -232,6 +232,11 @@ impl Index {
             + self.packs.capacity() * std::mem::size_of::<(PackId, u64)>()
     }
 
+    /// The length the index records for `pack`.
+    pub fn pack_length(&self, pack: &PackId) -> Option<u64> {
+        self.pack_slots.get(pack).map(|slot| self.packs[*slot as usize].1)
+    }
+
     fn slot(&mut self, pack: PackId, length: u64) -> u32 {
         if let Some(slot) = self.pack_slots.get(&pack) {
             return *slot;

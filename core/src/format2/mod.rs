@@ -4,6 +4,8 @@
 //!
 //! - [`chunker`]: FastCDC 2020, streaming with bounded memory;
 //! - [`id`]: chunk ids (SHA-256, or HMAC-SHA256 once encrypted), pack/index/lock ids;
+//! - [`crypto`] / [`keys`]: age encryption of packs, manifests and index objects, and the
+//!   store's key objects (§12);
 //! - [`compress`]: zstd per chunk (C zstd natively, ruzstd in wasm32), raw when it does not
 //!   shrink;
 //! - [`pack`] / [`pack_reader`]: the pack layout, a writer that streams multipart parts, a
@@ -29,20 +31,25 @@ pub mod change;
 pub mod chunker;
 mod chunking;
 pub mod compress;
+pub mod crypto;
 pub mod descriptor;
 pub(crate) mod gc;
 pub mod id;
 pub mod index;
+pub mod keys;
 pub mod layout;
 pub(crate) mod lock;
 pub mod manifest;
 pub mod pack;
 pub mod pack_reader;
 mod packer;
+pub(crate) mod pinned;
 pub(crate) mod restore;
 #[cfg(not(target_arch = "wasm32"))]
 mod restore_dir;
+pub(crate) mod retain;
 mod save;
+mod sealed;
 pub(crate) mod store;
 mod task;
 pub(crate) mod verify;

@@ -20,6 +20,7 @@ use bytes::Bytes;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::chunking::Blob;
+use super::crypto::{PackSealer, StoreKeys};
 use super::id::PackId;
 use super::index::IndexFile;
 use super::layout::Format2Layout;
@@ -28,7 +29,7 @@ use super::task::{spawn, Task};
 use crate::backup::OpenUploads;
 use crate::error::{Error, Result};
 use crate::s3::checksum::crc32c_base64;
-use crate::s3::{CompletedPart, PutOptions, S3Client};
+use crate::s3::{CompletedPart, PutOptions, Retention, S3Client};
 
 /// A pack this save uploaded and indexed.
 #[derive(Clone, Debug)]
@@ -40,6 +41,9 @@ pub(crate) struct WrittenPack {
 
 struct OpenPack {
     writer: PackWriter,
+    /// An encrypted store's age writer of this pack: the writer's plaintext parts go in,
+    /// sealed parts come out.
+    sealer: Option<PackSealer>,
     key: String,
     upload_id: Option<String>,
     parts: Vec<Task<Result<CompletedPart>>>,
@@ -55,6 +59,9 @@ pub(crate) struct Packer {
     in_memory: Arc<Semaphore>,
     config: PackConfig,
     level: i32,
+    keys: Option<Arc<StoreKeys>>,
+    /// Object Lock retention of every pack and index object written (a locked store).
+    lock: Option<Retention>,
     current: Option<OpenPack>,
     finishing: Vec<Task<Result<WrittenPack>>>,
     /// The first error of a background upload, reported at the next blob.
@@ -71,6 +78,7 @@ impl Packer {
         permits: Arc<Semaphore>,
         config: PackConfig,
         level: i32,
+        keys: Option<Arc<StoreKeys>>,
     ) -> Result<Self> {
         config.validate()?;
         Ok(Self {
@@ -81,11 +89,19 @@ impl Packer {
             in_memory: Arc::new(Semaphore::new(PARTS_IN_MEMORY)),
             config,
             level,
+            keys,
+            lock: None,
             current: None,
             finishing: Vec::new(),
             failure: Arc::new(Mutex::new(None)),
             bytes_packed: 0,
         })
+    }
+
+    /// Locks every pack and index object it writes with `lock` (a locked store, §12).
+    pub fn with_lock(mut self, lock: Option<Retention>) -> Self {
+        self.lock = lock;
+        self
     }
 
     fn check_failure(&self) -> Result<()> {
@@ -103,58 +119,102 @@ impl Packer {
             let id = PackId::random();
             self.current = Some(OpenPack {
                 writer: PackWriter::new(id, self.config)?,
+                sealer: self
+                    .keys
+                    .as_ref()
+                    .map(|k| k.pack_sealer(self.config.part_size as usize)),
                 key: self.layout.pack_key(&id),
                 upload_id: None,
                 parts: Vec::new(),
             });
         }
-        let pack = self.current.as_mut().expect("set above");
-        pack.writer
-            .add(blob.id, BlobKind::Data, blob.compression, blob.raw_len, &blob.stored)?;
+        self.current.as_mut().expect("set above").writer.add(
+            blob.id,
+            BlobKind::Data,
+            blob.compression,
+            blob.raw_len,
+            &blob.stored,
+        )?;
         drop(blob);
-        while let Some(part) = pack.writer.take_part() {
-            let upload_id = match &pack.upload_id {
-                Some(id) => id.clone(),
-                None => {
-                    // Recorded first: a failure during the request may leave an upload behind.
-                    self.uploads.creating(&pack.key);
-                    let id = self.client.create_multipart_upload(&pack.key).await?;
-                    self.uploads.opened(&pack.key, &id);
-                    pack.upload_id = Some(id.clone());
-                    id
-                }
+        loop {
+            let pack = self.current.as_mut().expect("set above");
+            let Some(part) = pack.writer.take_part() else {
+                break;
             };
-            let permit = (acquire(&self.in_memory).await, acquire(&self.permits).await);
-            let number = pack.parts.len() as u32 + 1;
-            self.bytes_packed += part.len() as u64;
-            let (client, key, failure) = (self.client.clone(), pack.key.clone(), self.failure.clone());
-            pack.parts.push(spawn(async move {
-                let result = upload_part(&client, &key, &upload_id, number, part, permit).await;
-                remember(&failure, &result);
-                result
-            }));
+            let parts = match &mut pack.sealer {
+                Some(sealer) => sealer.push(&part)?,
+                None => vec![part],
+            };
+            for part in parts {
+                self.send_part(part).await?;
+            }
         }
+        let pack = self.current.as_mut().expect("set above");
         if pack.writer.is_full() {
             self.finish_current().await?;
         }
         Ok(())
     }
 
+    /// Uploads a full part of the current pack (starting its multipart upload first).
+    async fn send_part(&mut self, part: Bytes) -> Result<()> {
+        let pack = self.current.as_mut().expect("a pack is open");
+        let upload_id = match &pack.upload_id {
+            Some(id) => id.clone(),
+            None => {
+                // Recorded first: a failure during the request may leave an upload behind.
+                self.uploads.creating(&pack.key);
+                let id = self
+                    .client
+                    .create_multipart_upload_locked(&pack.key, self.lock.as_ref())
+                    .await?;
+                self.uploads.opened(&pack.key, &id);
+                pack.upload_id = Some(id.clone());
+                id
+            }
+        };
+        let permit = (acquire(&self.in_memory).await, acquire(&self.permits).await);
+        let number = pack.parts.len() as u32 + 1;
+        self.bytes_packed += part.len() as u64;
+        let (client, key, failure) = (self.client.clone(), pack.key.clone(), self.failure.clone());
+        pack.parts.push(spawn(async move {
+            let result = upload_part(&client, &key, &upload_id, number, part, permit).await;
+            remember(&failure, &result);
+            result
+        }));
+        Ok(())
+    }
+
     /// Finishes the current pack in the background.
     async fn finish_current(&mut self) -> Result<()> {
-        let Some(pack) = self.current.take() else {
+        let Some(pack) = self.current.as_mut() else {
             return Ok(());
         };
-        let finished = pack.writer.finish()?;
+        let writer = std::mem::replace(&mut pack.writer, PackWriter::new(PackId::random(), self.config)?);
+        let mut finished = writer.finish()?;
+        if let Some(sealer) = pack.sealer.take() {
+            let (full, last, length) = sealer.finish(&finished.last_part)?;
+            for part in full {
+                self.send_part(part).await?;
+            }
+            finished.last_part = last;
+            finished.length = length;
+        }
+        let pack = self.current.take().expect("open above");
         let permit = (acquire(&self.in_memory).await, acquire(&self.permits).await);
         self.bytes_packed += finished.last_part.len() as u64;
-        let (client, layout, uploads, failure, level) = (
+        let (client, layout, uploads, failure, level, keys) = (
             self.client.clone(),
             self.layout.clone(),
             self.uploads.clone(),
             self.failure.clone(),
             self.level,
+            self.keys.clone(),
         );
+        let locked = PutOptions {
+            lock: self.lock,
+            ..PutOptions::default()
+        };
         let (key, upload_id, parts) = (pack.key, pack.upload_id, pack.parts);
         self.finishing.push(spawn(async move {
             let result = async {
@@ -173,20 +233,16 @@ impl Packer {
                     None => {
                         let crc = crc32c_base64(&finished.last_part);
                         client
-                            .put_object_with_checksum(&key, finished.last_part, &crc, &PutOptions::default())
+                            .put_object_with_checksum(&key, finished.last_part, &crc, &locked)
                             .await?;
                         drop(permit);
                     }
                 }
                 let mut index = IndexFile::new();
                 index.push_pack(finished.id, finished.length, &finished.entries);
-                let (index_id, stored) = index.to_stored(level);
+                let (index_id, stored) = super::sealed::index_to_stored(&index, level, keys.as_deref());
                 client
-                    .put_object(
-                        &layout.index_key(&index_id),
-                        Bytes::from(stored),
-                        &PutOptions::default(),
-                    )
+                    .put_object(&layout.index_key(&index_id), Bytes::from(stored), &locked)
                     .await?;
                 Ok(WrittenPack {
                     id: finished.id,

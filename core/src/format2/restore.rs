@@ -15,6 +15,7 @@ use bytes::Bytes;
 use futures::stream::{self, StreamExt as _};
 
 use super::compress::Decompressor;
+use super::crypto::{header_length, sealed_range, StoreKeys, MAX_HEADER};
 use super::id::{ChunkId, ChunkIdScheme, PackId};
 use super::index::Index;
 use super::manifest::{Manifest, ManifestFile};
@@ -37,6 +38,10 @@ pub(crate) struct RestoreSession {
     pub manifest: Manifest,
     pub index: Index,
     pub scheme: ChunkIdScheme,
+    /// The keys of an encrypted store (with an identity).
+    pub keys: Option<Arc<StoreKeys>>,
+    /// A locked store: the version of each pack to read (`pinned.rs`).
+    pub pins: Option<Arc<super::pinned::Pins>>,
 }
 
 impl std::fmt::Debug for RestoreSession {
@@ -94,13 +99,39 @@ impl BackupStore {
             }
         }
         let descriptor = self.format2_descriptor().await?;
-        let scheme = descriptor.chunk_id_scheme()?;
-        let (manifest, index) = futures::try_join!(self.completed_manifest(&id), self.load_index())?;
+        let keys = self.store_keys(&descriptor).await?;
+        if let Some(keys) = &keys {
+            keys.require_identity(&format!("reading backup {id}"))?;
+        }
+        let scheme = descriptor.chunk_id_scheme(keys.as_ref().map(|k| k.mac()))?;
+        #[cfg(not(target_arch = "wasm32"))]
+        let pins = self.f2().cached_pins(&id);
+        #[cfg(target_arch = "wasm32")]
+        let pins: Option<Arc<super::pinned::Pins>> = None;
+        let (manifest, index) = match &pins {
+            // A locked store (§12): as first written (pinned.rs).
+            #[cfg(not(target_arch = "wasm32"))]
+            Some(pins) => {
+                let key = self.f2().layout.manifest_key(&id);
+                let manifest = async {
+                    self.read_manifest_at(&id, pins.version(&key)).await?.ok_or_else(|| {
+                        Error::integrity(
+                            &key,
+                            format!("backup {id} is COMPLETED but no version of its {key} exists"),
+                        )
+                    })
+                };
+                futures::try_join!(manifest, self.pinned_index(pins))?
+            }
+            _ => futures::try_join!(self.completed_manifest(&id), self.load_index())?,
+        };
         let session = Arc::new(RestoreSession {
             id,
             manifest,
             index,
             scheme,
+            keys,
+            pins,
         });
         *self.f2().session.lock().expect("not poisoned") = Some(session.clone());
         Ok(session)
@@ -145,6 +176,16 @@ impl BackupStore {
     pub(crate) async fn format2_plan(&self, id: BackupId, mut summary: Metadata) -> Result<Metadata> {
         let session = self.format2_session(id, true).await?;
         summary.file_sets = plan_sets(&session.manifest);
+        if session.keys.is_some() {
+            // An encrypted store's summary holds none of this: the manifest does.
+            let m = &session.manifest;
+            summary.total_size = Some(m.total_size());
+            summary.file_count = Some(m.file_count());
+            summary.user_metadata = m.user_metadata.clone();
+            summary.checkpoint_position = m.checkpoint_position;
+            summary.number_of_partitions = m.number_of_partitions;
+            summary.snapshot_id = m.snapshot_id.clone();
+        }
         Ok(summary)
     }
 
@@ -174,6 +215,7 @@ impl BackupStore {
             etag: None,
             last_modified: None,
             checksum_crc32c: Some(file.crc32c.clone()),
+            version_id: None,
         };
         let (client, layout) = (self.client.clone(), self.f2().layout.clone());
         let fetches = stream::iter(ranges).map(move |range| {
@@ -184,7 +226,7 @@ impl BackupStore {
                 label.clone(),
             );
             async move {
-                let bytes = fetch_range(&client, &key, &range)
+                let bytes = fetch_range(&client, &key, &range, &session)
                     .await
                     .map_err(|e| name_file(&label, e))?;
                 decode_range(&key, &range, &bytes, &session.scheme).map_err(|e| name_file(&label, e))
@@ -250,12 +292,68 @@ pub(crate) fn file_ranges(index: &Index, file: &ManifestFile, label: &str) -> Re
     Ok(ranges)
 }
 
-/// The stored bytes of `range` from its pack.
-pub(crate) async fn fetch_range(client: &S3Client, key: &str, range: &RangePlan) -> Result<Bytes> {
-    match client.get_object_range_bytes(key, range.start, range.end - 1).await {
-        Err(Error::NotFound(_)) => Err(Error::integrity(key, format!("pack {key} is missing"))),
+/// The stored bytes of `range` from its pack: in an encrypted store, the age segments
+/// that hold them are fetched (with the pack's age header, once per pack) and decrypted.
+pub(crate) async fn fetch_range(
+    client: &S3Client,
+    key: &str,
+    range: &RangePlan,
+    session: &RestoreSession,
+) -> Result<Bytes> {
+    let missing = |e: Error| match e {
+        Error::NotFound(_) => Error::integrity(key, format!("pack {key} is missing")),
         other => other,
+    };
+    let version = match &session.pins {
+        Some(pins) => Some(
+            pins.version(key)
+                .ok_or_else(|| Error::integrity(key, format!("pack {key} is missing (no version of it)")))?,
+        ),
+        None => None,
+    };
+    let Some(keys) = &session.keys else {
+        return client
+            .get_object_range_bytes_at(key, version, range.start, range.end - 1)
+            .await
+            .map_err(missing);
+    };
+    let total = session
+        .index
+        .pack_length(&range.pack)
+        .ok_or_else(|| Error::integrity(key, format!("pack {key} is in no index object")))?;
+    let header = match keys.cached_header(&range.pack) {
+        Some(header) => header,
+        None => {
+            let mut found = None;
+            for want in [4096u64, MAX_HEADER as u64] {
+                let first = client
+                    .get_object_range_bytes_at(key, version, 0, want.min(total) - 1)
+                    .await
+                    .map_err(missing)?;
+                if let Some(n) = header_length(key, &first)? {
+                    found = Some(first.slice(..n));
+                    break;
+                }
+            }
+            let header =
+                found.ok_or_else(|| Error::integrity(key, format!("pack {key}: its age header is over 64 KiB")))?;
+            keys.remember_header(range.pack, header.clone());
+            header
+        }
+    };
+    let (first, last) = sealed_range(header.len() as u64, total, range.start, range.end);
+    if first >= last {
+        return Err(Error::integrity(
+            key,
+            format!("pack {key} is shorter than its index says"),
+        ));
     }
+    let sealed = client
+        .get_object_range_bytes_at(key, version, first, last - 1)
+        .await
+        .map_err(missing)?;
+    let plain = keys.open_range(key, &header, total, first, &sealed, (range.start, range.end))?;
+    Ok(Bytes::from(plain))
 }
 
 /// Every blob of a fetched range as the chunk's plaintext, each checked against its id.

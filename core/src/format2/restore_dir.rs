@@ -161,7 +161,7 @@ impl BackupStore {
                 async move {
                     let bytes = {
                         let _permit = permits.acquire().await.expect("the semaphore is never closed");
-                        fetch_range(&self.client, &key, &range).await
+                        fetch_range(&self.client, &key, &range, &session).await
                     };
                     let bytes = bytes.map_err(|e| name_file(&label, e))?;
                     let done = blocking(move || {

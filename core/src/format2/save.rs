@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures::stream::{self, StreamExt as _};
 use tokio::sync::mpsc;
 
 use super::change::{ChangeRule, FileStat, Verdict};
@@ -34,7 +35,7 @@ use crate::backup::manifest::Metadata;
 use crate::backup::source::ChunkReader;
 use crate::backup::{BackupInfo, BackupStore, PlannedFile, SaveOptions, StatusCode, StatusObject, Transfer};
 use crate::error::{Error, Result};
-use crate::s3::PutOptions;
+use crate::s3::{PutOptions, Retention};
 
 /// Blobs waiting between the readers and the packer (each up to the largest chunk, 1 MiB
 /// on average with the default parameters).
@@ -82,6 +83,9 @@ impl BackupStore {
             .compression
             .as_ref()
             .map_or(super::compress::DEFAULT_LEVEL, |c| c.level);
+        let keys = self.store_keys(descriptor).await?;
+        // A locked store (§12): every object of this backup is locked for the minimum age.
+        let retention = descriptor.object_lock()?.map(|l| l.retention(created_at));
         let (index, previous) = futures::try_join!(self.load_index(), self.previous_manifest(&id))?;
         let rule = ChangeRule::new(previous.as_ref().and_then(|m| m.source_started_ns));
 
@@ -124,7 +128,9 @@ impl BackupStore {
         drop(previous);
         let index = Arc::new(index);
         let dedup = Arc::new(Dedup::new(index.clone()));
-        let (chunked, written) = self.chunk_and_pack(transfer, readers, descriptor, level, dedup).await?;
+        let (chunked, written) = self
+            .chunk_and_pack(transfer, readers, descriptor, (level, retention), dedup, keys.clone())
+            .await?;
         for (slot, chunked) in chunked {
             let (name, stat, etag) = pending[slot].take().ok_or_else(|| internal("a file was read twice"))?;
             entries[slot] = Some(ManifestFile {
@@ -155,13 +161,19 @@ impl BackupStore {
             started_ns,
         );
         let referenced = referenced_packs(&index, &written, &manifest)?;
+        #[cfg(not(target_arch = "wasm32"))]
+        let reused = retention.map(|_| super::retain::Reused::new(&index, &written, &referenced));
         drop(index);
-        let stored = manifest.to_stored(level)?;
+        let stored = super::sealed::manifest_to_stored(&mut manifest, level, keys.as_deref())?;
         let manifest_key = self.f2().layout.manifest_key(&id);
+        let locked = PutOptions {
+            lock: retention,
+            ..PutOptions::default()
+        };
         self.client
-            .put_object(&manifest_key, Bytes::from(stored), &PutOptions::default())
+            .put_object(&manifest_key, Bytes::from(stored), &locked)
             .await?;
-        let metadata = Metadata::format2_summary(
+        let mut metadata = Metadata::format2_summary(
             &id,
             manifest.total_size(),
             manifest.file_count(),
@@ -169,8 +181,15 @@ impl BackupStore {
             options.descriptor.clone(),
             created_at,
         );
+        if keys.is_some() {
+            // An encrypted store's summary says only that the backup exists (FORMAT.md).
+            metadata = Metadata::format2_summary(&id, 0, 0, Default::default(), Default::default(), created_at);
+            metadata.total_size = None;
+            metadata.file_count = None;
+        }
         let json = PutOptions {
             content_type: Some("application/json".into()),
+            lock: retention,
             ..PutOptions::default()
         };
         self.put_json(&self.layout.metadata_key(&id), metadata.to_json(), &json)
@@ -179,10 +198,29 @@ impl BackupStore {
         // Step 5: nothing it relies on may have gone while it ran.
         lock.check(&self.client).await?;
         self.check_packs_exist(&referenced).await?;
+        #[cfg(not(target_arch = "wasm32"))]
+        if let (Some(retention), Some(reused)) = (&retention, &reused) {
+            // Shared packs carry the latest date of the backups that use them.
+            self.lock_reused(reused, retention, level, keys.as_deref()).await?;
+        }
 
         // Step 6.
-        let doc = self.write_status(&id, in_progress, StatusCode::Completed, None).await?;
-        Ok(crate::backup::completed_info(id, doc, metadata))
+        let doc = self
+            .write_status_locked(&id, in_progress, StatusCode::Completed, None, retention)
+            .await?;
+        // The manifest's totals, not the summary's: an encrypted store's summary has none.
+        let mut info = crate::backup::info_from_status(
+            id,
+            &StatusObject {
+                doc,
+                etag: None,
+                last_modified: None,
+            },
+        );
+        info.total_size = Some(manifest.total_size());
+        info.file_count = Some(manifest.file_count());
+        info.user_metadata = options.user_metadata.clone();
+        Ok(info)
     }
 
     /// Reads and chunks `readers` (worker threads for files on disk natively, the async
@@ -193,13 +231,14 @@ impl BackupStore {
         transfer: &Transfer,
         readers: Vec<(usize, ChunkReader)>,
         descriptor: &StoreDescriptor,
-        level: i32,
+        (level, lock): (i32, Option<Retention>),
         dedup: Arc<Dedup>,
+        keys: Option<Arc<super::crypto::StoreKeys>>,
     ) -> Result<(Vec<(usize, ChunkedFile)>, Vec<WrittenPack>)> {
         let params = descriptor
             .chunker_params()
             .ok_or_else(|| Error::invalid_input("the store descriptor has no chunker parameters"))?;
-        let scheme = descriptor.chunk_id_scheme()?;
+        let scheme = descriptor.chunk_id_scheme(keys.as_ref().map(|k| k.mac()))?;
         let pack_config = descriptor.pack.map_or_else(PackConfig::default, |p| PackConfig {
             target_size: p.target_size,
             part_size: p.part_size,
@@ -212,7 +251,9 @@ impl BackupStore {
             transfer.permits.clone(),
             pack_config,
             level,
-        )?;
+            keys,
+        )?
+        .with_lock(lock);
         let (blobs, mut received) = mpsc::channel::<Blob>(BLOB_QUEUE);
         let pack = async move {
             let mut packer = packer;
@@ -254,11 +295,22 @@ impl BackupStore {
 
         let mut sender = blobs;
         let tracker = &transfer.tracker;
+        let ahead = self.config.concurrency;
         let streamed = async move {
             let mut done = Vec::with_capacity(others.len());
             if !others.is_empty() {
                 let mut chunker = make()?;
-                for (slot, mut reader) in others {
+                // The small objects of an S3 source are fetched `concurrency` at a time ahead
+                // of the chunker (one GetObject round trip each would otherwise add up);
+                // memory: at most `concurrency` × PREFETCH_SIZE.
+                let mut opened =
+                    stream::iter(others)
+                        .map(|(slot, mut reader)| async move {
+                            reader.prefetch(PREFETCH_SIZE).await.map(|()| (slot, reader))
+                        })
+                        .buffered(ahead);
+                while let Some(next) = opened.next().await {
+                    let (slot, mut reader) = next?;
                     let file = chunker.chunk_async(&mut reader, &mut sender, tracker).await?;
                     tracker.file_done();
                     done.push((slot, file));
@@ -294,6 +346,9 @@ fn referenced_packs(index: &Index, written: &[WrittenPack], manifest: &Manifest)
     }
     Ok(referenced)
 }
+
+/// S3 source objects up to this size are read whole ahead of the chunker (bytes).
+const PREFETCH_SIZE: u64 = 1024 * 1024;
 
 fn internal(what: &str) -> Error {
     Error::Io(crate::ErrorDetails::message(format!(

@@ -23,6 +23,9 @@ use crate::backup::BackupStore;
 use crate::error::{Error, Result};
 use crate::s3::{ListOptions, PutOptions};
 
+/// Why the WebAssembly face does not write to a store with Object Lock.
+pub(crate) const WASM_LOCKED: &str = "this store has Object Lock; in this version only the native faces (CLI, Python) write to or prune it (WebAssembly reads it)";
+
 /// The largest `s3keep.json` read, in bytes.
 const MAX_DESCRIPTOR_BYTES: usize = 64 * 1024;
 
@@ -45,6 +48,11 @@ pub(crate) struct Format2State {
     pub session: Mutex<Option<Arc<RestoreSession>>>,
     /// Backups known to be format 1, so that `open_file` looks each up once.
     pub format1: Mutex<Format1Backups>,
+    /// The keys of an encrypted store, found once (scrypt runs once).
+    pub keys: Mutex<Option<Arc<super::crypto::StoreKeys>>>,
+    /// A locked store: the versions the last backup read as first written reads.
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    pub pins: Mutex<Option<(crate::id::BackupId, Arc<super::pinned::Pins>)>>,
 }
 
 impl Format2State {
@@ -54,7 +62,22 @@ impl Format2State {
             descriptor: Mutex::new(None),
             session: Mutex::new(None),
             format1: Mutex::new(Format1Backups::new()),
+            keys: Mutex::new(None),
+            pins: Mutex::new(None),
         }
+    }
+
+    /// Replaces the cached descriptor (the original one of a locked store).
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    pub fn set_descriptor(&self, descriptor: Arc<StoreDescriptor>) {
+        *self.descriptor.lock().expect("not poisoned") = Some(descriptor);
+    }
+
+    /// The pins of backup `id`, if they are cached.
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    pub fn cached_pins(&self, id: &crate::id::BackupId) -> Option<Arc<super::pinned::Pins>> {
+        let pins = self.pins.lock().expect("not poisoned");
+        pins.as_ref().filter(|(cached, _)| cached == id).map(|(_, p)| p.clone())
     }
 }
 
@@ -116,12 +139,35 @@ impl BackupStore {
         }
     }
 
-    /// The format `save` writes, creating the descriptor of a new format 2 store.
+    /// The format `save` writes, creating the descriptor of a new format 2 store (and the
+    /// key objects of a new encrypted one). For an encrypted store the keys are found here,
+    /// before anything is written.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] when the `format` option contradicts the store, or the store
-    /// promises what this version does not do (encryption, Object Lock retention).
+    /// [`Error::InvalidInput`] when the `format` option contradicts the store, encryption is
+    /// asked of a format 1 store, a key is missing or wrong, or the store promises what this
+    /// version does not do (Object Lock retention).
     pub(crate) async fn format_for_save(&self) -> Result<StoreFormat> {
+        let format = self.format_for_save_unkeyed().await?;
+        if matches!(format, StoreFormat::One) && self.config.encryption.any() {
+            return Err(Error::invalid_input(format!(
+                "the store at {:?} is format 1, which cannot be encrypted: encryption needs format 2 (use another prefix)",
+                self.layout.prefix()
+            )));
+        }
+        if let StoreFormat::Two(descriptor) = &format {
+            if descriptor.age_recipients().is_none() && self.config.encryption.any() {
+                return Err(Error::invalid_input(format!(
+                    "the store at {:?} is not encrypted (encryption is chosen when a store is created); drop the encryption options or use another prefix",
+                    self.layout.prefix()
+                )));
+            }
+            self.store_keys(descriptor).await?;
+        }
+        Ok(format)
+    }
+
+    async fn format_for_save_unkeyed(&self) -> Result<StoreFormat> {
         let wanted = self.config.format;
         if let Some(found) = self.read_descriptor().await? {
             return self.agree(wanted, &found).map(|()| format_of(found));
@@ -138,11 +184,21 @@ impl BackupStore {
         if wanted == Some(1) {
             return Ok(StoreFormat::One);
         }
-        let descriptor = StoreDescriptor::format2(crate::runtime::now_utc());
+        let lock = self.object_lock_for_new_store().await?;
+        let (mut descriptor, keys) = match self.create_keys().await? {
+            Some((recipients, keys)) => (
+                StoreDescriptor::format2_encrypted(crate::runtime::now_utc(), recipients),
+                Some(keys),
+            ),
+            None => (StoreDescriptor::format2(crate::runtime::now_utc()), None),
+        };
+        descriptor.retention = lock.as_ref().map(|l| l.to_json());
         let key = self.f2().layout.descriptor_key();
         let options = PutOptions {
             if_none_match: true,
             content_type: Some("application/json".into()),
+            // A locked store's descriptor is locked as its first backup; every save extends it.
+            lock: lock.map(|l| l.retention(crate::runtime::now_utc())),
             ..PutOptions::default()
         };
         match self
@@ -151,6 +207,9 @@ impl BackupStore {
             .await
         {
             Ok(_) => {
+                if let Some(keys) = keys {
+                    self.keep_keys(Arc::new(keys));
+                }
                 let descriptor = Arc::new(descriptor);
                 *self.f2().descriptor.lock().expect("not poisoned") = Some(descriptor.clone());
                 Ok(StoreFormat::Two(descriptor))
@@ -180,8 +239,60 @@ impl BackupStore {
         }
         if have == 2 {
             found.check_writable()?;
+            #[cfg(target_arch = "wasm32")]
+            if found.object_lock()?.is_some() {
+                return Err(Error::invalid_input(WASM_LOCKED));
+            }
+        }
+        let asked = &self.config.object_lock;
+        if let (Some(mode), Some(policy)) = (asked.mode, &asked.policy) {
+            let wanted = crate::object_lock::ObjectLockSettings::new(mode, policy)?;
+            let prefix = self.layout.prefix();
+            match found.object_lock()? {
+                None => {
+                    return Err(Error::invalid_input(format!(
+                        "the store at {prefix:?} has no Object Lock (it is chosen when a store is created); drop object_lock and lock_policy or use another prefix"
+                    )))
+                }
+                Some(have) if have.mode != wanted.mode || have.policy != wanted.policy => {
+                    return Err(Error::invalid_input(format!(
+                        "the store at {prefix:?} is locked in {} mode with lock_policy {} (its s3keep.json says so); the options given contradict it",
+                        have.mode,
+                        crate::object_lock::format_lock_policy(&have.policy)
+                    )))
+                }
+                Some(_) => {}
+            }
         }
         Ok(())
+    }
+
+    /// The Object Lock settings a new store records, checking that the bucket has Object
+    /// Lock enabled (else every locked PutObject would be refused, after the descriptor).
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] when the options are given and the bucket has no Object Lock.
+    async fn object_lock_for_new_store(&self) -> Result<Option<crate::object_lock::ObjectLockSettings>> {
+        let asked = &self.config.object_lock;
+        let (Some(mode), Some(policy)) = (asked.mode, &asked.policy) else {
+            return Ok(None);
+        };
+        let settings = crate::object_lock::ObjectLockSettings::new(mode, policy)?;
+        if cfg!(target_arch = "wasm32") {
+            return Err(Error::invalid_input(WASM_LOCKED));
+        }
+        let enabled = match self.client.get_object_lock_configuration().await {
+            Ok(config) => config.is_some_and(|c| c.enabled),
+            Err(e) if crate::s3::is_not_implemented(&e) => false,
+            Err(e) => return Err(e),
+        };
+        if !enabled {
+            return Err(Error::invalid_input(format!(
+                "object_lock: bucket {:?} has no Object Lock enabled; create it with Object Lock (create_bucket with object_lock does, as does `mc mb --with-lock`)",
+                self.config.client.bucket
+            )));
+        }
+        Ok(Some(settings))
     }
 
     /// Whether a backup folder (`{prefix}{number}/`) exists: the first page of a delimiter

@@ -12,6 +12,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use bytes::Bytes;
+
 use futures::stream::{self, StreamExt as _, TryStreamExt as _};
 
 use super::id::{ChunkId, PackId};
@@ -174,18 +176,39 @@ impl BackupStore {
     ) -> Result<Vec<(ChunkId, u32, u64)>> {
         let key = self.f2().layout.pack_key(&pack);
         let length = session.index.packs().find(|(p, _)| *p == pack).map_or(0, |(_, l)| l);
-        // The header, from the tail, must list every blob where the index puts it.
-        let mut want = TAIL_HINT.min(length);
-        let header = loop {
-            let range = tail_range(length, want);
-            let tail = self
+        // The header, from the tail, must list every blob where the index puts it. An
+        // encrypted pack is fetched and decrypted whole (which authenticates all of it).
+        let mut whole: Option<Bytes> = None;
+        let header = if let Some(keys) = &session.keys {
+            let too_large = || Error::integrity(&key, format!("pack {key} is larger than 2 GiB"));
+            let sealed = match self
                 .client
-                .get_object_range_bytes(&key, range.start, range.end - 1)
-                .await?;
-            match parse_tail(&key, length, &tail)? {
-                Tail::Header(header) => break header,
-                Tail::NeedLast(n) if n > want => want = n,
-                Tail::NeedLast(_) => return Err(Error::integrity(&key, format!("pack {key} has no readable header"))),
+                .get_object_bytes(&key, super::pack::MAX_PACK_SIZE as usize, too_large)
+                .await
+            {
+                Ok((_, bytes)) => bytes,
+                Err(Error::NotFound(_)) => return Err(Error::integrity(&key, format!("pack {key} is missing"))),
+                Err(e) => return Err(e),
+            };
+            let plain = Bytes::from(keys.open(&key, &sealed, super::pack::MAX_PACK_SIZE)?);
+            let header = super::pack_reader::parse_pack(&key, &plain)?;
+            whole = Some(plain);
+            header
+        } else {
+            let mut want = TAIL_HINT.min(length);
+            loop {
+                let range = tail_range(length, want);
+                let tail = self
+                    .client
+                    .get_object_range_bytes(&key, range.start, range.end - 1)
+                    .await?;
+                match parse_tail(&key, length, &tail)? {
+                    Tail::Header(header) => break header,
+                    Tail::NeedLast(n) if n > want => want = n,
+                    Tail::NeedLast(_) => {
+                        return Err(Error::integrity(&key, format!("pack {key} has no readable header")))
+                    }
+                }
             }
         };
         let listed: HashMap<ChunkId, super::pack::BlobLocation> =
@@ -213,7 +236,10 @@ impl BackupStore {
         }
         let mut out = Vec::new();
         for range in ranges {
-            let bytes = super::restore::fetch_range(&self.client, &key, &range).await?;
+            let bytes = match &whole {
+                Some(plain) => plain.slice(range.start as usize..range.end as usize),
+                None => super::restore::fetch_range(&self.client, &key, &range, session).await?,
+            };
             let plain = decode_range(&key, &range, &bytes, &session.scheme)?;
             for ((id, _), chunk) in range.blobs.iter().zip(plain) {
                 let mut crc = Crc32c::new();

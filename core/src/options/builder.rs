@@ -243,6 +243,25 @@ impl ConfigBuilder {
             config.remote.credentials_file = self.profile_file;
         }
         config.client.validate()?;
+        if config.format == Some(1) && config.encryption.any() {
+            return Err(Error::invalid_input(crate::config::FORMAT1_ENCRYPTED));
+        }
+        match (&config.object_lock.mode, &config.object_lock.policy) {
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(Error::invalid_input(
+                    "object_lock and lock_policy go together: give both (e.g. object_lock=governance lock_policy=keep_daily=7) or neither",
+                ))
+            }
+            (Some(mode), Some(policy)) => {
+                if config.format == Some(1) {
+                    return Err(Error::invalid_input(
+                        "Object Lock needs format 2 (its retention follows the store's policy); drop format=1",
+                    ));
+                }
+                crate::object_lock::ObjectLockSettings::new(*mode, policy)?;
+            }
+            (None, None) => {}
+        }
         Ok(config)
     }
 }
@@ -305,6 +324,20 @@ fn apply(c: &mut StoreConfig, key: K, value: &str) -> Result<()> {
         K::FollowSymlinks => c.scan.follow_symlinks = parse_bool(name, value)?,
         K::OnFileError => c.scan.on_file_error = value.parse()?,
         K::SingleWriter => c.single_writer = parse_bool(name, value)?,
+        K::Password => c.encryption.password = Some(Secret::new(value)),
+        K::PasswordFile => c.encryption.password_file = Some(std::path::PathBuf::from(value)),
+        K::Recipients => c.encryption.recipients = crate::format2::keys::parse_recipients(value)?,
+        K::Identity => {
+            crate::format2::keys::parse_identities(name, value)?;
+            c.encryption.identity = Some(Secret::new(value));
+        }
+        K::IdentityFile => c.encryption.identity_file = Some(std::path::PathBuf::from(value)),
+        K::MacKey => {
+            crate::format2::id::MacKey::from_hex(value)?;
+            c.encryption.mac_key = Some(Secret::new(value));
+        }
+        K::ObjectLock => c.object_lock.mode = Some(value.parse()?),
+        K::LockPolicy => c.object_lock.policy = Some(crate::object_lock::parse_lock_policy(value)?),
         K::Url | K::Bucket | K::AccessKeyId | K::SecretAccessKey | K::SessionToken | K::Profile => {
             unreachable!("{name} is not applied by apply()")
         }

@@ -70,6 +70,22 @@ pub struct ConfigReport {
     pub on_file_error: &'static str,
     /// Whether save accepts a store that ignores conditional writes.
     pub single_writer: bool,
+    /// `"***"` when set.
+    pub password: Option<&'static str>,
+    /// The passphrase file.
+    pub password_file: Option<String>,
+    /// Extra age recipients (public keys).
+    pub recipients: Vec<String>,
+    /// `"***"` when set.
+    pub identity: Option<&'static str>,
+    /// The identity file.
+    pub identity_file: Option<String>,
+    /// `"***"` when set.
+    pub mac_key: Option<&'static str>,
+    /// `governance` or `compliance` when given.
+    pub object_lock: Option<&'static str>,
+    /// The lock policy when given, as `lock_policy` takes it (`keep_daily=7,keep_within=30d`).
+    pub lock_policy: Option<String>,
     /// Where each value not left at its default came from, by field name: `option`, `url`,
     /// an environment variable (`AWS_REGION`, `S3KEEP_URL`...) or `profile`.
     pub sources: BTreeMap<&'static str, Source>,
@@ -107,6 +123,21 @@ impl StoreConfig {
             follow_symlinks: self.scan.follow_symlinks,
             on_file_error: self.scan.on_file_error.as_str(),
             single_writer: self.single_writer,
+            password: self.encryption.password.as_ref().map(|_| "***"),
+            password_file: self.encryption.password_file.as_deref().map(crate::escape::shown_path),
+            recipients: self.encryption.recipients.clone(),
+            identity: self.encryption.identity.as_ref().map(|_| "***"),
+            identity_file: self.encryption.identity_file.as_deref().map(crate::escape::shown_path),
+            mac_key: self.encryption.mac_key.as_ref().map(|_| "***"),
+            object_lock: self.object_lock.mode.map(|m| match m {
+                crate::s3::LockMode::Governance => "governance",
+                crate::s3::LockMode::Compliance => "compliance",
+            }),
+            lock_policy: self
+                .object_lock
+                .policy
+                .as_ref()
+                .map(crate::object_lock::format_lock_policy),
             sources: self.sources.iter().map(|(k, s)| (k.camel_name(), *s)).collect(),
         }
     }

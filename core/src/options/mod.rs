@@ -92,6 +92,22 @@ pub enum ConfigKey {
     /// Only one process writes under the prefix: save accepts a store that ignores
     /// conditional writes.
     SingleWriter,
+    /// The passphrase of an encrypted store (a secret).
+    Password,
+    /// A file holding the passphrase (native targets).
+    PasswordFile,
+    /// Extra age recipients every object is encrypted to.
+    Recipients,
+    /// age identities that read an encrypted store (a secret).
+    Identity,
+    /// A file of age identities (native targets).
+    IdentityFile,
+    /// The key of chunk ids, for write-only hosts (a secret).
+    MacKey,
+    /// Object Lock mode of a new store: `governance` or `compliance` (§12).
+    ObjectLock,
+    /// The retention policy whose minimum age a new locked store's objects are locked for.
+    LockPolicy,
 }
 
 /// The grammar of an option's value, which tells a binding how to turn its native values
@@ -206,11 +222,35 @@ const TABLE: &[Spec] = &[
     Spec { key: K::SingleWriter, names: ["single_writer", "singleWriter", "single-writer"], kind: V::Bool,
         env: &["S3KEEP_SINGLE_WRITER"], default: "false",
         doc: "only one process ever writes under this prefix: save accepts a store that ignores conditional writes (If-None-Match, If-Match) and reads status.json before creating a backup" },
+    Spec { key: K::Password, names: ["password", "password", "password"], kind: V::Secret,
+        env: &["S3KEEP_PASSWORD"], default: "",
+        doc: "passphrase of an encrypted store (format 2): creates one, or unwraps its key object to read and write it" },
+    Spec { key: K::PasswordFile, names: ["password_file", "passwordFile", "password-file"], kind: V::Text,
+        env: &["S3KEEP_PASSWORD_FILE"], default: "",
+        doc: "file whose first line is the passphrase (native only)" },
+    Spec { key: K::Recipients, names: ["recipients", "recipients", "recipients"], kind: V::Text,
+        env: &["S3KEEP_RECIPIENTS"], default: "",
+        doc: "age recipients (age1..., comma-separated) every new object is also encrypted to; with no password, creates an encrypted store" },
+    Spec { key: K::Identity, names: ["identity", "identity", "identity"], kind: V::Secret,
+        env: &["S3KEEP_IDENTITY"], default: "",
+        doc: "age identity (AGE-SECRET-KEY-1...) of one of the store's recipients: reads an encrypted store" },
+    Spec { key: K::IdentityFile, names: ["identity_file", "identityFile", "identity-file"], kind: V::Text,
+        env: &["S3KEEP_IDENTITY_FILE"], default: "",
+        doc: "file of age identities, as age -i reads (native only)" },
+    Spec { key: K::MacKey, names: ["mac_key", "macKey", "mac-key"], kind: V::Secret,
+        env: &["S3KEEP_MAC_KEY"], default: "",
+        doc: "key of chunk ids (64 hex digits, from the store's key object): saves into an encrypted store without reading it (write-only host)" },
+    Spec { key: K::ObjectLock, names: ["object_lock", "objectLock", "object-lock"], kind: V::Choice,
+        env: &["S3KEEP_OBJECT_LOCK"], default: "",
+        doc: "Object Lock mode of a new format 2 store, governance or compliance (the bucket must have Object Lock); with lock_policy" },
+    Spec { key: K::LockPolicy, names: ["lock_policy", "lockPolicy", "lock-policy"], kind: V::Text,
+        env: &["S3KEEP_LOCK_POLICY"], default: "",
+        doc: "retention policy of a new locked store, restic's rules: keep_daily=7,keep_within=30d; every object is locked for the minimum age it guarantees" },
 ];
 
 impl ConfigKey {
     /// Every key, in table order.
-    pub const ALL: [ConfigKey; 27] = [
+    pub const ALL: [ConfigKey; 35] = [
         K::Url,
         K::Bucket,
         K::Prefix,
@@ -238,6 +278,14 @@ impl ConfigKey {
         K::FollowSymlinks,
         K::OnFileError,
         K::SingleWriter,
+        K::Password,
+        K::PasswordFile,
+        K::Recipients,
+        K::Identity,
+        K::IdentityFile,
+        K::MacKey,
+        K::ObjectLock,
+        K::LockPolicy,
     ];
 
     fn spec(self) -> &'static Spec {
@@ -291,7 +339,10 @@ impl ConfigKey {
 
     /// Whether the option means something only on native targets (wasm32 reads no files).
     pub fn native_only(self) -> bool {
-        matches!(self, K::Profile | K::CaBundle | K::FollowSymlinks | K::OnFileError)
+        matches!(
+            self,
+            K::Profile | K::CaBundle | K::FollowSymlinks | K::OnFileError | K::PasswordFile | K::IdentityFile
+        )
     }
 
     /// Whether the option may appear in the query of an `s3://` URL: not the URL's own
@@ -299,7 +350,15 @@ impl ConfigKey {
     pub fn allowed_in_url(self) -> bool {
         !matches!(
             self,
-            K::Url | K::Bucket | K::Prefix | K::AccessKeyId | K::SecretAccessKey | K::SessionToken
+            K::Url
+                | K::Bucket
+                | K::Prefix
+                | K::AccessKeyId
+                | K::SecretAccessKey
+                | K::SessionToken
+                | K::Password
+                | K::Identity
+                | K::MacKey
         )
     }
 
@@ -317,10 +376,13 @@ impl ConfigKey {
                 K::Prefix => "PREFIX",
                 K::Region => "REGION",
                 K::Profile => "PROFILE",
-                K::CaBundle => "PATH",
+                K::CaBundle | K::PasswordFile | K::IdentityFile => "PATH",
+                K::Recipients => "AGE1...",
                 K::OnFileError => "fail|skip",
                 K::Addressing => "auto|path|virtual",
                 K::Checksum => "crc32c|md5",
+                K::ObjectLock => "governance|compliance",
+                K::LockPolicy => "keep_daily=N,...",
                 _ => "TEXT",
             },
         }

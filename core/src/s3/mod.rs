@@ -7,7 +7,9 @@
 //! - `multipart.rs`: CreateMultipartUpload, UploadPart, CompleteMultipartUpload,
 //!   AbortMultipartUpload, ListMultipartUploads;
 //! - `copy.rs`: CopyObject, UploadPartCopy (server-side copies);
-//! - `lock.rs`: GetObjectLockConfiguration, CreateBucket with Object Lock;
+//! - `lock.rs`: GetObjectLockConfiguration, CreateBucket with Object Lock,
+//!   PutObjectRetention, GetObjectRetention; `versions.rs`: ListObjectVersions, GetObject of
+//!   a version;
 //! - `client.rs`: signing, sending, retries; `limiter.rs`: the adaptive cap on requests in
 //!   flight (AIMD on throttling); `operation.rs`: the actions and their counts;
 //!   `file_part.rs`: request bodies read from a file range while they are sent (native);
@@ -33,6 +35,8 @@ mod paging;
 mod response;
 mod resume;
 mod retry;
+#[cfg(not(target_arch = "wasm32"))]
+mod versions;
 mod xml;
 mod xml_request;
 
@@ -46,9 +50,11 @@ pub use file_part::FilePart;
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) use file_part::{read_at, read_exact_at};
 pub use list::{ListOptions, MAX_LIST_PAGES};
-pub use lock::{is_not_implemented, ObjectLockConfiguration};
+pub use lock::{is_not_implemented, LockMode, ObjectLockConfiguration, Retention};
 pub use multipart::{part_size_for, MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE};
 pub use object::{GetObjectOutput, ObjectHead, PutOptions, PutResult};
+#[cfg(not(target_arch = "wasm32"))]
+pub use versions::{ObjectVersion, Versions};
 pub use xml::{DeleteError, DeleteOutcome, ListPage, ObjectInfo, UploadInfo, UploadsPage};
 pub use xml_request::CompletedPart;
 

@@ -29,7 +29,14 @@ impl S3Client {
     /// CreateMultipartUpload; returns the upload id. In CRC32C mode the upload is declared
     /// with `x-amz-checksum-algorithm: CRC32C` so every part's checksum is verified.
     pub async fn create_multipart_upload(&self, key: &str) -> Result<String> {
-        self.create_upload(key, self.config().checksum == ChecksumMode::Crc32c)
+        self.create_upload(key, self.config().checksum == ChecksumMode::Crc32c, None)
+            .await
+    }
+
+    /// [`create_multipart_upload`](Self::create_multipart_upload) of an object whose version
+    /// gets `lock` (Object Lock retention) when the upload completes.
+    pub async fn create_multipart_upload_locked(&self, key: &str, lock: Option<&super::Retention>) -> Result<String> {
+        self.create_upload(key, self.config().checksum == ChecksumMode::Crc32c, lock)
             .await
     }
 
@@ -38,14 +45,17 @@ impl S3Client {
     /// ("checksum missing, want CRC32C"), and a part copy cannot carry the checksum of bytes
     /// the client never sees.
     pub async fn create_multipart_upload_for_copy(&self, key: &str) -> Result<String> {
-        self.create_upload(key, false).await
+        self.create_upload(key, false, None).await
     }
 
-    async fn create_upload(&self, key: &str, crc32c: bool) -> Result<String> {
+    async fn create_upload(&self, key: &str, crc32c: bool, lock: Option<&super::Retention>) -> Result<String> {
         check_key(key)?;
         let mut request = Request::new(Operation::CreateMultipartUpload, Method::POST, Some(key)).query("uploads", "");
         if crc32c {
             request = request.header("x-amz-checksum-algorithm", "CRC32C");
+        }
+        if let Some(lock) = lock {
+            request = lock.headers(request);
         }
         let answer = self
             .send_read(request, MAX_XML_BYTES, || self.xml_too_large("CreateMultipartUpload"))

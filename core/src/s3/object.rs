@@ -24,6 +24,8 @@ pub struct PutOptions {
     pub if_match: Option<String>,
     /// `Content-Type` of the object.
     pub content_type: Option<String>,
+    /// Object Lock retention of the version written (`x-amz-object-lock-*` headers).
+    pub lock: Option<super::Retention>,
 }
 
 /// What PutObject and CompleteMultipartUpload return.
@@ -46,6 +48,9 @@ pub struct ObjectHead {
     pub last_modified: Option<String>,
     /// `x-amz-checksum-crc32c`, sent only when asked for with `x-amz-checksum-mode: ENABLED`.
     pub checksum_crc32c: Option<String>,
+    /// `x-amz-version-id`: set by a versioned bucket (`null` for objects written before
+    /// versioning was enabled).
+    pub version_id: Option<String>,
 }
 
 /// GetObject's answer: the head and the body as a stream of chunks, never buffered whole.
@@ -58,8 +63,13 @@ pub struct GetObjectOutput {
 
 impl GetObjectOutput {
     /// Reads the whole body into memory (for small objects such as `status.json`).
+    ///
+    /// The server's `Content-Length` only sizes the first allocation, up to 8 MiB: a hostile
+    /// length cannot make it allocate what the body never brings (the caller bounds the body
+    /// itself, e.g. by the size the backup recorded).
     pub async fn bytes(self) -> Result<Bytes> {
-        let mut out = Vec::with_capacity(self.head.size as usize);
+        const FIRST_ALLOCATION: u64 = 8 * 1024 * 1024;
+        let mut out = Vec::with_capacity(self.head.size.min(FIRST_ALLOCATION) as usize);
         let mut body = self.body;
         while let Some(chunk) = body.next().await {
             out.extend_from_slice(&chunk?);
@@ -162,6 +172,9 @@ impl S3Client {
         if let Some(content_type) = &options.content_type {
             request = request.header("content-type", content_type.clone());
         }
+        if let Some(lock) = &options.lock {
+            request = lock.headers(request);
+        }
         let response = self.send(request).await.map_err(|e| e.with_key(key))?;
         Ok(put_result(response.headers()))
     }
@@ -236,8 +249,22 @@ impl S3Client {
         limit: usize,
         too_large: impl Fn() -> Error,
     ) -> Result<(ObjectHead, Bytes)> {
+        self.get_object_bytes_at(key, None, limit, too_large).await
+    }
+
+    /// [`get_object_bytes`](Self::get_object_bytes) of one version (`versionId`) when given.
+    pub(crate) async fn get_object_bytes_at(
+        &self,
+        key: &str,
+        version: Option<&str>,
+        limit: usize,
+        too_large: impl Fn() -> Error,
+    ) -> Result<(ObjectHead, Bytes)> {
         check_key(key)?;
-        let request = Request::new(Operation::GetObject, Method::GET, Some(key));
+        let mut request = Request::new(Operation::GetObject, Method::GET, Some(key));
+        if let Some(version) = version {
+            request = request.query("versionId", version.to_string());
+        }
         let answer = self
             .send_read(request, limit, too_large)
             .await
@@ -254,10 +281,24 @@ impl S3Client {
     /// object shorter than the range: S3 answers 416 `InvalidRange` when it starts past
     /// the end, and a short body when it ends past it).
     pub(crate) async fn get_object_range_bytes(&self, key: &str, first: u64, last: u64) -> Result<Bytes> {
+        self.get_object_range_bytes_at(key, None, first, last).await
+    }
+
+    /// [`get_object_range_bytes`](Self::get_object_range_bytes) of one version when given.
+    pub(crate) async fn get_object_range_bytes_at(
+        &self,
+        key: &str,
+        version: Option<&str>,
+        first: u64,
+        last: u64,
+    ) -> Result<Bytes> {
         check_key(key)?;
         let want = last - first + 1;
-        let request =
+        let mut request =
             Request::new(Operation::GetObject, Method::GET, Some(key)).header("range", format!("bytes={first}-{last}"));
+        if let Some(version) = version {
+            request = request.query("versionId", version.to_string());
+        }
         let too_long = || {
             Error::integrity(
                 key,
@@ -319,7 +360,7 @@ pub(crate) fn put_result(headers: &HeaderMap) -> PutResult {
     }
 }
 
-fn object_head(headers: &HeaderMap) -> ObjectHead {
+pub(crate) fn object_head(headers: &HeaderMap) -> ObjectHead {
     ObjectHead {
         size: header(headers, "content-length")
             .and_then(|v| v.parse().ok())
@@ -327,5 +368,6 @@ fn object_head(headers: &HeaderMap) -> ObjectHead {
         etag: header(headers, "etag"),
         last_modified: header(headers, "last-modified"),
         checksum_crc32c: header(headers, "x-amz-checksum-crc32c"),
+        version_id: header(headers, "x-amz-version-id"),
     }
 }

@@ -22,11 +22,14 @@ pub(crate) enum Operation {
     GetObjectLockConfiguration,
     CopyObject,
     UploadPartCopy,
+    PutObjectRetention,
+    GetObjectRetention,
+    ListObjectVersions,
 }
 
 impl Operation {
     /// Every action, in the order of the counters.
-    const ALL: [Operation; 16] = [
+    const ALL: [Operation; 19] = [
         Operation::HeadBucket,
         Operation::CreateBucket,
         Operation::PutObject,
@@ -43,6 +46,9 @@ impl Operation {
         Operation::GetObjectLockConfiguration,
         Operation::CopyObject,
         Operation::UploadPartCopy,
+        Operation::PutObjectRetention,
+        Operation::GetObjectRetention,
+        Operation::ListObjectVersions,
     ];
 
     /// The action's name in the AWS S3 API Reference (`PutObject`, `ListObjectsV2`...).
@@ -64,6 +70,9 @@ impl Operation {
             Operation::GetObjectLockConfiguration => "GetObjectLockConfiguration",
             Operation::CopyObject => "CopyObject",
             Operation::UploadPartCopy => "UploadPartCopy",
+            Operation::PutObjectRetention => "PutObjectRetention",
+            Operation::GetObjectRetention => "GetObjectRetention",
+            Operation::ListObjectVersions => "ListObjectVersions",
         }
     }
 

@@ -475,6 +475,22 @@ pub(crate) fn parse_object_lock_configuration(body: &[u8]) -> Result<super::Obje
     })
 }
 
+/// The GetObjectRetention response, `Retention`.
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RetentionDoc {
+    mode: Option<String>,
+    retain_until_date: Option<String>,
+}
+
+/// Reads a GetObjectRetention response (AWS S3 API Reference, same name): mode and date text.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn parse_retention(body: &[u8]) -> Result<(Option<String>, Option<String>), XmlError> {
+    let doc: RetentionDoc = read_document(body, "GetObjectRetention", "Retention")?;
+    Ok((doc.mode, doc.retain_until_date))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Multipart uploads
 

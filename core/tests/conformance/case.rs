@@ -48,6 +48,18 @@ pub struct CaseConfig {
     pub endpoint: Option<String>,
     /// The store format of a new store: 1 or 2 (default: the binding's, 2).
     pub format: Option<u8>,
+    /// Encryption keys (options `password`, `identity`, `recipients`, `mac_key`).
+    pub keys: Option<Keys>,
+}
+
+/// The encryption options of a store, as the option table spells their values.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Keys {
+    pub password: Option<String>,
+    pub identity: Option<String>,
+    pub recipients: Option<String>,
+    pub mac_key: Option<String>,
 }
 
 /// One step: the operation and what is expected of it.
@@ -103,6 +115,9 @@ impl<'de> Deserialize<'de> for Step {
 )]
 pub enum Op {
     Open {},
+    Reopen {
+        keys: Option<Keys>,
+    },
     Config {
         url: Option<String>,
         #[serde(default)]
@@ -236,6 +251,7 @@ impl Op {
     pub fn name(&self) -> &'static str {
         match self {
             Op::Open {} => "open",
+            Op::Reopen { .. } => "reopen",
             Op::Config { .. } => "config",
             Op::Save { .. } => "save",
             Op::Status { .. } => "status",

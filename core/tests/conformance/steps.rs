@@ -48,6 +48,24 @@ pub fn client_config(bucket: &str) -> ClientConfig {
     c
 }
 
+/// The encryption options of a case's `keys`.
+fn encryption(keys: Option<&crate::case::Keys>) -> Result<s3keep::EncryptionOptions, String> {
+    let Some(keys) = keys else {
+        return Ok(Default::default());
+    };
+    let recipients = match &keys.recipients {
+        Some(text) => s3keep::format2::keys::parse_recipients(text).map_err(|e| format!("keys.recipients: {e}"))?,
+        None => Vec::new(),
+    };
+    Ok(s3keep::EncryptionOptions {
+        password: keys.password.as_deref().map(s3keep::Secret::new),
+        identity: keys.identity.as_deref().map(s3keep::Secret::new),
+        recipients,
+        mac_key: keys.mac_key.as_deref().map(s3keep::Secret::new),
+        ..Default::default()
+    })
+}
+
 impl CaseRun {
     /// Creates the case's bucket (unless `bucket: "missing"`) and prepares its store config.
     pub async fn new(config: &CaseConfig) -> Result<Self, String> {
@@ -93,6 +111,7 @@ impl CaseRun {
             store_config.concurrency = v;
         }
         store_config.format = config.format;
+        store_config.encryption = encryption(config.keys.as_ref())?;
         let prefix = s3keep::config::normalize_prefix(&store_config.prefix);
         Ok(Self {
             config: store_config,
@@ -150,6 +169,11 @@ impl CaseRun {
     async fn run_op(&mut self, op: &Op) -> StepResult {
         match op {
             Op::Open {} => {
+                self.store = Some(BackupStore::new(self.config.clone())?);
+                Ok(())
+            }
+            Op::Reopen { keys } => {
+                self.config.encryption = encryption(keys.as_ref()).map_err(fail)?;
                 self.store = Some(BackupStore::new(self.config.clone())?);
                 Ok(())
             }
