@@ -258,21 +258,23 @@ impl ConfigBuilder {
     }
 }
 
-/// Keys applied one by one; the others are the URL, the bucket and the credentials.
+/// The URL, the bucket and the credentials: read by `build` itself, never by [`apply`].
+const NOT_PLAIN: [K; 10] = [
+    K::Url,
+    K::Bucket,
+    K::AccessKeyId,
+    K::SecretAccessKey,
+    K::SessionToken,
+    K::Profile,
+    K::SourceAccessKeyId,
+    K::SourceSecretAccessKey,
+    K::SourceSessionToken,
+    K::SourceProfile,
+];
+
+/// Keys applied one by one by [`apply`].
 fn is_plain(key: K) -> bool {
-    !matches!(
-        key,
-        K::Url
-            | K::Bucket
-            | K::AccessKeyId
-            | K::SecretAccessKey
-            | K::SessionToken
-            | K::Profile
-            | K::SourceAccessKeyId
-            | K::SourceSecretAccessKey
-            | K::SourceSessionToken
-            | K::SourceProfile
-    )
+    !NOT_PLAIN.contains(&key)
 }
 
 /// Parses `value` of `key` into `config`.
@@ -339,18 +341,8 @@ fn apply(c: &mut StoreConfig, key: K, value: &str) -> Result<()> {
         }
         K::ObjectLock => c.object_lock.mode = Some(value.parse()?),
         K::LockPolicy => c.object_lock.policy = Some(crate::object_lock::parse_lock_policy(value)?),
-        K::Url
-        | K::Bucket
-        | K::AccessKeyId
-        | K::SecretAccessKey
-        | K::SessionToken
-        | K::Profile
-        | K::SourceAccessKeyId
-        | K::SourceSecretAccessKey
-        | K::SourceSessionToken
-        | K::SourceProfile => {
-            unreachable!("{name} is not applied by apply()")
-        }
+        // NOT_PLAIN: the caller filters them out.
+        _ => unreachable!("{name} is not applied by apply()"),
     }
     Ok(())
 }
