@@ -188,7 +188,7 @@ const TABLE: &[Spec] = &[
     Spec { key: K::MaxAttempts, names: ["max_attempts", "maxAttempts", "max-attempts"], kind: V::Count,
         env: &["S3KEEP_MAX_ATTEMPTS"], default: "5", doc: "attempts per request, the first included (1: no retry)" },
     Spec { key: K::MaxElapsed, names: ["max_elapsed", "maxElapsed", "max-elapsed"], kind: V::Duration,
-        env: &["S3KEEP_MAX_ELAPSED"], default: "1m", doc: "time budget of one request, retries included" },
+        env: &["S3KEEP_MAX_ELAPSED"], default: "3m", doc: "time budget of one request, retries included" },
     Spec { key: K::ConnectTimeout, names: ["connect_timeout", "connectTimeout", "connect-timeout"],
         kind: V::Duration, env: &["S3KEEP_CONNECT_TIMEOUT"], default: "10s",
         doc: "timeout to establish a connection (native only)" },
