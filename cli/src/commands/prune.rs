@@ -2,9 +2,9 @@
 //! (--dry-run | --yes)`: retention (§7). The plan is always shown; deleting needs `--yes`.
 
 use s3keep::retention::PlanEntry;
-use s3keep::Result;
+use s3keep::{Error, Result};
 
-use super::{open_store, usage};
+use super::open_store;
 use crate::args::{GlobalArgs, PruneArgs};
 use crate::exit;
 use crate::output::{short_time, to_value, Output};
@@ -23,7 +23,7 @@ pub async fn prune(global: &GlobalArgs, args: PruneArgs, out: Output) -> Result<
         if !out.json {
             print_plan(&out, entries);
         }
-        let error = usage(format!(
+        let error = Error::invalid_input(format!(
             "nothing deleted: the plan deletes {to_delete} of {} backups; pass --yes to delete them, or --dry-run to only show the plan",
             entries.len()
         ));

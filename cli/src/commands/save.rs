@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use s3keep::backup::{FileSet, SaveOptions};
 use s3keep::runtime::{now_millis, CancelToken, Stopwatch};
-use s3keep::{BackupId, Result};
+use s3keep::{BackupId, Error, Result};
 
-use super::{open_store, usage, with_ctrl_c};
+use super::{open_store, with_ctrl_c};
 use crate::args::{GlobalArgs, SaveArgs};
 use crate::exit;
 use crate::output::{size, stderr_line, to_value, Output};
@@ -23,14 +23,16 @@ pub async fn save(global: &GlobalArgs, args: SaveArgs, out: Output) -> Result<i3
     let mut named: Vec<(String, PathBuf)> = dir.map(|d| (DEFAULT_SET.to_string(), d)).into_iter().collect();
     for (name, path) in args.sets {
         if named.iter().any(|(n, _)| *n == name) {
-            return Err(usage(format!(
+            return Err(Error::invalid_input(format!(
                 "file set {name:?} is given twice (DIR is saved as the set {DEFAULT_SET:?})"
             )));
         }
         named.push((name, path));
     }
     if named.is_empty() {
-        return Err(usage("nothing to save: give a DIR or at least one --set NAME=PATH"));
+        return Err(Error::invalid_input(
+            "nothing to save: give a DIR or at least one --set NAME=PATH",
+        ));
     }
     let user_metadata = metadata(args.meta)?;
     // The store's options say how trees are read (`follow_symlinks`, `on_file_error`);
@@ -105,7 +107,7 @@ fn metadata(pairs: Vec<(String, String)>) -> Result<BTreeMap<String, String>> {
     let mut map = BTreeMap::new();
     for (key, value) in pairs {
         if map.insert(key.clone(), value).is_some() {
-            return Err(usage(format!("--meta {key:?} is given twice")));
+            return Err(Error::invalid_input(format!("--meta {key:?} is given twice")));
         }
     }
     Ok(map)
