@@ -107,6 +107,10 @@ class _StoreOptions(TypedDict, total=False):
     mac_key: Optional[str]
     object_lock: Optional[Literal["governance", "compliance"]]
     lock_policy: Optional[str]
+    source_access_key_id: Optional[str]
+    source_secret_access_key: Optional[str]
+    source_session_token: Optional[str]
+    source_profile: Optional[str]
 
 class _ConfigReport(TypedDict):
     """`BackupStore.config()`: the effective options, secrets as `"***"` (docs/OPTIONS.md).
@@ -147,6 +151,10 @@ class _ConfigReport(TypedDict):
     macKey: Optional[str]
     objectLock: Optional[str]
     lockPolicy: Optional[str]
+    sourceAccessKeyId: Optional[str]
+    sourceSecretAccessKey: Optional[str]
+    sourceSessionToken: Optional[str]
+    sourceProfile: Optional[str]
     sources: dict[str, str]
 
 @final
