@@ -42,13 +42,8 @@ impl ProgressSink {
     }
 
     /// The latest report, if one arrived since the last call.
-    pub fn take(&self) -> Option<Progress> {
+    fn take(&self) -> Option<Progress> {
         self.latest.lock().expect("not poisoned").take()
-    }
-
-    /// The callable.
-    pub fn callback(&self) -> &Py<PyAny> {
-        &self.callback
     }
 
     /// Calls the callable with the latest report, if there is a new one.
@@ -58,9 +53,20 @@ impl ProgressSink {
             None => Ok(()),
         }
     }
+
+    /// Schedules the callable on `event_loop` (`*_async` calls) if there is a new report.
+    pub fn post(&self, event_loop: &Py<PyAny>) {
+        if let Some(p) = self.take() {
+            let (a, b, c, d) = args(p);
+            Python::attach(|py| {
+                // Fails only when the loop is closed: nobody is left to show progress to.
+                let _ = event_loop.call_method1(py, "call_soon_threadsafe", (&self.callback, a, b, c, d));
+            });
+        }
+    }
 }
 
 /// The arguments of the callable for `p`.
-pub fn args(p: Progress) -> (u64, u64, u64, u64) {
+fn args(p: Progress) -> (u64, u64, u64, u64) {
     (p.bytes_done, p.bytes_total, p.files_done, p.files_total)
 }

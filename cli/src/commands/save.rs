@@ -37,8 +37,7 @@ pub async fn save(global: &GlobalArgs, args: SaveArgs, out: Output) -> Result<i3
     let user_metadata = metadata(args.meta)?;
     // The store's options say how trees are read (`follow_symlinks`, `on_file_error`);
     // the trees are read before any request is sent.
-    let config = crate::options::store_config(&global.options)?;
-    let scan_options = config.scan;
+    let scan_options = crate::options::store_config(&global.options)?.scan;
     let mut sets = Vec::new();
     let mut skipped = Vec::new();
     for (name, path) in &named {
