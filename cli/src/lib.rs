@@ -85,23 +85,8 @@ fn usage_error(e: &clap::Error, args: &[OsString]) -> i32 {
             .lines()
             .next()
             .unwrap_or_default()
-            .trim_start_matches("error: ")
-            .to_string();
-        output::Output {
-            json: true,
-            quiet: false,
-        }
-        .document(&json!({
-            "error": {
-                "kind": "InvalidInput",
-                "code": null,
-                "status": null,
-                "requestId": null,
-                "key": null,
-                "message": message,
-                "hint": "see `s3keep --help`",
-            }
-        }));
+            .trim_start_matches("error: ");
+        output::Output::default().document(&json!({ "error": s3keep::Error::invalid_input(message) }));
     }
     code
 }
