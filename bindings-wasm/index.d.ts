@@ -90,6 +90,13 @@ export interface BackupStoreOptions {
    */
   objectLock?: "governance" | "compliance";
   lockPolicy?: string;
+  /**
+   * Credentials for the other bucket of an `s3://` file set or `restoreToBucket` target
+   * (docs/OPTIONS.md, "S3 sources"); else the store's, only on the store's endpoint.
+   */
+  sourceAccessKeyId?: string;
+  sourceSecretAccessKey?: string;
+  sourceSessionToken?: string;
 }
 
 /** `store.config()`: the effective options, secrets as `"***"` (docs/OPTIONS.md). */
@@ -132,6 +139,11 @@ export interface ConfigReport {
   macKey: "***" | null;
   objectLock: "governance" | "compliance" | null;
   lockPolicy: string | null;
+  sourceAccessKeyId: string | null;
+  sourceSecretAccessKey: "***" | null;
+  sourceSessionToken: "***" | null;
+  /** Native faces only; always null here. */
+  sourceProfile: string | null;
   /** Where each value not at its default came from: "option", "url", a variable name, "profile". */
   sources: Record<string, string>;
 }

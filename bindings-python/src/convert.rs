@@ -13,11 +13,6 @@ use s3keep::{ConfigKey, StoreConfig};
 
 use crate::errors::to_pyerr;
 
-/// `InvalidInput` with `message`.
-pub fn invalid(py: Python<'_>, message: impl Into<String>) -> PyErr {
-    to_pyerr(py, s3keep::Error::invalid_input(message))
-}
-
 /// The option string of a Python value for a key of `kind`; `TypeError` for a type the
 /// kind does not take.
 pub fn option_text(name: &str, kind: ValueKind, value: &Bound<'_, PyAny>) -> PyResult<String> {
@@ -74,12 +69,7 @@ pub fn count(py: Python<'_>, name: &str, value: i128, max: u64) -> PyResult<u64>
     u64::try_from(value)
         .ok()
         .filter(|n| *n <= max)
-        .ok_or_else(|| invalid(py, message()))
-}
-
-/// An optional count (`None` stays `None`).
-pub fn opt_count(py: Python<'_>, name: &str, value: Option<i128>, max: u64) -> PyResult<Option<u64>> {
-    value.map(|v| count(py, name, v, max)).transpose()
+        .ok_or_else(|| to_pyerr(py, s3keep::Error::invalid_input(message())))
 }
 
 /// The store configuration of a constructor: `first` (its positional `bucket` or `url`),

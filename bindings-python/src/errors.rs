@@ -36,17 +36,8 @@ fn build(py: Python<'_>, err: &s3keep::Error) -> PyResult<PyErr> {
     Ok(PyErr::from_value(exc))
 }
 
-/// A Rust task that panicked: a bug in s3keep, reported as `RuntimeError`.
+/// A Rust task that panicked: a bug in s3keep, reported as `RuntimeError` (tokio's message
+/// names the task and the panic's text).
 pub fn panicked(err: tokio::task::JoinError) -> PyErr {
-    let what = if err.is_panic() {
-        let payload = err.into_panic();
-        payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".into())
-    } else {
-        "the task was cancelled".into()
-    };
-    PyRuntimeError::new_err(format!("s3keep internal error (please report it): {what}"))
+    PyRuntimeError::new_err(format!("s3keep internal error (please report it): {err}"))
 }

@@ -12,14 +12,19 @@
 //! Reading Python objects needs the GIL, walking directories does not: [`SetSpec`]s are read
 //! first (GIL held, no I/O), then [`resolve`] walks the file system in a tokio blocking task.
 
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use bytes::Bytes;
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
-use pyo3::types::{PyByteArray, PyBytes, PyMapping, PyMemoryView, PyString};
-use s3keep::backup::{FileSet, FileSpec, ScanOptions, Source};
-use s3keep::Error;
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyMapping, PyMemoryView, PyString};
+use s3keep::backup::{FileSet, FileSpec, ScanOptions, Source, ZeebeDescriptor};
+use s3keep::options::ValueKind;
+
+use crate::convert::option_text;
+use crate::errors::to_pyerr;
 
 /// One set as given, before touching the file system.
 pub struct SetSpec {
@@ -53,7 +58,7 @@ fn bytes_of(value: &Bound<'_, PyAny>) -> PyResult<Bytes> {
 fn path_of(value: &Bound<'_, PyAny>, what: &str) -> PyResult<PathBuf> {
     value.extract::<PathBuf>().map_err(|_| {
         let type_name = value.get_type().name().map(|n| n.to_string()).unwrap_or_default();
-        pyo3::exceptions::PyTypeError::new_err(format!(
+        PyTypeError::new_err(format!(
             "{what} must be a path (str or os.PathLike), bytes, a list of paths or a dict of \
              {{name: bytes or path}}, not {type_name}"
         ))
@@ -64,7 +69,7 @@ fn path_of(value: &Bound<'_, PyAny>, what: &str) -> PyResult<PathBuf> {
 pub fn read(file_sets: &Bound<'_, PyAny>) -> PyResult<Vec<SetSpec>> {
     let mapping = file_sets
         .cast::<PyMapping>()
-        .map_err(|_| pyo3::exceptions::PyTypeError::new_err("file_sets must be a mapping {set name: source}"))?;
+        .map_err(|_| PyTypeError::new_err("file_sets must be a mapping {set name: source}"))?;
     let mut specs = Vec::new();
     for item in mapping.items()?.iter() {
         let (name, source): (String, Bound<'_, PyAny>) = item.extract()?;
@@ -107,106 +112,58 @@ pub fn resolve(specs: Vec<SetSpec>, scan: &ScanOptions) -> s3keep::Result<Vec<Fi
 }
 
 fn resolve_one(spec: SetSpec, scan: &ScanOptions) -> s3keep::Result<FileSet> {
-    let mut set = FileSet {
-        name: spec.name,
-        files: Vec::new(),
-    };
+    // The core walks a directory, names a single file by its base name, lists an `s3://`
+    // prefix and names a list's directories by their base names.
     match spec.kind {
-        // The core walks a directory, names a single file by its base name and lists an
-        // `s3://` prefix.
-        SetKind::Path(path) => return Ok(FileSet::scan(set.name, &path, scan)?.set),
-        SetKind::Paths(paths) => {
-            for path in paths {
-                let dir = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?.is_dir();
-                let prefix = if dir {
-                    format!("{}/", base_name(&path)?)
-                } else {
-                    String::new()
-                };
-                for f in FileSet::scan(String::new(), &path, scan)?.set.files {
-                    set.files.push(FileSpec {
-                        name: format!("{prefix}{}", f.name),
-                        source: f.source,
-                    });
-                }
-            }
-        }
-        SetKind::Named(files) => {
-            for (name, named) in files {
-                let source = match named {
+        SetKind::Path(path) => Ok(FileSet::scan(spec.name, &path, scan)?.set),
+        SetKind::Paths(paths) => Ok(FileSet::scan_paths(spec.name, &paths, scan)?.set),
+        SetKind::Named(named) => {
+            let files = named.into_iter().map(|(name, named)| FileSpec {
+                name,
+                source: match named {
                     Named::Bytes(b) => Source::Bytes(b),
                     Named::Path(p) => Source::Path(p),
-                };
-                set.files.push(FileSpec { name, source });
-            }
+                },
+            });
+            Ok(FileSet {
+                name: spec.name,
+                files: files.collect(),
+            })
         }
     }
-    Ok(set)
-}
-
-fn base_name(path: &Path) -> s3keep::Result<String> {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .map(str::to_string)
-        .ok_or_else(|| Error::invalid_input(format!("{} has no UTF-8 file name to save it under", path.display())))
 }
 
 /// Reads the `metadata` argument: any mapping of `str` to `str`.
-pub fn metadata(value: Option<&Bound<'_, PyAny>>) -> PyResult<std::collections::BTreeMap<String, String>> {
-    let mut out = std::collections::BTreeMap::new();
+pub fn metadata(value: Option<&Bound<'_, PyAny>>) -> PyResult<BTreeMap<String, String>> {
     let Some(value) = value.filter(|v| !v.is_none()) else {
-        return Ok(out);
+        return Ok(BTreeMap::new());
     };
-    let mapping = value
-        .cast::<PyMapping>()
-        .map_err(|_| pyo3::exceptions::PyTypeError::new_err("metadata must be a mapping of str to str"))?;
-    for item in mapping.items()?.iter() {
-        let (k, v): (String, String) = item
-            .extract()
-            .map_err(|_| pyo3::exceptions::PyTypeError::new_err("metadata must be a mapping of str to str"))?;
-        out.insert(k, v);
-    }
-    Ok(out)
+    let wrong = || PyTypeError::new_err("metadata must be a mapping of str to str");
+    let dict = PyDict::new(value.py());
+    dict.update(value.cast::<PyMapping>().map_err(|_| wrong())?)?;
+    dict.extract().map_err(|_| wrong())
 }
 
 /// Reads the `descriptor` argument: Zeebe's backup descriptor fields, a mapping with any of
 /// `checkpoint_position` (int), `number_of_partitions` (int) and `snapshot_id` (str), written
 /// to `metadata.json` (§3). An unknown key or a value out of range is `InvalidInput`.
-pub fn descriptor(value: Option<&Bound<'_, PyAny>>) -> PyResult<s3keep::backup::ZeebeDescriptor> {
-    let mut out = s3keep::backup::ZeebeDescriptor::default();
+pub fn descriptor(value: Option<&Bound<'_, PyAny>>) -> PyResult<ZeebeDescriptor> {
+    let mut out = ZeebeDescriptor::default();
     let Some(value) = value.filter(|v| !v.is_none()) else {
         return Ok(out);
     };
-    let py = value.py();
     let mapping = value
         .cast::<PyMapping>()
-        .map_err(|_| pyo3::exceptions::PyTypeError::new_err("descriptor must be a mapping"))?;
+        .map_err(|_| PyTypeError::new_err("descriptor must be a mapping"))?;
     for item in mapping.items()?.iter() {
         let (key, v): (String, Bound<'_, PyAny>) = item.extract()?;
-        let count = |max: u64| -> PyResult<Option<u64>> {
-            let n: i128 = v
-                .extract()
-                .map_err(|_| pyo3::exceptions::PyTypeError::new_err(format!("descriptor {key} must be an int")))?;
-            crate::convert::opt_count(py, &format!("descriptor {key}"), Some(n), max)
+        let kind = if key == "snapshot_id" {
+            ValueKind::Text
+        } else {
+            ValueKind::Count
         };
-        match key.as_str() {
-            "checkpoint_position" => out.checkpoint_position = count(i64::MAX as u64)?,
-            "number_of_partitions" => out.number_of_partitions = count(u32::MAX as u64)?.map(|n| n as u32),
-            "snapshot_id" => {
-                out.snapshot_id = Some(
-                    v.extract()
-                        .map_err(|_| pyo3::exceptions::PyTypeError::new_err("descriptor snapshot_id must be a str"))?,
-                )
-            }
-            other => {
-                return Err(crate::convert::invalid(
-                    py,
-                    format!(
-                        "unknown descriptor field {other:?} (checkpoint_position, number_of_partitions, snapshot_id)"
-                    ),
-                ))
-            }
-        }
+        let text = option_text(&format!("descriptor {key}"), kind, &v)?;
+        out.set(&key, &text).map_err(|e| to_pyerr(value.py(), e))?;
     }
     Ok(out)
 }

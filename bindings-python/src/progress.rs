@@ -13,14 +13,8 @@ use s3keep::backup::{Progress, ProgressFn};
 /// The latest progress of one operation and the Python callable to show it to.
 pub struct ProgressSink {
     callback: Py<PyAny>,
-    state: Mutex<State>,
-}
-
-#[derive(Default)]
-struct State {
-    latest: Progress,
-    /// A report arrived since the callable last saw one.
-    dirty: bool,
+    /// The latest report, until the callable saw it.
+    latest: Mutex<Option<Progress>>,
 }
 
 impl ProgressSink {
@@ -36,32 +30,20 @@ impl ProgressSink {
         }
         Ok(Some(Arc::new(Self {
             callback: callback.unbind(),
-            state: Mutex::new(State::default()),
+            latest: Mutex::new(None),
         })))
     }
 
     /// The callback handed to the core.
     pub fn core_callback(self: &Arc<Self>) -> Arc<dyn ProgressFn> {
         let sink = Arc::clone(self);
-        Arc::new(move |p: Progress| sink.record(p))
-    }
-
-    /// The core delivers snapshots in order: the latest is the furthest.
-    fn record(&self, p: Progress) {
-        let mut state = self.state.lock().expect("not poisoned");
-        state.latest = p;
-        state.dirty = true;
+        // The core delivers snapshots in order: the latest is the furthest.
+        Arc::new(move |p: Progress| *sink.latest.lock().expect("not poisoned") = Some(p))
     }
 
     /// The latest report, if one arrived since the last call.
-    pub fn take(&self) -> Option<Progress> {
-        let mut state = self.state.lock().expect("not poisoned");
-        std::mem::take(&mut state.dirty).then_some(state.latest)
-    }
-
-    /// The callable.
-    pub fn callback(&self) -> &Py<PyAny> {
-        &self.callback
+    fn take(&self) -> Option<Progress> {
+        self.latest.lock().expect("not poisoned").take()
     }
 
     /// Calls the callable with the latest report, if there is a new one.
@@ -71,9 +53,20 @@ impl ProgressSink {
             None => Ok(()),
         }
     }
+
+    /// Schedules the callable on `event_loop` (`*_async` calls) if there is a new report.
+    pub fn post(&self, event_loop: &Py<PyAny>) {
+        if let Some(p) = self.take() {
+            let (a, b, c, d) = args(p);
+            Python::attach(|py| {
+                // Fails only when the loop is closed: nobody is left to show progress to.
+                let _ = event_loop.call_method1(py, "call_soon_threadsafe", (&self.callback, a, b, c, d));
+            });
+        }
+    }
 }
 
 /// The arguments of the callable for `p`.
-pub fn args(p: Progress) -> (u64, u64, u64, u64) {
+fn args(p: Progress) -> (u64, u64, u64, u64) {
     (p.bytes_done, p.bytes_total, p.files_done, p.files_total)
 }

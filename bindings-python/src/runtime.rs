@@ -20,7 +20,7 @@ use tokio::runtime::Runtime;
 use tokio::task::{AbortHandle, JoinHandle};
 
 use crate::errors::{panicked, to_pyerr};
-use crate::progress::{self, ProgressSink};
+use crate::progress::ProgressSink;
 
 /// How often a waiting thread checks for signals and shows progress.
 pub const TICK: Duration = Duration::from_millis(100);
@@ -129,7 +129,7 @@ where
             (Some(sink), Some(event_loop)) => loop {
                 match tokio::time::timeout(TICK, &mut task).await {
                     Ok(joined) => break joined,
-                    Err(_) => post_progress(sink, event_loop),
+                    Err(_) => sink.post(event_loop),
                 }
             },
             _ => (&mut task).await,
@@ -137,24 +137,13 @@ where
         guard.armed = false;
         let result = joined.map_err(panicked)?;
         if let (Ok(_), Some(sink), Some(event_loop)) = (&result, &sink, &event_loop) {
-            post_progress(sink, event_loop);
+            sink.post(event_loop);
         }
         Python::attach(|py| match result {
             Ok(value) => convert(py, value),
             Err(e) => Err(to_pyerr(py, e)),
         })
     })
-}
-
-/// Schedules the progress callable on the event loop if there is a new report.
-fn post_progress(sink: &ProgressSink, event_loop: &Py<PyAny>) {
-    if let Some(p) = sink.take() {
-        let (a, b, c, d) = progress::args(p);
-        Python::attach(|py| {
-            // Fails only when the loop is closed: nobody is left to show progress to.
-            let _ = event_loop.call_method1(py, "call_soon_threadsafe", (sink.callback(), a, b, c, d));
-        });
-    }
 }
 
 /// Cancels (or aborts) the operation when the asyncio side drops it before it finished.

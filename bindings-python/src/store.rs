@@ -13,7 +13,7 @@ use s3keep::backup::{DeleteOptions, ListFilter, RestoreOptions, SaveOptions};
 use s3keep::runtime::CancelToken;
 use s3keep::{BackupStore, ConfigKey, StoreConfig};
 
-use crate::convert::{duration, opt_count, store_config};
+use crate::convert::{duration, store_config};
 use crate::errors::to_pyerr;
 use crate::filesets;
 use crate::ids::backup_id;
@@ -80,12 +80,6 @@ fn infos(py: Python<'_>, list: Vec<s3keep::BackupInfo>) -> PyResult<Py<PyAny>> {
     to_py_list(py, "BackupInfo", &list)
 }
 
-fn cancelled(what: &str) -> s3keep::Error {
-    s3keep::Error::Cancelled(s3keep::ErrorDetails::message(format!(
-        "{what} was cancelled before it started"
-    )))
-}
-
 impl PyBackupStore {
     fn from_config(py: Python<'_>, config: StoreConfig) -> PyResult<Self> {
         Ok(Self {
@@ -130,7 +124,8 @@ impl PyBackupStore {
                 .await
                 .expect("walking the file sets does not panic")?;
             if token.is_cancelled() {
-                return Err(cancelled("the save"));
+                let message = "the save was cancelled before it started";
+                return Err(s3keep::Error::Cancelled(s3keep::ErrorDetails::message(message)));
             }
             store.save(id, sets, options).await
         });
@@ -152,11 +147,12 @@ impl PyBackupStore {
         checkpoint: Option<i128>,
         node: Option<i128>,
     ) -> PyResult<Call<Vec<s3keep::BackupInfo>>> {
-        let filter = ListFilter {
-            partition: opt_count(py, "partition", partition, u32::MAX as u64)?.map(|n| n as u32),
-            checkpoint: opt_count(py, "checkpoint", checkpoint, u64::MAX)?,
-            node: opt_count(py, "node", node, u32::MAX as u64)?.map(|n| n as u32),
-        };
+        let mut filter = ListFilter::default();
+        for (name, value) in [("partition", partition), ("checkpoint", checkpoint), ("node", node)] {
+            if let Some(n) = value {
+                filter.set(name, &n.to_string()).map_err(|e| to_pyerr(py, e))?;
+            }
+        }
         Ok(Call::new(self.op(move |s| async move { s.list(filter).await }), infos))
     }
 

@@ -1,15 +1,24 @@
 // BackupStore: the JavaScript face of the Rust core, the same in Node, Deno, Bun and
 // workerd. Translation only: ids, options and file sources are normalised here, the work
 // (layout, protocols, S3 requests over fetch) is done by the wasm module.
-import { WasmCancel, WasmCrc32c, WasmStore } from "../pkg/s3keep_wasm.js";
-import { CancelledError, InvalidInputError, toError } from "./errors.js";
+import { isRestored as wasmIsRestored, WasmCancel, WasmStore } from "../pkg/s3keep_wasm.js";
+import * as errors from "./errors.js";
 
-export {
-  S3KeepError, NoSuchBucketError, NotFoundError, BackupAlreadyExistsError,
-  BackupNotCompletedError, AccessDeniedError, InvalidCredentialsError, ClockSkewError,
-  ThrottledError, NetworkError, TimeoutError, InvalidInputError, IntegrityError, ConflictError,
-  IoError, CancelledError, RedirectError, S3Error,
-} from "./errors.js";
+const { CancelledError, InvalidInputError, S3Error, S3KeepError } = errors;
+/** The error class of each kind of the core: every class errors.js exports but the base. */
+const CLASSES = Object.fromEntries(
+  Object.values(errors).filter((c) => c !== S3KeepError).map((c) => [c.kind, c]),
+);
+
+/**
+ * @internal The S3KeepError for a value thrown by the wasm side; anything else is returned
+ * as is. `cause` (an AbortSignal's reason) is attached to cancellations.
+ */
+export function toError(thrown, cause) {
+  if (thrown instanceof S3KeepError || !thrown || thrown.s3keepError !== true) return thrown;
+  const Class = CLASSES[thrown.kind] ?? S3Error;
+  return new Class(thrown.message, { ...thrown, cause: Class === CancelledError ? cause : undefined });
+}
 
 /** Raised by the constructor when the wasm module was never initialised. */
 let notReady = () => undefined;
@@ -66,9 +75,9 @@ function asBytes(chunk) {
 }
 
 /**
- * One file to save as the wasm side pulls it: [kind, read, size, cleanup].
+ * One file to save as the wasm side pulls it: [kind, read or stream, size, cleanup].
  * Bytes and Blobs are read by ranges (one part at a time: a Blob is never read whole),
- * streams chunk by chunk.
+ * streams chunk by chunk (as Uint8Arrays).
  */
 function source(value, name) {
   const bytes = typeof value === "string" || value instanceof ArrayBuffer || ArrayBuffer.isView(value)
@@ -90,13 +99,8 @@ function source(value, name) {
   const stream = isReadableStream(value) ? value : isReadableStream(value?.stream) ? value.stream : undefined;
   if (stream) {
     const size = isReadableStream(value) ? undefined : value.size;
-    const reader = stream.getReader();
-    const read = async () => {
-      const { done, value: chunk } = await reader.read();
-      return done ? undefined : asBytes(chunk);
-    };
-    const cleanup = (error) => reader.cancel(error).catch(() => {});
-    return ["stream", read, size, cleanup];
+    const bytes = stream.pipeThrough(new TransformStream({ transform: (chunk, c) => c.enqueue(asBytes(chunk)) }));
+    return ["stream", bytes, size, (error) => bytes.cancel(error).catch(() => {})];
   }
   throw new InvalidInputError(
     `file ${JSON.stringify(name)}: expected a Uint8Array, Blob, File, ReadableStream or {stream, size}; got ${Object.prototype.toString.call(value)}`,
@@ -234,9 +238,9 @@ export class BackupStore {
           files.push([set, name, kind, read, size]);
         }
       }
-      const options = JSON.stringify({ metadata: metadata ?? {}, descriptor: descriptor ?? {} });
+      const [meta, zeebe] = [JSON.stringify(metadata ?? {}), JSON.stringify(descriptor ?? {})];
       const progress = onProgress ? (p) => onProgress(p) : undefined;
-      return fromCore(await cancellable(signal, (c) => this.#raw.save(idText(id), files, options, progress, c)));
+      return fromCore(await cancellable(signal, (c) => this.#raw.save(idText(id), files, meta, zeebe, progress, c)));
     } catch (e) {
       for (const cleanup of cleanups) cleanup(e);
       throw e;
@@ -250,13 +254,9 @@ export class BackupStore {
 
   /** Every backup matching the filter, sorted by (partition, node, checkpoint). */
   async list(filter = {}, { signal } = {}) {
-    const f = filter ?? {};
-    const json = JSON.stringify({
-      partition: f.partition,
-      checkpoint: f.checkpoint === undefined || f.checkpoint === null ? undefined : String(f.checkpoint),
-      node: f.node,
-    });
-    return fromCore(await cancellable(signal, (c) => this.#raw.list(json, c)));
+    const { partition, checkpoint, node } = filter ?? {};
+    const fields = { partition, checkpoint: typeof checkpoint === "bigint" ? String(checkpoint) : checkpoint, node };
+    return fromCore(await cancellable(signal, (c) => this.#raw.list(fields, c)));
   }
 
   /**
@@ -358,16 +358,14 @@ export class RestoredFile {
     let reader;
     let opening;
     const done = () => {
-      reader?.close();
-      reader?.free();
-      reader = undefined;
       cancellation?.dispose();
       cancellation = undefined;
     };
+    // The core's stream, whose errors become S3KeepErrors here.
     const open = async () => {
       try {
         cancellation = new Cancellation(signal);
-        reader = await this.#raw.openFile(this.#id, this.set, this.#entry, cancellation.handle());
+        reader = this.#raw.openFile(this.#id, this.set, this.#entry, cancellation.handle()).getReader();
       } catch (e) {
         done();
         throw toError(e, signal?.reason);
@@ -382,24 +380,36 @@ export class RestoredFile {
       pull: async (controller) => {
         try {
           await opening;
-          const chunk = await reader.next();
-          if (chunk === undefined) {
+          const { done: end, value } = await reader.read();
+          if (end) {
             done();
             controller.close();
           } else {
-            controller.enqueue(chunk);
+            controller.enqueue(value);
           }
         } catch (e) {
           done();
           throw toError(e, signal?.reason);
         }
       },
-      cancel: () => done(),
+      cancel: (reason) => {
+        done();
+        return reader?.cancel(reason);
+      },
     });
   }
 }
 
-/** @internal CRC32C (base64) for the Node directory helper. */
-export function crc32c() {
-  return new WasmCrc32c();
+/**
+ * @internal The resume check of restoreToDirectory (node.js), done by the core: whether
+ * `bytes`, a ReadableStream of the file already at `file.path`, holds `file` (its size and
+ * CRC32C).
+ */
+export async function isRestored(file, bytes) {
+  const entry = JSON.stringify({ name: file.name, size: file.size, crc32c: file.crc32c });
+  try {
+    return await wasmIsRestored(entry, bytes);
+  } catch (e) {
+    throw toError(e);
+  }
 }

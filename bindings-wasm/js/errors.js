@@ -1,6 +1,6 @@
-// The errors s3keep throws: one class per error of the Rust core (§6), all subclasses
+// The errors s3keep throws: one class per error kind of the Rust core (§6), all subclasses
 // of S3KeepError. The Rust side throws plain objects `{s3keepError: true, kind, code,
-// status, requestId, key, endpoint, message, hint}`; `toError` turns them into these.
+// status, requestId, key, endpoint, message, hint}`; `toError` (api.js) turns them into these.
 
 /** Base class of every s3keep error. */
 export class S3KeepError extends Error {
@@ -48,22 +48,3 @@ export class CancelledError extends S3KeepError { static kind = "Cancelled"; }
 export class RedirectError extends S3KeepError { static kind = "Redirect"; }
 /** An S3 error none of the other classes describes; `code` names it. */
 export class S3Error extends S3KeepError { static kind = "S3"; }
-
-const CLASSES = Object.fromEntries(
-  [
-    NoSuchBucketError, NotFoundError, BackupAlreadyExistsError, BackupNotCompletedError,
-    AccessDeniedError, InvalidCredentialsError, ClockSkewError, ThrottledError, NetworkError,
-    TimeoutError, InvalidInputError, IntegrityError, ConflictError, IoError, CancelledError,
-    RedirectError, S3Error,
-  ].map((c) => [c.kind, c]),
-);
-
-/**
- * The S3KeepError for a value thrown by the wasm side; anything else is returned as is.
- * `cause` (an AbortSignal's reason) is attached to cancellations.
- */
-export function toError(thrown, cause) {
-  if (thrown instanceof S3KeepError || !thrown || thrown.s3keepError !== true) return thrown;
-  const Class = CLASSES[thrown.kind] ?? S3Error;
-  return new Class(thrown.message, { ...thrown, cause: Class === CancelledError ? cause : undefined });
-}

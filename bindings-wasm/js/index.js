@@ -4,13 +4,8 @@
 import initWasm, { initSync } from "../pkg/s3keep_wasm.js";
 import { setNotReady } from "./api.js";
 
-export {
-  BackupStore, RestoredFile,
-  S3KeepError, NoSuchBucketError, NotFoundError, BackupAlreadyExistsError,
-  BackupNotCompletedError, AccessDeniedError, InvalidCredentialsError, ClockSkewError,
-  ThrottledError, NetworkError, TimeoutError, InvalidInputError, IntegrityError, ConflictError,
-  IoError, CancelledError, RedirectError, S3Error,
-} from "./api.js";
+export { BackupStore, RestoredFile } from "./api.js";
+export * from "./errors.js";
 export { restoreToDirectory } from "./node.js";
 
 const WASM_URL = new URL("../pkg/s3keep_wasm_bg.wasm", import.meta.url);

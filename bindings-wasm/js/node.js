@@ -1,16 +1,16 @@
 // restoreToDirectory: the native restore of §4 for runtimes with node:fs (Node, Deno,
 // Bun). node:fs is imported when called, so the main entry still loads without it.
-import { crc32c } from "./api.js";
-import { IoError, toError } from "./errors.js";
+import { isRestored, toError } from "./api.js";
+import { IoError } from "./errors.js";
 
 /**
  * Restores backup `id` into `dir`: the set `rootSet` (default "files", or the only set of
  * `sets`) straight into `dir`, every other set NAME into `dir/NAME/`. The core plans it
  * (`store.restore`: sets, names, clashes, temporary names, all checked before anything is
- * written); this module makes the node:fs calls. Each file is streamed to its temporary
- * name (`.NAME.s3keep-partial`) beside its final path, CRC32C verified, then renamed; a file
- * already there with the right size and CRC32C is skipped, so a restore run again after a
- * crash finishes it.
+ * written) and checks what is already there; this module makes the node:fs calls. Each file
+ * is streamed to its temporary name (`.NAME.s3keep-partial`) beside its final path, CRC32C
+ * verified, then renamed; a file already there with the right size and CRC32C is skipped,
+ * so a restore run again after a crash finishes it.
  *
  * No link below `dir` is followed (`dir` itself may be one: it is the caller's own path): a
  * symlink where a directory is needed is an IoError naming it, temporary files are created
@@ -127,18 +127,15 @@ async function alreadyRestored({ fs, flags }, target, file) {
       throw e;
     }
     if (!candidate(await handle.stat())) return false;
-    const crc = crc32c();
-    try {
-      const buffer = new Uint8Array(1 << 20);
-      for (;;) {
+    const buffer = new Uint8Array(1 << 20);
+    const bytes = new ReadableStream({
+      pull: async (controller) => {
         const { bytesRead } = await handle.read(buffer, 0, buffer.length);
-        if (bytesRead === 0) break;
-        crc.update(buffer.subarray(0, bytesRead));
-      }
-      return crc.digest() === file.crc32c;
-    } finally {
-      crc.free();
-    }
+        if (bytesRead === 0) controller.close();
+        else controller.enqueue(buffer.slice(0, bytesRead));
+      },
+    });
+    return await isRestored(file, bytes);
   } catch (e) {
     throw e?.kind ? e : ioError(target, e);
   } finally {

@@ -6,13 +6,8 @@ import { initSync } from "../pkg/s3keep_wasm.js";
 
 initSync({ module: wasmModule });
 
-export {
-  BackupStore, RestoredFile,
-  S3KeepError, NoSuchBucketError, NotFoundError, BackupAlreadyExistsError,
-  BackupNotCompletedError, AccessDeniedError, InvalidCredentialsError, ClockSkewError,
-  ThrottledError, NetworkError, TimeoutError, InvalidInputError, IntegrityError, ConflictError,
-  IoError, CancelledError, RedirectError, S3Error,
-} from "./api.js";
+export { BackupStore, RestoredFile } from "./api.js";
+export * from "./errors.js";
 
 /** Already initialised from the imported module; kept for the same API as the main entry. */
 export function init() {

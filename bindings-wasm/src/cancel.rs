@@ -3,6 +3,8 @@
 
 use std::future::Future;
 
+use futures::{Stream, StreamExt as _};
+
 use s3keep::runtime::CancelToken;
 use s3keep::{Error, ErrorDetails};
 use wasm_bindgen::prelude::*;
@@ -53,6 +55,24 @@ impl WasmCancel {
         };
         futures::pin_mut!(work, stop);
         futures::future::select(work, stop).await.factor_first().0
+    }
+}
+
+impl WasmCancel {
+    /// `stream`, failing with `Cancelled` as soon as the token fires; the rest of it is then
+    /// dropped, which aborts its `fetch`.
+    pub(crate) fn guard<T: 'static>(
+        self,
+        stream: impl Stream<Item = s3keep::Result<T>> + 'static,
+    ) -> impl Stream<Item = s3keep::Result<T>> {
+        futures::stream::unfold(Some((Box::pin(stream), self)), |state| async move {
+            let (mut stream, cancel) = state?;
+            match cancel.race(async { Ok(stream.next().await) }).await {
+                Ok(Some(Ok(item))) => Some((Ok(item), Some((stream, cancel)))),
+                Ok(Some(Err(e))) | Err(e) => Some((Err(e), None)),
+                Ok(None) => None,
+            }
+        })
     }
 }
 

@@ -2,35 +2,36 @@
 //!
 //! wasm-bindgen exports one class, `WasmStore`, wrapped by the JavaScript module
 //! `bindings-wasm/js/api.js` (the `BackupStore` users see). Options cross the boundary as
-//! JSON text; results as the core's JSON documents (`s3keep::report`, docs/SCHEMA.md),
-//! parsed into JS objects (the wrapper turns their `...At` timestamps into `Date`s and
-//! errors into `S3KeepError` subclasses); file bytes cross as `Uint8Array`s, pulled by the core through
-//! JS callbacks one part at a time (`source.rs`), so a `Blob` is never read whole.
+//! JS objects whose fields become the core's option strings (`options.rs`); results as the
+//! core's JSON documents (`s3keep::report`, docs/SCHEMA.md), parsed into JS objects (the
+//! wrapper turns their `...At` timestamps into `Date`s and errors into `S3KeepError`
+//! subclasses). File bytes cross as `Uint8Array`s: pulled by the core through JS callbacks
+//! one part at a time to save (`source.rs`), so a `Blob` is never read whole; pushed as a
+//! `ReadableStream` to restore.
 //!
-//! Every method returns a `Promise`. A `WasmCancel` handle (the wrapper ties it to an
-//! `AbortSignal`) cancels: `save` through the core's `CancelToken` (uploads aborted, status
-//! FAILED), the other operations by dropping their future, which aborts the `fetch`es in
-//! flight.
+//! Every method returns a `Promise` (`openFile` a `ReadableStream`). A `WasmCancel` handle
+//! (the wrapper ties it to an `AbortSignal`) cancels: `save` through the core's
+//! `CancelToken` (uploads aborted, status FAILED), the other operations by dropping their
+//! future, which aborts the `fetch`es in flight.
 #![cfg(target_arch = "wasm32")]
 
 mod cancel;
 mod error;
 mod options;
-mod reader;
 mod source;
 
 use std::future::Future;
 use std::sync::Arc;
 
+use futures::{StreamExt as _, TryStreamExt as _};
 use js_sys::{Array, Function, Promise};
-use s3keep::backup::{BackupStore, DeleteOptions, FileEntry, Progress};
+use s3keep::backup::{BackupStore, DeleteOptions, FileEntry, Progress, SaveOptions};
 use s3keep::BackupId;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 pub use cancel::WasmCancel;
-pub use reader::{WasmCrc32c, WasmFileReader};
 
 use error::to_js;
 
@@ -52,23 +53,27 @@ impl WasmStore {
         Ok(WasmStore { store })
     }
 
-    /// save(id, files, options): `files` is an array of `[set, name, kind, payload, size]`
-    /// (see `source.rs`); `options` the JSON `{metadata, descriptor}`. Resolves to the
-    /// backup's info (COMPLETED).
+    /// save(id, files, metadata, descriptor): `files` is an array of `[set, name, kind,
+    /// payload, size]` (see `source.rs`); `metadata` the JSON `{key: value}`, `descriptor`
+    /// the JSON of Zeebe's fields. Resolves to the backup's info (COMPLETED).
     pub fn save(
         &self,
         id: &str,
         files: Array,
-        options: &str,
+        metadata: &str,
+        descriptor: &str,
         on_progress: Option<Function>,
         cancel: Option<WasmCancel>,
     ) -> Result<Promise, JsValue> {
         let id = parse_id(id)?;
         let sets = source::file_sets(&files).map_err(|e| to_js(&e))?;
-        let mut save = options::save_options(options).map_err(|e| to_js(&e))?;
-        save.progress = on_progress.map(progress_callback);
-        // The core cancels a save itself: it must abort uploads and mark the backup FAILED.
-        save.cancel = cancel.map(|c| c.token());
+        let save = SaveOptions {
+            user_metadata: options::parse(metadata, "metadata").map_err(|e| to_js(&e))?,
+            descriptor: options::parse(descriptor, "descriptor").map_err(|e| to_js(&e))?,
+            progress: on_progress.map(progress_callback),
+            // The core cancels a save itself: it must abort uploads and mark the backup FAILED.
+            cancel: cancel.map(|c| c.token()),
+        };
         let store = self.store.clone();
         Ok(future_to_promise(async move {
             let info = store.save(id, sets, save).await.map_err(|e| to_js(&e))?;
@@ -92,8 +97,8 @@ impl WasmStore {
         })
     }
 
-    /// list(filter): `filter` is the JSON `{partition?, checkpoint?, node?}`.
-    pub fn list(&self, filter: &str, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
+    /// list(filter): `filter` is `{partition?, checkpoint?, node?}`.
+    pub fn list(&self, filter: &js_sys::Object, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
         let filter = options::list_filter(filter).map_err(|e| to_js(&e))?;
         Ok(self.op(cancel, move |s| async move { s.list(filter).await }))
     }
@@ -138,24 +143,32 @@ impl WasmStore {
         }))
     }
 
-    /// Opens one file of `restorePlan` for reading chunk by chunk, CRC32C verified.
+    /// One file of `directoryPlan` as a `ReadableStream` of `Uint8Array`s; its GetObject is
+    /// sent on the first read. It errors (with the core's error object) instead of closing
+    /// when the size or CRC32C is wrong, and with `Cancelled` when `cancel` fires.
     #[wasm_bindgen(js_name = openFile)]
-    pub fn open_file(&self, id: &str, set: &str, entry: &str, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
+    pub fn open_file(&self, id: &str, set: &str, entry: &str, cancel: Option<WasmCancel>) -> Result<JsValue, JsValue> {
         let id = parse_id(id)?;
-        let entry: FileEntry = options::file_entry(entry).map_err(|e| to_js(&e))?;
+        let entry: FileEntry = options::parse(entry, "file entry").map_err(|e| to_js(&e))?;
         let (store, set) = (self.store.clone(), set.to_string());
-        let token = cancel.as_ref().map(WasmCancel::clone_handle);
-        Ok(run(cancel, async move {
-            let output = store.open_file(id, &set, &entry).await?;
-            Ok(WasmFileReader::new(output.body, token).into())
-        }))
+        let open = async move { store.open_file(id, &set, &entry).await.map(|output| output.body) };
+        let body = futures::stream::once(open).try_flatten();
+        let body = match cancel {
+            Some(cancel) => cancel.guard(body).boxed_local(),
+            None => body.boxed_local(),
+        };
+        let chunks = body.map(|item| match item {
+            Ok(chunk) => Ok(js_sys::Uint8Array::from(&chunk[..]).into()),
+            Err(e) => Err(to_js(&e)),
+        });
+        Ok(wasm_streams::ReadableStream::from_stream(chunks).into_raw().into())
     }
 
-    /// Reads one file of `restorePlan` whole, CRC32C verified: a `Uint8Array`.
+    /// Reads one file of `directoryPlan` whole, CRC32C verified: a `Uint8Array`.
     #[wasm_bindgen(js_name = readFile)]
     pub fn read_file(&self, id: &str, set: &str, entry: &str, cancel: Option<WasmCancel>) -> Result<Promise, JsValue> {
         let id = parse_id(id)?;
-        let entry: FileEntry = options::file_entry(entry).map_err(|e| to_js(&e))?;
+        let entry: FileEntry = options::parse(entry, "file entry").map_err(|e| to_js(&e))?;
         let (store, set) = (self.store.clone(), set.to_string());
         Ok(run(cancel, async move {
             let bytes = store.read_file(id, &set, &entry).await?;
@@ -227,6 +240,19 @@ impl WasmStore {
             "region": config.client.region,
         }))
     }
+}
+
+/// The resume check of `restoreToDirectory`: resolves to whether `bytes`, a `ReadableStream`
+/// of the file already at the path of `entry` (JSON `{name, size, crc32c}`), is that entry
+/// (the core's `is_restored`: size and CRC32C).
+#[wasm_bindgen(js_name = isRestored)]
+pub fn is_restored(entry: &str, bytes: wasm_streams::readable::sys::ReadableStream) -> Result<Promise, JsValue> {
+    let entry: FileEntry = options::parse(entry, "file entry").map_err(|e| to_js(&e))?;
+    let bytes = source::js_stream(bytes, entry.name.clone());
+    Ok(future_to_promise(async move {
+        let restored = s3keep::backup::is_restored(&entry, bytes).await;
+        restored.map(JsValue::from).map_err(|e| to_js(&e))
+    }))
 }
 
 impl WasmStore {

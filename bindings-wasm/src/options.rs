@@ -3,20 +3,15 @@
 //! number is milliseconds for a duration (`"1500ms"`), bytes for a size (`"1024B"`) — and
 //! the core parses it, with the environment the wrapper hands over.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use js_sys::{Array, Function, Object};
-use s3keep::backup::{FileEntry, ListFilter, SaveOptions, ZeebeDescriptor};
+use s3keep::backup::ListFilter;
 use s3keep::options::{parse_duration, ValueKind};
 use s3keep::retention::RetentionPolicy;
 use s3keep::{ConfigKey, Error, Result, StoreConfig};
 use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
-
-fn parse<'a, T: Deserialize<'a>>(json: &'a str, what: &str) -> Result<T> {
-    serde_json::from_str(json).map_err(|e| Error::invalid_input(format!("bad {what}: {e}")))
-}
 
 /// A JS number as an integer where it is one (`1500`, not `1500.0`).
 fn number_text(n: f64) -> String {
@@ -59,15 +54,21 @@ pub(crate) fn store_config(options: &Object, env: Option<Function>) -> Result<St
     if let Some(env) = env {
         builder = builder.with_env(|name| env.call1(&JsValue::NULL, &name.into()).ok()?.as_string());
     }
-    for entry in Object::entries(options).iter() {
-        let entry: Array = entry.unchecked_into();
-        let (name, value) = (entry.get(0).as_string().unwrap_or_default(), entry.get(1));
+    for (name, value) in fields(options) {
         let key: ConfigKey = name.parse()?;
-        if !value.is_undefined() && !value.is_null() {
-            builder = builder.with_config(key, option_text(&name, key.kind(), &value)?);
-        }
+        builder = builder.with_config(key, option_text(&name, key.kind(), &value)?);
     }
     builder.build()
+}
+
+/// The fields of a JS object that are given (neither `undefined` nor `null`).
+fn fields(object: &Object) -> impl Iterator<Item = (String, JsValue)> {
+    Object::entries(object).into_iter().filter_map(|entry| {
+        let entry: Array = entry.unchecked_into();
+        let value = entry.get(1);
+        let given = !value.is_undefined() && !value.is_null();
+        given.then(|| (entry.get(0).as_string().unwrap_or_default(), value))
+    })
 }
 
 /// A duration argument outside the options (`olderThan`): a number of ms or a string.
@@ -75,67 +76,29 @@ pub(crate) fn duration(name: &str, value: &JsValue) -> Result<Duration> {
     parse_duration(name, &option_text(name, ValueKind::Duration, value)?)
 }
 
-/// `save(..., { metadata, descriptor })`.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct SaveJson {
-    #[serde(default)]
-    metadata: BTreeMap<String, String>,
-    #[serde(default)]
-    descriptor: ZeebeDescriptor,
-}
-
-pub(crate) fn save_options(json: &str) -> Result<SaveOptions> {
-    let o: SaveJson = parse(json, "save options")?;
-    Ok(SaveOptions {
-        user_metadata: o.metadata,
-        descriptor: o.descriptor,
-        ..SaveOptions::default()
-    })
-}
-
-/// `list({partition, checkpoint, node})`; the checkpoint comes as text (it may exceed 2^53).
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct FilterJson {
-    partition: Option<u32>,
-    checkpoint: Option<String>,
-    node: Option<u32>,
-}
-
-pub(crate) fn list_filter(json: &str) -> Result<ListFilter> {
-    let f: FilterJson = parse(json, "list filter")?;
-    let checkpoint = match f.checkpoint {
-        Some(c) => Some(
-            c.parse::<u64>()
-                .map_err(|_| Error::invalid_input(format!("checkpoint must be a non-negative integer, got {c:?}")))?,
-        ),
-        None => None,
-    };
-    Ok(ListFilter {
-        partition: f.partition,
-        checkpoint,
-        node: f.node,
-    })
+/// `list({partition, checkpoint, node})`: each a number or its text (the wrapper gives the
+/// checkpoint, which may exceed 2^53, as text).
+pub(crate) fn list_filter(filter: &Object) -> Result<ListFilter> {
+    let mut out = ListFilter::default();
+    for (name, value) in fields(filter) {
+        out.set(&name, &option_text(&name, ValueKind::Count, &value)?)?;
+    }
+    Ok(out)
 }
 
 /// `prune(policy)`: the core's settings by their camelCase names (`keepLast`, `keepWithin`...),
 /// a duration in ms or text.
 pub(crate) fn retention_policy(policy: &Object) -> Result<RetentionPolicy> {
     let mut out = RetentionPolicy::default();
-    for entry in Object::entries(policy).iter() {
-        let entry: Array = entry.unchecked_into();
-        let (name, value) = (entry.get(0).as_string().unwrap_or_default(), entry.get(1));
+    for (name, value) in fields(policy) {
         let setting = out.get(&name).filter(|_| !name.contains('_'));
         let setting = setting.ok_or_else(|| Error::invalid_input(format!("unknown retention setting {name:?}")))?;
-        if !value.is_undefined() && !value.is_null() {
-            out.set(&name, &option_text(&name, setting.kind(), &value)?)?;
-        }
+        out.set(&name, &option_text(&name, setting.kind(), &value)?)?;
     }
     Ok(out)
 }
 
-/// An entry of `restorePlan`, handed back by the wrapper to open the file.
-pub(crate) fn file_entry(json: &str) -> Result<FileEntry> {
-    parse(json, "file entry")
+/// Parses the JSON text `json`, an argument the wrapper serialised (`what` names it).
+pub(crate) fn parse<'a, T: Deserialize<'a>>(json: &'a str, what: &str) -> Result<T> {
+    serde_json::from_str(json).map_err(|e| Error::invalid_input(format!("bad {what}: {e}")))
 }

@@ -4,12 +4,13 @@
 //! - `"ranged"` (`Uint8Array`, `Blob`, `File`): `read(start, end)` gives the bytes
 //!   `start..end` as a `Uint8Array`, or a `next()` function yielding them in chunks (a
 //!   `blob.slice(start, end).stream()`), so only the parts in flight are ever in memory;
-//! - `"stream"` (`ReadableStream`): `read()` gives the next chunk, or `undefined` at the end;
-//!   `size` is known only when the caller gave it;
+//! - `"stream"`: a `ReadableStream` of `Uint8Array`s, read as the upload needs it; `size`
+//!   is known only when the caller gave it;
 //! - `"url"`: the whole set is every object under the S3 prefix `read` (a string
 //!   `s3://BUCKET/PREFIX?endpoint=...`, §13), parsed and listed by the core.
 
 use bytes::Bytes;
+use futures::StreamExt as _;
 use js_sys::{Array, Function, Promise, Uint8Array};
 use s3keep::backup::{FileSet, FileSpec, RangedSource, Source};
 use s3keep::runtime::BoxFuture;
@@ -39,13 +40,13 @@ pub(crate) fn file_sets(files: &Array) -> Result<Vec<FileSet>> {
             sets.push(FileSet::from_url(set, &url)?);
             continue;
         }
-        let read: Function = entry
-            .get(3)
-            .dyn_into()
-            .map_err(|_| Error::invalid_input(format!("file {name:?}: no reader")))?;
         let size = entry.get(4).as_f64().map(|s| s as u64);
         let source = match entry.get(2).as_string().as_deref() {
             Some("ranged") => {
+                let read: Function = entry
+                    .get(3)
+                    .dyn_into()
+                    .map_err(|_| Error::invalid_input(format!("file {name:?}: no reader")))?;
                 let size = size.ok_or_else(|| Error::invalid_input(format!("file {name:?}: size missing")))?;
                 Source::Ranged(std::sync::Arc::new(JsRanged {
                     size,
@@ -55,7 +56,7 @@ pub(crate) fn file_sets(files: &Array) -> Result<Vec<FileSet>> {
             }
             Some("stream") => Source::Stream {
                 size,
-                stream: js_stream(read, name.clone()),
+                stream: js_stream(entry.get(3).unchecked_into(), name.clone()),
             },
             _ => return Err(Error::invalid_input(format!("file {name:?}: unknown source kind"))),
         };
@@ -124,23 +125,12 @@ impl JsRanged {
     }
 }
 
-/// A `ReadableStream`, chunk by chunk, through the wrapper's `read()`.
-fn js_stream(read: Function, name: String) -> ByteStream {
-    Box::pin(futures::stream::unfold(Some((read, name)), |state| async move {
-        let (read, name) = state?;
-        let next = match read.call0(&JsValue::NULL) {
-            Ok(value) => resolve(value).await,
-            Err(e) => Err(e),
-        };
-        match next {
-            Ok(chunk) if chunk.is_undefined() || chunk.is_null() => None,
-            Ok(chunk) => {
-                let item = chunk_bytes(&name, chunk);
-                let stop = item.is_err();
-                Some((item, if stop { None } else { Some((read, name)) }))
-            }
-            Err(e) => Some((Err(js_io_error(&name, e)), None)),
-        }
+/// A `ReadableStream` of `Uint8Array`s, chunk by chunk; dropping it (a save failed) cancels it.
+pub(crate) fn js_stream(stream: wasm_streams::readable::sys::ReadableStream, name: String) -> ByteStream {
+    let chunks = wasm_streams::ReadableStream::from_raw(stream).into_stream();
+    Box::pin(chunks.map(move |chunk| match chunk {
+        Ok(chunk) => chunk_bytes(&name, chunk),
+        Err(e) => Err(js_io_error(&name, e)),
     }))
 }
 

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use s3keep::retention::RetentionPolicy;
 use s3keep::BackupId;
 
 use crate::options::OptionArgs;
@@ -214,6 +215,24 @@ pub struct PruneArgs {
     pub yes: bool,
 }
 
+impl PruneArgs {
+    /// The retention policy of the flags; stale after the store's `stale_after` option.
+    pub fn policy(&self) -> RetentionPolicy {
+        RetentionPolicy {
+            keep_last: self.keep_last,
+            keep_hourly: self.keep_hourly,
+            keep_daily: self.keep_daily,
+            keep_weekly: self.keep_weekly,
+            keep_monthly: self.keep_monthly,
+            keep_yearly: self.keep_yearly,
+            keep_within: self.keep_within,
+            prune_failed: self.prune_failed,
+            prune_stale: self.prune_stale,
+            stale_after: None,
+        }
+    }
+}
+
 /// `verify ID [--deep]`
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -244,101 +263,4 @@ pub struct CleanupArgs {
     /// --stale-after option, 1d); keep it above the longest save.
     #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
     pub older_than: Option<Duration>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
-        Cli::try_parse_from(std::iter::once("s3keep").chain(args.iter().copied()))
-    }
-
-    #[test]
-    fn clap_definition_is_consistent() {
-        use clap::CommandFactory;
-        Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn global_options_are_accepted_before_and_after_the_command() {
-        let before = parse(&["--bucket", "b", "--json", "list"]).unwrap();
-        let after = parse(&["list", "--bucket", "b", "--json"]).unwrap();
-        for cli in [before, after] {
-            assert_eq!(cli.global.options.pairs, [("bucket".to_string(), "b".to_string())]);
-            assert!(cli.global.json);
-        }
-    }
-
-    #[test]
-    fn save_collects_sets_and_metadata() {
-        let cli = parse(&[
-            "save",
-            "1/2/3",
-            "/data",
-            "--set",
-            "snapshot=/s",
-            "--meta",
-            "a=1",
-            "--meta",
-            "b=x=y",
-        ])
-        .unwrap();
-        let Command::Save(save) = cli.command else {
-            panic!("not save")
-        };
-        assert_eq!(save.id.as_deref(), Some("1/2/3"));
-        assert_eq!(save.dir, Some(PathBuf::from("/data")));
-        assert_eq!(save.sets, vec![("snapshot".to_string(), PathBuf::from("/s"))]);
-        assert_eq!(save.meta, vec![("a".into(), "1".into()), ("b".into(), "x=y".into())]);
-    }
-
-    #[test]
-    fn bad_values_are_usage_errors() {
-        for args in [
-            &["status", "1/2"][..],
-            &["restore", "x/y/z", "dir"],
-            &["save", "--meta", "novalue"],
-            &["save", "--set", "nopath"],
-            &["prune", "--keep-within", "7"],
-            &["prune", "--dry-run", "--yes"],
-            &["cleanup-uploads", "--older-than", "1y"],
-            &["list", "--partition", "-1"],
-            &["frobnicate"],
-        ] {
-            let err = parse(args).unwrap_err();
-            assert_eq!(err.exit_code(), 2, "{args:?}: {err}");
-        }
-    }
-
-    #[test]
-    fn prune_reads_the_whole_policy() {
-        let cli = parse(&[
-            "prune",
-            "--keep-last",
-            "3",
-            "--keep-daily",
-            "7",
-            "--keep-within",
-            "2d",
-            "--prune-failed",
-            "--yes",
-        ])
-        .unwrap();
-        let Command::Prune(p) = cli.command else {
-            panic!("not prune")
-        };
-        assert_eq!(p.keep_last, Some(3));
-        assert_eq!(p.keep_daily, Some(7));
-        assert_eq!(p.keep_within, Some(Duration::from_secs(2 * 86_400)));
-        assert!(p.prune_failed && p.yes && !p.dry_run && !p.prune_stale);
-    }
-
-    #[test]
-    fn cleanup_defaults_to_the_stale_after_option() {
-        let Command::CleanupUploads(c) = parse(&["cleanup-uploads"]).unwrap().command else {
-            panic!()
-        };
-        assert_eq!(c.older_than, None);
-    }
 }

@@ -28,33 +28,3 @@ pub fn code_for(error: &Error) -> i32 {
         _ => FAILURE,
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use s3keep::ErrorDetails;
-
-    #[test]
-    fn errors_map_to_the_exit_codes_of_the_spec() {
-        let d = || ErrorDetails::message("x");
-        let cases = [
-            (Error::NotFound(d()), 3),
-            (Error::NoSuchBucket(d()), 3),
-            (Error::BackupAlreadyExists(d()), 4),
-            (Error::Conflict(d()), 4),
-            (Error::InvalidInput(d()), 2),
-            (Error::Cancelled(d()), 130),
-            (Error::AccessDenied(d()), 1),
-            (Error::InvalidCredentials(d()), 1),
-            (Error::BackupNotCompleted(d()), 1),
-            (Error::Network(d()), 1),
-            (Error::Integrity(d()), 1),
-            (Error::Io(d()), 1),
-            (Error::Redirect(d()), 1),
-            (Error::S3(d()), 1),
-        ];
-        for (error, code) in cases {
-            assert_eq!(code_for(&error), code, "{}", error.kind());
-        }
-    }
-}

@@ -36,7 +36,7 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     let args: Vec<OsString> = args.into_iter().collect();
     let cli = match args::Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        Err(e) => return usage_error(&e, &args),
+        Err(e) => return usage_error(&shown_error(e, &args), &args),
     };
     logging::init(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -54,6 +54,26 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     code
 }
 
+/// clap quotes a bad argument as typed, so one holding a newline or an ESC sequence would
+/// forge lines or recolour the terminal: such a line is parsed once more with its arguments
+/// escaped ([`s3keep::escape::escape_controls`]), and that error, which names the same
+/// argument in its escaped form, is the one shown.
+fn shown_error(e: clap::Error, args: &[OsString]) -> clap::Error {
+    let unsafe_arg = |a: &OsString| a.to_string_lossy().chars().any(s3keep::escape::is_unsafe);
+    if !args.iter().any(unsafe_arg) {
+        return e;
+    }
+    let escaped = args
+        .iter()
+        .map(|a| OsString::from(s3keep::escape::escape_controls(&a.to_string_lossy()).as_ref()));
+    args::Cli::try_parse_from(escaped).err().unwrap_or_else(|| {
+        // Escaping made the line valid: show the first error, every line of it escaped.
+        let text = e.render().to_string();
+        let text = text.trim_start_matches("error: ").trim_end();
+        clap::Error::raw(e.kind(), format!("{}\n", s3keep::escape::escape_controls(text)))
+    })
+}
+
 /// Prints clap's message (help and version on stdout, errors on stderr) and, for an error
 /// with `--json` anywhere on the line, the error document on stdout.
 fn usage_error(e: &clap::Error, args: &[OsString]) -> i32 {
@@ -65,23 +85,8 @@ fn usage_error(e: &clap::Error, args: &[OsString]) -> i32 {
             .lines()
             .next()
             .unwrap_or_default()
-            .trim_start_matches("error: ")
-            .to_string();
-        output::Output {
-            json: true,
-            quiet: false,
-        }
-        .document(&json!({
-            "error": {
-                "kind": "InvalidInput",
-                "code": null,
-                "status": null,
-                "requestId": null,
-                "key": null,
-                "message": message,
-                "hint": "see `s3keep --help`",
-            }
-        }));
+            .trim_start_matches("error: ");
+        output::Output::default().document(&json!({ "error": s3keep::Error::invalid_input(message) }));
     }
     code
 }

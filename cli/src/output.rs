@@ -111,35 +111,22 @@ pub fn size(bytes: Option<u64>) -> String {
 
 /// The human lines of one backup's status: `key: value`, aligned.
 pub fn backup_lines(info: &BackupInfo) -> Vec<(String, String)> {
-    let mut lines = vec![
-        ("backup".to_string(), info.id.to_string()),
-        ("status".into(), info.status.to_string()),
+    let known = [
+        ("backup", Some(info.id.to_string())),
+        ("status", Some(info.status.to_string())),
+        ("failure reason", info.failure_reason.clone()),
+        ("created", info.created_at.map(|t| short_time(Some(t)))),
+        ("updated", info.updated_at.map(|t| short_time(Some(t)))),
+        ("files", info.file_count.map(|n| n.to_string())),
+        (
+            "size",
+            info.total_size.map(|b| format!("{} ({b} bytes)", size(Some(b)))),
+        ),
+        ("writer", info.writer.clone()),
     ];
-    if let Some(reason) = &info.failure_reason {
-        lines.push(("failure reason".into(), reason.clone()));
-    }
-    if info.created_at.is_some() {
-        lines.push(("created".into(), short_time(info.created_at)));
-    }
-    if info.updated_at.is_some() {
-        lines.push(("updated".into(), short_time(info.updated_at)));
-    }
-    if let Some(files) = info.file_count {
-        lines.push(("files".into(), files.to_string()));
-    }
-    if info.total_size.is_some() {
-        lines.push((
-            "size".into(),
-            format!("{} ({} bytes)", size(info.total_size), info.total_size.unwrap_or(0)),
-        ));
-    }
-    if let Some(writer) = &info.writer {
-        lines.push(("writer".into(), writer.clone()));
-    }
-    for (k, v) in &info.user_metadata {
-        lines.push((format!("meta {k}"), v.clone()));
-    }
-    lines
+    let known = known.into_iter().filter_map(|(k, v)| Some((k.to_string(), v?)));
+    let meta = info.user_metadata.iter().map(|(k, v)| (format!("meta {k}"), v.clone()));
+    known.chain(meta).collect()
 }
 
 /// Renders `key: value` pairs with the values aligned. Keys and values may come from the
@@ -162,84 +149,21 @@ fn shown(text: &str) -> String {
 /// the widest cell; the last column is not padded.
 pub fn render_table(headers: &[&str], rows: &[Vec<String>]) -> String {
     // Cells may come from the store (a failure reason): escaped as in `render_pairs`.
-    let rows: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|c| shown(c)).collect()).collect();
-    let rows = &rows[..];
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            if i < widths.len() {
-                widths[i] = widths[i].max(cell.chars().count());
-            }
-        }
-    }
-    let render_row = |cells: Vec<&str>| {
-        let last = cells.len().saturating_sub(1);
-        let mut line = String::new();
-        for (i, cell) in cells.into_iter().enumerate() {
-            if i == last {
-                line.push_str(cell);
-            } else {
-                let pad = widths[i] - cell.chars().count();
-                line.push_str(cell);
-                line.push_str(&" ".repeat(pad + 2));
-            }
-        }
-        line.trim_end().to_string() + "\n"
-    };
-    let mut text = render_row(headers.to_vec());
-    for row in rows {
-        text.push_str(&render_row(row.iter().map(String::as_str).collect()));
+    let header = headers.iter().map(|h| h.to_string()).collect();
+    let rows: Vec<Vec<String>> = std::iter::once(header)
+        .chain(rows.iter().map(|r| r.iter().map(|c| shown(c)).collect()))
+        .collect();
+    let width = |i: usize| rows.iter().filter_map(|r| r.get(i)).map(|c| c.chars().count()).max();
+    let widths: Vec<usize> = (0..headers.len()).map(|i| width(i).unwrap_or(0)).collect();
+    let mut text = String::new();
+    for row in &rows {
+        let last = row.len().saturating_sub(1);
+        let cells = row.iter().enumerate().map(|(i, c)| match i == last {
+            true => c.clone(),
+            false => format!("{c:<0$}", widths[i]),
+        });
+        text.push_str(cells.collect::<Vec<_>>().join("  ").trim_end());
+        text.push('\n');
     }
     text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use s3keep::{BackupId, StatusCode};
-    use std::collections::BTreeMap;
-
-    fn info() -> BackupInfo {
-        BackupInfo {
-            id: BackupId::new(1, 1_700_000_000_000, 2),
-            status: StatusCode::Completed,
-            failure_reason: None,
-            created_at: Some(time::macros::datetime!(2024-05-01 13:45:12.5 UTC)),
-            updated_at: None,
-            writer: Some("s3keep/0.1.0".into()),
-            total_size: Some(1536),
-            file_count: Some(2),
-            user_metadata: BTreeMap::from([("k".to_string(), "v".to_string())]),
-        }
-    }
-
-    #[test]
-    fn tables_pad_columns_to_the_widest_cell() {
-        let text = render_table(
-            &["ID", "STATUS"],
-            &[
-                vec!["0/1/0".into(), "COMPLETED".into()],
-                vec!["0/12345/0".into(), "FAILED".into()],
-            ],
-        );
-        assert_eq!(text, "ID         STATUS\n0/1/0      COMPLETED\n0/12345/0  FAILED\n");
-    }
-
-    #[test]
-    fn values_from_the_store_are_printed_escaped() {
-        let pairs = [("meta k\u{1b}".to_string(), "a\nforged: line\u{1b}[2J".to_string())];
-        let text = render_pairs(&pairs);
-        assert_eq!(text, "meta k\\u{1b}:  a\\nforged: line\\u{1b}[2J\n");
-        let table = render_table(&["ID", "FAILURE REASON"], &[vec!["1/2/3".into(), "x\ny\u{7}".into()]]);
-        assert_eq!(table.lines().count(), 2, "{table:?}");
-        assert!(table.contains("x\\ny\\u{7}"), "{table:?}");
-    }
-
-    #[test]
-    fn human_times_and_sizes_are_short() {
-        assert_eq!(short_time(info().created_at), "2024-05-01 13:45:12Z");
-        assert_eq!(short_time(None), "-");
-        assert_eq!(size(Some(1536)), "1.50 KiB");
-        assert_eq!(size(None), "-");
-    }
 }

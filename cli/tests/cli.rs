@@ -460,6 +460,29 @@ fn usage_errors_exit_2() {
     assert!(version.stdout.starts_with("s3keep "), "{}", version.stdout);
 }
 
+/// clap quotes a bad argument as typed: a newline in it would forge a line of the error, an
+/// ESC sequence would reach the terminal. Parsing fails before any request, so no store.
+#[test]
+fn usage_errors_show_control_characters_escaped() {
+    for (args, shown) in [
+        (&["list", "--bad\nforged\x1b[31m"][..], r"--bad\nforged\u{1b}[31m"),
+        // Parsed by the core's option table, which escapes on its own.
+        (&["--bucket", "b", "list", "--concurrency", "4\nforged"], r"4\nforged"),
+        (&["frob\x1b]0;title\x07", "x"], r"frob\u{1b}]0;title\u{7}"),
+    ] {
+        let run = s3keep(args, "unused");
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        let first = run.stderr.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with("error: ") && first.contains(shown),
+            "{args:?}: {:?}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains(['\x1b', '\x07']), "{args:?}: {:?}", run.stderr);
+        assert!(!run.stderr.lines().any(|l| l.starts_with("forged")), "{:?}", run.stderr);
+    }
+}
+
 #[test]
 fn wrong_credentials_fail_with_one_line_naming_the_s3_code() {
     let store = Store::new();

@@ -88,7 +88,9 @@ pub enum ChecksumMode {
 pub struct RetryConfig {
     /// Attempts per request, the first included (default 5). 1 disables retries.
     pub max_attempts: u32,
-    /// Total time budget per request, retries and their sleeps included (default 60 s).
+    /// Total time budget per request, retries and their sleeps included (default 3 min:
+    /// room for two retries after attempts that each waited the whole 60 s read timeout,
+    /// as a request in flight to a node that crashed does).
     pub max_elapsed: Duration,
     /// The first backoff's upper bound (default 100 ms); doubles each retry.
     pub base_delay: Duration,
@@ -100,7 +102,7 @@ impl Default for RetryConfig {
     fn default() -> Self {
         Self {
             max_attempts: 5,
-            max_elapsed: Duration::from_secs(60),
+            max_elapsed: Duration::from_secs(180),
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(10),
         }

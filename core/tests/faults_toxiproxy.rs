@@ -154,7 +154,7 @@ async fn saves_and_restores_through_resets_latency_bandwidth_and_slicing_all_com
     config.create_bucket = false;
     config.multipart_threshold = PART as u64;
     config.part_size = PART as u64;
-    // The retry budget is the default one (5 attempts, 60 s per request).
+    // The retry budget is the default one (5 attempts, 3 minutes per request).
     assert_eq!(config.client.retry, s3keep::RetryConfig::default());
 
     let started = Instant::now();

@@ -2,7 +2,7 @@
 //! uses once they are past the grace period; a stale lock is broken; a save whose lock
 //! was removed stops; a save and a prune racing 100 times never lose a COMPLETED backup;
 //! a prune dropped in the middle of GC leaves every COMPLETED backup whole and the next
-//! prune finishes the work.
+//! prune finishes the work; saves that keep a shared lock standing do not starve prune.
 //!
 //! The stores here use a short `stale_after` (seconds), which is also the lock stale limit
 //! and GC's grace period, so that the protocol's waits fit in a test.
@@ -11,9 +11,10 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use s3keep::backup::{FileSet, ListFilter, RestoreOptions, SaveOptions};
+use s3keep::backup::{FileSet, FileSpec, ListFilter, RestoreOptions, SaveOptions, Source};
 use s3keep::retention::RetentionPolicy;
 use s3keep::{BackupId, BackupStore, Error, StatusCode};
 use support::proxy::{Fault, Proxy};
@@ -219,6 +220,37 @@ async fn a_stale_lock_is_waited_out_then_broken_by_prune() {
     store.prune(&RetentionPolicy::default(), false).await.unwrap();
     assert!(support::keys_under(&store, "locks/").await.is_empty());
     all_completed_verify_deep(&store).await;
+}
+
+/// A lock whose holder, a process of this host that has exited, never deleted it (its
+/// DeleteObject was lost, or it was killed): prune breaks it at once (restic's rule),
+/// without waiting out the 30-minute stale limit.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn prune_breaks_at_once_a_lock_whose_holder_on_this_host_is_gone() {
+    let store = store_with_stale_after(Duration::from_secs(86_400), None, None).await;
+    save_tree(&store, BackupId::new(1, 1, 0), 1).await.unwrap();
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let gone = child.id();
+    child.wait().unwrap();
+    // The host name as the lock code reads it.
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .unwrap();
+    let namespace = std::fs::read_link("/proc/self/ns/pid").unwrap();
+    let ghost = format!("{}locks/{}", store.layout().prefix(), "cd".repeat(32));
+    let body = serde_json::json!({"kind": "shared", "operation": "save", "backupId": "1/2/0", "host": host,
+        "pid": gone, "pidNamespace": namespace.to_str().unwrap()});
+    let body = bytes::Bytes::from(body.to_string());
+    store
+        .client()
+        .put_object(&ghost, body, &Default::default())
+        .await
+        .unwrap();
+    store.prune(&keep_last(1), false).await.unwrap();
+    assert!(support::keys_under(&store, "locks/").await.is_empty());
 }
 
 #[tokio::test]
@@ -432,4 +464,110 @@ async fn a_prune_dropped_mid_gc_leaves_completed_backups_whole_and_the_next_fini
         cut_between_index_and_packs,
         "the first cut did not land between the index and the packs"
     );
+}
+
+/// Whether an exclusive lock object stands under `locks/` now.
+async fn exclusive_lock_stands(store: &BackupStore) -> bool {
+    for key in support::keys_under(store, "locks/").await {
+        let Ok(object) = store.client().get_object(&key, None).await else {
+            continue; // released between the listing and now
+        };
+        let Ok(body) = object.bytes().await else { continue };
+        let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        if doc["kind"] == "exclusive" {
+            return true;
+        }
+    }
+    false
+}
+
+/// Saves, as `id`, one file whose bytes come from a stream that ends when the returned
+/// sender is dropped: the save holds its shared lock until then. Its end is noted in `done`.
+fn save_held_open(
+    store: &BackupStore,
+    id: BackupId,
+    done: &Arc<Mutex<Vec<&'static str>>>,
+    name: &'static str,
+) -> (
+    tokio::sync::mpsc::UnboundedSender<bytes::Bytes>,
+    tokio::task::JoinHandle<Result<(), Error>>,
+) {
+    use futures::StreamExt as _;
+    let (feed, received) = tokio::sync::mpsc::unbounded_channel::<bytes::Bytes>();
+    let stream = futures::stream::unfold(received, |mut r| async move { r.recv().await.map(|b| (Ok(b), r)) }).boxed();
+    let set = FileSet {
+        name: "files".into(),
+        files: vec![FileSpec {
+            name: "stream.bin".into(),
+            source: Source::Stream { size: None, stream },
+        }],
+    };
+    let (store, done) = (store.clone(), done.clone());
+    let save = tokio::spawn(async move {
+        store.save(id, vec![set], SaveOptions::default()).await?;
+        done.lock().unwrap().push(name);
+        Ok(())
+    });
+    (feed, save)
+}
+
+/// Saves that overlap, so that some shared lock always stands, must not starve prune: once
+/// prune's exclusive lock stands (waiting for save A), a new save B waits for the prune, and
+/// the prune runs as soon as A ends. Before this, prune deleted its lock while any save held
+/// one, B took its lock meanwhile, and a steady stream of saves kept prune out for good.
+#[tokio::test]
+async fn saves_that_keep_a_shared_lock_standing_do_not_starve_prune() {
+    let store = store_with_stale_after(Duration::from_secs(60), None, None).await;
+    save_tree(&store, BackupId::new(1, 1, 0), 1).await.unwrap();
+    let done = Arc::new(Mutex::new(Vec::new()));
+    let (feed_a, save_a) = save_held_open(&store, BackupId::new(1, 2, 0), &done, "save A");
+    feed_a.send(bytes::Bytes::from(random(50_000, 2))).unwrap();
+    let mut polls = 0;
+    while support::keys_under(&store, "locks/").await.is_empty() {
+        polls += 1;
+        assert!(polls < 1000, "save A never took its lock");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let pruning = {
+        let (store, done) = (store.clone(), done.clone());
+        tokio::spawn(async move {
+            let report = store.prune(&keep_last(1), false).await;
+            done.lock().unwrap().push("prune");
+            report
+        })
+    };
+    let mut polls = 0;
+    while !exclusive_lock_stands(&store).await {
+        polls += 1;
+        assert!(
+            polls < 500,
+            "prune's exclusive lock never stood while save A held its shared lock"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let save_b = {
+        let (store, done) = (store.clone(), done.clone());
+        tokio::spawn(async move {
+            save_tree(&store, BackupId::new(1, 3, 0), 3).await?;
+            done.lock().unwrap().push("save B");
+            Ok::<_, Error>(())
+        })
+    };
+    // B's first tries meet the prune's lock (a save that got in would finish meanwhile).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    drop(feed_a);
+    save_a.await.unwrap().unwrap();
+    let report = pruning.await.unwrap().unwrap();
+    save_b.await.unwrap().unwrap();
+    let done = done.lock().unwrap().clone();
+    let at = |name: &str| done.iter().position(|d| *d == name).unwrap();
+    assert!(at("prune") < at("save B"), "save B got in while prune waited: {done:?}");
+    assert_eq!(
+        report.deleted,
+        [BackupId::new(1, 1, 0)],
+        "keep-last 1 of (1/1/0, 1/2/0)"
+    );
+    assert!(support::keys_under(&store, "locks/").await.is_empty());
+    all_completed_verify_deep(&store).await;
 }

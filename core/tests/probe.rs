@@ -7,9 +7,12 @@
 
 mod support;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use s3keep::backup::{FileSet, ProbeState, SaveOptions, CONDITIONAL_WRITES_IGNORED, PROBE_LINES};
 use s3keep::{BackupId, Error, StatusCode};
-use support::hostile::{Hostile, Reply};
+use support::hostile::{Body, Hostile, Reply};
 
 /// The capability (minio_harness.py) behind each probe line.
 fn capability(line: &str) -> &'static str {
@@ -183,6 +186,55 @@ async fn the_conditional_write_check_runs_once_per_store() {
         probe_puts, 5,
         "three saves (two on clones) share one check of five PutObjects"
     );
+    let keys = support::all_keys(store.client()).await;
+    assert!(keys.iter().all(|k| !k.contains(".s3keep-probe")), "{keys:?}");
+}
+
+#[tokio::test]
+async fn a_probe_request_the_store_could_not_answer_fails_that_save_with_its_error_and_is_not_kept() {
+    // 503 SlowDown, and 404 for the key the probe has just written: what a distributed
+    // MinIO answered while a node rejoined. Neither says anything about conditional writes.
+    let slow_down = (503, "SlowDown", "Please reduce your request rate.");
+    let lost_sight = (404, "NoSuchKey", "The specified key does not exist.");
+    for answer in [slow_down, lost_sight] {
+        probe_unanswered_then_answered(answer).await;
+    }
+}
+
+/// While `busy`, the store gives `answer` to the probe's If-Match PutObjects.
+async fn probe_unanswered_then_answered((status, code, message): (u16, &'static str, &'static str)) {
+    let busy = Arc::new(AtomicBool::new(true));
+    let flag = busy.clone();
+    let hostile = Hostile::start(move |r| {
+        if flag.load(Ordering::SeqCst) && r.path.contains(".s3keep-probe") && r.header("if-match").is_some() {
+            let body = format!("<Error><Code>{code}</Code><Message>{message}</Message></Error>");
+            Reply::with(status, Body::Bytes(body.into_bytes()))
+        } else {
+            Reply::Forward
+        }
+    })
+    .await;
+    let mut config = support::fresh_store_config().await;
+    config.client.endpoint = Some(hostile.endpoint.clone());
+    config.client.retry.base_delay = std::time::Duration::from_millis(5);
+    let store = support::store_for(config).await;
+
+    let id = BackupId::new(1, 1, 0);
+    let err = store
+        .save(id, one_file("a.txt", b"hello"), SaveOptions::default())
+        .await
+        .unwrap_err();
+    assert_ne!(err.code(), Some(CONDITIONAL_WRITES_IGNORED), "{err}");
+    assert_eq!(err.code(), Some(code), "the store's own answer: {err}");
+    assert_eq!(store.status(id).await.unwrap().status, StatusCode::DoesNotExist);
+
+    // Once the store answers, the same store probes again and saves.
+    busy.store(false, Ordering::SeqCst);
+    let info = store
+        .save(id, one_file("a.txt", b"hello"), SaveOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(info.status, StatusCode::Completed);
     let keys = support::all_keys(store.client()).await;
     assert!(keys.iter().all(|k| !k.contains(".s3keep-probe")), "{keys:?}");
 }

@@ -18,37 +18,10 @@ immutable objects whose ``to_dict()`` is the JSON document ``s3keep --json`` pri
 """
 
 from s3keep._s3keep import BackupId, BackupStore, RetentionPolicy, __version__
-from s3keep._results import (
-    AbortedUpload,
-    BackupInfo,
-    CheckReport,
-    CheckResult,
-    CleanupReport,
-    GcReport,
-    PlanEntry,
-    PruneReport,
-    RestoreReport,
-    VerifyProblem,
-    VerifyReport,
-)
-from s3keep import exceptions
+from s3keep import _results, exceptions
+from s3keep._results import *  # noqa: F403  (the result classes, listed in _results.__all__)
 from s3keep.exceptions import *  # noqa: F403  (the exception classes, listed in exceptions.__all__)
 
-__all__ = [
-    "__version__",
-    "BackupStore",
-    "BackupId",
-    "BackupInfo",
-    "RestoreReport",
-    "VerifyReport",
-    "VerifyProblem",
-    "CheckReport",
-    "CheckResult",
-    "CleanupReport",
-    "AbortedUpload",
-    "RetentionPolicy",
-    "PlanEntry",
-    "PruneReport",
-    "GcReport",
-]
+__all__ = ["__version__", "BackupStore", "BackupId", "RetentionPolicy"]
+__all__ += _results.__all__
 __all__ += exceptions.__all__

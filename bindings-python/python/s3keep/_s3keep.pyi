@@ -6,9 +6,9 @@ import builtins
 import os
 from collections.abc import Awaitable, Mapping, Sequence
 from datetime import timedelta
-from typing import Callable, Literal, Optional, TypedDict, Union, final
+from typing import Callable, Literal, Optional, TypedDict, TypeVar, Union, final
 
-from typing_extensions import Unpack
+from typing_extensions import ParamSpec, Unpack
 
 from s3keep._results import BackupInfo, CheckReport, CleanupReport, PruneReport, RestoreReport, VerifyReport
 
@@ -62,6 +62,12 @@ _Seconds = Union[timedelta, float, int, str]
 """A duration: a `timedelta`, a number of seconds (kept to whole milliseconds), or the
 core's text form such as `"90s"`, `"24h"`, `"1h30m"` (units ms, s, m, h, d, w)."""
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+def _async_twin(method: Callable[_P, _R]) -> Callable[_P, Awaitable[_R]]:
+    """Types the `*_async` twin of a method: the same arguments, an awaitable of its result."""
+
 class _StoreOptions(TypedDict, total=False):
     """The store options (docs/OPTIONS.md), by their canonical names; `None` = not given.
     Sizes are bytes or text such as `"16MiB"`. Unset ones come from the URL, `S3KEEP_*`,
@@ -101,6 +107,10 @@ class _StoreOptions(TypedDict, total=False):
     mac_key: Optional[str]
     object_lock: Optional[Literal["governance", "compliance"]]
     lock_policy: Optional[str]
+    source_access_key_id: Optional[str]
+    source_secret_access_key: Optional[str]
+    source_session_token: Optional[str]
+    source_profile: Optional[str]
 
 class _ConfigReport(TypedDict):
     """`BackupStore.config()`: the effective options, secrets as `"***"` (docs/OPTIONS.md).
@@ -141,6 +151,10 @@ class _ConfigReport(TypedDict):
     macKey: Optional[str]
     objectLock: Optional[str]
     lockPolicy: Optional[str]
+    sourceAccessKeyId: Optional[str]
+    sourceSecretAccessKey: Optional[str]
+    sourceSessionToken: Optional[str]
+    sourceProfile: Optional[str]
     sources: dict[str, str]
 
 @final
@@ -266,18 +280,10 @@ class BackupStore:
         `BackupAlreadyExists` if `id` exists (it is left untouched), `Io` for unreadable
         files; `descriptor` (Zeebe's `checkpoint_position`, `number_of_partitions`,
         `snapshot_id`) goes into `metadata.json`; after any transfer error the backup is FAILED and its uploads aborted."""
-    def save_async(
-        self,
-        id: _BackupIdLike,
-        file_sets: Mapping[str, _FileSetSource],
-        *,
-        metadata: Optional[Mapping[str, str]] = None,
-        descriptor: Optional[_ZeebeDescriptor] = None,
-        progress: Optional[_ProgressCallback] = None,
-    ) -> Awaitable[BackupInfo]: ...
+    save_async = _async_twin(save)
     def status(self, id: _BackupIdLike) -> BackupInfo:
         """The backup's status; `DOES_NOT_EXIST` (not an exception) when there is none."""
-    def status_async(self, id: _BackupIdLike) -> Awaitable[BackupInfo]: ...
+    status_async = _async_twin(status)
     def list(
         self,
         partition: Optional[int] = None,
@@ -286,12 +292,7 @@ class BackupStore:
     ) -> builtins.list[BackupInfo]:
         """Every backup matching the filter (None matches all), sorted by (partition, node,
         checkpoint); size, file count and metadata are left to `status`."""
-    def list_async(
-        self,
-        partition: Optional[int] = None,
-        checkpoint: Optional[int] = None,
-        node: Optional[int] = None,
-    ) -> Awaitable[builtins.list[BackupInfo]]: ...
+    list_async = _async_twin(list)
     def restore(
         self,
         id: _BackupIdLike,
@@ -307,38 +308,30 @@ class BackupStore:
         into place; files already present and intact are skipped, so running it again
         resumes it. Raises `NotFound`, `BackupNotCompleted`, `InvalidInput` (unknown set),
         `Integrity`, `Io`."""
-    def restore_async(
-        self,
-        id: _BackupIdLike,
-        target: _StrPath,
-        *,
-        sets: Optional[Sequence[str]] = None,
-        root_set: Optional[str] = "files",
-        progress: Optional[_ProgressCallback] = None,
-    ) -> Awaitable[RestoreReport]: ...
+    restore_async = _async_twin(restore)
     def mark_failed(self, id: _BackupIdLike, reason: str) -> BackupInfo:
         """IN_PROGRESS → FAILED (Zeebe's markFailed). Raises `NotFound`, or `Conflict` for a
         COMPLETED or DELETING backup."""
-    def mark_failed_async(self, id: _BackupIdLike, reason: str) -> Awaitable[BackupInfo]: ...
+    mark_failed_async = _async_twin(mark_failed)
     def delete(self, id: _BackupIdLike, *, force: bool = False) -> int:
         """Deletes every object of the backup; returns how many. Raises `NotFound`, or
         `Conflict` for a fresh IN_PROGRESS backup unless `force`."""
-    def delete_async(self, id: _BackupIdLike, *, force: bool = False) -> Awaitable[int]: ...
+    delete_async = _async_twin(delete)
     def verify(self, id: _BackupIdLike, *, deep: bool = False) -> VerifyReport:
         """Checks every file of `metadata.json` exists with its size; `deep` downloads them
         again and checks CRC32C. Raises `NotFound`, `BackupNotCompleted`."""
-    def verify_async(self, id: _BackupIdLike, *, deep: bool = False) -> Awaitable[VerifyReport]: ...
+    verify_async = _async_twin(verify)
     def prune(self, policy: RetentionPolicy, *, dry_run: bool = True) -> PruneReport:
         """Plans retention and, with `dry_run=False`, deletes what the plan says."""
-    def prune_async(self, policy: RetentionPolicy, *, dry_run: bool = True) -> Awaitable[PruneReport]: ...
+    prune_async = _async_twin(prune)
     def cleanup_uploads(self, older_than: Optional[_Seconds] = None) -> CleanupReport:
         """Aborts the multipart uploads under the prefix older than `older_than` (default:
         `stale_after`, 24 h) — orphans of crashed saves. Reports those aborted."""
-    def cleanup_uploads_async(self, older_than: Optional[_Seconds] = None) -> Awaitable[CleanupReport]: ...
+    cleanup_uploads_async = _async_twin(cleanup_uploads)
     def check(self) -> CheckReport:
         """The connectivity and permission probe (`s3keep doctor`); never raises for a
         failed check: each is a line of the report."""
-    def check_async(self) -> Awaitable[CheckReport]: ...
+    check_async = _async_twin(check)
 
 def cli_main(argv: Sequence[str]) -> int:
     """Runs the `s3keep` command line (program name first) and returns its exit code."""

@@ -1,13 +1,14 @@
 //! `cleanup-uploads [--older-than DURATION]` and `doctor [--probe]`.
 
-use s3keep::backup::{BackupStore, CheckState, ProbeReport, ProbeState};
+use s3keep::backup::{CheckState, ProbeReport, ProbeState};
 use s3keep::options::format_duration;
 use s3keep::Result;
 
 use super::open_store;
 use crate::args::{CleanupArgs, DoctorArgs, GlobalArgs};
 use crate::exit;
-use crate::output::{short_time, Output};
+use crate::output::{short_time, to_value, Output};
+use serde_json::{json, Value};
 
 /// Aborts the multipart uploads under the prefix older than `--older-than` (default: the
 /// `stale_after` option).
@@ -38,71 +39,65 @@ pub async fn cleanup_uploads(global: &GlobalArgs, args: CleanupArgs, out: Output
 /// Runs every check of the store, and with `--probe` the probe; one line per check with its
 /// hint; exit 1 if one failed.
 pub async fn doctor(global: &GlobalArgs, args: DoctorArgs, out: Output) -> Result<i32> {
-    // The bucket is not created here: the doctor reports the store as it is.
-    let store = BackupStore::new(crate::options::store_config(&global.options)?)?;
+    let store = open_store(global).await?;
     let report = store.check().await;
-    let checks = &report.checks;
-    let mut ok = report.is_ok();
-    // The probe needs a working PutObject under the prefix: after a failed check it says nothing new.
-    let probe: Option<std::result::Result<ProbeReport, s3keep::Error>> = match (args.probe, ok) {
-        (true, true) => Some(store.probe().await),
-        _ => None,
+    let checked = report.is_ok();
+    // The probe needs a working PutObject under the prefix: after a failed check it says
+    // nothing new, and is reported as not run.
+    let probe = match (args.probe, checked) {
+        (true, true) => Some(store.probe().await.map_err(|e| e.to_string())),
+        (true, false) => Some(Err("not run: a check failed".to_string())),
+        (false, _) => None,
     };
-    ok &= probe.as_ref().is_none_or(|p| p.as_ref().is_ok_and(ProbeReport::ok));
+    let mut failed: Vec<&str> = report
+        .checks
+        .iter()
+        .filter(|c| c.state == CheckState::Failed)
+        .map(|c| c.name)
+        .collect();
+    match &probe {
+        Some(Ok(p)) => failed.extend(p.lines.iter().filter(|l| l.state == ProbeState::Fail).map(|l| l.name)),
+        Some(Err(_)) if checked => failed.push("probe"),
+        _ => {}
+    }
     if out.json {
         // The core's CheckReport document, plus the probe's (docs/SCHEMA.md).
-        let mut doc = serde_json::to_value(&report).unwrap_or_default();
+        let mut doc = to_value(&report);
         doc["probe"] = match &probe {
-            Some(Ok(report)) => serde_json::to_value(report).unwrap_or_default(),
-            Some(Err(e)) => serde_json::json!({"error": e.to_string()}),
-            None if args.probe => serde_json::json!({"error": "not run: a check failed"}),
-            None => serde_json::Value::Null,
+            Some(Ok(p)) => to_value(p),
+            Some(Err(e)) => json!({ "error": e }),
+            None => Value::Null,
         };
-        doc["ok"] = serde_json::Value::Bool(ok);
+        doc["ok"] = failed.is_empty().into();
         out.document(&doc);
     } else {
-        let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
-        for c in checks {
-            let mut line = format!("{:<8} {:<width$}  {}", c.state.as_str(), c.name, c.message);
-            if !c.hint.is_empty() {
-                line.push_str(&format!(" — {}", c.hint));
-            }
-            out.line(&line);
+        let width = report.checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
+        for c in &report.checks {
+            let hint = if c.hint.is_empty() {
+                String::new()
+            } else {
+                format!(" — {}", c.hint)
+            };
+            out.line(&format!(
+                "{:<8} {:<width$}  {}{hint}",
+                c.state.as_str(),
+                c.name,
+                c.message
+            ));
         }
         match &probe {
-            Some(Ok(report)) => probe_lines(report, &out),
-            Some(Err(e)) => out.line(&format!("{:<8} {:<width$}  {e}", "failed", "probe")),
-            None if args.probe => out.line(&format!(
-                "{:<8} {:<width$}  not run: a check failed",
-                "skipped", "probe"
-            )),
+            Some(Ok(p)) => probe_lines(p, &out),
+            Some(Err(e)) => {
+                let state = if checked { "failed" } else { "skipped" };
+                out.line(&format!("{state:<8} {:<width$}  {e}", "probe"));
+            }
             None => {}
         }
-    }
-    if ok {
-        Ok(exit::OK)
-    } else {
-        if !out.json {
-            let mut failed: Vec<&str> = checks
-                .iter()
-                .filter(|c| c.state == CheckState::Failed)
-                .map(|c| c.name)
-                .collect();
-            match &probe {
-                Some(Ok(report)) => failed.extend(
-                    report
-                        .lines
-                        .iter()
-                        .filter(|l| l.state == ProbeState::Fail)
-                        .map(|l| l.name),
-                ),
-                Some(Err(_)) => failed.push("probe"),
-                None => {}
-            }
+        if !failed.is_empty() {
             out.problem(&format!("doctor: {} failed", failed.join(", ")));
         }
-        Ok(exit::FAILURE)
     }
+    Ok(if failed.is_empty() { exit::OK } else { exit::FAILURE })
 }
 
 /// The probe's lines, aligned like the checks: `pass|fail|unsupported  NAME  message`.

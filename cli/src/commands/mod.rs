@@ -1,5 +1,5 @@
 //! The subcommands: each takes its parsed arguments, opens the store, prints its result and
-//! returns the exit code; an [`Error`] is printed and mapped by [`run`].
+//! returns the exit code; an error is printed and mapped by [`run`].
 
 mod config;
 mod delete;
@@ -12,7 +12,7 @@ mod verify;
 
 use s3keep::backup::BackupStore;
 use s3keep::runtime::CancelToken;
-use s3keep::{Error, Result};
+use s3keep::Result;
 
 use crate::args::{Cli, Command, GlobalArgs};
 use crate::exit;
@@ -53,11 +53,11 @@ async fn open_store(global: &GlobalArgs) -> Result<BackupStore> {
     Ok(BackupStore::new(crate::options::store_config(&global.options)?)?)
 }
 
-/// Cancels `token` on Ctrl-C, so that a save is marked FAILED and its uploads aborted (the
-/// core's protocol) before the command exits with 130. A second Ctrl-C exits at once.
-/// Abort the returned task when the operation is over.
-fn cancel_on_ctrl_c(token: CancelToken) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+/// Runs `work` with Ctrl-C wired to `token`: the first Ctrl-C cancels it, so that a save is
+/// marked FAILED and its uploads aborted (the core's protocol) before the command exits with
+/// 130; a second one exits at once.
+async fn with_ctrl_c<T>(token: CancelToken, work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    let watcher = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             stderr_line("interrupted: stopping and cleaning up (Ctrl-C again to quit at once)");
             token.cancel();
@@ -65,18 +65,8 @@ fn cancel_on_ctrl_c(token: CancelToken) -> tokio::task::JoinHandle<()> {
                 std::process::exit(exit::INTERRUPTED);
             }
         }
-    })
-}
-
-/// Runs `work` with Ctrl-C wired to `token`.
-async fn with_ctrl_c<T>(token: CancelToken, work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
-    let watcher = cancel_on_ctrl_c(token);
+    });
     let result = work.await;
     watcher.abort();
     result
-}
-
-/// An [`Error::InvalidInput`] (exit 2).
-fn usage(message: impl Into<String>) -> Error {
-    Error::invalid_input(message)
 }

@@ -1,10 +1,10 @@
 //! `prune [--keep-* N]... [--keep-within DURATION] [--prune-failed] [--prune-stale]
 //! (--dry-run | --yes)`: retention (§7). The plan is always shown; deleting needs `--yes`.
 
-use s3keep::retention::{PlanEntry, RetentionPolicy};
-use s3keep::Result;
+use s3keep::retention::PlanEntry;
+use s3keep::{Error, Result};
 
-use super::{open_store, usage};
+use super::open_store;
 use crate::args::{GlobalArgs, PruneArgs};
 use crate::exit;
 use crate::output::{short_time, to_value, Output};
@@ -12,7 +12,7 @@ use crate::output::{short_time, to_value, Output};
 /// Plans retention and, with `--yes`, deletes. Without `--yes` or `--dry-run` the plan is
 /// shown and the command exits 2 asking for one of them.
 pub async fn prune(global: &GlobalArgs, args: PruneArgs, out: Output) -> Result<i32> {
-    let policy = policy(&args);
+    let policy = args.policy();
     let store = open_store(global).await?;
     let execute = args.yes;
     let outcome = store.prune(&policy, !execute).await?;
@@ -23,7 +23,7 @@ pub async fn prune(global: &GlobalArgs, args: PruneArgs, out: Output) -> Result<
         if !out.json {
             print_plan(&out, entries);
         }
-        let error = usage(format!(
+        let error = Error::invalid_input(format!(
             "nothing deleted: the plan deletes {to_delete} of {} backups; pass --yes to delete them, or --dry-run to only show the plan",
             entries.len()
         ));
@@ -88,22 +88,6 @@ pub async fn prune(global: &GlobalArgs, args: PruneArgs, out: Output) -> Result<
     } else {
         exit::FAILURE
     })
-}
-
-/// The retention policy of the flags; stale after the store's `stale_after` option.
-fn policy(args: &PruneArgs) -> RetentionPolicy {
-    RetentionPolicy {
-        keep_last: args.keep_last,
-        keep_hourly: args.keep_hourly,
-        keep_daily: args.keep_daily,
-        keep_weekly: args.keep_weekly,
-        keep_monthly: args.keep_monthly,
-        keep_yearly: args.keep_yearly,
-        keep_within: args.keep_within,
-        prune_failed: args.prune_failed,
-        prune_stale: args.prune_stale,
-        stale_after: None,
-    }
 }
 
 /// The plan as a table: id, status, created, action, and the deciding reason (with every

@@ -3,16 +3,16 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use s3keep::backup::{FileSet, SaveOptions, SkipReason};
+use s3keep::backup::{FileSet, SaveOptions};
 use s3keep::runtime::{now_millis, CancelToken, Stopwatch};
-use s3keep::{BackupId, Result};
+use s3keep::{BackupId, Error, Result};
 
-use super::{open_store, usage, with_ctrl_c};
+use super::{open_store, with_ctrl_c};
 use crate::args::{GlobalArgs, SaveArgs};
 use crate::exit;
-use crate::output::{size, stderr_line, Output};
+use crate::output::{size, stderr_line, to_value, Output};
 use crate::progress::Bar;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// The set a plain `save ID DIR` writes (and `restore ID DIR` reads back into DIR itself).
 const DEFAULT_SET: &str = "files";
@@ -23,20 +23,21 @@ pub async fn save(global: &GlobalArgs, args: SaveArgs, out: Output) -> Result<i3
     let mut named: Vec<(String, PathBuf)> = dir.map(|d| (DEFAULT_SET.to_string(), d)).into_iter().collect();
     for (name, path) in args.sets {
         if named.iter().any(|(n, _)| *n == name) {
-            return Err(usage(format!(
+            return Err(Error::invalid_input(format!(
                 "file set {name:?} is given twice (DIR is saved as the set {DEFAULT_SET:?})"
             )));
         }
         named.push((name, path));
     }
     if named.is_empty() {
-        return Err(usage("nothing to save: give a DIR or at least one --set NAME=PATH"));
+        return Err(Error::invalid_input(
+            "nothing to save: give a DIR or at least one --set NAME=PATH",
+        ));
     }
     let user_metadata = metadata(args.meta)?;
     // The store's options say how trees are read (`follow_symlinks`, `on_file_error`);
     // the trees are read before any request is sent.
-    let config = crate::options::store_config(&global.options)?;
-    let scan_options = config.scan;
+    let scan_options = crate::options::store_config(&global.options)?.scan;
     let mut sets = Vec::new();
     let mut skipped = Vec::new();
     for (name, path) in &named {
@@ -45,13 +46,9 @@ pub async fn save(global: &GlobalArgs, args: SaveArgs, out: Output) -> Result<i3
         for note in scan.skipped {
             // Not quiet-able: a file left out of a backup is worth a line even in scripts.
             stderr_line(&format!("note: skipped {name}/{note}"));
-            skipped.push(json!({
-                "set": name,
-                "path": note.path,
-                "reason": reason(&note.reason),
-                "error": note.is_error(),
-                "message": note.to_string(),
-            }));
+            let mut entry = to_value(&note);
+            entry["set"] = name.as_str().into();
+            skipped.push(entry);
         }
         sets.push(scan.set);
     }
@@ -90,16 +87,6 @@ pub async fn save(global: &GlobalArgs, args: SaveArgs, out: Output) -> Result<i3
     Ok(if incomplete { exit::INCOMPLETE } else { exit::OK })
 }
 
-/// The `reason` of a skipped entry in `--json`.
-fn reason(reason: &SkipReason) -> &'static str {
-    match reason {
-        SkipReason::Symlink => "symlink",
-        SkipReason::Loop => "loop",
-        SkipReason::Special(_) => "special-file",
-        SkipReason::Error(_) => "error",
-    }
-}
-
 /// Reads `[ID] [DIR]`: with one argument, an id if it parses as one, else the DIR (and the
 /// id defaults to `0/<now_ms>/0`).
 fn id_and_dir(id: Option<&str>, dir: Option<PathBuf>, now_ms: i64) -> Result<(BackupId, Option<PathBuf>)> {
@@ -119,47 +106,8 @@ fn metadata(pairs: Vec<(String, String)>) -> Result<BTreeMap<String, String>> {
     let mut map = BTreeMap::new();
     for (key, value) in pairs {
         if map.insert(key.clone(), value).is_some() {
-            return Err(usage(format!("--meta {key:?} is given twice")));
+            return Err(Error::invalid_input(format!("--meta {key:?} is given twice")));
         }
     }
     Ok(map)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use s3keep::Error;
-
-    #[test]
-    fn id_and_dir_defaults_the_id_to_now_in_milliseconds() {
-        let (id, dir) = id_and_dir(None, Some("/d".into()), 1_700_000_000_123).unwrap();
-        assert_eq!(id, BackupId::new(0, 1_700_000_000_123, 0));
-        assert_eq!(dir, Some(PathBuf::from("/d")));
-    }
-
-    #[test]
-    fn a_single_argument_is_an_id_if_it_parses_else_a_dir() {
-        assert_eq!(
-            id_and_dir(Some("1/2/3"), None, 5).unwrap(),
-            (BackupId::new(1, 2, 3), None)
-        );
-        assert_eq!(
-            id_and_dir(Some("./data"), None, 5).unwrap(),
-            (BackupId::new(0, 5, 0), Some(PathBuf::from("./data")))
-        );
-    }
-
-    #[test]
-    fn an_id_before_a_dir_must_be_valid() {
-        let err = id_and_dir(Some("1/2"), Some("/d".into()), 5).unwrap_err();
-        assert!(matches!(err, Error::InvalidInput(_)), "{err}");
-    }
-
-    #[test]
-    fn duplicate_meta_keys_are_rejected() {
-        let ok = metadata(vec![("a".into(), "1".into()), ("b".into(), "2".into())]).unwrap();
-        assert_eq!(ok.len(), 2);
-        let err = metadata(vec![("a".into(), "1".into()), ("a".into(), "2".into())]).unwrap_err();
-        assert!(matches!(err, Error::InvalidInput(_)));
-    }
 }

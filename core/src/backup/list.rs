@@ -7,7 +7,8 @@
 use futures::stream::{self, StreamExt as _, TryStreamExt as _};
 
 use super::{info_from_corrupt, info_from_status, BackupId, BackupInfo, BackupStore, StatusRead};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::options::values::parse_count;
 use crate::s3::ListOptions;
 
 /// Which backups to list: any of partition, checkpoint and node; `None` matches all.
@@ -19,6 +20,28 @@ pub struct ListFilter {
     pub checkpoint: Option<u64>,
     /// Only this node.
     pub node: Option<u32>,
+}
+
+impl ListFilter {
+    /// Sets `partition`, `checkpoint` or `node` from its text, as every face hands it over.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the field: another name, or not a whole number in the
+    /// field's range.
+    pub fn set(&mut self, name: &str, text: &str) -> Result<()> {
+        let small = || parse_count(name, text, 0, u64::from(u32::MAX)).map(|n| Some(n as u32));
+        match name {
+            "partition" => self.partition = small()?,
+            "checkpoint" => self.checkpoint = Some(parse_count(name, text, 0, u64::MAX)?),
+            "node" => self.node = small()?,
+            _ => {
+                return Err(Error::invalid_input(format!(
+                    "unknown list filter {name:?} (partition, checkpoint, node)"
+                )))
+            }
+        }
+        Ok(())
+    }
 }
 
 impl BackupStore {
@@ -103,5 +126,37 @@ impl BackupStore {
         numbers.sort_unstable();
         numbers.dedup();
         Ok(numbers)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_fields_are_set_from_text_in_their_ranges() {
+        let mut f = ListFilter::default();
+        f.set("partition", "1").unwrap();
+        f.set("checkpoint", "18446744073709551615").unwrap();
+        f.set("node", "2").unwrap();
+        assert_eq!(
+            f,
+            ListFilter {
+                partition: Some(1),
+                checkpoint: Some(u64::MAX),
+                node: Some(2)
+            }
+        );
+        for (name, text) in [
+            ("partition", "4294967296"),
+            ("node", "-1"),
+            ("checkpoint", "1.5"),
+            ("bucket", "1"),
+        ] {
+            assert!(
+                matches!(f.set(name, text), Err(Error::InvalidInput(_))),
+                "{name}={text}"
+            );
+        }
     }
 }

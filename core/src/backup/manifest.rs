@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use super::{BackupId, StatusCode};
 use crate::error::{Error, Result};
+use crate::options::values::parse_count;
 
 /// The most bytes of a `status.json` s3keep reads: 64 KiB. Ours are under 1 KiB (a failure
 /// reason included); a larger object is not a status document and is reported as corrupt.
@@ -156,6 +157,31 @@ pub struct ZeebeDescriptor {
     pub number_of_partitions: Option<u32>,
     /// The snapshot's id.
     pub snapshot_id: Option<String>,
+}
+
+impl ZeebeDescriptor {
+    /// Sets a field by its snake_case name (`checkpoint_position`, `number_of_partitions`,
+    /// `snapshot_id`) from its text, as the Python face hands it over.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] naming the field: another name, or a count out of range.
+    pub fn set(&mut self, name: &str, text: &str) -> Result<()> {
+        let what = format!("descriptor {name}");
+        match name {
+            "checkpoint_position" => self.checkpoint_position = Some(parse_count(&what, text, 0, i64::MAX as u64)?),
+            "number_of_partitions" => {
+                self.number_of_partitions = Some(parse_count(&what, text, 0, u64::from(u32::MAX))? as u32)
+            }
+            "snapshot_id" => self.snapshot_id = Some(text.to_string()),
+            _ => {
+                let known = "checkpoint_position, number_of_partitions, snapshot_id";
+                return Err(Error::invalid_input(format!(
+                    "unknown descriptor field {name:?} ({known})"
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The Zeebe set names and where Zeebe's own store puts them (§3).
@@ -359,5 +385,23 @@ mod tests {
         assert_eq!(json["formatVersion"], 1);
         assert_eq!(json["fileSets"]["files"][0]["crc32c"], "AAAAAA==");
         assert_eq!(Metadata::from_json("k", &m.to_json()).unwrap(), m);
+    }
+
+    #[test]
+    fn descriptor_fields_are_set_by_their_snake_case_names() {
+        let mut d = ZeebeDescriptor::default();
+        d.set("checkpoint_position", "1234").unwrap();
+        d.set("number_of_partitions", "3").unwrap();
+        d.set("snapshot_id", "1-2-3-4").unwrap();
+        assert_eq!((d.checkpoint_position, d.number_of_partitions), (Some(1234), Some(3)));
+        assert_eq!(d.snapshot_id.as_deref(), Some("1-2-3-4"));
+        for (name, text) in [
+            ("checkpointPosition", "1"),
+            ("number_of_partitions", "-1"),
+            ("checkpoint_position", "x"),
+        ] {
+            let e = d.set(name, text).unwrap_err();
+            assert!(matches!(e, Error::InvalidInput(_)), "{name}={text}: {e}");
+        }
     }
 }

@@ -39,7 +39,7 @@ pub use manifest::{FileEntry, Metadata, StatusDoc, ZeebeDescriptor};
 pub use probe::{ProbeLine, ProbeReport, ProbeState, CONDITIONAL_WRITES_IGNORED, PROBE_LINES};
 pub use progress::ProgressFn;
 pub use remote::{is_s3_url, BucketUrl, RemoteObject};
-pub use restore::{DirectoryPlan, PlannedRestore, RestoreOptions};
+pub use restore::{is_restored, DirectoryPlan, PlannedRestore, RestoreOptions};
 pub use save::SaveOptions;
 pub(crate) use save::{OpenUploads, PlannedFile, Transfer};
 #[cfg(not(target_arch = "wasm32"))]

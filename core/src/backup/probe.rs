@@ -17,7 +17,9 @@
 //! `If-None-Match` altogether, then two writers both "win"): the probe reports what this one does.
 //!
 //! `save` runs the two conditional-write lines once per [`BackupStore`] (cached) and refuses a
-//! store that ignores them unless `single_writer` is set (see `require_conditional_writes`).
+//! store that ignores them unless `single_writer` is set (see `require_conditional_writes`);
+//! a probe request that failed for a passing reason (a timeout while a node restarts) fails
+//! that save with its own error, not with a refusal of the store.
 
 use std::collections::BTreeSet;
 
@@ -150,6 +152,10 @@ impl ProbeReport {
 pub(crate) struct ConditionalWrites {
     if_none_match: ProbeLine,
     if_match: ProbeLine,
+    /// An error that left a line without an answer ([`no_verdict`]): it says nothing about
+    /// conditional writes, so save returns it instead of refusing the store, and the verdict
+    /// is not kept.
+    unanswered: Option<Error>,
 }
 
 impl ConditionalWrites {
@@ -223,6 +229,13 @@ async fn etag_if_ours(client: &S3Client, key: &str, body: &Bytes) -> Option<Stri
     }
 }
 
+/// Whether a failed probe request says nothing about conditional writes: a temporary error
+/// after its retries, or a 404 for the key the probe has just written (a store that lost
+/// sight of it, as a distributed MinIO may while a node rejoins).
+fn no_verdict(err: &Error) -> bool {
+    err.is_temporary() || matches!(err, Error::NotFound(_))
+}
+
 /// Runs the `if-none-match` and `if-match` lines on `key` (created, overwritten; the caller
 /// deletes it). Five PutObjects.
 ///
@@ -232,6 +245,14 @@ async fn etag_if_ours(client: &S3Client, key: &str, body: &Bytes) -> Option<Stri
 async fn conditional_writes(client: &S3Client, key: &str) -> Result<ConditionalWrites> {
     const INM: &str = "if-none-match";
     const IM: &str = "if-match";
+    let mut unanswered = None;
+    let mut unexpected = |name: &'static str, what: &str, e: Error| {
+        let line = ProbeLine::from_error(name, what, &e);
+        if no_verdict(&e) && unanswered.is_none() {
+            unanswered = Some(e);
+        }
+        line
+    };
     let mut verdict = None;
     let mut current = match put_conditional(client, key, &if_none_match()).await {
         Ok(etag) => etag,
@@ -264,7 +285,7 @@ async fn conditional_writes(client: &S3Client, key: &str) -> Result<ConditionalW
                     "the store overwrote an existing key despite If-None-Match: *: two writers could both create the same backup",
                 )
             }
-            Err(e) => ProbeLine::from_error(INM, "PutObject with If-None-Match: * on an existing key failed", &e),
+            Err(e) => unexpected(INM, "PutObject with If-None-Match: * on an existing key failed", e),
         },
     };
     let stale = current;
@@ -279,6 +300,7 @@ async fn conditional_writes(client: &S3Client, key: &str) -> Result<ConditionalW
                 ),
                 e.code(),
             ),
+            Err(e2) if no_verdict(&e2) => unexpected(IM, "PutObject with If-Match on the current ETag failed", e2),
             Err(e2) => ProbeLine::new(
                 IM,
                 ProbeState::Fail,
@@ -293,18 +315,22 @@ async fn conditional_writes(client: &S3Client, key: &str) -> Result<ConditionalW
             IM,
             "the store replaced an object whose ETag no longer matched If-Match: a status change could overwrite another writer's",
         ),
-        Err(e) => ProbeLine::from_error(IM, "PutObject with If-Match on a stale ETag failed", &e),
+        Err(e) => unexpected(IM, "PutObject with If-Match on a stale ETag failed", e),
     };
     Ok(ConditionalWrites {
         if_none_match,
         if_match,
+        unanswered,
     })
 }
 
 impl BackupStore {
     /// Refuses a store that does not honour conditional writes, unless `single_writer` is set.
     /// Probes once per store (five PutObjects and a DeleteObject of a throwaway key under the
-    /// prefix); the verdict is cached for the life of the store and its clones.
+    /// prefix); the verdict is cached for the life of the store and its clones. A probe
+    /// request that still failed with a temporary error after its retries (timeout, lost
+    /// connection, 5xx, throttling), or that found the probe's own key missing, is no
+    /// verdict: that error is returned, nothing is cached, and the next save probes again.
     pub(crate) async fn require_conditional_writes(&self) -> Result<()> {
         if self.config.single_writer {
             return Ok(());
@@ -317,7 +343,13 @@ impl BackupStore {
                 if let Err(e) = self.client.delete_object(&key).await {
                     tracing::warn!(%key, error = %e, "could not delete the conditional-write probe object");
                 }
-                verdict
+                // A line the store left unanswered is no verdict: its error, and a probe again next time.
+                match verdict {
+                    Ok(ConditionalWrites {
+                        unanswered: Some(e), ..
+                    }) => Err(e),
+                    verdict => verdict,
+                }
             })
             .await?;
         match verdict.refusal(self.client.endpoint()) {
@@ -658,6 +690,7 @@ mod tests {
         let both = ConditionalWrites {
             if_none_match: line("if-none-match", ProbeState::Pass),
             if_match: line("if-match", ProbeState::Pass),
+            unanswered: None,
         };
         assert!(both.refusal("http://e").is_none());
         for (inm, im) in [
@@ -668,6 +701,7 @@ mod tests {
             let c = ConditionalWrites {
                 if_none_match: line("if-none-match", inm),
                 if_match: line("if-match", im),
+                unanswered: None,
             };
             let err = c.refusal("http://e").expect("refused");
             assert_eq!(err.code(), Some(CONDITIONAL_WRITES_IGNORED));

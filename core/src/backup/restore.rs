@@ -388,9 +388,9 @@ impl Stream for VerifiedBody {
 
 #[path = "restore_plan.rs"]
 mod plan;
+pub use plan::{is_restored, DirectoryPlan, PlannedRestore};
 #[cfg_attr(target_arch = "wasm32", allow(unused_imports))] // the directory restore is native
 pub(crate) use plan::{plan_restore, temp_name, RestoreItem};
-pub use plan::{DirectoryPlan, PlannedRestore};
 
 #[cfg(not(target_arch = "wasm32"))]
 #[path = "restore_native.rs"]

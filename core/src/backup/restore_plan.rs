@@ -8,6 +8,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::path::{Component, PathBuf};
 
+use futures::StreamExt as _;
 use serde::Serialize;
 
 use crate::backup::layout::{validate_relative_path, validate_set_name};
@@ -15,6 +16,7 @@ use crate::backup::manifest::{FileEntry, Metadata};
 use crate::backup::{BackupId, BackupStore};
 use crate::error::{Error, Result};
 use crate::s3::checksum::Crc32c;
+use crate::s3::ByteStream;
 
 /// Suffix of the temporary files a restore writes before renaming them into place.
 const PARTIAL_SUFFIX: &str = ".s3keep-partial";
@@ -62,6 +64,29 @@ pub struct PlannedRestore {
     pub path: Vec<String>,
     /// The name of its temporary file, in the same directory as `path`.
     pub temp: String,
+}
+
+/// The resume check of a directory restore, on every target: whether `bytes`, the content
+/// of a regular file already at the planned path, is `entry` (its recorded size and CRC32C).
+/// The native restore reads the file itself; the npm package's `restoreToDirectory` hands
+/// its bytes over. An entry without both (written by Zeebe) is never taken as restored.
+///
+/// # Errors
+/// The stream's error (reading the file failed).
+pub async fn is_restored(entry: &FileEntry, mut bytes: ByteStream) -> Result<bool> {
+    let (Some(size), Some(expected)) = (entry.size, &entry.crc32c) else {
+        return Ok(false);
+    };
+    let (mut crc, mut len) = (Crc32c::new(), 0u64);
+    while let Some(chunk) = bytes.next().await {
+        let chunk = chunk?;
+        len += chunk.len() as u64;
+        if len > size {
+            return Ok(false);
+        }
+        crc.update(&chunk);
+    }
+    Ok(len == size && crc.to_base64() == *expected)
 }
 
 impl BackupStore {

@@ -189,3 +189,30 @@ fn a_planned_restore_gives_path_components_and_the_temporary_name_as_json() {
         "{temp}"
     );
 }
+
+#[test]
+fn the_resume_check_takes_a_file_only_with_its_size_and_crc32c() {
+    let chunks = |parts: &[&'static [u8]]| -> crate::s3::ByteStream {
+        let items: Vec<Result<bytes::Bytes>> = parts.iter().map(|p| Ok(bytes::Bytes::from_static(p))).collect();
+        Box::pin(futures::stream::iter(items))
+    };
+    let file = FileEntry {
+        name: "a".into(),
+        size: Some(6),
+        crc32c: Some(crc32c_base64(b"abcdef")),
+        etag: None,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let check = |entry: &FileEntry, bytes| runtime.block_on(is_restored(entry, bytes)).unwrap();
+    assert!(check(&file, chunks(&[b"abc", b"def"])));
+    assert!(!check(&file, chunks(&[b"abcdeg"])), "other bytes");
+    assert!(!check(&file, chunks(&[b"abcdef", b"g"])), "longer");
+    assert!(!check(&file, chunks(&[b"abc"])), "shorter");
+    let zeebe = FileEntry {
+        crc32c: None,
+        ..file.clone()
+    };
+    assert!(!check(&zeebe, chunks(&[b"abcdef"])), "no CRC32C recorded");
+    let failed: crate::s3::ByteStream = Box::pin(futures::stream::iter(vec![Err(Error::invalid_input("x"))]));
+    assert!(runtime.block_on(is_restored(&file, failed)).is_err());
+}

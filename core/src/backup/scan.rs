@@ -20,7 +20,9 @@
 
 use std::fmt;
 use std::fs::{FileType, Metadata};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use serde::ser::{Serialize, SerializeStruct as _, Serializer};
 
 use super::layout::validate_relative_path;
 pub use super::scan_options::{OnFileError, ScanOptions};
@@ -67,6 +69,26 @@ impl fmt::Display for Skipped {
             SkipReason::Special(kind) => write!(f, "{path}: a {kind}, not a regular file"),
             SkipReason::Error(text) => write!(f, "{path}: could not be saved: {text}"),
         }
+    }
+}
+
+/// An entry a scan left out (`s3keep save --json` lists them under `skipped`): `path`,
+/// `reason` (`symlink`, `loop`, `special-file`, `error`), `error` (left out because of an
+/// error rather than by rule: the save is incomplete) and `message`.
+impl Serialize for Skipped {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let reason = match self.reason {
+            SkipReason::Symlink => "symlink",
+            SkipReason::Loop => "loop",
+            SkipReason::Special(_) => "special-file",
+            SkipReason::Error(_) => "error",
+        };
+        let mut e = s.serialize_struct("Skipped", 4)?;
+        e.serialize_field("path", &self.path)?;
+        e.serialize_field("reason", reason)?;
+        e.serialize_field("error", &self.is_error())?;
+        e.serialize_field("message", &self.to_string())?;
+        e.end()
     }
 }
 
@@ -134,6 +156,40 @@ impl FileSet {
             set: FileSet { name, files },
             skipped: walk.skipped,
         })
+    }
+
+    /// The file set of several paths (the Python face's list of paths): each file under its
+    /// file name, each directory's tree below the directory's name (`logs/a.txt`).
+    ///
+    /// # Errors
+    /// Those of [`scan`](Self::scan), and [`Error::InvalidInput`] for a directory whose name
+    /// is not UTF-8.
+    pub fn scan_paths(name: impl Into<String>, paths: &[PathBuf], options: &ScanOptions) -> Result<Scan> {
+        let (mut files, mut skipped) = (Vec::new(), Vec::new());
+        for path in paths {
+            let scan = FileSet::scan(String::new(), path, options)?;
+            let prefix = match std::fs::metadata(path).map_err(|e| Error::io(path, e))?.is_dir() {
+                false => String::new(),
+                true => match path.file_name().and_then(|n| n.to_str()) {
+                    Some(dir) => format!("{dir}/"),
+                    None => return Err(Error::invalid_input(format!("{} has no UTF-8 name", shown_path(path)))),
+                },
+            };
+            let named = |f: FileSpec| FileSpec {
+                name: format!("{prefix}{}", f.name),
+                ..f
+            };
+            files.extend(scan.set.files.into_iter().map(named));
+            skipped.extend(scan.skipped.into_iter().map(|s| Skipped {
+                path: format!("{prefix}{}", s.path),
+                ..s
+            }));
+        }
+        let set = FileSet {
+            name: name.into(),
+            files,
+        };
+        Ok(Scan { set, skipped })
     }
 }
 

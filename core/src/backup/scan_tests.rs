@@ -139,3 +139,22 @@ fn on_file_error_parses_fail_and_skip_only() {
     assert_eq!("skip".parse::<OnFileError>().unwrap(), OnFileError::Skip);
     assert!(matches!("warn".parse::<OnFileError>(), Err(Error::InvalidInput(_))));
 }
+
+#[test]
+fn a_list_of_paths_names_files_by_their_names_and_trees_below_their_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("logs/old")).unwrap();
+    std::fs::write(dir.path().join("logs/old/a.txt"), b"a").unwrap();
+    symlink(dir.path().join("x"), dir.path().join("logs/link")).unwrap();
+    std::fs::write(dir.path().join("db.dump"), b"d").unwrap();
+    let paths = [dir.path().join("db.dump"), dir.path().join("logs")];
+    let scan = FileSet::scan_paths("files", &paths, &ScanOptions::default()).unwrap();
+    assert_eq!(scan.set.name, "files");
+    assert_eq!(names(&scan), ["db.dump", "logs/old/a.txt"]);
+    let skipped: Vec<_> = scan.skipped.iter().map(|s| (s.path.as_str(), &s.reason)).collect();
+    assert_eq!(skipped, [("logs/link", &SkipReason::Symlink)]);
+    let json = serde_json::to_value(&scan.skipped[0]).unwrap();
+    assert_eq!(json["reason"], "symlink");
+    assert_eq!(json["error"], false);
+    assert!(FileSet::scan_paths("files", &[dir.path().join("missing")], &ScanOptions::default()).is_err());
+}

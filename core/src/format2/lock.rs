@@ -8,6 +8,11 @@
 //! never silently recreated); it checks the lock before every irreversible step; it deletes
 //! the lock when done.
 //!
+//! An exclusive taker that meets only shared locks keeps its own while they finish (for at
+//! most [`EXCLUSIVE_INTENT`]): new shared takers see it and wait, so a stream of saves that
+//! overlap each other cannot starve prune. Between exclusive takers the smaller key goes
+//! first; the others back off.
+//!
 //! Fresh or stale is judged by the server's clock only: a lock's age is the server's time
 //! (our clock corrected by the skew seen in the answers' `Date`) minus its `LastModified`.
 //! A holder gives up its lock (stops, fails) once it could not refresh it for half the
@@ -40,6 +45,12 @@ pub const LOCK_WAIT: Duration = Duration::from_secs(5 * 60);
 const SERVER_AGE_SLACK: Duration = Duration::from_secs(1);
 /// The largest lock object read.
 const MAX_LOCK_BYTES: usize = 64 * 1024;
+/// How long an exclusive taker keeps its lock while the shared locks it met are released
+/// (new shared takers wait meanwhile); then it steps back, so that saves waiting behind it
+/// are not held up by one long save, and tries again until [`LOCK_WAIT`].
+pub const EXCLUSIVE_INTENT: Duration = Duration::from_secs(60);
+/// The longest pause between two looks at the locks while an exclusive taker waits.
+const INTENT_POLL_MAX: Duration = Duration::from_secs(2);
 
 /// The times of the lock protocol, all derived from one stale limit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,6 +113,10 @@ pub struct LockDoc {
     /// The holder's process id (0 where there is none, as in WebAssembly).
     #[serde(default)]
     pub pid: u32,
+    /// The holder's PID namespace (Linux: the target of `/proc/self/ns/pid`, such as
+    /// `pid:[4026531836]`), so that `pid` is only looked up where it means the same process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid_namespace: Option<String>,
     /// When the lock was taken, by the holder's clock (informative only).
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub created_at: Option<OffsetDateTime>,
@@ -177,6 +192,44 @@ struct Seen {
     doc: Option<LockDoc>,
 }
 
+/// A fresh lock of someone else that stands in a taker's way.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Holder {
+    /// Its object key.
+    pub key: String,
+    /// Exclusive, or unreadable (which counts as exclusive).
+    pub exclusive: bool,
+    /// Who holds it, for messages.
+    pub description: String,
+}
+
+/// What a taker does once it has created its lock and listed the others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// No conflicting lock: the lock is taken.
+    Take,
+    /// Keep the lock and look again: an exclusive taker that only waits for shared locks
+    /// (or for exclusive ones that yield to it) to go.
+    Wait,
+    /// Delete the lock, back off and try again.
+    BackOff,
+}
+
+/// The taker's next step. A shared taker backs off from any conflict. An exclusive taker
+/// waits, keeping its lock, unless an exclusive (or unreadable) lock with a smaller key
+/// stands: that one goes first. Keys are compared, not ages: every taker sees the same
+/// keys, so two exclusive takers never both wait for each other, and a refresh (which moves
+/// a lock's `LastModified`) never changes the order.
+pub(crate) fn next_step(kind: LockKind, own: &str, holders: &[Holder]) -> Next {
+    if holders.is_empty() {
+        Next::Take
+    } else if kind == LockKind::Exclusive && !holders.iter().any(|h| h.exclusive && h.key.as_str() < own) {
+        Next::Wait
+    } else {
+        Next::BackOff
+    }
+}
+
 impl BackupStore {
     /// The lock timing of this store (from its `stale_after` option).
     pub(crate) fn lock_timing(&self) -> LockTiming {
@@ -190,9 +243,12 @@ impl BackupStore {
 
     /// Takes a lock: PutObject with `If-None-Match: *`, then list `locks/`. A shared lock
     /// conflicts with a fresh exclusive one; an exclusive lock with any other fresh lock.
-    /// On conflict it deletes its own, waits (jittered, growing up to 10 s) and tries again,
-    /// for at most [`LOCK_WAIT`]. An exclusive taker deletes the stale locks it sees
-    /// (their holders have stopped: see [`LockTiming::hold`]), with a warning naming them.
+    /// On conflict ([`next_step`]) a shared taker deletes its own, waits (jittered, growing
+    /// up to 10 s) and tries again, for at most [`LOCK_WAIT`]; an exclusive taker first
+    /// keeps its lock (refreshed) and looks again while only shared locks, or exclusive
+    /// ones that yield to it, stand, for at most [`EXCLUSIVE_INTENT`], and then backs off
+    /// the same way. An exclusive taker deletes the stale locks it sees (their holders have
+    /// stopped: see [`LockTiming::hold`]), with a warning naming them.
     ///
     /// # Errors
     /// [`Error::Conflict`] naming the holders when the store stayed busy; transfer errors.
@@ -203,6 +259,7 @@ impl BackupStore {
             backup_id: id.map(ToString::to_string),
             host: host_name(),
             pid: process_id(),
+            pid_namespace: pid_namespace(),
             created_at: Some(runtime::now_utc()),
             writer: crate::WRITER.to_string(),
         };
@@ -214,35 +271,64 @@ impl BackupStore {
             attempt += 1;
             let key = self.f2().layout.lock_key(&LockId::random());
             let written = Written::now();
-            let etag = self.create_lock(&key, &body).await?;
-            let holders = match self.conflicting_locks(kind, &key, timing).await {
-                Ok(holders) => holders,
+            let etag = match self.create_lock(&key, &body).await {
+                Ok(etag) => etag,
                 Err(e) => {
+                    // The PutObject may have landed with its answer lost: no lock left behind.
                     let _ = self.client.delete_object(&key).await;
                     return Err(e);
                 }
             };
-            if holders.is_empty() {
-                return Ok(Lock {
-                    key,
-                    body,
-                    kind,
-                    operation: operation.to_string(),
-                    timing,
-                    etag: Mutex::new(etag),
-                    written: Mutex::new(written),
-                });
-            }
-            self.client.delete_object(&key).await?;
+            let lock = Lock {
+                key,
+                body: body.clone(),
+                kind,
+                operation: operation.to_string(),
+                timing,
+                etag: Mutex::new(etag),
+                written: Mutex::new(written),
+            };
+            let holders = match self.wait_for_holders(&lock, &stopwatch).await {
+                Ok(holders) if holders.is_empty() => return Ok(lock),
+                Ok(holders) => holders,
+                Err(e) => {
+                    let _ = self.client.delete_object(&lock.key).await;
+                    return Err(e);
+                }
+            };
+            self.client.delete_object(&lock.key).await?;
             if stopwatch.elapsed() >= LOCK_WAIT {
+                let described: Vec<&str> = holders.iter().map(|h| h.description.as_str()).collect();
                 return Err(Error::Conflict(ErrorDetails::message(format!(
                     "the store is busy: {}; waited {} s for it to finish",
-                    holders.join("; "),
+                    described.join("; "),
                     stopwatch.elapsed().as_secs()
                 ))));
             }
             let cap = Duration::from_millis(100u64.saturating_mul(1 << attempt.min(7))).min(Duration::from_secs(10));
             runtime::sleep(cap.mul_f64(0.5 + fastrand::f64() / 2.0)).await;
+        }
+    }
+
+    /// Looks at the other locks until `lock` may be taken (returns no holder) or its taker
+    /// must back off (returns the holders in its way): an exclusive taker that may wait
+    /// ([`Next::Wait`]) looks again, with pauses growing to [`INTENT_POLL_MAX`], keeping
+    /// its lock fresh, for at most [`EXCLUSIVE_INTENT`] and until [`LOCK_WAIT`] since
+    /// `since`.
+    async fn wait_for_holders(&self, lock: &Lock, since: &Stopwatch) -> Result<Vec<Holder>> {
+        let intent = Stopwatch::start();
+        let mut pause = Duration::from_millis(100);
+        loop {
+            let holders = self.conflicting_locks(lock.kind, &lock.key, lock.timing).await?;
+            let waiting = intent.elapsed() < EXCLUSIVE_INTENT && since.elapsed() < LOCK_WAIT;
+            if next_step(lock.kind, &lock.key, &holders) != Next::Wait || !waiting {
+                return Ok(holders);
+            }
+            pause = (pause * 2).min(INTENT_POLL_MAX).min(lock.timing.refresh);
+            runtime::sleep(pause.mul_f64(0.5 + fastrand::f64() / 2.0)).await;
+            if lock.written_age() >= lock.timing.refresh {
+                lock.refresh(&self.client).await?;
+            }
         }
     }
 
@@ -295,9 +381,9 @@ impl BackupStore {
         Ok(seen)
     }
 
-    /// Fresh locks that conflict with taking a `kind` lock, described for messages. An
-    /// exclusive taker deletes the stale ones.
-    async fn conflicting_locks(&self, kind: LockKind, own: &str, timing: LockTiming) -> Result<Vec<String>> {
+    /// Fresh locks that conflict with taking a `kind` lock. An exclusive taker deletes the
+    /// stale ones.
+    async fn conflicting_locks(&self, kind: LockKind, own: &str, timing: LockTiming) -> Result<Vec<Holder>> {
         let mut holders = Vec::new();
         for mut lock in self.seen_locks(own).await? {
             if lock.age >= timing.stale {
@@ -314,14 +400,27 @@ impl BackupStore {
                 Err(Error::NotFound(_)) => continue,
                 Err(e) => return Err(e),
             };
+            if lock.doc.as_ref().is_some_and(holder_is_gone) {
+                // restic's rule: a lock of a process of this host that no longer runs is
+                // stale, whatever its age (its DeleteObject was lost, or it was killed).
+                if kind == LockKind::Exclusive {
+                    tracing::warn!(key = %lock.key, age_s = lock.age.as_secs(), "breaking a lock whose holder, a process of this host, is gone");
+                    self.client.delete_object(&lock.key).await?;
+                }
+                continue;
+            }
             match &lock.doc {
                 Some(doc) if kind == LockKind::Shared && doc.kind == LockKind::Shared => {}
-                Some(doc) => holders.push(doc.describe(lock.age)),
-                None => holders.push(format!(
-                    "an unreadable lock object {} ({} s old)",
-                    lock.key,
-                    lock.age.as_secs()
-                )),
+                Some(doc) => holders.push(Holder {
+                    exclusive: doc.kind == LockKind::Exclusive,
+                    description: doc.describe(lock.age),
+                    key: lock.key,
+                }),
+                None => holders.push(Holder {
+                    exclusive: true,
+                    description: format!("an unreadable lock object {} ({} s old)", lock.key, lock.age.as_secs()),
+                    key: lock.key,
+                }),
             }
         }
         Ok(holders)
@@ -415,8 +514,13 @@ impl Lock {
         }
     }
 
+    /// How long ago the last successful write of the lock was sent.
+    fn written_age(&self) -> Duration {
+        self.written.lock().expect("not poisoned").age()
+    }
+
     fn held_long_enough(&self) -> Result<()> {
-        let since = self.written.lock().expect("not poisoned").age();
+        let since = self.written_age();
         if since >= self.timing.hold {
             return Err(self.broken(&format!(
                 "it was last written {} s ago, past the {} s within which it must be refreshed",
@@ -452,6 +556,55 @@ fn age_of(now: OffsetDateTime, modified: OffsetDateTime) -> Duration {
     Duration::try_from(now - modified).unwrap_or(Duration::ZERO)
 }
 
+/// Whether the process that wrote `doc` is known to be gone: it ran on this host, in this
+/// PID namespace, and no process has its pid now (a reused pid counts as alive: the safe
+/// side). Only on Linux, where the PID namespace can be compared; elsewhere never.
+fn holder_is_gone(doc: &LockDoc) -> bool {
+    let here = pid_namespace();
+    here.is_some()
+        && doc.pid_namespace == here
+        && doc.pid != 0
+        && doc.pid != process_id()
+        && doc.host == host_name()
+        && !process_alive(doc.pid)
+}
+
+/// This process's PID namespace (`/proc/self/ns/pid`); `None` off Linux or when unreadable.
+fn pid_namespace() -> Option<String> {
+    #[cfg(target_os = "linux")]
+    {
+        static NAMESPACE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+        NAMESPACE
+            .get_or_init(|| {
+                std::fs::read_link("/proc/self/ns/pid")
+                    .ok()
+                    .and_then(|p| p.to_str().map(str::to_string))
+            })
+            .clone()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
+}
+
+/// Whether a process `pid` exists in this PID namespace: `/proc/PID` is there. Only a
+/// definite "no such file" counts as gone; anything unknown counts as alive.
+fn process_alive(pid: u32) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        match std::fs::symlink_metadata(format!("/proc/{pid}")) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            _ => true,
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        true
+    }
+}
+
 fn host_name() -> String {
     #[cfg(not(target_arch = "wasm32"))]
     {
@@ -480,57 +633,5 @@ fn process_id() -> u32 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use time::macros::datetime;
-
-    #[test]
-    fn lock_documents_have_the_documented_shape() {
-        let doc = LockDoc {
-            kind: LockKind::Exclusive,
-            operation: "prune".into(),
-            backup_id: None,
-            host: "db-1".into(),
-            pid: 42,
-            created_at: Some(datetime!(2026-11-30 10:00:00 UTC)),
-            writer: "s3keep/0.1.0".into(),
-        };
-        let json: serde_json::Value = serde_json::to_value(&doc).unwrap();
-        assert_eq!(json["kind"], "exclusive");
-        assert_eq!(json["operation"], "prune");
-        assert_eq!(json["createdAt"], "2026-11-30T10:00:00Z");
-        assert!(json.get("backupId").is_none());
-        let back: LockDoc = serde_json::from_value(json).unwrap();
-        assert_eq!(back, doc);
-        assert_eq!(
-            back.describe(Duration::from_secs(7)),
-            "exclusive prune by db-1 pid 42 (7 s old)"
-        );
-        let shared: LockDoc = serde_json::from_str(r#"{"kind":"shared","operation":"save"}"#).unwrap();
-        assert_eq!(shared.kind, LockKind::Shared);
-    }
-
-    #[test]
-    fn lock_timing_follows_stale_after_up_to_30_minutes() {
-        let day = LockTiming::from_stale_after(Duration::from_secs(86_400));
-        assert_eq!(day.stale, Duration::from_secs(1800));
-        assert_eq!(day.refresh, Duration::from_secs(300));
-        assert_eq!(day.hold, Duration::from_secs(900));
-        let short = LockTiming::from_stale_after(Duration::from_secs(6));
-        assert_eq!(
-            (short.stale, short.refresh, short.hold),
-            (Duration::from_secs(6), Duration::from_secs(1), Duration::from_secs(3))
-        );
-        assert_eq!(
-            LockTiming::from_stale_after(Duration::ZERO).stale,
-            Duration::from_secs(1)
-        );
-    }
-
-    #[test]
-    fn ages_are_never_negative() {
-        let t = datetime!(2026-11-30 10:00:00 UTC);
-        assert_eq!(age_of(t, t + time::Duration::seconds(5)), Duration::ZERO);
-        assert_eq!(age_of(t + time::Duration::seconds(5), t), Duration::from_secs(5));
-    }
-}
+#[path = "lock_tests.rs"]
+mod tests;

@@ -74,19 +74,8 @@ pub struct ConfigBuilder {
     aws: Layer,
     #[cfg(not(target_arch = "wasm32"))]
     profile_file: Option<std::path::PathBuf>,
-    /// `S3KEEP_SOURCE_*`: the other bucket's credentials (§13), as read.
-    remote: [Option<String>; 4],
     error: Option<Error>,
 }
-
-/// The variables of [`RemoteCredentials`](crate::config::RemoteCredentials), in the order of
-/// `ConfigBuilder::remote`.
-pub const REMOTE_ENV: [&str; 4] = [
-    "S3KEEP_SOURCE_ACCESS_KEY_ID",
-    "S3KEEP_SOURCE_SECRET_ACCESS_KEY",
-    "S3KEEP_SOURCE_SESSION_TOKEN",
-    "S3KEEP_SOURCE_PROFILE",
-];
 
 impl fmt::Debug for ConfigBuilder {
     /// Names the keys given, never their values (some are secrets).
@@ -154,9 +143,6 @@ impl ConfigBuilder {
                     layer.insert(key, (value, Source::Env(name)));
                 }
             }
-        }
-        for (slot, name) in self.remote.iter_mut().zip(REMOTE_ENV) {
-            *slot = get(name);
         }
         if let Some((url, _)) = self.env.remove(&K::Url) {
             self.env_url = Some(parse_url(&url, Source::Env("S3KEEP_URL")));
@@ -237,7 +223,13 @@ impl ConfigBuilder {
                 None => {}
             }
         }
-        config.remote = remote_credentials(self.remote)?;
+        let remote = [
+            K::SourceAccessKeyId,
+            K::SourceSecretAccessKey,
+            K::SourceSessionToken,
+            K::SourceProfile,
+        ];
+        config.remote = remote_credentials(remote.map(|key| lookup(key).map(|(value, _)| value.to_string())))?;
         #[cfg(not(target_arch = "wasm32"))]
         {
             config.remote.credentials_file = self.profile_file;
@@ -266,12 +258,23 @@ impl ConfigBuilder {
     }
 }
 
-/// Keys applied one by one; the others are the URL, the bucket and the credentials.
+/// The URL, the bucket and the credentials: read by `build` itself, never by [`apply`].
+const NOT_PLAIN: [K; 10] = [
+    K::Url,
+    K::Bucket,
+    K::AccessKeyId,
+    K::SecretAccessKey,
+    K::SessionToken,
+    K::Profile,
+    K::SourceAccessKeyId,
+    K::SourceSecretAccessKey,
+    K::SourceSessionToken,
+    K::SourceProfile,
+];
+
+/// Keys applied one by one by [`apply`].
 fn is_plain(key: K) -> bool {
-    !matches!(
-        key,
-        K::Url | K::Bucket | K::AccessKeyId | K::SecretAccessKey | K::SessionToken | K::Profile
-    )
+    !NOT_PLAIN.contains(&key)
 }
 
 /// Parses `value` of `key` into `config`.
@@ -338,9 +341,8 @@ fn apply(c: &mut StoreConfig, key: K, value: &str) -> Result<()> {
         }
         K::ObjectLock => c.object_lock.mode = Some(value.parse()?),
         K::LockPolicy => c.object_lock.policy = Some(crate::object_lock::parse_lock_policy(value)?),
-        K::Url | K::Bucket | K::AccessKeyId | K::SecretAccessKey | K::SessionToken | K::Profile => {
-            unreachable!("{name} is not applied by apply()")
-        }
+        // NOT_PLAIN: the caller filters them out.
+        _ => unreachable!("{name} is not applied by apply()"),
     }
     Ok(())
 }
@@ -396,7 +398,7 @@ pub(crate) fn parse_bucket_url(text: &str) -> Result<(StoreConfig, Option<String
     Ok((builder.build()?, profile))
 }
 
-/// The other bucket's credentials from the `S3KEEP_SOURCE_*` values (see [`REMOTE_ENV`]).
+/// The other bucket's credentials from the `source_*` options, in [`ConfigKey::ALL`] order.
 fn remote_credentials([id, secret, token, profile]: [Option<String>; 4]) -> Result<crate::config::RemoteCredentials> {
     let credentials = match (id, secret) {
         (Some(id), Some(secret)) => Some(Credentials {
@@ -407,7 +409,7 @@ fn remote_credentials([id, secret, token, profile]: [Option<String>; 4]) -> Resu
         (None, None) if token.is_none() => None,
         _ => {
             return Err(Error::invalid_input(
-                "S3KEEP_SOURCE_ACCESS_KEY_ID and S3KEEP_SOURCE_SECRET_ACCESS_KEY go together (with S3KEEP_SOURCE_SESSION_TOKEN if any): give both or neither",
+                "source_access_key_id and source_secret_access_key go together (with source_session_token if any): give both or neither (S3KEEP_SOURCE_ACCESS_KEY_ID, S3KEEP_SOURCE_SECRET_ACCESS_KEY)",
             ))
         }
     };

@@ -330,3 +330,43 @@ fn the_builder_debug_never_shows_values() {
         "{text}"
     );
 }
+
+#[test]
+fn the_other_buckets_credentials_are_options_of_the_table() {
+    // Explicit (Python keyword, JS field, CLI `-o`) over the S3KEEP_SOURCE_* variables.
+    let config = StoreConfig::builder()
+        .with_config(K::Bucket, "bkt")
+        .with_option("sourceAccessKeyId", "AKEXPLICIT")
+        .with_option("source-secret-access-key", "SKEXPLICIT")
+        .with_env(env(&[
+            ("S3KEEP_SOURCE_ACCESS_KEY_ID", "AKENV"),
+            ("S3KEEP_SOURCE_SECRET_ACCESS_KEY", "SKENV"),
+            ("S3KEEP_SOURCE_SESSION_TOKEN", "TOKENV"),
+            ("S3KEEP_SOURCE_PROFILE", "src"),
+        ]))
+        .build()
+        .unwrap();
+    let remote = config.remote.credentials.as_ref().unwrap();
+    assert_eq!(remote.access_key_id, "AKEXPLICIT");
+    assert_eq!(remote.secret_access_key.expose(), "SKEXPLICIT");
+    assert_eq!(remote.session_token.as_ref().map(|t| t.expose()), Some("TOKENV"));
+    assert_eq!(config.remote.profile.as_deref(), Some("src"));
+    let report = serde_json::to_string(&config.describe()).unwrap();
+    assert!(report.contains(r#""sourceAccessKeyId":"AKEXPLICIT""#), "{report}");
+    assert!(report.contains(r#""sourceSecretAccessKey":"***""#), "{report}");
+    assert!(!report.contains("SKEXPLICIT") && !report.contains("TOKENV"), "{report}");
+
+    let half = StoreConfig::builder()
+        .with_config(K::Bucket, "bkt")
+        .with_config(K::SourceAccessKeyId, "AK")
+        .build();
+    assert!(message(half).contains("give both or neither"));
+    let in_url = StoreConfig::builder()
+        .with_url("s3://bkt/p?source_secret_access_key=SK")
+        .build();
+    let text = message(in_url);
+    assert!(
+        text.contains("cannot be in the query") && !text.contains("=SK"),
+        "{text}"
+    );
+}

@@ -86,6 +86,14 @@ pub struct ConfigReport {
     pub object_lock: Option<&'static str>,
     /// The lock policy when given, as `lock_policy` takes it (`keep_daily=7,keep_within=30d`).
     pub lock_policy: Option<String>,
+    /// The access key id for the other bucket of an `s3://` file set or restore target.
+    pub source_access_key_id: Option<String>,
+    /// `"***"` when set.
+    pub source_secret_access_key: Option<&'static str>,
+    /// `"***"` when set.
+    pub source_session_token: Option<&'static str>,
+    /// The shared-credentials profile for the other bucket.
+    pub source_profile: Option<String>,
     /// Where each value not left at its default came from, by field name: `option`, `url`,
     /// an environment variable (`AWS_REGION`, `S3KEEP_URL`...) or `profile`.
     pub sources: BTreeMap<&'static str, Source>,
@@ -96,6 +104,7 @@ impl StoreConfig {
     pub fn describe(&self) -> ConfigReport {
         let c = &self.client;
         let credentials = c.credentials.as_ref();
+        let remote = self.remote.credentials.as_ref();
         ConfigReport {
             bucket: c.bucket.clone(),
             prefix: self.prefix.clone(),
@@ -138,6 +147,10 @@ impl StoreConfig {
                 .policy
                 .as_ref()
                 .map(crate::object_lock::format_lock_policy),
+            source_access_key_id: remote.map(|k| k.access_key_id.clone()),
+            source_secret_access_key: remote.map(|_| "***"),
+            source_session_token: remote.and_then(|k| k.session_token.as_ref()).map(|_| "***"),
+            source_profile: self.remote.profile.clone(),
             sources: self.sources.iter().map(|(k, s)| (k.camel_name(), *s)).collect(),
         }
     }

@@ -108,6 +108,14 @@ pub enum ConfigKey {
     ObjectLock,
     /// The retention policy whose minimum age a new locked store's objects are locked for.
     LockPolicy,
+    /// The access key id of the other bucket of an S3 source or target (§13).
+    SourceAccessKeyId,
+    /// Its secret access key (a secret: never printed).
+    SourceSecretAccessKey,
+    /// Its session token (a secret: never printed).
+    SourceSessionToken,
+    /// The profile of the shared credentials file for it (native targets).
+    SourceProfile,
 }
 
 /// The grammar of an option's value, which tells a binding how to turn its native values
@@ -188,7 +196,7 @@ const TABLE: &[Spec] = &[
     Spec { key: K::MaxAttempts, names: ["max_attempts", "maxAttempts", "max-attempts"], kind: V::Count,
         env: &["S3KEEP_MAX_ATTEMPTS"], default: "5", doc: "attempts per request, the first included (1: no retry)" },
     Spec { key: K::MaxElapsed, names: ["max_elapsed", "maxElapsed", "max-elapsed"], kind: V::Duration,
-        env: &["S3KEEP_MAX_ELAPSED"], default: "1m", doc: "time budget of one request, retries included" },
+        env: &["S3KEEP_MAX_ELAPSED"], default: "3m", doc: "time budget of one request, retries included" },
     Spec { key: K::ConnectTimeout, names: ["connect_timeout", "connectTimeout", "connect-timeout"],
         kind: V::Duration, env: &["S3KEEP_CONNECT_TIMEOUT"], default: "10s",
         doc: "timeout to establish a connection (native only)" },
@@ -246,11 +254,23 @@ const TABLE: &[Spec] = &[
     Spec { key: K::LockPolicy, names: ["lock_policy", "lockPolicy", "lock-policy"], kind: V::Text,
         env: &["S3KEEP_LOCK_POLICY"], default: "",
         doc: "retention policy of a new locked store, restic's rules: keep_daily=7,keep_within=30d; every object is locked for the minimum age it guarantees" },
+    Spec { key: K::SourceAccessKeyId, names: ["source_access_key_id", "sourceAccessKeyId", "source-access-key-id"],
+        kind: V::Text, env: &["S3KEEP_SOURCE_ACCESS_KEY_ID"], default: "",
+        doc: "access key id for the other bucket of an s3:// file set or restore target (with source_secret_access_key)" },
+    Spec { key: K::SourceSecretAccessKey,
+        names: ["source_secret_access_key", "sourceSecretAccessKey", "source-secret-access-key"], kind: V::Secret,
+        env: &["S3KEEP_SOURCE_SECRET_ACCESS_KEY"], default: "", doc: "secret access key for the other bucket" },
+    Spec { key: K::SourceSessionToken, names: ["source_session_token", "sourceSessionToken", "source-session-token"],
+        kind: V::Secret, env: &["S3KEEP_SOURCE_SESSION_TOKEN"], default: "",
+        doc: "session token for the other bucket" },
+    Spec { key: K::SourceProfile, names: ["source_profile", "sourceProfile", "source-profile"], kind: V::Text,
+        env: &["S3KEEP_SOURCE_PROFILE"], default: "",
+        doc: "profile of the shared credentials file for the other bucket (native only)" },
 ];
 
 impl ConfigKey {
     /// Every key, in table order.
-    pub const ALL: [ConfigKey; 35] = [
+    pub const ALL: [ConfigKey; 39] = [
         K::Url,
         K::Bucket,
         K::Prefix,
@@ -286,6 +306,10 @@ impl ConfigKey {
         K::MacKey,
         K::ObjectLock,
         K::LockPolicy,
+        K::SourceAccessKeyId,
+        K::SourceSecretAccessKey,
+        K::SourceSessionToken,
+        K::SourceProfile,
     ];
 
     fn spec(self) -> &'static Spec {
@@ -341,7 +365,13 @@ impl ConfigKey {
     pub fn native_only(self) -> bool {
         matches!(
             self,
-            K::Profile | K::CaBundle | K::FollowSymlinks | K::OnFileError | K::PasswordFile | K::IdentityFile
+            K::Profile
+                | K::CaBundle
+                | K::FollowSymlinks
+                | K::OnFileError
+                | K::PasswordFile
+                | K::IdentityFile
+                | K::SourceProfile
         )
     }
 
@@ -359,6 +389,10 @@ impl ConfigKey {
                 | K::Password
                 | K::Identity
                 | K::MacKey
+                | K::SourceAccessKeyId
+                | K::SourceSecretAccessKey
+                | K::SourceSessionToken
+                | K::SourceProfile
         )
     }
 
@@ -375,7 +409,7 @@ impl ConfigKey {
                 K::Bucket => "BUCKET",
                 K::Prefix => "PREFIX",
                 K::Region => "REGION",
-                K::Profile => "PROFILE",
+                K::Profile | K::SourceProfile => "PROFILE",
                 K::CaBundle | K::PasswordFile | K::IdentityFile => "PATH",
                 K::Recipients => "AGE1...",
                 K::OnFileError => "fail|skip",

@@ -38,6 +38,27 @@ mod tests {
     }
 
     #[test]
+    fn by_default_a_request_whose_answer_stalled_for_the_read_timeout_is_retried() {
+        // A request in flight to a MinIO node that crashes gets no answer at all: only the
+        // read timeout ends it, and the retry budget must still hold a retry after that.
+        let config = crate::ClientConfig::new("backups");
+        let client = crate::s3::S3Client::new(config.clone()).unwrap();
+        let stalled = Error::Timeout(crate::ErrorDetails::message("sent nothing"));
+        let retry = &config.retry;
+        let worst_wait =
+            backoff_cap(1, retry.base_delay, retry.max_delay) + backoff_cap(2, retry.base_delay, retry.max_delay);
+        for (attempt, elapsed) in [(1, config.read_timeout), (2, config.read_timeout * 2 + worst_wait)] {
+            for _ in 0..50 {
+                assert!(
+                    client.retry_delay(&stalled, attempt, elapsed).is_some(),
+                    "attempt {attempt} timed out after {elapsed:?}: not retried within {:?}",
+                    retry.max_elapsed
+                );
+            }
+        }
+    }
+
+    #[test]
     fn delay_is_within_the_cap() {
         let base = Duration::from_millis(50);
         for attempt in 1..10 {
