@@ -20,7 +20,7 @@ if [ -z "${S3KEEP_TEST_ENDPOINT:-}" ]; then
     exec python3 scripts/minio_harness.py run -- bash "${BASH_SOURCE[0]}" "$@"
 fi
 
-BINDINGS=(rust python node deno bun workerd)
+BINDINGS=(rust python node deno bun workerd cli)
 
 # ------------------------------------------------------------------------------------------
 # Runner hooks, one pair per binding NAME:
@@ -71,6 +71,12 @@ available_workerd() {
 }
 run_workerd() { "$(js_tool node)" "$WORKERD_RUNNER"; }
 
+# cli: the `s3keep` command, driven by a script of the standard library only.
+CLI_RUNNER=cli/tests/interop.py
+export S3KEEP_CLI="$REPO/target/debug/s3keep"
+available_cli() { [ -x "$S3KEEP_CLI" ] || { echo "the command is not built ($S3KEEP_CLI)"; return 1; }; }
+run_cli() { python3 "$CLI_RUNNER"; }
+
 # ------------------------------------------------------------------------------------------
 
 S3KEEP_INTEROP_BUCKET="interop-$(python3 -c 'import secrets; print(secrets.token_hex(8))')"
@@ -82,6 +88,7 @@ echo "interop: bucket $S3KEEP_INTEROP_BUCKET at $S3KEEP_TEST_ENDPOINT"
 # Compile before the phases, so that compiler output does not interleave with them.
 if available_rust >/dev/null; then
     cargo test --quiet -p s3keep --test conformance --no-run || exit 1
+    cargo build --quiet -p s3keep-cli || exit 1
 fi
 
 runners=()
@@ -112,22 +119,24 @@ for b in "${runners[@]}"; do
     S3KEEP_INTEROP_PHASE=read S3KEEP_INTEROP_EXPECT="$expect" "run_$b" | tee "$logs/read-$b" || status=1
 done
 
-echo "======== interop matrix (rows: writer, columns: reader)"
+# Two matrices: the plain store (prefix interop) and the encrypted one (interop-encrypted,
+# where a reader also checks that a wrong key and none are refused with KeyWrong/KeyMissing).
 python3 - "$logs" "${BINDINGS[@]}" <<'EOF'
 import pathlib, re, sys
 logs, bindings = pathlib.Path(sys.argv[1]), sys.argv[2:]
-writers = bindings + ["zeebe"]
-cells = {}
-for log in logs.glob("read-*"):
-    for line in log.read_text().splitlines():
-        m = re.match(r"interop (\S+) -> (\S+): (ok|FAILED)", line)
-        if m:
-            cells[(m[1], m[2])] = "ok" if m[3] == "ok" else "FAILED"
 ran = {p.name[len("read-"):] for p in logs.glob("read-*")}
-print("writer".ljust(10) + "".join(r.ljust(9) for r in bindings))
-for w in writers:
-    row = [cells.get((w, r), "-" if r in ran else "skipped") for r in bindings]
-    print(w.ljust(10) + "".join(c.ljust(9) for c in row))
+for label, writers in (("interop", bindings + ["zeebe"]), ("interop-encrypted", bindings)):
+    print(f"======== {label} matrix (rows: writer, columns: reader)")
+    cells = {}
+    for log in logs.glob("read-*"):
+        for line in log.read_text().splitlines():
+            m = re.match(re.escape(label) + r" (\S+) -> (\S+): (ok|FAILED)", line)
+            if m:
+                cells[(m[1], m[2])] = "ok" if m[3] == "ok" else "FAILED"
+    print("writer".ljust(10) + "".join(r.ljust(9) for r in bindings))
+    for w in writers:
+        row = [cells.get((w, r), "-" if r in ran else "skipped") for r in bindings]
+        print(w.ljust(10) + "".join(c.ljust(9) for c in row))
 print("(- = no backup of that writer; skipped = that reader did not run)")
 EOF
 

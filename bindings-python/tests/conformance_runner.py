@@ -32,12 +32,12 @@ import s3keep
 REPO = Path(__file__).resolve().parents[2]
 CASES_DIR = REPO / "conformance" / "cases"
 
-#: What this runner can do (README, "Capabilities").
-CAPABILITIES = ("filesystem", "rawS3", "s3Bucket")
+#: What this runner can do (README, "Capabilities"): the native core writes stores with Object Lock.
+CAPABILITIES = ("filesystem", "rawS3", "s3Bucket", "lockedStores")
 #: What a store may lack, and what each harness provider has (README, "Providers").
 PROVIDERS_DOC = json.loads((REPO / "conformance" / "providers.json").read_text())
 STORE_CAPABILITIES = tuple(PROVIDERS_DOC["capabilities"])
-KNOWN_CAPABILITIES = ("rawS3", "filesystem", "s3Bucket") + STORE_CAPABILITIES
+KNOWN_CAPABILITIES = ("rawS3", "filesystem", "s3Bucket", "lockedStores") + STORE_CAPABILITIES
 
 #: The ops that need a capability (README, "Capabilities").
 OP_CAPABILITY = {
@@ -314,7 +314,8 @@ OP_FIELDS: Dict[str, Tuple[Tuple[str, ...], Dict[str, Check]]] = {
 }
 
 CONFIG = OBJ(prefix=STR, partSize=INT, multipartThreshold=INT, concurrency=INT, format=INT, credentials=STR,
-             bucket=STR, endpoint=STR, keys=OBJ(password=STR, identity=STR, recipients=STR, macKey=STR))
+             bucket=STR, endpoint=STR, keys=OBJ(password=STR, identity=STR, recipients=STR, macKey=STR),
+             objectLock=STR, lockPolicy=STR)
 CASE = OBJ(("name", "family", "description", "steps"), name=STR, family=STR, description=STR,
            requires=LIST(STR), config=CONFIG, steps=LIST(MAP(ANY)))
 
@@ -341,6 +342,11 @@ def validate_case(case: Any) -> None:
             raise CaseError(f"unknown capability {cap!r}")
     if not case["steps"]:
         raise CaseError("a case needs steps")
+    config, requires = case.get("config", {}), case.get("requires", [])
+    if config.get("bucket") == "objectLock" and "objectLock" not in requires:
+        raise CaseError('config.bucket "objectLock" needs \'objectLock\' in requires')
+    if ("objectLock" in config or "lockPolicy" in config) and "lockedStores" not in requires:
+        raise CaseError("config.objectLock or config.lockPolicy needs 'lockedStores' in requires")
     for i, step in enumerate(case["steps"]):
         validate_step(step, f"step {i + 1}")
         needs = OP_CAPABILITY.get(step["op"])
@@ -455,11 +461,12 @@ class Harness:
                           retries={"max_attempts": 3, "mode": "standard"}),
         )
 
-    def create_bucket(self, s3: Any, bucket: str) -> None:
+    def create_bucket(self, s3: Any, bucket: str, object_lock: bool = False) -> None:
+        lock = {"ObjectLockEnabledForBucket": True} if object_lock else {}
         if self.region == "us-east-1":
-            s3.create_bucket(Bucket=bucket)
+            s3.create_bucket(Bucket=bucket, **lock)
         else:
-            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": self.region})
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": self.region}, **lock)
 
 
 def normalize_prefix(prefix: str) -> str:
@@ -540,8 +547,8 @@ class CaseRun:
         self.s3 = self.harness.s3()
         self.prefix = normalize_prefix(self.config.get("prefix", DEFAULT_PREFIX))
         bucket = self.config.get("bucket", "fresh")
-        if bucket == "fresh":
-            self.harness.create_bucket(self.s3, self.bucket)
+        if bucket in ("fresh", "objectLock"):
+            self.harness.create_bucket(self.s3, self.bucket, object_lock=bucket == "objectLock")
         elif bucket != "missing":
             raise CaseError(f"unknown config.bucket {bucket!r}")
 
@@ -573,6 +580,7 @@ class CaseRun:
             multipart_threshold=c.get("multipartThreshold"), concurrency=c.get("concurrency"),
             format=c.get("format"), password=keys.get("password"), identity=keys.get("identity"),
             recipients=keys.get("recipients"), mac_key=keys.get("macKey"),
+            object_lock=c.get("objectLock"), lock_policy=c.get("lockPolicy"),
         )
 
     def run(self, steps: List[Dict[str, Any]]) -> None:

@@ -11,6 +11,10 @@ Run by scripts/interop.sh under the harness MinIO (`S3KEEP_TEST_*`) with
   read, its status document (`to_dict()`), which scripts/interop.sh compares with
   `s3keep status --json`.
 
+Each phase also does the same with an encrypted store (prefix `interop-encrypted`, the test
+age identity 1; README, "Interop", "Encrypted"): the reader also checks that another identity
+is refused with `KeyWrong` and no key with `KeyMissing`.
+
     S3KEEP_INTEROP_BUCKET=b S3KEEP_INTEROP_PHASE=write .venv/bin/python bindings-python/tests/interop.py
 """
 
@@ -21,19 +25,23 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional, Tuple
 
 import s3keep
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conformance_runner import Files, Harness, StepFailed, compare_tree, generate  # noqa: E402
 
-BINDINGS = {"rust": 1, "python": 2, "node": 3, "deno": 4, "bun": 5, "workerd": 6}
+BINDINGS = {"rust": 1, "python": 2, "node": 3, "deno": 4, "bun": 5, "workerd": 6, "cli": 7}
 ME = "python"
 ZEEBE_PARTITION = 90
 CHECKPOINT = 1
 PREFIX = "interop"
 FIVE_MIB = 5 * 1024 * 1024
+ENCRYPTED_PREFIX = "interop-encrypted"
+# The test age identities 1 (the store's) and 2 (a key that opens no key object).
+IDENTITY = "AGE-SECRET-KEY-1ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYGSUZRZYL"
+OTHER_IDENTITY = "AGE-SECRET-KEY-1YG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3Q0KAHAN"
 
 
 def writer_files(b: int) -> Files:
@@ -46,6 +54,14 @@ def writer_files(b: int) -> Files:
             "multipart.bin": generate(FIVE_MIB + 1, b + 20),  # multipart: 2 parts
         },
         "segments": {"00000001.log": generate(70000, b + 30)},
+    }
+
+
+def encrypted_files(b: int) -> Files:
+    """The files every writer saves encrypted; `b` is its binding index."""
+    return {
+        "files": {"small.bin": generate(1000, b + 40), "nested/dir/ünïcode name.txt": generate(100, b + 50)},
+        "segments": {"00000001.log": generate(70000, b + 60)},
     }
 
 
@@ -64,14 +80,22 @@ def open_store(bucket: str) -> s3keep.BackupStore:
                               part_size=FIVE_MIB, multipart_threshold=FIVE_MIB, create_bucket=True)
 
 
-def write(store: s3keep.BackupStore) -> bool:
+def open_encrypted(bucket: str, identity: Optional[str]) -> s3keep.BackupStore:
+    h = Harness.from_env()
+    keys = {} if identity is None else {"identity": identity}
+    return s3keep.BackupStore(bucket, prefix=ENCRYPTED_PREFIX, endpoint=h.endpoint, region=h.region,
+                              access_key_id=h.access_key, secret_access_key=h.secret_key, **keys)
+
+
+def write(store: s3keep.BackupStore, bucket: str) -> bool:
     b = BINDINGS[ME]
     try:
         store.save(f"{b}/{CHECKPOINT}/0", writer_files(b), metadata={"binding": ME})
+        open_encrypted(bucket, IDENTITY).save(f"{b}/{CHECKPOINT}/0", encrypted_files(b), metadata={"binding": ME})
     except Exception as e:
         print(f"interop write {ME}: FAILED: {type(e).__name__}: {e}")
         return False
-    print(f"interop write {ME}: ok ({b}/{CHECKPOINT}/0)")
+    print(f"interop write {ME}: ok ({b}/{CHECKPOINT}/0 plain and encrypted)")
     return True
 
 
@@ -102,12 +126,76 @@ def read_one(store: s3keep.BackupStore, id: s3keep.BackupId, writer: str) -> s3k
     return info
 
 
-def read(store: s3keep.BackupStore, expect: List[str]) -> bool:
+def read_encrypted_one(bucket: str, store: s3keep.BackupStore, id: s3keep.BackupId) -> None:
+    """Raises StepFailed (or the binding's error) unless the encrypted backup reads back
+    exactly with the identity, and another identity and none are refused."""
+    info = store.status(id)
+    if info.status != "COMPLETED":
+        raise StepFailed(f"status {info.status} (expected COMPLETED)")
+    # Sizes, file count and user metadata are sealed in an encrypted store (docs/FORMAT.md,
+    # "Encryption"): the restore checks.
+    expected = encrypted_files(id.partition)
+    report = store.verify(id, deep=True)
+    if not report.ok:
+        raise StepFailed("verify --deep: " + "; ".join(f"{p.key}: {p.kind}" for p in report.problems))
+    with tempfile.TemporaryDirectory() as target:
+        store.restore(id, target, root_set=None)
+        try:
+            compare_tree(Path(target), {f"{s}/{n}": d for s, files in expected.items() for n, d in files.items()})
+        except StepFailed as e:
+            raise StepFailed(f"restore: {e}") from None
+    for identity, code in ((OTHER_IDENTITY, "KeyWrong"), (None, "KeyMissing")):
+        with tempfile.TemporaryDirectory() as target:
+            try:
+                open_encrypted(bucket, identity).restore(id, target, root_set=None)
+            except s3keep.InvalidInput as e:
+                if e.code != code:
+                    raise StepFailed(f"restore: InvalidInput with code {e.code}, expected {code}: {e}") from None
+            else:
+                raise StepFailed(f"restore without the right key succeeded (expected {code})")
+            if any(Path(target).iterdir()):
+                raise StepFailed(f"restore refused with {code} wrote into the target")
+
+
+def read_encrypted(bucket: str, expect: List[str]) -> Tuple[int, int]:
+    """Reads every writer's encrypted backup; one line each; returns (passed, failed)."""
+    try:
+        store = open_encrypted(bucket, IDENTITY)
+        listed = store.list()
+    except s3keep.S3KeepError as e:
+        print(f"interop-encrypted read {ME}: FAILED: list: {type(e).__name__}: {e}")
+        return 0, 1
+    names: Dict[int, str] = {i: n for n, i in BINDINGS.items()}
+    passed = failed = 0
+    seen = set()
+    for info in listed:
+        writer = names.get(info.id.partition)
+        if writer is None:
+            continue
+        seen.add(writer)
+        try:
+            read_encrypted_one(bucket, store, info.id)
+        except (StepFailed, s3keep.S3KeepError) as e:
+            failed += 1
+            what = str(e) if isinstance(e, StepFailed) else f"{type(e).__name__}: {e}"
+            print(f"interop-encrypted {writer} -> {ME}: FAILED: {what}")
+        else:
+            passed += 1
+            print(f"interop-encrypted {writer} -> {ME}: ok")
+    for writer in expect:
+        if writer != "zeebe" and writer not in seen:
+            failed += 1
+            print(f"interop-encrypted {writer} -> {ME}: FAILED: no encrypted backup of {writer} in the bucket")
+    return passed, failed
+
+
+def read(store: s3keep.BackupStore, bucket: str, expect: List[str]) -> bool:
+    e_passed, e_failed = read_encrypted(bucket, expect)
     try:
         listed = store.list()
     except s3keep.S3KeepError as e:
         print(f"interop read {ME}: FAILED: list: {type(e).__name__}: {e}")
-        print("0 passed, 1 failed, 0 skipped")
+        print(f"{e_passed} passed, {e_failed + 1} failed, 0 skipped")
         return False
     names: Dict[int, str] = {i: n for n, i in BINDINGS.items()}
     names[ZEEBE_PARTITION] = "zeebe"
@@ -132,6 +220,7 @@ def read(store: s3keep.BackupStore, expect: List[str]) -> bool:
         if writer not in seen:
             failed += 1
             print(f"interop {writer} -> {ME}: FAILED: no backup of {writer} in the bucket")
+    passed, failed = passed + e_passed, failed + e_failed
     print(f"{passed} passed, {failed} failed, 0 skipped")
     return failed == 0
 
@@ -144,7 +233,7 @@ def main() -> int:
         return 2
     expect = [w.strip() for w in os.environ.get("S3KEEP_INTEROP_EXPECT", "").split(",") if w.strip()]
     store = open_store(bucket)
-    ok = write(store) if phase == "write" else read(store, expect)
+    ok = write(store, bucket) if phase == "write" else read(store, bucket, expect)
     return 0 if ok else 1
 
 

@@ -441,6 +441,13 @@ export const scenarios = [
     assert.equal(e.kind, "Cancelled");
   }],
 
+  ["a save that would create a store with Object Lock is refused (native faces only in this version)", async () => {
+    const store = await newStore({ objectLock: "governance", lockPolicy: "keep_within=1h" });
+    await rejects(store.save("0/1/0", { files: { a: new Uint8Array(1) } }), InvalidInputError,
+      (e) => assert.match(e.message, /this store has Object Lock; in this version only the native faces/));
+    assert.deepEqual(await store.list(), []);
+  }],
+
   ["check reports a healthy store", async () => {
     const store = await newStore({ prefix: "probe/" });
     await store.ensureBucket();

@@ -219,6 +219,9 @@ impl Error {
             Error::Timeout(_) => "the store is slow or unreachable: check the network or raise the timeout",
             Error::InvalidInput(_) => "fix the input; nothing was sent",
             Error::Integrity(_) => "the data was corrupted in transit or in the store; retry, then verify the backup",
+            Error::Conflict(d) if d.code.as_deref() == Some("ObjectLocked") => {
+                "wait until the date named; in GOVERNANCE mode a principal allowed s3:BypassGovernanceRetention can lift the lock"
+            }
             Error::Conflict(_) => "another writer changed the object at the same time; check its status and retry",
             Error::Io(_) => "check the local path, its permissions and free disk space",
             Error::Cancelled(_) => "the operation was stopped on request; run it again to finish",
@@ -344,6 +347,17 @@ mod tests {
         assert_eq!(err.code(), Some("SignatureDoesNotMatch"));
         assert_eq!(err.status(), Some(403));
         assert!(!err.is_temporary());
+    }
+
+    #[test]
+    fn a_locked_delete_hints_at_the_lock_not_at_another_writer() {
+        let locked = Error::Conflict(ErrorDetails {
+            code: Some("ObjectLocked".into()),
+            ..ErrorDetails::message("backup 1/1/0 is locked by Object Lock until 2030-01-01T00:00:00Z")
+        });
+        assert!(locked.hint().contains("wait until the date"), "{}", locked.hint());
+        let race = Error::Conflict(ErrorDetails::message("status.json changed"));
+        assert!(race.hint().contains("another writer"), "{}", race.hint());
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::gen::{ContentDoc, FileDoc};
 
 /// The runner capabilities a case may require (README, "Capabilities"); it may also require
 /// the store capabilities of conformance/providers.json (README, "Providers").
-pub const RUNNER_CAPABILITIES: &[&str] = &["rawS3", "filesystem", "s3Bucket"];
+pub const RUNNER_CAPABILITIES: &[&str] = &["rawS3", "filesystem", "s3Bucket", "lockedStores"];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -42,7 +42,7 @@ pub struct CaseConfig {
     pub concurrency: Option<usize>,
     /// "valid" (default), "wrongSecret" or "unknownAccessKey".
     pub credentials: Option<String>,
-    /// "fresh" (default) or "missing".
+    /// "fresh" (default), "objectLock" (fresh, with Object Lock enabled) or "missing".
     pub bucket: Option<String>,
     /// "harness" (default) or "unreachable".
     pub endpoint: Option<String>,
@@ -50,6 +50,10 @@ pub struct CaseConfig {
     pub format: Option<u8>,
     /// Encryption keys (options `password`, `identity`, `recipients`, `mac_key`).
     pub keys: Option<Keys>,
+    /// The option `object_lock` of a new store: "governance" or "compliance".
+    pub object_lock: Option<String>,
+    /// The option `lock_policy`: restic's keep rules (`keep_within=1h`).
+    pub lock_policy: Option<String>,
 }
 
 /// The encryption options of a store, as the option table spells their values.
@@ -368,6 +372,19 @@ impl Case {
             if !RUNNER_CAPABILITIES.contains(&cap.as_str()) && !crate::support::store_capabilities().contains(cap) {
                 return Err(format!("unknown capability {cap:?}"));
             }
+        }
+        let needs = |cap: &str, what: &str| {
+            if self.requires.iter().any(|c| c == cap) {
+                Ok(())
+            } else {
+                Err(format!("{what} needs {cap:?} in requires"))
+            }
+        };
+        if self.config.bucket.as_deref() == Some("objectLock") {
+            needs("objectLock", "config.bucket \"objectLock\"")?;
+        }
+        if self.config.object_lock.is_some() || self.config.lock_policy.is_some() {
+            needs("lockedStores", "config.objectLock or config.lockPolicy")?;
         }
         for (i, step) in self.steps.iter().enumerate() {
             if let Some(cap) = step.op.capability() {

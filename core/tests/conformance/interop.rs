@@ -3,7 +3,8 @@
 //! Zeebe-format fixture as `90/1/0`); in the read phase each binding lists, deep-verifies
 //! and restores every backup there, and prints one matrix line per (writer → reader) and
 //! the status document of each backup read (compared with `s3keep status --json` by
-//! scripts/interop.sh).
+//! scripts/interop.sh). Each phase also does the same with an encrypted store
+//! (interop_encrypted.rs).
 
 use std::collections::BTreeMap;
 
@@ -17,13 +18,14 @@ use crate::gen::{Content, Sets};
 use crate::steps;
 
 /// Binding names and their partition (the "binding index").
-pub const BINDINGS: [(&str, u32); 6] = [
+pub const BINDINGS: [(&str, u32); 7] = [
     ("rust", 1),
     ("python", 2),
     ("node", 3),
     ("deno", 4),
     ("bun", 5),
     ("workerd", 6),
+    ("cli", 7),
 ];
 /// This runner.
 const ME: &str = "rust";
@@ -126,12 +128,18 @@ pub async fn run(mode: Mode) -> bool {
         }
     };
     match mode.phase {
-        Phase::Write => write(&store).await,
-        Phase::Read => read(&store, &mode.expect).await,
+        Phase::Write => write(&store, &mode.bucket).await,
+        Phase::Read => {
+            let (passed, failed) = read(&store, &mode.expect).await;
+            let (e_passed, e_failed) = crate::interop_encrypted::read(&mode.bucket, ME, &mode.expect).await;
+            let (passed, failed) = (passed + e_passed, failed + e_failed);
+            println!("{passed} passed, {failed} failed, 0 skipped");
+            failed == 0
+        }
     }
 }
 
-async fn write(store: &BackupStore) -> bool {
+async fn write(store: &BackupStore, bucket: &str) -> bool {
     let index = BINDINGS.iter().find(|(n, _)| *n == ME).expect("listed").1;
     let result = async {
         store.ensure_bucket().await?;
@@ -144,12 +152,15 @@ async fn write(store: &BackupStore) -> bool {
             ..SaveOptions::default()
         };
         store.save(BackupId::new(index, CHECKPOINT, 0), sets, options).await?;
-        write_zeebe_fixture(store).await
+        write_zeebe_fixture(store).await?;
+        crate::interop_encrypted::write(bucket, ME, index).await
     }
     .await;
     match result {
         Ok(()) => {
-            println!("interop write {ME}: ok ({index}/{CHECKPOINT}/0 and zeebe {ZEEBE_PARTITION}/{CHECKPOINT}/0)");
+            println!(
+                "interop write {ME}: ok ({index}/{CHECKPOINT}/0 plain and encrypted, and zeebe {ZEEBE_PARTITION}/{CHECKPOINT}/0)"
+            );
             true
         }
         Err(e) => {
@@ -192,13 +203,13 @@ async fn write_zeebe_fixture(store: &BackupStore) -> s3keep::Result<()> {
     Ok(())
 }
 
-async fn read(store: &BackupStore, expect: &[String]) -> bool {
+/// Reads every writer's plain backup; prints one line each; returns (passed, failed).
+async fn read(store: &BackupStore, expect: &[String]) -> (u32, u32) {
     let listed = match store.list(ListFilter::default()).await {
         Ok(listed) => listed,
         Err(e) => {
             println!("interop read {ME}: FAILED: list: {e}");
-            println!("0 passed, 1 failed, 0 skipped");
-            return false;
+            return (0, 1);
         }
     };
     let (mut passed, mut failed) = (0, 0);
@@ -229,8 +240,7 @@ async fn read(store: &BackupStore, expect: &[String]) -> bool {
         failed += 1;
         println!("interop {writer} -> {ME}: FAILED: no backup of {writer} in the bucket");
     }
-    println!("{passed} passed, {failed} failed, 0 skipped");
-    failed == 0
+    (passed, failed)
 }
 
 /// Its status, if the backup reads back exactly.

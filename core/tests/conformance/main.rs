@@ -17,6 +17,7 @@ mod case;
 mod check;
 mod gen;
 mod interop;
+mod interop_encrypted;
 mod raw;
 mod steps;
 
@@ -26,8 +27,9 @@ use std::time::Instant;
 use case::Case;
 
 /// What this runner can do (README, "Capabilities"): Rust has a filesystem and the core's
-/// S3 client for raw access, and names a prefix of the case bucket as an S3 source or target.
-const CAPABILITIES: &[&str] = &["rawS3", "filesystem", "s3Bucket"];
+/// S3 client for raw access, names a prefix of the case bucket as an S3 source or target,
+/// and the native core writes stores with Object Lock.
+const CAPABILITIES: &[&str] = &["rawS3", "filesystem", "s3Bucket", "lockedStores"];
 
 /// The capabilities in effect: all of ours, or those listed (comma-separated) in
 /// `S3KEEP_CONFORMANCE_CAPABILITIES`, to rehearse what a runner with fewer would skip.

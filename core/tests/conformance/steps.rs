@@ -76,6 +76,10 @@ impl CaseRun {
                 .create_bucket()
                 .await
                 .map_err(|e| format!("cannot create the case bucket: {e}"))?,
+            "objectLock" => admin
+                .create_bucket_with_object_lock()
+                .await
+                .map_err(|e| format!("cannot create the case bucket with Object Lock: {e}"))?,
             "missing" => {}
             other => return Err(format!("unknown config.bucket {other:?}")),
         }
@@ -112,6 +116,13 @@ impl CaseRun {
         }
         store_config.format = config.format;
         store_config.encryption = encryption(config.keys.as_ref())?;
+        if let Some(mode) = &config.object_lock {
+            store_config.object_lock.mode = Some(mode.parse().map_err(|e| format!("config.objectLock: {e}"))?);
+        }
+        if let Some(policy) = &config.lock_policy {
+            store_config.object_lock.policy =
+                Some(s3keep::object_lock::parse_lock_policy(policy).map_err(|e| format!("config.lockPolicy: {e}"))?);
+        }
         let prefix = s3keep::config::normalize_prefix(&store_config.prefix);
         Ok(Self {
             config: store_config,
