@@ -50,34 +50,21 @@ pub async fn prune(global: &GlobalArgs, args: PruneArgs, out: Output) -> Result<
     }
     // Object Lock (§12): what the plan deletes but the lock still retains is skipped.
     for (id, until) in &outcome.locked {
-        // The date as the lock has it (whole seconds, rounded up), as `delete` names it.
-        let until = s3keep::s3::Retention {
-            mode: s3keep::s3::LockMode::Governance,
-            retain_until: *until,
-        }
-        .retain_until_text();
+        let until = s3keep::s3::retain_until_text(*until);
         out.info(&format!(
             "skipped backup {id}: locked by Object Lock until {until}; a prune after that deletes it"
         ));
     }
+    let more = |n: u64, what: &str| if n == 0 { String::new() } else { format!(", {n} {what}") };
     out.info(&format!(
         "deleted {} backups, kept {}{}{}",
         outcome.deleted.len(),
         outcome.plan.to_keep().count(),
-        match outcome.locked.len() {
-            0 => String::new(),
-            n => format!(", {n} locked"),
-        },
-        match outcome.failed.len() {
-            0 => String::new(),
-            n => format!(", {n} failed (run prune again to finish them)"),
-        }
+        more(outcome.locked.len() as u64, "locked"),
+        more(outcome.failed.len() as u64, "failed (run prune again to finish them)")
     ));
     if let Some(gc) = &outcome.gc {
-        let locked = match gc.packs_locked {
-            0 => String::new(),
-            n => format!(", {n} locked by Object Lock"),
-        };
+        let locked = more(gc.packs_locked, "locked by Object Lock");
         out.info(&format!(
             "garbage collection: deleted {} packs ({} bytes), kept {} in use and {} too young to collect yet{locked}",
             gc.packs_deleted, gc.bytes_deleted, gc.packs_used, gc.packs_too_young

@@ -87,14 +87,7 @@ pub struct Retention {
 impl Retention {
     /// The date as sent: RFC 3339 in UTC, whole seconds, rounded up (never earlier than asked).
     pub fn retain_until_text(&self) -> String {
-        let t = self.retain_until.to_offset(time::UtcOffset::UTC);
-        let whole = t.replace_nanosecond(0).expect("0 is a valid nanosecond");
-        let whole = if whole < t {
-            whole + time::Duration::SECOND
-        } else {
-            whole
-        };
-        whole.format(&Rfc3339).expect("a UTC date formats")
+        retain_until_text(self.retain_until)
     }
 
     /// Adds the `x-amz-object-lock-mode` and `x-amz-object-lock-retain-until-date` headers
@@ -201,4 +194,17 @@ impl S3Client {
 /// `NotImplemented`), as opposed to refusing this one.
 pub fn is_not_implemented(err: &Error) -> bool {
     err.status() == Some(501) || err.code() == Some("NotImplemented")
+}
+
+/// A retain-until date as the lock holds it: UTC RFC 3339 in whole seconds, rounded up
+/// (S3 stores whole seconds; `2026-12-01T10:00:00Z`). What `delete` and `prune` show.
+pub fn retain_until_text(retain_until: OffsetDateTime) -> String {
+    let t = retain_until.to_offset(time::UtcOffset::UTC);
+    let whole = t.replace_nanosecond(0).expect("0 is a valid nanosecond");
+    let whole = if whole < t {
+        whole + time::Duration::SECOND
+    } else {
+        whole
+    };
+    whole.format(&Rfc3339).expect("a UTC date formats")
 }

@@ -50,7 +50,7 @@ pub use file_part::FilePart;
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) use file_part::{read_at, read_exact_at};
 pub use list::{ListOptions, MAX_LIST_PAGES};
-pub use lock::{is_not_implemented, LockMode, ObjectLockConfiguration, Retention};
+pub use lock::{is_not_implemented, retain_until_text, LockMode, ObjectLockConfiguration, Retention};
 pub use multipart::{part_size_for, MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE};
 pub use object::{GetObjectOutput, ObjectHead, PutOptions, PutResult};
 #[cfg(not(target_arch = "wasm32"))]
