@@ -1,4 +1,4 @@
-"""Many writers (SPEC §14; issue 16, item 7): 16 writers save at once, as the partitions and
+"""Many writers (issue 16, item 7): 16 writers save at once, as the partitions and
 nodes of a sharded system do, while a pruner applies a retention policy, against the
 harness's distributed MinIO (four nodes in network namespaces), one node of which is killed
 and started again midway.

@@ -266,24 +266,30 @@ async fn read_one(store: &BackupStore, id: BackupId, writer: &str) -> Result<Bac
         }
         sets
     };
+    verify_and_restore(store, id, expected).await?;
+    Ok(info)
+}
+
+/// Deep-verifies backup `id`, restores it whole into a fresh directory and compares that
+/// with `expected` (each set's files under `SET/`): the reader's check of every writer.
+pub async fn verify_and_restore(store: &BackupStore, id: BackupId, expected: Sets) -> Result<(), String> {
     let report = store.verify(id, true).await.map_err(|e| format!("verify: {e}"))?;
     if !report.is_ok() {
         let problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
         return Err(format!("verify --deep: {}", problems.join("; ")));
     }
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let options = RestoreOptions {
+    let all = RestoreOptions {
         root_set: None,
         ..RestoreOptions::default()
     };
     store
-        .restore(id, dir.path(), options)
+        .restore(id, dir.path(), all)
         .await
         .map_err(|e| format!("restore: {e}"))?;
     let tree = expected
         .into_iter()
         .flat_map(|(set, files)| files.into_iter().map(move |(n, c)| (format!("{set}/{n}"), c)))
         .collect();
-    compare_tree(dir.path(), &tree).map_err(|f| format!("restore: {}", f.message()))?;
-    Ok(info)
+    compare_tree(dir.path(), &tree).map_err(|f| format!("restore: {}", f.message()))
 }

@@ -10,7 +10,6 @@ use bytes::Bytes;
 use s3keep::backup::{FileSet, ListFilter, RestoreOptions, SaveOptions};
 use s3keep::{BackupId, BackupStore, EncryptionOptions, Secret, StoreConfig};
 
-use crate::check::compare_tree;
 use crate::gen::{Content, Sets};
 use crate::interop::BINDINGS;
 use crate::steps;
@@ -109,25 +108,11 @@ async fn read_one(store: &BackupStore, bucket: &str, id: BackupId) -> Result<(),
     // Sizes, file count and user metadata are sealed in an encrypted store (docs/FORMAT.md,
     // "Encryption": status.json and metadata.json say nothing of them): the restore checks.
     let sets = writer_sets(id.partition);
-    let report = store.verify(id, true).await.map_err(|e| format!("verify: {e}"))?;
-    if !report.is_ok() {
-        let problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
-        return Err(format!("verify --deep: {}", problems.join("; ")));
-    }
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    crate::interop::verify_and_restore(store, id, sets).await?;
     let all = RestoreOptions {
         root_set: None,
         ..RestoreOptions::default()
     };
-    store
-        .restore(id, dir.path(), all.clone())
-        .await
-        .map_err(|e| format!("restore: {e}"))?;
-    let tree = sets
-        .into_iter()
-        .flat_map(|(set, files)| files.into_iter().map(move |(n, c)| (format!("{set}/{n}"), c)))
-        .collect();
-    compare_tree(dir.path(), &tree).map_err(|f| format!("restore: {}", f.message()))?;
     // Another identity, then none: refused with the typed error, before anything is written.
     for (identity, code) in [(Some(OTHER_IDENTITY), "KeyWrong"), (None, "KeyMissing")] {
         let target = tempfile::tempdir().map_err(|e| e.to_string())?;
