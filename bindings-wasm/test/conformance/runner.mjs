@@ -14,7 +14,7 @@ import { AwsClient } from "../../node_modules/aws4fetch/dist/aws4fetch.esm.mjs";
  */
 export const STORE_CAPABILITIES = [
   "ifNoneMatch", "ifMatch", "crc32c", "deleteObjects", "multipart", "listPaging", "listUploads",
-  "objectLock", "s3ErrorCodes", "minioErrorCodes", "mc",
+  "objectLock", "lockedOverwrite", "s3ErrorCodes", "minioErrorCodes", "mc",
 ];
 /**
  * Every capability a case may require (README, "Capabilities" and "Providers"). No JS

@@ -485,9 +485,17 @@ struct RetentionDoc {
 }
 
 /// Reads a GetObjectRetention response (AWS S3 API Reference, same name): mode and date text.
+/// The root is `Retention` on AWS and MinIO; versitygw v1.8.0 names it `ObjectLockRetention`
+/// (its Go type's name) with the same children: both are read.
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) fn parse_retention(body: &[u8]) -> Result<(Option<String>, Option<String>), XmlError> {
-    let doc: RetentionDoc = read_document(body, "GetObjectRetention", "Retention")?;
+    const DOC: &str = "GetObjectRetention";
+    let doc: RetentionDoc = match read_document(body, DOC, "Retention") {
+        Err(XmlError::UnexpectedRoot { found, .. }) if found == "ObjectLockRetention" => {
+            read_document(body, DOC, "ObjectLockRetention")?
+        }
+        other => other?,
+    };
     Ok((doc.mode, doc.retain_until_date))
 }
 

@@ -631,3 +631,21 @@ fn object_lock_configuration_with_and_without_default_retention() {
     assert!(c.enabled && c.mode.is_none());
     assert!(parse_object_lock_configuration(&doc("ListBucketResult", "")).is_err());
 }
+
+#[test]
+fn object_retention_under_either_root_name() {
+    // AWS and MinIO answer GetObjectRetention with <Retention>, versitygw v1.8.0 with
+    // <ObjectLockRetention>; any other root is still refused.
+    let fields = "<Mode>GOVERNANCE</Mode><RetainUntilDate>2026-12-01T10:00:00Z</RetainUntilDate>";
+    for root in ["Retention", "ObjectLockRetention"] {
+        let (mode, until) = parse_retention(&doc(root, fields)).unwrap();
+        assert_eq!(
+            (mode.as_deref(), until.as_deref()),
+            (Some("GOVERNANCE"), Some("2026-12-01T10:00:00Z"))
+        );
+    }
+    assert!(matches!(
+        parse_retention(&doc("LegalHold", fields)),
+        Err(XmlError::UnexpectedRoot { .. })
+    ));
+}
