@@ -65,11 +65,14 @@ def main() -> None:
     files = sum(len(names) for _, _, names in os.walk(args.tree))
     source_url = f"s3://{SOURCE}/t?endpoint={endpoint}"
 
+    def store(variant: str, bucket: str) -> list[str]:
+        """The s3keep command on the store of an s3keep variant (`s3keep-f1`, `s3keep-f2`)."""
+        return [cli, "--url", f"s3://{bucket}/store?endpoint={endpoint}&format={variant[-1]}&create_bucket=true"]
+
     def commands(variant: str, bucket: str) -> list[list[str]]:
         """The first and the second copy of `variant` into `bucket` (created here)."""
         if variant.startswith("s3keep"):
-            url = f"s3://{bucket}/store?endpoint={endpoint}&format={variant[-1]}&create_bucket=true"
-            return [[cli, "--url", url, "-q", "save", f"0/{n}/0", "--set", f"tree={source_url}"] for n in (1, 2)]
+            return [store(variant, bucket) + ["-q", "save", f"0/{n}/0", "--set", f"tree={source_url}"] for n in (1, 2)]
         subprocess.run([rclone, "mkdir", f"bench:{bucket}"], env=env, check=True)
         if variant == "rclone":
             return [[rclone, "copy", f"bench:{SOURCE}/t", f"bench:{bucket}/t"]] * 2
@@ -78,7 +81,7 @@ def main() -> None:
     def count(variant: str, bucket: str) -> int:
         """Untimed check: the objects the copy holds (s3keep: the files of its first backup)."""
         if variant.startswith("s3keep"):
-            argv = commands(variant, bucket)[0][:3] + ["status", "0/1/0", "--json"]
+            argv = store(variant, bucket) + ["status", "0/1/0", "--json"]
             status = json.loads(subprocess.run(argv, env=env, check=True, capture_output=True).stdout)
             return int(status["fileCount"])
         size = subprocess.run([rclone, "size", "--json", f"bench:{bucket}/t"], env=env, check=True,

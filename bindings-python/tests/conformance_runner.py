@@ -29,6 +29,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import s3keep
 
+from generated import Files, generate  # the contents and file trees cases describe
+
 REPO = Path(__file__).resolve().parents[2]
 CASES_DIR = REPO / "conformance" / "cases"
 
@@ -66,21 +68,6 @@ class StepFailed(Exception):
 # File contents (README, "File contents")
 # ------------------------------------------------------------------------------------------
 
-# byte[i] = (i*31 + (i>>8)*7 + (i>>16)*13 + seed*101) mod 256: every 256-byte block k is the
-# block j*31 mod 256 shifted by (k*7 + (k>>8)*13 + seed*101) mod 256, so the whole file is a
-# join of 256 precomputed blocks (16 MiB in a few hundredths of a second).
-_BASE = bytes(j * 31 % 256 for j in range(256))
-_BLOCKS = [_BASE.translate(bytes((b + c) % 256 for b in range(256))) for c in range(256)]
-
-
-def generate(size: int, seed: int = 0) -> bytes:
-    """The generated content `(size, seed)`."""
-    blocks = (size + 255) // 256
-    shift = seed * 101
-    data = b"".join([_BLOCKS[(k * 7 + (k >> 8) * 13 + shift) % 256] for k in range(blocks)])
-    return data[:size]
-
-
 def _crc32c(data: bytes) -> int:
     crc = 0xFFFFFFFF
     for byte in data:
@@ -114,8 +101,6 @@ def content(doc: Dict[str, Any]) -> bytes:
     return generate(doc["size"], doc.get("seed", 0))
 
 
-Files = Dict[str, Dict[str, bytes]]
-"""set name -> {relative file name -> bytes}, files in case order."""
 
 
 def expand_sets(sets: Dict[str, List[Dict[str, Any]]]) -> Files:

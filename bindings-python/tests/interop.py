@@ -30,47 +30,14 @@ from typing import Dict, List, Optional, Tuple
 import s3keep
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conformance_runner import Files, Harness, StepFailed, compare_tree, generate  # noqa: E402
+from conformance_runner import Harness, StepFailed, compare_tree  # noqa: E402
+from generated import (BINDINGS, FIVE_MIB, IDENTITY, OTHER_IDENTITY, ZEEBE_PARTITION,  # noqa: E402
+                       encrypted_files, writer_files, zeebe_files)
 
-BINDINGS = {"rust": 1, "python": 2, "node": 3, "deno": 4, "bun": 5, "workerd": 6, "cli": 7}
 ME = "python"
-ZEEBE_PARTITION = 90
 CHECKPOINT = 1
 PREFIX = "interop"
-FIVE_MIB = 5 * 1024 * 1024
 ENCRYPTED_PREFIX = "interop-encrypted"
-# The test age identities 1 (the store's) and 2 (a key that opens no key object).
-IDENTITY = "AGE-SECRET-KEY-1ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYGSUZRZYL"
-OTHER_IDENTITY = "AGE-SECRET-KEY-1YG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3Q0KAHAN"
-
-
-def writer_files(b: int) -> Files:
-    """The files every writer saves; `b` is its binding index."""
-    return {
-        "files": {
-            "small.bin": generate(1000, b),
-            "nested/dir/ünïcode name.txt": generate(100, b + 10),
-            "empty.bin": b"",
-            "multipart.bin": generate(FIVE_MIB + 1, b + 20),  # multipart: 2 parts
-        },
-        "segments": {"00000001.log": generate(70000, b + 30)},
-    }
-
-
-def encrypted_files(b: int) -> Files:
-    """The files every writer saves encrypted; `b` is its binding index."""
-    return {
-        "files": {"small.bin": generate(1000, b + 40), "nested/dir/ünïcode name.txt": generate(100, b + 50)},
-        "segments": {"00000001.log": generate(70000, b + 60)},
-    }
-
-
-def zeebe_files() -> Files:
-    """The Zeebe-format fixture written by the Rust writer."""
-    return {
-        "snapshot": {"000012.sst": generate(3000, 91), "CURRENT": b"MANIFEST-000001\n"},
-        "segments": {"raft-partition-1.log": generate(70000, 92)},
-    }
 
 
 def open_store(bucket: str) -> s3keep.BackupStore:

@@ -27,51 +27,16 @@ import tempfile
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-BINDINGS = {"rust": 1, "python": 2, "node": 3, "deno": 4, "bun": 5, "workerd": 6, "cli": 7}
-ME = "cli"
-ZEEBE_PARTITION = 90
-FIVE_MIB = 5 * 1024 * 1024
-IDENTITY = "AGE-SECRET-KEY-1ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYGSUZRZYL"
-OTHER_IDENTITY = "AGE-SECRET-KEY-1YG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3Q0KAHAN"
+# The Python runners' data (standard library only): contents, fixtures, identities.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bindings-python" / "tests"))
+from generated import BINDINGS, IDENTITY, OTHER_IDENTITY, ZEEBE_PARTITION, Files  # noqa: E402
+from generated import encrypted_files, writer_files, zeebe_files  # noqa: E402
 
-Files = Dict[str, Dict[str, bytes]]  # set -> name -> bytes
+ME = "cli"
 
 
 class Failed(Exception):
     pass
-
-
-def generate(size: int, seed: int = 0) -> bytes:
-    """conformance/README.md, "File contents": byte i = (i*31 + (i>>8)*7 + (i>>16)*13 + seed*101) mod 256."""
-    blocks = [bytes((j * 31 + c) % 256 for j in range(256)) for c in range(256)]
-    out = b"".join(blocks[(k * 7 + (k >> 8) * 13 + seed * 101) % 256] for k in range((size + 255) // 256))
-    return out[:size]
-
-
-def writer_files(b: int) -> Files:
-    return {
-        "files": {
-            "small.bin": generate(1000, b),
-            "nested/dir/ünïcode name.txt": generate(100, b + 10),
-            "empty.bin": b"",
-            "multipart.bin": generate(FIVE_MIB + 1, b + 20),
-        },
-        "segments": {"00000001.log": generate(70000, b + 30)},
-    }
-
-
-def encrypted_files(b: int) -> Files:
-    return {
-        "files": {"small.bin": generate(1000, b + 40), "nested/dir/ünïcode name.txt": generate(100, b + 50)},
-        "segments": {"00000001.log": generate(70000, b + 60)},
-    }
-
-
-def zeebe_files() -> Files:
-    return {
-        "snapshot": {"000012.sst": generate(3000, 91), "CURRENT": b"MANIFEST-000001\n"},
-        "segments": {"raft-partition-1.log": generate(70000, 92)},
-    }
 
 
 class Cli:

@@ -120,10 +120,6 @@ def created_ns(text: str) -> int:
     return int(whole.timestamp()) * 1_000_000_000 + int((m[2] or "0").ljust(9, "0"))
 
 
-#: Backups found COMPLETED whose save reported a failure (see check_survivors).
-AMBIGUOUS: list[str] = []
-
-
 def policy_keeps(completed: list[tuple[int, int]], slack_ns: int = 0) -> set[int]:
     """The checkpoints of one group that the policy keeps, from (checkpoint, createdAt ns)
     of all its COMPLETED backups, with §7's semantics: the KEEP_LAST newest, and every one
@@ -267,9 +263,11 @@ def create_bucket(cluster: harness_cluster.MinioCluster) -> Any:
     raise AssertionError("the cluster never initialized")
 
 
-def check_survivors(writers: list[Writer], stores: dict[str, Any]) -> list[tuple[Writer, Saved]]:
-    """Asserts that each group holds what the policy keeps; returns the survivors."""
+def check_survivors(writers: list[Writer], stores: dict[str, Any]) -> tuple[list[tuple[Writer, Saved]], list[str]]:
+    """Asserts that each group holds what the policy keeps; returns the survivors, and the
+    backups found COMPLETED whose save did not complete (one line each)."""
     survivors: list[tuple[Writer, Saved]] = []
+    ambiguous: list[str] = []
     for name, store in stores.items():
         listed = {(b.id.partition, b.id.node, b.id.checkpoint): b.status for b in store.list()}
         leftovers = {k: s for k, s in listed.items() if s != "COMPLETED"}
@@ -283,17 +281,18 @@ def check_survivors(writers: list[Writer], stores: dict[str, Any]) -> list[tuple
             there = {c for (p, n, c) in listed if (p, n) == (w.partition, w.node)}
             group = f"{name} {w.partition}/*/{w.node}"
             assert not must - there, f"{group}: COMPLETED backups lost: {sorted(must - there)}"
-            # A save that failed while a node was killed may have written COMPLETED all the same
-            # (the answer to its status PUT lost: an ambiguous outcome, as with any S3 client).
-            # Such a backup may remain; seen once in 6 runs, kept by the final prune, not yet
-            # explained (open in issue 16). Anything else beyond the policy is a failure.
+            # Seen once in 6 runs: a backup whose save the writer did not see complete (its
+            # status read after the failure said otherwise) was COMPLETED at the end, and the
+            # final prune kept it. Not explained yet (issue 16; suspected: distributed MinIO's
+            # 404s and short listings after a node rejoins). Allowed, and listed, only for a
+            # save that was attempted and did not complete; anything else beyond the policy fails.
             failed = {s.checkpoint: s.error for s in w.saved if s.status != "COMPLETED"}
             extra = there - may
             assert extra <= set(failed), \
                 f"{group}: holds {sorted(extra - set(failed))}, which no save of it attempted or the policy keeps"
-            AMBIGUOUS.extend(f"{group} {c}: {failed[c][-120:]}" for c in sorted(extra))
+            ambiguous += [f"{group} {c}: {failed[c][-120:]}" for c in sorted(extra)]
             survivors += [(w, s) for s in w.completed() if s.checkpoint in there]
-    return survivors
+    return survivors, ambiguous
 
 
 @pytest.mark.skipif(not S3KEEP.exists(), reason=f"{S3KEEP} not installed (pip install .)")
@@ -345,7 +344,7 @@ def test_many_writers_and_a_pruner_lose_nothing(cluster: harness_cluster.MinioCl
                                                 access_key_id=cluster.access_key,
                                                 secret_access_key=cluster.secret_key, region=cluster.region)
               for name in STORES}
-    survivors = check_survivors(writers, stores)
+    survivors, ambiguous = check_survivors(writers, stores)
     locks = s3.list_objects_v2(Bucket=BUCKET, Prefix="f2/locks/").get("Contents", [])
     assert not locks, f"locks left behind: {[o['Key'] for o in locks]}"
 
@@ -375,4 +374,4 @@ def test_many_writers_and_a_pruner_lose_nothing(cluster: harness_cluster.MinioCl
               f"while the writers saved), {len(failed_prunes)} failed; {restarts} node restart (SIGKILL); "
               f"{len(survivors)} surviving backups verified deep, {len(writers)} restored byte for byte; "
               f"writers ran {writers_done - started:.0f} s, test {time.monotonic() - started:.0f} s; "
-              f"{len(AMBIGUOUS)} failed saves found COMPLETED {AMBIGUOUS}")
+              f"{len(ambiguous)} failed saves found COMPLETED {ambiguous}")

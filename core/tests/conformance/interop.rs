@@ -143,15 +143,7 @@ async fn write(store: &BackupStore, bucket: &str) -> bool {
     let index = BINDINGS.iter().find(|(n, _)| *n == ME).expect("listed").1;
     let result = async {
         store.ensure_bucket().await?;
-        let sets = writer_sets(index)
-            .into_iter()
-            .map(|(set, files)| FileSet::from_bytes(set, files.into_iter().map(|(n, c)| (n, Bytes::from(c.bytes())))))
-            .collect();
-        let options = SaveOptions {
-            user_metadata: BTreeMap::from([("binding".to_string(), ME.to_string())]),
-            ..SaveOptions::default()
-        };
-        store.save(BackupId::new(index, CHECKPOINT, 0), sets, options).await?;
+        save_sets(store, index, ME, writer_sets(index)).await?;
         write_zeebe_fixture(store).await?;
         crate::interop_encrypted::write(bucket, ME, index).await
     }
@@ -168,6 +160,21 @@ async fn write(store: &BackupStore, bucket: &str) -> bool {
             false
         }
     }
+}
+
+/// Saves `sets` as backup `INDEX/1/0` with the metadata `binding=ME`: what every writer
+/// saves, into the plain and the encrypted store.
+pub async fn save_sets(store: &BackupStore, index: u32, me: &str, sets: Sets) -> s3keep::Result<()> {
+    let sets = sets
+        .into_iter()
+        .map(|(set, files)| FileSet::from_bytes(set, files.into_iter().map(|(n, c)| (n, Bytes::from(c.bytes())))))
+        .collect();
+    let options = SaveOptions {
+        user_metadata: BTreeMap::from([("binding".to_string(), me.to_string())]),
+        ..SaveOptions::default()
+    };
+    store.save(BackupId::new(index, CHECKPOINT, 0), sets, options).await?;
+    Ok(())
 }
 
 /// Writes `90/1/0` as Zeebe's S3 backup store does: plain PutObjects, no `formatVersion`,

@@ -4,10 +4,7 @@
 //! deep-verifies and restores each of them with that identity, and checks that another
 //! identity is refused with `KeyWrong` and no key with `KeyMissing` (`InvalidInput`).
 
-use std::collections::BTreeMap;
-
-use bytes::Bytes;
-use s3keep::backup::{FileSet, ListFilter, RestoreOptions, SaveOptions};
+use s3keep::backup::{ListFilter, RestoreOptions};
 use s3keep::{BackupId, BackupStore, EncryptionOptions, Secret, StoreConfig};
 
 use crate::gen::{Content, Sets};
@@ -19,7 +16,6 @@ const PREFIX: &str = "interop-encrypted";
 const IDENTITY: &str = "AGE-SECRET-KEY-1ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYGSUZRZYL";
 /// The test age identity 2: a key that opens no key object of the store.
 const OTHER_IDENTITY: &str = "AGE-SECRET-KEY-1YG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3ZYG3Q0KAHAN";
-const CHECKPOINT: u64 = 1;
 
 /// The files every writer saves encrypted; `index` is its binding index (README).
 pub fn writer_sets(index: u32) -> Sets {
@@ -49,17 +45,7 @@ fn store(bucket: &str, identity: Option<&str>) -> s3keep::Result<BackupStore> {
 
 /// Saves this writer's encrypted backup.
 pub async fn write(bucket: &str, me: &str, index: u32) -> s3keep::Result<()> {
-    let store = store(bucket, Some(IDENTITY))?;
-    let sets = writer_sets(index)
-        .into_iter()
-        .map(|(set, files)| FileSet::from_bytes(set, files.into_iter().map(|(n, c)| (n, Bytes::from(c.bytes())))))
-        .collect();
-    let options = SaveOptions {
-        user_metadata: BTreeMap::from([("binding".to_string(), me.to_string())]),
-        ..SaveOptions::default()
-    };
-    store.save(BackupId::new(index, CHECKPOINT, 0), sets, options).await?;
-    Ok(())
+    crate::interop::save_sets(&store(bucket, Some(IDENTITY))?, index, me, writer_sets(index)).await
 }
 
 /// Reads every writer's encrypted backup; prints one line each; returns (passed, failed).
